@@ -1,0 +1,3 @@
+from xdp_tui.cli import main
+
+raise SystemExit(main())

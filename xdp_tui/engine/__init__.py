@@ -1,0 +1,1 @@
+"""The engine: build, load, attach, maps, stats, monitor. Plain Python, no UI imports."""
