@@ -7,6 +7,7 @@ prefix, even when tests failed half-way.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -73,10 +74,9 @@ def make_lab() -> Iterator[Callable[..., object]]:
 
     yield _make
     for name in made:
-        try:
+        # Cleanup must go on; the session sweep catches whatever this misses.
+        with contextlib.suppress(Exception):
             testenv.teardown(name)
-        except Exception:  # noqa: BLE001 - cleanup must go on; the session sweep catches the rest
-            pass
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,9 +13,7 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def add_command(
-    sub: Any, name: str, handler: Any, *, help: str, needs_root: bool = True
-) -> Any:
+def add_command(sub: Any, name: str, handler: Any, *, help: str, needs_root: bool = True) -> Any:
     """Add a subcommand whose handler(args) -> int runs after the root check."""
     parser = sub.add_parser(name, help=help, description=help)
     parser.set_defaults(func=handler, needs_root=needs_root, command_name=name)

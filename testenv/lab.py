@@ -1,0 +1,499 @@
+"""Lab networks: a veth pair with one end in a namespace of the lab's name.
+
+    root namespace                     namespace <name>
+    <name>  fc00:dead:cafe:<n>::1  <->  veth0  fc00:dead:cafe:<n>::2
+            10.11.<n>.1 (legacy IP)           10.11.<n>.2
+
+XDP programs attach to the outer end; traffic is sent from inside the
+namespace, so it arrives on the outer end's receive path. The link is kept
+quiet (no duplicate-address detection, router solicitations or MLD reports;
+permanent neighbour entries instead of neighbour discovery), so interface
+counters move only when we send something.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+from testenv import state
+from xdp_tui import paths
+from xdp_tui.errors import XdpTuiError
+from xdp_tui.privileges import require_root
+
+DEFAULT_NAME = "test01"
+INNER_IFNAME = "veth0"
+IPV6_PREFIX = "fc00:dead:cafe"
+IPV6_SITE = f"{IPV6_PREFIX}::/48"
+IPV4_PREFIX = "10.11"
+IPV4_SITE = f"{IPV4_PREFIX}.0.0/16"
+IPV6_PREFIXLEN = 64
+IPV4_PREFIXLEN = 24
+
+IFA_F_NODAD = 0x02
+NUD_PERMANENT = 0x80
+IFF_UP = 0x1
+CLONE_NEWNET = 0x40000000
+NETNS_RUN_DIR = Path(netns.NETNS_RUN_DIR)
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
+# Names the kernel or sysctl tree already uses for something else.
+_RESERVED_NAMES = {"all", "default", "lo"}
+
+# Per-interface IPv6 knobs that make the link silent once it is up.
+_QUIET_IPV6_SYSCTLS = {
+    "accept_dad": "0",
+    "dad_transmits": "0",
+    "router_solicitations": "0",
+    "force_mld_version": "0",
+    "mldv1_unsolicited_report_interval": "0",
+    "mldv2_unsolicited_report_interval": "0",
+}
+
+T = TypeVar("T")
+
+
+@dataclass
+class Lab:
+    name: str
+    number: int
+    outer: str
+    inner: str
+    netns: str
+    outer_ipv6: str
+    inner_ipv6: str
+    outer_ipv4: str | None
+    inner_ipv4: str | None
+    outer_mac: str
+    inner_mac: str
+    outer_ifindex: int
+    inner_ifindex: int
+    legacy_ip: bool
+
+    @property
+    def ipv6(self) -> list[str]:
+        """Both addresses with their prefix length, outer first."""
+        return [f"{a}/{IPV6_PREFIXLEN}" for a in (self.outer_ipv6, self.inner_ipv6)]
+
+    @property
+    def ipv4(self) -> list[str]:
+        if not self.legacy_ip:
+            return []
+        return [f"{a}/{IPV4_PREFIXLEN}" for a in (self.outer_ipv4, self.inner_ipv4)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- names
+
+
+def validate_name(name: str) -> str:
+    """Lab names become interface and namespace names: short and plain."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name in _RESERVED_NAMES:
+        raise XdpTuiError(
+            f"invalid lab name {name!r}",
+            location="lab name",
+            hint="use 1-15 characters from A-Z a-z 0-9 _ - (not starting with '-'), e.g. test01",
+        )
+    return name
+
+
+def _addresses(number: int, legacy_ip: bool) -> dict[str, str | None]:
+    six = f"{IPV6_PREFIX}:{number:x}"
+    four = f"{IPV4_PREFIX}.{number}"
+    return {
+        "outer_ipv6": f"{six}::1",
+        "inner_ipv6": f"{six}::2",
+        "outer_ipv4": f"{four}.1" if legacy_ip else None,
+        "inner_ipv4": f"{four}.2" if legacy_ip else None,
+    }
+
+
+def _lab_from_record(record: dict[str, Any]) -> Lab:
+    fields = Lab.__dataclass_fields__
+    return Lab(**{key: record[key] for key in fields})
+
+
+# ---------------------------------------------------------------- namespaces and threads
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def netns_path(name: str) -> Path:
+    return NETNS_RUN_DIR / name
+
+
+def _netns_exists(name: str) -> bool:
+    return netns_path(name).exists()
+
+
+def netns_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(*args) in a fresh thread that entered the lab's network namespace.
+
+    setns() changes only the calling thread, so the caller stays where it is.
+    Sockets created by fn keep the namespace and may be used from any thread.
+    """
+    validate_name(name)
+    require_root(f"entering lab {name}")
+    try:
+        ns_fd = os.open(netns_path(name), os.O_RDONLY)
+    except FileNotFoundError:
+        raise XdpTuiError(
+            f"lab {name} has no network namespace",
+            hint=f"create or repair it: `xdp-tui env reset --name {name}`",
+        ) from None
+    outcome: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            if _libc.setns(ns_fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns into {name} failed: {os.strerror(err)}")
+            outcome["result"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            outcome["error"] = exc
+
+    try:
+        thread = threading.Thread(target=runner, name=f"netns-{name}", daemon=True)
+        thread.start()
+        thread.join()
+    finally:
+        os.close(ns_fd)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _write_sysctls(ifname: str, values: dict[str, str]) -> None:
+    """Write /proc/sys/net/ipv6/conf/<ifname>/* in the calling thread's namespace."""
+    base = Path("/proc/sys/net/ipv6/conf") / ifname
+    for key, value in values.items():
+        path = base / key
+        if path.exists():  # older kernels lack some knobs; nothing to quiet then
+            path.write_text(value)
+
+
+# ---------------------------------------------------------------- netlink helpers
+
+
+def _ipr_ns(name: str) -> IPRoute:
+    # flags=0: never let pyroute2 create a missing namespace behind our back.
+    return IPRoute(netns=name, flags=0)
+
+
+def _link(ipr: IPRoute, ifname: str) -> Any | None:
+    indexes = ipr.link_lookup(ifname=ifname)
+    if not indexes:
+        return None
+    return ipr.link("get", index=indexes[0])[0]
+
+
+def _link_kind(msg: Any) -> str | None:
+    info = msg.get("IFLA_LINKINFO")
+    return info.get("IFLA_INFO_KIND") if info else None
+
+
+def _addresses_of(ipr: IPRoute, index: int) -> set[str]:
+    return {msg.get("IFA_ADDRESS") for msg in ipr.addr("dump", index=index)}
+
+
+def _outer_link_exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
+
+
+# ---------------------------------------------------------------- creating
+
+
+def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
+    """Build namespace, veth pair, addresses, neighbours and routes."""
+    addrs = _addresses(number, legacy_ip)
+    netns.create(name)
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
+        outer_index = ipr.link_lookup(ifname=name)[0]
+        _write_sysctls(name, _QUIET_IPV6_SYSCTLS)
+    netns_thread(name, _write_sysctls, INNER_IFNAME, _QUIET_IPV6_SYSCTLS)
+
+    with IPRoute() as ipr, _ipr_ns(name) as ns:
+        inner_index = ns.link_lookup(ifname=INNER_IFNAME)[0]
+        sides = ((ipr, outer_index, "outer"), (ns, inner_index, "inner"))
+        for ipr_side, index, side in sides:
+            ipr_side.addr(
+                "add",
+                index=index,
+                address=addrs[f"{side}_ipv6"],
+                prefixlen=IPV6_PREFIXLEN,
+                flags=IFA_F_NODAD,
+            )
+            if legacy_ip:
+                ipr_side.addr(
+                    "add", index=index, address=addrs[f"{side}_ipv4"], prefixlen=IPV4_PREFIXLEN
+                )
+        ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+        ipr.link("set", index=outer_index, state="up")
+        ns.link("set", index=inner_index, state="up")
+
+        # Neighbour entries go in after "up": taking a device down flushes them.
+        outer_mac = ipr.link("get", index=outer_index)[0].get("IFLA_ADDRESS")
+        inner_mac = ns.link("get", index=inner_index)[0].get("IFLA_ADDRESS")
+        for family_key in ("ipv6", "ipv4") if legacy_ip else ("ipv6",):
+            ipr.neigh(
+                "replace",
+                dst=addrs[f"inner_{family_key}"],
+                lladdr=inner_mac,
+                ifindex=outer_index,
+                state=NUD_PERMANENT,
+            )
+            ns.neigh(
+                "replace",
+                dst=addrs[f"outer_{family_key}"],
+                lladdr=outer_mac,
+                ifindex=inner_index,
+                state=NUD_PERMANENT,
+            )
+        # Reach every lab's prefix through the outer end (packet03 routes between labs).
+        ns.route("replace", dst=IPV6_SITE, gateway=addrs["outer_ipv6"], oif=inner_index)
+        if legacy_ip:
+            ns.route("replace", dst=IPV4_SITE, gateway=addrs["outer_ipv4"], oif=inner_index)
+
+    return Lab(
+        name=name,
+        number=number,
+        outer=name,
+        inner=INNER_IFNAME,
+        netns=name,
+        outer_mac=outer_mac,
+        inner_mac=inner_mac,
+        outer_ifindex=outer_index,
+        inner_ifindex=inner_index,
+        legacy_ip=legacy_ip,
+        **addrs,
+    )
+
+
+def _remove_kernel_objects(name: str) -> None:
+    """Remove the lab's outer link (if it is a veth) and its namespace."""
+    with IPRoute() as ipr:
+        msg = _link(ipr, name)
+        if msg is not None and _link_kind(msg) == "veth":
+            with contextlib.suppress(NetlinkError):  # already gone with its peer
+                ipr.link("del", index=msg["index"])
+    if _netns_exists(name):
+        netns.remove(name)
+
+
+def _build(name: str, number: int, legacy_ip: bool) -> Lab:
+    """Create a lab; the record is written first so a crash mid-way stays repairable."""
+    state.write_record(name, {"name": name, "number": number, "legacy_ip": legacy_ip})
+    try:
+        lab = _create_kernel_objects(name, number, legacy_ip)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            _remove_kernel_objects(name)
+        state.delete_record(name)
+        if isinstance(exc, XdpTuiError):
+            raise
+        raise XdpTuiError(
+            f"could not create lab {name}: {exc}",
+            hint="check `ip netns list` and `ip link` for leftovers of that name",
+        ) from exc
+    state.write_record(name, {**lab.to_dict(), "complete": True})
+    return lab
+
+
+# ---------------------------------------------------------------- health
+
+
+def _problems(name: str, record: dict[str, Any] | None) -> list[str]:
+    """What is wrong with a recorded lab (empty list: healthy)."""
+    if record is None or not record.get("complete"):
+        return ["setup did not finish"]
+    lab = _lab_from_record(record)
+    problems: list[str] = []
+    with IPRoute() as ipr:
+        outer = _link(ipr, lab.outer)
+        if outer is None:
+            problems.append(f"interface {lab.outer} is missing")
+        else:
+            if outer["index"] != lab.outer_ifindex:
+                problems.append(f"interface {lab.outer} was re-created by someone else")
+            if not outer["flags"] & IFF_UP:
+                problems.append(f"interface {lab.outer} is down")
+            missing = _missing_addresses(ipr, outer["index"], lab, "outer")
+            problems += [f"{lab.outer} lacks address {a}" for a in missing]
+    if not _netns_exists(lab.netns):
+        problems.append(f"namespace {lab.netns} is missing")
+        return problems
+    try:
+        with _ipr_ns(lab.netns) as ns:
+            inner = _link(ns, lab.inner)
+            if inner is None:
+                problems.append(f"{lab.inner} is missing in namespace {lab.netns}")
+            else:
+                if not inner["flags"] & IFF_UP:
+                    problems.append(f"{lab.inner} in {lab.netns} is down")
+                missing = _missing_addresses(ns, inner["index"], lab, "inner")
+                problems += [f"{lab.inner} lacks address {a}" for a in missing]
+    except (OSError, NetlinkError) as exc:
+        problems.append(f"namespace {lab.netns} cannot be entered: {exc}")
+    return problems
+
+
+def _missing_addresses(ipr: IPRoute, index: int, lab: Lab, side: str) -> list[str]:
+    wanted = [getattr(lab, f"{side}_ipv6")]
+    if lab.legacy_ip:
+        wanted.append(getattr(lab, f"{side}_ipv4"))
+    present = _addresses_of(ipr, index)
+    return [a for a in wanted if a not in present]
+
+
+# ---------------------------------------------------------------- public API
+
+
+def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False) -> Lab:
+    """Create lab `name` and make it current; a healthy existing lab is returned as is.
+
+    An existing lab without legacy IP is rebuilt (same number) when legacy IP
+    is asked for; a broken one is repaired.
+    """
+    validate_name(name)
+    require_root("setting up a lab")
+    with state.locked():
+        record = state.read_record(name)
+        if record is None:
+            _refuse_foreign(name)
+            lab = _build(name, state.next_number(), legacy_ip)
+        elif not _problems(name, record) and (record["legacy_ip"] or not legacy_ip):
+            lab = _lab_from_record(record)
+        else:
+            _remove_kernel_objects(name)
+            lab = _build(name, record["number"], legacy_ip or bool(record.get("legacy_ip")))
+        state.write_current(name)
+    return lab
+
+
+def _refuse_foreign(name: str) -> None:
+    """Never adopt an interface or namespace that no lab of ours created."""
+    if _outer_link_exists(name):
+        raise XdpTuiError(
+            f"an interface named {name} already exists and no lab created it",
+            location=f"lab {name}",
+            hint="pick another lab name (--name); xdp-tui leaves foreign interfaces alone",
+        )
+    if _netns_exists(name):
+        raise XdpTuiError(
+            f"a network namespace named {name} already exists and no lab created it",
+            location=f"lab {name}",
+            hint=f"pick another lab name, or remove it yourself: `ip netns del {name}`",
+        )
+
+
+def teardown(name: str) -> None:
+    """Remove exactly what setup created: namespace, veth pair, pin folder, record."""
+    validate_name(name)
+    require_root("tearing down a lab")
+    with state.locked():
+        if state.read_record(name) is None:
+            raise XdpTuiError(
+                f"no lab named {name}",
+                location=f"lab {name}",
+                hint="`xdp-tui env status` lists the labs",
+            )
+        _remove_kernel_objects(name)
+        shutil.rmtree(paths.pin_dir(name), ignore_errors=True)
+        state.delete_record(name)
+        if state.read_current() == name:
+            state.write_current(None)
+
+
+def reset(name: str) -> Lab:
+    """Tear the lab's kernel objects down and build them again with the same number."""
+    validate_name(name)
+    require_root("resetting a lab")
+    with state.locked():
+        record = state.read_record(name)
+        if record is None:
+            raise XdpTuiError(
+                f"no lab named {name}",
+                location=f"lab {name}",
+                hint=f"create it: `xdp-tui env setup --name {name}`",
+            )
+        _remove_kernel_objects(name)
+        shutil.rmtree(paths.pin_dir(name), ignore_errors=True)
+        lab = _build(name, record["number"], bool(record.get("legacy_ip")))
+        state.write_current(name)
+    return lab
+
+
+def get(name: str) -> Lab:
+    """The recorded lab `name` (not health-checked; see status())."""
+    validate_name(name)
+    record = state.read_record(name)
+    if record is None or not record.get("complete"):
+        raise XdpTuiError(
+            f"no lab named {name}",
+            location=f"lab {name}",
+            hint=f"create it: `xdp-tui env setup --name {name}`",
+        )
+    return _lab_from_record(record)
+
+
+def current() -> str | None:
+    return state.read_current()
+
+
+def set_current(name: str) -> None:
+    get(name)  # refuses unknown labs
+    with state.locked():
+        state.write_current(name)
+
+
+def status() -> dict[str, Any]:
+    """Every recorded lab with its addresses and health, plus the current lab."""
+    require_root("checking lab health")
+    labs = []
+    for record in state.all_records():
+        name = record.get("name", "?")
+        problems = _problems(name, record)
+        lab = _lab_from_record(record) if record.get("complete") else None
+        labs.append(
+            {
+                "name": name,
+                "number": record.get("number"),
+                "outer": lab.outer if lab else name,
+                "inner": lab.inner if lab else INNER_IFNAME,
+                "ipv6": lab.ipv6 if lab else [],
+                "ipv4": lab.ipv4 if lab else [],
+                "healthy": not problems,
+                "problems": problems,
+            }
+        )
+    return {"current": current(), "labs": labs}
+
+
+def is_lab_interface(ifname: str) -> bool:
+    """True when `ifname` (root namespace) is the outer end of a lab we created."""
+    if not isinstance(ifname, str) or not _NAME_RE.fullmatch(ifname):
+        return False
+    record = state.read_record(ifname)
+    if record is None or not record.get("complete") or record.get("outer") != ifname:
+        return False
+    try:
+        index = int(Path(f"/sys/class/net/{ifname}/ifindex").read_text())
+    except (OSError, ValueError):
+        return False
+    return index == record.get("outer_ifindex")

@@ -1,0 +1,526 @@
+"""Typed wrappers over libbpf's low-level `bpf()` API: object info, fd-by-id,
+id iteration, map reads, pinned objects and run-time statistics.
+
+Everything goes through `xdp_tui.engine._lib` (the one libbpf handle). Each fd
+this module opens is wrapped in `Fd`, a context manager that closes it, so
+callers write `with map_fd_by_id(7) as fd: ...` and never leak descriptors.
+Struct layouts follow the kernel uapi (`/usr/include/linux/bpf.h`); passing a
+shorter struct than the running kernel knows is fine: the kernel fills what fits.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import errno
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xdp_tui.engine import _lib
+from xdp_tui.engine._lib import cfunc
+
+# ---- names from the uapi enums -------------------------------------------
+
+MAP_TYPES: dict[int, str] = {
+    0: "unspec",
+    1: "hash",
+    2: "array",
+    3: "prog_array",
+    4: "perf_event_array",
+    5: "percpu_hash",
+    6: "percpu_array",
+    7: "stack_trace",
+    8: "cgroup_array",
+    9: "lru_hash",
+    10: "lru_percpu_hash",
+    11: "lpm_trie",
+    12: "array_of_maps",
+    13: "hash_of_maps",
+    14: "devmap",
+    15: "sockmap",
+    16: "cpumap",
+    17: "xskmap",
+    18: "sockhash",
+    19: "cgroup_storage",
+    20: "reuseport_sockarray",
+    21: "percpu_cgroup_storage",
+    22: "queue",
+    23: "stack",
+    24: "sk_storage",
+    25: "devmap_hash",
+    26: "struct_ops",
+    27: "ringbuf",
+    28: "inode_storage",
+    29: "task_storage",
+    30: "bloom_filter",
+    31: "user_ringbuf",
+    32: "cgrp_storage",
+    33: "arena",
+}
+
+# Map types whose lookup returns one value slot per possible CPU.
+PER_CPU_MAP_TYPES = frozenset({5, 6, 10, 21})
+
+PROG_TYPES: dict[int, str] = {
+    0: "unspec",
+    1: "socket_filter",
+    2: "kprobe",
+    3: "sched_cls",
+    4: "sched_act",
+    5: "tracepoint",
+    6: "xdp",
+    7: "perf_event",
+    8: "cgroup_skb",
+    9: "cgroup_sock",
+    10: "lwt_in",
+    11: "lwt_out",
+    12: "lwt_xmit",
+    13: "sock_ops",
+    14: "sk_skb",
+    15: "cgroup_device",
+    16: "sk_msg",
+    17: "raw_tracepoint",
+    18: "cgroup_sock_addr",
+    19: "lwt_seg6local",
+    20: "lirc_mode2",
+    21: "sk_reuseport",
+    22: "flow_dissector",
+    23: "cgroup_sysctl",
+    24: "raw_tracepoint_writable",
+    25: "cgroup_sockopt",
+    26: "tracing",
+    27: "struct_ops",
+    28: "ext",
+    29: "lsm",
+    30: "sk_lookup",
+    31: "syscall",
+    32: "netfilter",
+}
+
+BPF_STATS_RUN_TIME = 0
+BPF_OBJ_NAME_LEN = 16
+BPF_TAG_SIZE = 8
+
+
+def map_type_name(map_type: int) -> str:
+    return MAP_TYPES.get(map_type, f"type{map_type}")
+
+
+def prog_type_name(prog_type: int) -> str:
+    return PROG_TYPES.get(prog_type, f"type{prog_type}")
+
+
+# ---- fds -----------------------------------------------------------------
+
+
+class Fd(int):
+    """An fd that closes itself when used as a context manager (or on .close())."""
+
+    _closed: bool
+
+    def __new__(cls, fd: int) -> Fd:
+        obj = super().__new__(cls, fd)
+        obj._closed = False
+        return obj
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(int(self))
+
+    def __enter__(self) -> Fd:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_fd(ret: int, what: str, hint: str | None = None) -> Fd:
+    if ret < 0:
+        _lib.raise_errno(ret, what, hint)
+    return Fd(ret)
+
+
+# ---- uapi structs --------------------------------------------------------
+
+
+class BpfProgInfo(C.Structure):
+    _fields_ = [
+        ("type", C.c_uint32),
+        ("id", C.c_uint32),
+        ("tag", C.c_uint8 * BPF_TAG_SIZE),
+        ("jited_prog_len", C.c_uint32),
+        ("xlated_prog_len", C.c_uint32),
+        ("jited_prog_insns", C.c_uint64),
+        ("xlated_prog_insns", C.c_uint64),
+        ("load_time", C.c_uint64),
+        ("created_by_uid", C.c_uint32),
+        ("nr_map_ids", C.c_uint32),
+        ("map_ids", C.c_uint64),
+        ("name", C.c_char * BPF_OBJ_NAME_LEN),
+        ("ifindex", C.c_uint32),
+        ("gpl_compatible", C.c_uint32),  # bit 0; the other 31 bits are padding
+        ("netns_dev", C.c_uint64),
+        ("netns_ino", C.c_uint64),
+        ("nr_jited_ksyms", C.c_uint32),
+        ("nr_jited_func_lens", C.c_uint32),
+        ("jited_ksyms", C.c_uint64),
+        ("jited_func_lens", C.c_uint64),
+        ("btf_id", C.c_uint32),
+        ("func_info_rec_size", C.c_uint32),
+        ("func_info", C.c_uint64),
+        ("nr_func_info", C.c_uint32),
+        ("nr_line_info", C.c_uint32),
+        ("line_info", C.c_uint64),
+        ("jited_line_info", C.c_uint64),
+        ("nr_jited_line_info", C.c_uint32),
+        ("line_info_rec_size", C.c_uint32),
+        ("jited_line_info_rec_size", C.c_uint32),
+        ("nr_prog_tags", C.c_uint32),
+        ("prog_tags", C.c_uint64),
+        ("run_time_ns", C.c_uint64),
+        ("run_cnt", C.c_uint64),
+        ("recursion_misses", C.c_uint64),
+        ("verified_insns", C.c_uint32),
+        ("attach_btf_obj_id", C.c_uint32),
+        ("attach_btf_id", C.c_uint32),
+        ("_pad", C.c_uint32),
+    ]
+
+
+class BpfMapInfo(C.Structure):
+    _fields_ = [
+        ("type", C.c_uint32),
+        ("id", C.c_uint32),
+        ("key_size", C.c_uint32),
+        ("value_size", C.c_uint32),
+        ("max_entries", C.c_uint32),
+        ("map_flags", C.c_uint32),
+        ("name", C.c_char * BPF_OBJ_NAME_LEN),
+        ("ifindex", C.c_uint32),
+        ("btf_vmlinux_value_type_id", C.c_uint32),
+        ("netns_dev", C.c_uint64),
+        ("netns_ino", C.c_uint64),
+        ("btf_id", C.c_uint32),
+        ("btf_key_type_id", C.c_uint32),
+        ("btf_value_type_id", C.c_uint32),
+        ("_pad", C.c_uint32),
+        ("map_extra", C.c_uint64),
+    ]
+
+
+class BpfBtfInfo(C.Structure):
+    _fields_ = [
+        ("btf", C.c_uint64),
+        ("btf_size", C.c_uint32),
+        ("id", C.c_uint32),
+        ("name", C.c_uint64),
+        ("name_len", C.c_uint32),
+        ("kernel_btf", C.c_uint32),
+    ]
+
+
+# ---- libbpf functions ----------------------------------------------------
+
+_P = C.c_void_p
+_get_info = cfunc("bpf_obj_get_info_by_fd", C.c_int, C.c_int, _P, C.POINTER(C.c_uint32))
+_prog_fd_by_id = cfunc("bpf_prog_get_fd_by_id", C.c_int, C.c_uint32)
+_map_fd_by_id = cfunc("bpf_map_get_fd_by_id", C.c_int, C.c_uint32)
+_btf_fd_by_id = cfunc("bpf_btf_get_fd_by_id", C.c_int, C.c_uint32)
+_prog_next_id = cfunc("bpf_prog_get_next_id", C.c_int, C.c_uint32, C.POINTER(C.c_uint32))
+_map_next_id = cfunc("bpf_map_get_next_id", C.c_int, C.c_uint32, C.POINTER(C.c_uint32))
+_next_key = cfunc("bpf_map_get_next_key", C.c_int, C.c_int, _P, _P)
+_lookup = cfunc("bpf_map_lookup_elem", C.c_int, C.c_int, _P, _P)
+_lookup_batch = cfunc(
+    "bpf_map_lookup_batch", C.c_int, C.c_int, _P, _P, _P, _P, C.POINTER(C.c_uint32), _P
+)
+_obj_get = cfunc("bpf_obj_get", C.c_int, C.c_char_p)
+_enable_stats = cfunc("bpf_enable_stats", C.c_int, C.c_int)
+
+
+# ---- info ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgInfo:
+    id: int
+    name: str
+    type: int
+    type_name: str
+    tag: str
+    map_ids: list[int]
+    run_time_ns: int
+    run_cnt: int
+    btf_id: int
+    xlated_len: int
+    jited_len: int
+    load_time_ns: int
+    verified_insns: int
+    gpl_compatible: bool
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    id: int
+    name: str
+    type: int
+    type_name: str
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    btf_id: int
+    btf_key_type_id: int
+    btf_value_type_id: int
+    per_cpu: bool = field(default=False)
+
+
+def _info(fd: int, info: C.Structure, what: str) -> None:
+    size = C.c_uint32(C.sizeof(info))
+    ret = _get_info(fd, C.byref(info), C.byref(size))
+    if ret != 0:
+        _lib.raise_errno(ret, what)
+
+
+def prog_info(fd: int) -> ProgInfo:
+    """Info of the program behind FD, including the ids of the maps it uses."""
+    info = BpfProgInfo()
+    _info(fd, info, "reading program info")
+    # Second call with a buffer for the map ids (the first told us how many).
+    map_ids: list[int] = []
+    if info.nr_map_ids:
+        ids = (C.c_uint32 * info.nr_map_ids)()
+        again = BpfProgInfo()
+        again.nr_map_ids = info.nr_map_ids
+        again.map_ids = C.addressof(ids)
+        _info(fd, again, "reading program map ids")
+        map_ids = list(ids[: min(info.nr_map_ids, again.nr_map_ids)])
+        info = again
+    return ProgInfo(
+        id=info.id,
+        name=info.name.decode(errors="replace"),
+        type=info.type,
+        type_name=prog_type_name(info.type),
+        tag=bytes(info.tag).hex(),
+        map_ids=map_ids,
+        run_time_ns=info.run_time_ns,
+        run_cnt=info.run_cnt,
+        btf_id=info.btf_id,
+        xlated_len=info.xlated_prog_len,
+        jited_len=info.jited_prog_len,
+        load_time_ns=info.load_time,
+        verified_insns=info.verified_insns,
+        gpl_compatible=bool(info.gpl_compatible & 1),
+    )
+
+
+def map_info(fd: int) -> MapInfo:
+    info = BpfMapInfo()
+    _info(fd, info, "reading map info")
+    return MapInfo(
+        id=info.id,
+        name=info.name.decode(errors="replace"),
+        type=info.type,
+        type_name=map_type_name(info.type),
+        key_size=info.key_size,
+        value_size=info.value_size,
+        max_entries=info.max_entries,
+        flags=info.map_flags,
+        btf_id=info.btf_id,
+        btf_key_type_id=info.btf_key_type_id,
+        btf_value_type_id=info.btf_value_type_id,
+        per_cpu=info.type in PER_CPU_MAP_TYPES,
+    )
+
+
+def btf_raw(btf_fd: int) -> bytes:
+    """The raw BTF blob (header + types + strings) of a loaded BTF object."""
+    info = BpfBtfInfo()
+    _info(btf_fd, info, "reading BTF info")
+    size = info.btf_size
+    buf = C.create_string_buffer(size)
+    again = BpfBtfInfo()
+    again.btf = C.addressof(buf)
+    again.btf_size = size
+    _info(btf_fd, again, "reading BTF data")
+    return buf.raw[: again.btf_size]
+
+
+# ---- fd by id, pinned objects --------------------------------------------
+
+
+def prog_fd_by_id(prog_id: int) -> Fd:
+    return _check_fd(_prog_fd_by_id(prog_id), f"opening program id {prog_id}")
+
+
+def map_fd_by_id(map_id: int) -> Fd:
+    return _check_fd(_map_fd_by_id(map_id), f"opening map id {map_id}")
+
+
+def btf_fd_by_id(btf_id: int) -> Fd:
+    return _check_fd(_btf_fd_by_id(btf_id), f"opening BTF id {btf_id}")
+
+
+def obj_get(path: str | Path) -> Fd:
+    """Open a pinned BPF object (map, program or link) under bpffs."""
+    return _check_fd(
+        _obj_get(str(path).encode()),
+        f"opening pinned object {path}",
+        hint="is bpffs mounted at /sys/fs/bpf and the object pinned there?",
+    )
+
+
+# ---- iteration -----------------------------------------------------------
+
+
+def _ids(next_fn: object) -> Iterator[int]:
+    current = C.c_uint32(0)
+    while True:
+        nxt = C.c_uint32(0)
+        ret = next_fn(current.value, C.byref(nxt))  # type: ignore[operator]
+        if ret != 0:
+            err = _lib.errno_from(ret)
+            if err == errno.ENOENT:
+                return
+            _lib.raise_errno(ret, "listing BPF object ids")
+        yield nxt.value
+        current = nxt
+
+
+def prog_ids() -> Iterator[int]:
+    """Ids of every loaded BPF program, ascending."""
+    return _ids(_prog_next_id)
+
+
+def map_ids() -> Iterator[int]:
+    return _ids(_map_next_id)
+
+
+# ---- map reads -----------------------------------------------------------
+
+
+def value_slot(value_size: int) -> int:
+    """Per-CPU values are stored in 8-byte aligned slots, one per possible CPU."""
+    return (value_size + 7) & ~7
+
+
+def map_keys(fd: int, key_size: int, limit: int | None = None) -> list[bytes]:
+    """Every key of the map, in the kernel's iteration order."""
+    keys: list[bytes] = []
+    prev = None
+    nxt = C.create_string_buffer(max(key_size, 1))
+    while limit is None or len(keys) < limit:
+        ret = _next_key(fd, prev, nxt)
+        if ret != 0:
+            err = _lib.errno_from(ret)
+            if err == errno.ENOENT:
+                break
+            _lib.raise_errno(ret, "iterating map keys")
+        key = nxt.raw[:key_size]
+        keys.append(key)
+        prev = C.create_string_buffer(key, max(key_size, 1))
+    return keys
+
+
+def lookup(
+    fd: int, key: bytes, value_size: int, per_cpu: bool = False
+) -> bytes | list[bytes] | None:
+    """The value stored under KEY (per-CPU maps: one bytes per possible CPU); None if absent."""
+    if per_cpu:
+        ncpus = _lib.num_possible_cpus()
+        slot = value_slot(value_size)
+        buf = C.create_string_buffer(slot * ncpus)
+    else:
+        buf = C.create_string_buffer(max(value_size, 1))
+    kbuf = C.create_string_buffer(key, max(len(key), 1))
+    ret = _lookup(fd, kbuf, buf)
+    if ret != 0:
+        err = _lib.errno_from(ret)
+        if err == errno.ENOENT:
+            return None
+        _lib.raise_errno(ret, "looking up a map element")
+    raw = buf.raw
+    if per_cpu:
+        return [raw[i * slot : i * slot + value_size] for i in range(ncpus)]
+    return raw[:value_size]
+
+
+def lookup_batch(
+    fd: int, key_size: int, value_size: int, max_entries: int, per_cpu: bool = False
+) -> list[tuple[bytes, bytes | list[bytes]]] | None:
+    """All entries in one or a few syscalls; None if the map type has no batch op."""
+    ncpus = _lib.num_possible_cpus() if per_cpu else 1
+    vstride = value_slot(value_size) * ncpus if per_cpu else value_size
+    chunk = max(1, min(max_entries, 4096))
+    keys = C.create_string_buffer(max(key_size, 1) * chunk)
+    values = C.create_string_buffer(max(vstride, 1) * chunk)
+    in_batch = None
+    out_batch = C.create_string_buffer(max(key_size, 8))
+    entries: list[tuple[bytes, bytes | list[bytes]]] = []
+    while True:
+        count = C.c_uint32(chunk)
+        ret = _lookup_batch(fd, in_batch, out_batch, keys, values, C.byref(count), None)
+        err = _lib.errno_from(ret) if ret != 0 else 0
+        if ret != 0 and err not in (errno.ENOENT,):
+            if not entries and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # 524: ENOTSUPP
+                return None
+            _lib.raise_errno(ret, "reading map entries (batch)")
+        kraw, vraw = keys.raw, values.raw
+        for i in range(count.value):
+            k = kraw[i * key_size : (i + 1) * key_size]
+            v = vraw[i * vstride : (i + 1) * vstride]
+            if per_cpu:
+                slot = value_slot(value_size)
+                entries.append((k, [v[c * slot : c * slot + value_size] for c in range(ncpus)]))
+            else:
+                entries.append((k, v))
+        if err == errno.ENOENT:
+            return entries
+        in_batch = C.create_string_buffer(out_batch.raw, len(out_batch.raw))
+
+
+# ---- run-time stats ------------------------------------------------------
+
+
+def enable_stats() -> Fd:
+    """Turn on program run-time accounting for as long as the returned fd is open.
+
+    This is the fd-scoped switch (like bpftop), not the kernel.bpf_stats_enabled
+    sysctl: closing the fd (or dying) turns it off again.
+    """
+    return _check_fd(_enable_stats(BPF_STATS_RUN_TIME), "enabling BPF run-time statistics")
+
+
+def prog_info_by_id(prog_id: int) -> ProgInfo:
+    with prog_fd_by_id(prog_id) as fd:
+        return prog_info(fd)
+
+
+def map_info_by_id(map_id: int) -> MapInfo:
+    with map_fd_by_id(map_id) as fd:
+        return map_info(fd)
+
+
+__all__ = [
+    "Fd",
+    "MapInfo",
+    "ProgInfo",
+    "btf_fd_by_id",
+    "btf_raw",
+    "enable_stats",
+    "lookup",
+    "lookup_batch",
+    "map_fd_by_id",
+    "map_ids",
+    "map_info",
+    "map_info_by_id",
+    "map_keys",
+    "map_type_name",
+    "obj_get",
+    "prog_fd_by_id",
+    "prog_ids",
+    "prog_info",
+    "prog_info_by_id",
+    "prog_type_name",
+]

@@ -1,0 +1,368 @@
+"""A BPF object file, opened and loaded through libbpf (ctypes on libbpf.so.1).
+
+    with BpfObject.open(Path("prog.o")) as obj:
+        obj.xdp_programs                 # ["xdp_pass_func", "xdp_drop_func"]
+        obj.load("xdp_drop_func", pin_dir=Path("/sys/fs/bpf/test01"))
+        fd = obj.program_fd("xdp_drop_func")
+
+Only the chosen program is loaded (the others have autoload switched off), so
+one broken function in a lesson file does not stop a learner from loading a
+working one. Every map that is not a compiler-made `.data/.bss/.rodata` map
+gets a pin path under `pin_dir` before loading: libbpf then reuses a pinned
+map of the same shape (with its values) or pins the new one there.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from xdp_tui.engine._lib import capture_libbpf_log, cfunc
+from xdp_tui.errors import XdpTuiError
+
+P = C.c_void_p
+
+_open_file = cfunc("bpf_object__open_file", P, C.c_char_p, P)
+_obj_load = cfunc("bpf_object__load", C.c_int, P)
+_obj_close = cfunc("bpf_object__close", None, P)
+_next_program = cfunc("bpf_object__next_program", P, P, P)
+_next_map = cfunc("bpf_object__next_map", P, P, P)
+_find_program = cfunc("bpf_object__find_program_by_name", P, P, C.c_char_p)
+_find_map = cfunc("bpf_object__find_map_by_name", P, P, C.c_char_p)
+
+_prog_name = cfunc("bpf_program__name", C.c_char_p, P)
+_prog_section = cfunc("bpf_program__section_name", C.c_char_p, P)
+_prog_type = cfunc("bpf_program__type", C.c_int, P)
+_prog_fd = cfunc("bpf_program__fd", C.c_int, P)
+_prog_set_autoload = cfunc("bpf_program__set_autoload", C.c_int, P, C.c_bool)
+_prog_set_log_buf = cfunc("bpf_program__set_log_buf", C.c_int, P, C.c_char_p, C.c_size_t)
+_prog_set_log_level = cfunc("bpf_program__set_log_level", C.c_int, P, C.c_uint32)
+_prog_type_str = cfunc("libbpf_bpf_prog_type_str", C.c_char_p, C.c_int)
+
+_map_name = cfunc("bpf_map__name", C.c_char_p, P)
+_map_type = cfunc("bpf_map__type", C.c_int, P)
+_map_key_size = cfunc("bpf_map__key_size", C.c_uint32, P)
+_map_value_size = cfunc("bpf_map__value_size", C.c_uint32, P)
+_map_max_entries = cfunc("bpf_map__max_entries", C.c_uint32, P)
+_map_fd = cfunc("bpf_map__fd", C.c_int, P)
+_map_is_internal = cfunc("bpf_map__is_internal", C.c_bool, P)
+_map_set_pin_path = cfunc("bpf_map__set_pin_path", C.c_int, P, C.c_char_p)
+_map_type_str = cfunc("libbpf_bpf_map_type_str", C.c_char_p, C.c_int)
+
+BPF_PROG_TYPE_XDP = 6
+LOG_BUF_SIZE = 4 << 20  # big enough for a learner's refused program at log level 1
+LIBBPF_ERRNO_FORMAT = 4003  # libbpf's "not an ELF / bad ELF" error
+ELF_MAGIC = b"\x7fELF"
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    name: str
+    section: str
+    type: str  # "xdp", "tracepoint", ...
+
+    @property
+    def is_xdp(self) -> bool:
+        return self.type == "xdp" or self.section.startswith("xdp")
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    name: str
+    type: str  # "hash", "percpu_array", ...
+    key_size: int
+    value_size: int
+    max_entries: int
+
+
+def _text(raw: bytes | None) -> str:
+    return raw.decode(errors="replace") if raw else ""
+
+
+def _libbpf_lines(messages: list[tuple[int, str]]) -> str:
+    return "".join(text for _, text in messages)
+
+
+class BpfObject:
+    """An opened (and maybe loaded) object file. Use as a context manager or call close()."""
+
+    def __init__(self, path: Path, handle: int) -> None:
+        self.path = path
+        self._obj: int | None = handle
+        self.loaded_program: str | None = None
+        self.pin_dir: Path | None = None
+        self.pinned_now: list[Path] = []  # maps this load pinned (they did not exist before)
+        self.reused_pins: list[Path] = []
+        self._log_buf: C.Array[C.c_char] | None = None
+        self._pins_before: set[str] = set()
+
+    # ---- open ------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> BpfObject:
+        path = Path(path)
+        _check_is_object(path)
+        with capture_libbpf_log() as messages:
+            handle = _open_file(str(path).encode(), None)
+        if not handle:
+            err = C.get_errno()
+            log = _libbpf_lines(messages)
+            if err == LIBBPF_ERRNO_FORMAT or "elf" in log.lower():
+                raise XdpTuiError(
+                    "not a valid BPF object file (libbpf could not parse the ELF)",
+                    location=str(path),
+                    hint="build it from C with `xdp-tui build FILE.c`",
+                    detail=log,
+                )
+            raise XdpTuiError(
+                f"libbpf could not open the object: {os.strerror(err) if err < 4000 else log.strip()}",
+                location=str(path),
+                detail=log,
+            )
+        obj = cls(path, handle)
+        if not obj.programs:
+            obj.close()
+            raise XdpTuiError(
+                "no program section in the object: no function is marked as a BPF program",
+                location=str(path),
+                hint='put SEC("xdp") on the line before your XDP function',
+            )
+        return obj
+
+    def __enter__(self) -> BpfObject:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free libbpf's object and every fd it holds (loaded programs and maps)."""
+        if self._obj:
+            _obj_close(self._obj)
+            self._obj = None
+
+    @property
+    def handle(self) -> int:
+        if not self._obj:
+            raise XdpTuiError("the BPF object is already closed", location=str(self.path))
+        return self._obj
+
+    # ---- what is inside --------------------------------------------------
+
+    def _program_handles(self) -> list[int]:
+        found, prog = [], _next_program(self.handle, None)
+        while prog:
+            found.append(prog)
+            prog = _next_program(self.handle, prog)
+        return found
+
+    def _map_handles(self) -> list[int]:
+        found, m = [], _next_map(self.handle, None)
+        while m:
+            found.append(m)
+            m = _next_map(self.handle, m)
+        return found
+
+    @property
+    def programs(self) -> list[ProgramSpec]:
+        return [
+            ProgramSpec(
+                name=_text(_prog_name(p)),
+                section=_text(_prog_section(p)),
+                type=_text(_prog_type_str(_prog_type(p))) or str(_prog_type(p)),
+            )
+            for p in self._program_handles()
+        ]
+
+    @property
+    def xdp_programs(self) -> list[str]:
+        return [p.name for p in self.programs if p.is_xdp]
+
+    @property
+    def maps(self) -> list[MapSpec]:
+        """The maps a program uses, without the compiler-made .data/.bss/.rodata ones."""
+        return [
+            MapSpec(
+                name=_text(_map_name(m)),
+                type=_text(_map_type_str(_map_type(m))) or str(_map_type(m)),
+                key_size=int(_map_key_size(m)),
+                value_size=int(_map_value_size(m)),
+                max_entries=int(_map_max_entries(m)),
+            )
+            for m in self._map_handles()
+            if not _map_is_internal(m)
+        ]
+
+    # ---- load ------------------------------------------------------------
+
+    def choose_program(self, program: str | None) -> str:
+        """Resolve which XDP program to load; clear errors for unknown or ambiguous names."""
+        xdp = self.xdp_programs
+        every = [p.name for p in self.programs]
+        if program is None:
+            if len(xdp) == 1:
+                return xdp[0]
+            if not xdp:
+                raise XdpTuiError(
+                    "the object has no XDP program (no function in a SEC(\"xdp\") section)",
+                    location=str(self.path),
+                    hint=f"programs found: {', '.join(every)}" if every else None,
+                )
+            raise XdpTuiError(
+                f"the object has {len(xdp)} XDP programs; choose one: {', '.join(xdp)}",
+                location=str(self.path),
+                hint="pass the function name, e.g. `--prog " + xdp[0] + "`",
+            )
+        if program not in every:
+            listing = ", ".join(xdp or every)
+            raise XdpTuiError(
+                f"no program named '{program}' in the object; available: {listing}",
+                location=str(self.path),
+                hint="use the C function name of the program",
+            )
+        return program
+
+    def load(self, program: str | None = None, *, pin_dir: Path | None = None) -> str:
+        """Load PROGRAM (only it) and create or reuse the maps; returns the program's name.
+
+        Raises VerifierError when the kernel refuses the program.
+        """
+        from xdp_tui.engine.verifier import explain_load_failure
+
+        name = self.choose_program(program)
+        for prog in self._program_handles():
+            _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
+        chosen = _find_program(self.handle, name.encode())
+        # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
+        # only when a load fails, so a success never runs out of log space.
+        self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
+        _prog_set_log_buf(chosen, self._log_buf, LOG_BUF_SIZE)
+        _prog_set_log_level(chosen, 0)
+        if pin_dir is not None:
+            self._set_pin_paths(Path(pin_dir))
+
+        with capture_libbpf_log() as messages:
+            ret = _obj_load(self.handle)
+        if ret == 0:
+            self.loaded_program = name
+            self._note_pins()
+            return name
+
+        err = -ret if ret < 0 else C.get_errno()
+        libbpf_log = _libbpf_lines(messages)
+        verifier_log = self._log_buf.value.decode(errors="replace")
+        self._forget_pins_on_failure()
+        pin_problem = _pin_mismatch(libbpf_log)
+        if pin_problem is not None:
+            raise _incompatible_pin_error(pin_problem, self.pin_dir, libbpf_log)
+        raise explain_load_failure(name, err, verifier_log, libbpf_log, self.path)
+
+    def _set_pin_paths(self, pin_dir: Path) -> None:
+        self.pin_dir = pin_dir
+        pin_dir.mkdir(parents=True, exist_ok=True)
+        self._pins_before = {p.name for p in pin_dir.iterdir()}
+        for m in self._map_handles():
+            if _map_is_internal(m):
+                continue
+            target = pin_dir / _text(_map_name(m))
+            ret = _map_set_pin_path(m, str(target).encode())
+            if ret != 0:
+                raise XdpTuiError(
+                    f"cannot set the pin path of map '{target.name}': {os.strerror(-ret)}",
+                    location=str(self.path),
+                )
+
+    def _note_pins(self) -> None:
+        if self.pin_dir is None:
+            return
+        for spec in self.maps:
+            pin = self.pin_dir / spec.name
+            if spec.name in self._pins_before:
+                self.reused_pins.append(pin)
+            elif pin.exists():
+                self.pinned_now.append(pin)
+
+    def _forget_pins_on_failure(self) -> None:
+        """libbpf may have pinned some maps before the program failed: remove those."""
+        if self.pin_dir is None:
+            return
+        for spec in self.maps:
+            if spec.name not in self._pins_before:
+                (self.pin_dir / spec.name).unlink(missing_ok=True)
+
+    def unpin_new_maps(self) -> None:
+        """Undo the pins this load created (used when a later step fails)."""
+        for pin in self.pinned_now:
+            pin.unlink(missing_ok=True)
+        self.pinned_now.clear()
+
+    # ---- fds -------------------------------------------------------------
+
+    def program_fd(self, name: str) -> int:
+        prog = _find_program(self.handle, name.encode())
+        fd = _prog_fd(prog) if prog else -1
+        if fd < 0:
+            raise XdpTuiError(f"program '{name}' is not loaded", location=str(self.path))
+        return int(fd)
+
+    def map_fd(self, name: str) -> int:
+        m = _find_map(self.handle, name.encode())
+        fd = _map_fd(m) if m else -1
+        if fd < 0:
+            raise XdpTuiError(f"map '{name}' is not loaded", location=str(self.path))
+        return int(fd)
+
+    def map_fds(self) -> dict[str, int]:
+        return {spec.name: self.map_fd(spec.name) for spec in self.maps}
+
+
+def _check_is_object(path: Path) -> None:
+    try:
+        head = path.read_bytes()[:4] if path.is_file() else None
+    except OSError as exc:
+        raise XdpTuiError(f"cannot read the object: {exc.strerror}", location=str(path)) from exc
+    if head is None:
+        raise XdpTuiError("no such object file", location=str(path))
+    if head == b"":
+        raise XdpTuiError(
+            "the object file is empty",
+            location=str(path),
+            hint="rebuild it: `xdp-tui build FILE.c`",
+        )
+    if head != ELF_MAGIC:
+        raise XdpTuiError(
+            "not an ELF object file",
+            location=str(path),
+            hint="load a .c file (xdp-tui builds it) or a .o made by `clang -target bpf`",
+        )
+
+
+def _pin_mismatch(libbpf_log: str) -> str | None:
+    """The pin path from libbpf's "couldn't reuse pinned map at '...'" message."""
+    marker = "couldn't reuse pinned map at '"
+    start = libbpf_log.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    return libbpf_log[start : libbpf_log.find("'", start)]
+
+
+def _incompatible_pin_error(pin: str, pin_dir: Path | None, log: str) -> XdpTuiError:
+    dev = pin_dir.name if pin_dir is not None else "DEV"
+    return XdpTuiError(
+        f"a map pinned at {pin} has a different shape (type, key/value size or "
+        "max_entries) than the map in this program, so it cannot be reused",
+        location=pin,
+        hint=f"remove the old pins with `xdp-tui unload --dev {dev}` (or `rm {pin}`) and load again",
+        detail=log,
+    )
+
+
+def errno_name(err: int) -> str:
+    return errno.errorcode.get(err, str(err))

@@ -1,0 +1,253 @@
+"""Turn a refused program load into a located, plain-words explanation.
+
+When the object carries BTF line info (clang -g), the verifier's log at
+level 1 interleaves the C source it is checking:
+
+    ; if (eth->h_proto == 0) @ prog.c:11
+    1: (71) r2 = *(u8 *)(r1 +12)
+    invalid access to packet, off=12 size=1, R1(id=0,off=12,r=0)
+
+The failing instruction is the last `N: (op)` line before the error text,
+and its C line is the last `; ... @ file:line` comment before that
+instruction. We match the error text against the usual learner mistakes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdp_tui.errors import XdpTuiError
+
+_INSN = re.compile(r"^(\d+): \([0-9a-f]{2}\)")
+_SOURCE = re.compile(r"^; (?P<text>.*) @ (?P<file>[^@]+):(?P<line>\d+)$")
+_TRAILER = re.compile(r"^(processed \d+ insns|verification time|stack depth|-- END)")
+
+# (substring of the verifier's words, plain explanation). First match wins.
+EXPLANATIONS: list[tuple[str, str]] = [
+    (
+        "invalid access to packet",
+        "the program reads or writes packet data without first proving it lies before "
+        "ctx->data_end. Compare the pointer plus the size you access with data_end "
+        "(e.g. `if ((void *)(eth + 1) > data_end) return XDP_DROP;`) before using it.",
+    ),
+    (
+        "outside of the packet",
+        "the program reads or writes packet data without first proving it lies before "
+        "ctx->data_end. Add a bounds check against data_end before the access.",
+    ),
+    (
+        "map_value_or_null",
+        "bpf_map_lookup_elem() can return NULL (no entry for that key), and the "
+        "program uses the result without checking. Add `if (!value) return ...;` "
+        "right after the lookup.",
+    ),
+    (
+        "cannot call GPL-restricted function",
+        "this helper is only available to GPL-compatible programs. Declare the "
+        'license: `char _license[] SEC("license") = "GPL";`',
+    ),
+    (
+        "back-edge",
+        "the program has a loop the verifier cannot prove will end. Give the loop "
+        "a constant upper bound (e.g. `for (i = 0; i < 8; i++)`).",
+    ),
+    (
+        "infinite loop",
+        "the program has a loop the verifier cannot prove will end. Give the loop "
+        "a constant upper bound.",
+    ),
+    (
+        "BPF program is too large",
+        "the verifier explored more than a million instructions, which usually "
+        "means a loop whose bound it cannot see or that is far too large. Make "
+        "the loop bound a small constant.",
+    ),
+    (
+        "unknown func",
+        "the program calls a helper this kernel does not offer to XDP programs.",
+    ),
+    (
+        "cannot use helper",
+        "this helper is not available to XDP programs.",
+    ),
+    (
+        "R0 !read_ok",
+        "the function can reach its end without setting a return value. Make "
+        "every path return an XDP action.",
+    ),
+    (
+        "invalid mem access 'scalar'",
+        "the program dereferences a number, not a pointer the verifier knows "
+        "(often a pointer that was changed by arithmetic it cannot follow).",
+    ),
+    (
+        "invalid access to map value",
+        "the program reads or writes outside the map value. Check the offset "
+        "and size of the access against the value's type.",
+    ),
+    (
+        "invalid read from stack",
+        "the program reads a local variable (or part of a struct on the stack) "
+        "that was never written. Initialise it first, e.g. `= {}`.",
+    ),
+]
+
+
+@dataclass
+class VerifierReport:
+    log: str
+    insn: int | None
+    source_file: str | None
+    source_line: int | None
+    source_text: str | None
+    explanation: str
+    error_text: str = ""
+
+    @property
+    def location(self) -> str | None:
+        if self.source_file and self.source_line:
+            return f"{self.source_file}:{self.source_line}"
+        return None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "insn": self.insn,
+            "source_file": self.source_file,
+            "source_line": self.source_line,
+            "source_text": self.source_text,
+            "error": self.error_text,
+            "explanation": self.explanation,
+        }
+
+
+class VerifierError(XdpTuiError):
+    """The kernel's verifier refused the program; `report` says where and why."""
+
+    def __init__(self, program: str, report: VerifierReport) -> None:
+        where = f"instruction {report.insn}" if report.insn is not None else "load"
+        if report.source_text:
+            where += f" ({report.source_text.strip()})"
+        message = f"the verifier refused '{program}' at {where}: {report.error_text}"
+        super().__init__(
+            message, location=report.location, hint=report.explanation, detail=report.log
+        )
+        self.program = program
+        self.report = report
+
+
+def explain(error_text: str) -> str:
+    for needle, words in EXPLANATIONS:
+        if needle in error_text:
+            return words
+    return "the verifier could not prove the program safe; the full log shows its reasoning."
+
+
+def parse_log(log: str, object_path: Path | None = None) -> VerifierReport:
+    lines = [line.rstrip() for line in log.splitlines()]
+    error_lines, insn, insn_at = _error_lines(lines)
+    source_file = source_line = source_text = None
+    for line in reversed(lines[: insn_at if insn_at is not None else len(lines)]):
+        match = _SOURCE.match(line)
+        if match:
+            source_file = _resolve_source(match["file"], object_path)
+            source_line = int(match["line"])
+            source_text = _read_line(source_file, source_line) or match["text"]
+            break
+    error_text = "; ".join(error_lines) or "(no reason in the log)"
+    return VerifierReport(
+        log=log,
+        insn=insn,
+        source_file=source_file,
+        source_line=source_line,
+        source_text=source_text,
+        explanation=explain(error_text + "\n" + log),
+        error_text=error_text,
+    )
+
+
+def _error_lines(lines: list[str]) -> tuple[list[str], int | None, int | None]:
+    """The error text after the last instruction line, that instruction, and its line index."""
+    last = None
+    for i, line in enumerate(lines):
+        if _INSN.match(line):
+            last = i
+    start = last + 1 if last is not None else 0
+    errors = []
+    for line in lines[start:]:
+        if _TRAILER.match(line):
+            break
+        if line and not line.startswith(";") and not _INSN.match(line):
+            errors.append(line)
+    if not errors:  # e.g. "back-edge from insn 9 to 7" comes before any instruction
+        errors = [ln for ln in lines if ln and not _TRAILER.match(ln) and not ln.startswith(";")][
+            -1:
+        ]
+    insn = int(_INSN.match(lines[last]).group(1)) if last is not None else None  # type: ignore[union-attr]
+    insn = _loop_insn(errors, insn)
+    return errors, insn, last
+
+
+def _loop_insn(errors: list[str], insn: int | None) -> int | None:
+    """Loop errors name their instruction in words: 'back-edge from insn 9 to 7'."""
+    for text in errors:
+        match = re.search(r"(?:back-edge from insn|infinite loop detected at insn) (\d+)", text)
+        if match:
+            return int(match.group(1))
+    return insn
+
+
+def _resolve_source(name: str, object_path: Path | None) -> str:
+    """BTF keeps the name clang was given; find the real file next to the object if we can."""
+    candidate = Path(name)
+    if candidate.is_absolute() and candidate.exists():
+        return str(candidate)
+    if object_path is not None:
+        for base in (object_path.parent, object_path.parent.parent):
+            if (base / name).exists():
+                return str((base / name).resolve())
+        sibling = object_path.with_suffix(".c")
+        if sibling.name == candidate.name and sibling.exists():
+            return str(sibling.resolve())
+    return name
+
+
+def _read_line(path: str, number: int) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for i, line in enumerate(f, start=1):
+                if i == number:
+                    return line.rstrip("\n").strip()
+    except OSError:
+        return None
+    return None
+
+
+def explain_load_failure(
+    program: str,
+    err: int,
+    verifier_log: str,
+    libbpf_log: str,
+    object_path: Path,
+    handle: object = None,
+) -> XdpTuiError:
+    """The error to raise for a failed bpf_object__load (a VerifierError if the verifier spoke)."""
+    if verifier_log.strip():
+        return VerifierError(program, parse_log(verifier_log, object_path))
+    # No verifier log: libbpf failed before the kernel checked the program.
+    last = [ln for ln in libbpf_log.splitlines() if ln.strip()]
+    reason = os.strerror(err) if 0 < err < 4000 else f"libbpf error {err}"
+    hint = None
+    if err == 1:  # EPERM
+        hint = "loading BPF programs needs root (run with sudo)"
+    elif err == 7:  # E2BIG
+        hint = "the program or one of its maps is too big for this kernel"
+    return XdpTuiError(
+        f"could not load '{program}': {reason}"
+        + (f" ({last[0].removeprefix('libbpf: ')})" if last else ""),
+        location=str(object_path),
+        hint=hint,
+        detail=libbpf_log,
+    )

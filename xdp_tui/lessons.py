@@ -1,0 +1,300 @@
+"""The lesson catalog, the learner's workspaces and the progress store.
+
+A lesson is a folder `lessons/<id>/` holding `lesson.toml` (metadata), a
+`README.md`, the starter program, `solution/<source>` and `checks.py`.
+Learners never edit the shipped starter: they work on a copy in
+`user_data_dir()/workspace/<id>/`, made on first use and resettable.
+Progress (which assignments passed) is one JSON file per user.
+
+Pure Python: no Textual, no kernel calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xdp_tui.errors import XdpTuiError
+from xdp_tui.paths import lessons_dir, user_data_dir
+
+# Files a learner may edit: C sources and headers at the top of the lesson folder.
+_WORKSPACE_SUFFIXES = (".c", ".h")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    check: str  # function name in the lesson's checks.py
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "check": self.check, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class LabOptions:
+    """What labs a lesson's checks need (role names such as "test01", "left")."""
+
+    count: int = 1
+    roles: tuple[str, ...] = ("test01",)
+    legacy_ip: bool = False
+    vlan: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "roles": list(self.roles),
+            "legacy_ip": self.legacy_ip,
+            "vlan": self.vlan,
+        }
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    order: int
+    dir: Path
+    readme: Path
+    source_name: str
+    programs: tuple[str, ...]
+    default_program: str | None
+    maps: tuple[str, ...]
+    lab: LabOptions
+    assignments: tuple[Assignment, ...] = field(default_factory=tuple)
+    # Non-empty: the starter is meant to be refused by the verifier with this text.
+    starter_refused: str = ""
+
+    @property
+    def starter_source(self) -> Path:
+        return self.dir / self.source_name
+
+    @property
+    def checks_file(self) -> Path:
+        return self.dir / "checks.py"
+
+    def assignment(self, assignment_id: str) -> Assignment:
+        for item in self.assignments:
+            if item.id == assignment_id:
+                return item
+        known = ", ".join(a.id for a in self.assignments) or "none"
+        raise XdpTuiError(
+            f"lesson {self.id} has no assignment {assignment_id!r}",
+            hint=f"its assignments: {known}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "order": self.order,
+            "dir": str(self.dir),
+            "readme": str(self.readme),
+            "source": self.source_name,
+            "programs": list(self.programs),
+            "default_program": self.default_program,
+            "maps": list(self.maps),
+            "lab": self.lab.to_dict(),
+            "assignments": [a.to_dict() for a in self.assignments],
+            "starter_refused": self.starter_refused,
+        }
+
+
+# ---- catalog --------------------------------------------------------------
+
+
+def catalog() -> list[Lesson]:
+    """Every lesson found under `lessons_dir()`, in teaching order."""
+    root = lessons_dir()
+    if not root.is_dir():
+        return []
+    found = [_read_lesson(toml) for toml in sorted(root.glob("*/lesson.toml"))]
+    return sorted(found, key=lambda lesson: (lesson.order, lesson.id))
+
+
+def get_lesson(lesson_id: str) -> Lesson:
+    lessons = catalog()
+    for lesson in lessons:
+        if lesson.id == lesson_id:
+            return lesson
+    known = ", ".join(lesson.id for lesson in lessons) or "none found"
+    raise XdpTuiError(
+        f"unknown lesson {lesson_id!r}",
+        hint=f"lessons: {known} (see `xdp-tui lessons`)",
+    )
+
+
+def _read_lesson(toml_path: Path) -> Lesson:
+    where = str(toml_path)
+    try:
+        data = tomllib.loads(toml_path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise XdpTuiError(f"cannot parse lesson metadata: {exc}", location=where) from exc
+    try:
+        return _lesson_from_dict(data, toml_path.parent)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise XdpTuiError(
+            f"bad lesson metadata: {exc!r}",
+            location=where,
+            hint="compare with the schema in docs/ARCHITECTURE.md",
+        ) from exc
+
+
+def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
+    lab = data.get("lab", {})
+    roles = tuple(str(r) for r in lab.get("roles", ["test01"]))
+    assignments = tuple(
+        Assignment(
+            id=str(a["id"]),
+            title=str(a["title"]),
+            check=str(a["check"]),
+            hint=str(a.get("hint", "")),
+        )
+        for a in data.get("assignments", [])
+    )
+    lesson_id = str(data["id"])
+    if lesson_id != folder.name:
+        raise ValueError(f"id {lesson_id!r} differs from its folder name {folder.name!r}")
+    return Lesson(
+        id=lesson_id,
+        title=str(data["title"]),
+        order=int(data["order"]),
+        dir=folder,
+        readme=folder / "README.md",
+        source_name=str(data.get("source", "xdp_prog_kern.c")),
+        programs=tuple(str(p) for p in data.get("programs", [])),
+        default_program=data.get("default_program") or None,
+        maps=tuple(str(m) for m in data.get("maps", [])),
+        lab=LabOptions(
+            count=int(lab.get("count", len(roles))),
+            roles=roles,
+            legacy_ip=bool(lab.get("legacy_ip", False)),
+            vlan=bool(lab.get("vlan", False)),
+        ),
+        assignments=assignments,
+        starter_refused=str(data.get("starter_refused", "")),
+    )
+
+
+# ---- workspaces -----------------------------------------------------------
+
+
+def workspace_dir(lesson: Lesson) -> Path:
+    return user_data_dir() / "workspace" / lesson.id
+
+
+def workspace_source(lesson: Lesson) -> Path:
+    """The learner's own copy of the starter, created on first use."""
+    target = workspace_dir(lesson) / lesson.source_name
+    if not target.exists():
+        _copy_starter(lesson)
+    return target
+
+
+def reset_workspace(lesson: Lesson) -> Path:
+    """Throw away the learner's edits: the workspace becomes the starter again."""
+    shutil.rmtree(workspace_dir(lesson), ignore_errors=True)
+    return workspace_source(lesson)
+
+
+def solution_source(lesson: Lesson) -> Path:
+    path = lesson.dir / "solution" / lesson.source_name
+    if not path.is_file():
+        raise XdpTuiError(f"lesson {lesson.id} ships no solution", location=str(path))
+    return path
+
+
+def _copy_starter(lesson: Lesson) -> None:
+    # Copy only the top-level C files: the solution folder must stay out of reach.
+    folder = workspace_dir(lesson)
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in sorted(lesson.dir.iterdir()):
+        if item.is_file() and item.suffix in _WORKSPACE_SUFFIXES:
+            destination = folder / item.name
+            if not destination.exists():
+                shutil.copyfile(item, destination)
+    if not (folder / lesson.source_name).exists():
+        raise XdpTuiError(
+            f"lesson {lesson.id} has no starter {lesson.source_name}",
+            location=str(lesson.starter_source),
+        )
+
+
+# ---- progress -------------------------------------------------------------
+
+
+def progress_file() -> Path:
+    return user_data_dir() / "progress.json"
+
+
+class Progress:
+    """Which assignments this user has passed, kept in `progress.json`.
+
+    Shape: {"lessons": {lesson_id: {assignment_id: {"passed": bool,
+    "detail": str, "checked_at": float, "passed_at": float|None}}}}.
+    `passed` is the latest result; `passed_at` remembers the first success,
+    so a later failed re-check does not erase the achievement.
+    """
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self._data = data
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Progress:
+        path = path or progress_file()
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError):
+            # A damaged file must not lock the learner out; start afresh.
+            data = {}
+        if not isinstance(data.get("lessons"), dict):
+            data = {"lessons": {}}
+        return cls(path, data)
+
+    def mark(self, lesson_id: str, assignment_id: str, passed: bool, detail: str = "") -> None:
+        """Record one check result and save at once."""
+        lessons = self._data["lessons"]
+        entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
+        now = time.time()
+        entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        if passed and not entry.get("passed_at"):
+            entry["passed_at"] = now
+        entry.setdefault("passed_at", None)
+        lessons[lesson_id][assignment_id] = entry
+        self.save()
+
+    def passed(self, lesson_id: str) -> set[str]:
+        """Assignments of LESSON_ID passed at least once."""
+        entries = self._data["lessons"].get(lesson_id, {})
+        return {aid for aid, entry in entries.items() if entry.get("passed_at")}
+
+    def result(self, lesson_id: str, assignment_id: str) -> dict[str, Any] | None:
+        return self._data["lessons"].get(lesson_id, {}).get(assignment_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self._data))
+
+    def save(self) -> None:
+        # Write-then-rename so a crash never leaves half a file.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self._data, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
