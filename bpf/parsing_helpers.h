@@ -28,7 +28,7 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/icmp.h>
+#include "icmp_defs.h" /* not <linux/icmp.h>: see there why */
 #include <linux/icmpv6.h>
 #include <linux/in.h>
 #include <linux/udp.h>

@@ -5,8 +5,7 @@
  *   vlan_tag_pop / vlan_tag_push   remove or add an 802.1Q tag (moves the
  *                                  packet start with bpf_xdp_adjust_head)
  *   swap_src_dst_mac/_ipv6/_ipv4   turn a packet around
- *   csum_replace2                  fix a 16-bit Internet checksum after one
- *                                  16-bit word of the covered data changed
+ *   (csum_replace2 and friends come from csum_helpers.h)
  *
  * Writing to a packet needs the same bounds proof as reading it. After
  * bpf_xdp_adjust_head() every packet pointer the program held is invalid:
@@ -17,31 +16,7 @@
 #define XDP_TUI_REWRITE_HELPERS_H
 
 #include "parsing_helpers.h"
-
-/*
- * Incremental checksum update, RFC 1624 equation 3:
- *     HC' = ~(~HC + ~m + m')
- * HC is the old checksum, m the old 16-bit word, m' the new one. One's
- * complement sums do not care about byte order as long as all three values
- * use the same one, so network-order fields go in as they are.
- */
-static __always_inline __u16 csum_fold32(__u32 sum)
-{
-	/* Two folds: the first can carry into bit 16 once more. */
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)sum;
-}
-
-static __always_inline void csum_replace2(__sum16 *sum, __be16 old_word,
-					  __be16 new_word)
-{
-	__u32 s = (__u16)~*sum;
-
-	s += (__u16)~old_word;
-	s += new_word;
-	*sum = (__sum16)~csum_fold32(s);
-}
+#include "csum_helpers.h"
 
 /*
  * Remove the outermost VLAN tag. `eth` must point at the Ethernet header at

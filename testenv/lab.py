@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,6 +62,11 @@ _QUIET_IPV6_SYSCTLS = {
     "mldv1_unsolicited_report_interval": "0",
     "mldv2_unsolicited_report_interval": "0",
 }
+
+# Offloads turned off on both ends: the kernel's own packets then carry real
+# checksums on the wire (what XDP and tcpdump see), and VLAN tags stay in
+# the frame instead of moving to packet metadata.
+_OFFLOADS_OFF = ("tx-checksum-ip-generic", "tx-vlan-hw-insert", "rx-vlan-hw-parse")
 
 T = TypeVar("T")
 
@@ -177,6 +183,22 @@ def netns_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
     return outcome["result"]
 
 
+def _disable_offloads(ifname: str) -> None:
+    """Like `ethtool -K IF tx off txvlan off rxvlan off`, in the caller's namespace.
+
+    Best effort: a kernel or pyroute2 without these features still gives a
+    working lab, only with partial checksums in frames the kernel sends.
+    """
+    from pyroute2.ethtool import Ethtool
+
+    with contextlib.suppress(Exception), Ethtool() as ethtool:
+        features = ethtool.get_features(ifname)
+        for name in _OFFLOADS_OFF:
+            if name in features.features:
+                features.features[name].enable = False
+        ethtool.set_features(ifname, features)
+
+
 def _write_sysctls(ifname: str, values: dict[str, str]) -> None:
     """Write /proc/sys/net/ipv6/conf/<ifname>/* in the calling thread's namespace."""
     base = Path("/proc/sys/net/ipv6/conf") / ifname
@@ -226,7 +248,9 @@ def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
         ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
         outer_index = ipr.link_lookup(ifname=name)[0]
         _write_sysctls(name, _QUIET_IPV6_SYSCTLS)
+        _disable_offloads(name)
     netns_thread(name, _write_sysctls, INNER_IFNAME, _QUIET_IPV6_SYSCTLS)
+    netns_thread(name, _disable_offloads, INNER_IFNAME)
 
     with IPRoute() as ipr, _ipr_ns(name) as ns:
         inner_index = ns.link_lookup(ifname=INNER_IFNAME)[0]
@@ -312,7 +336,33 @@ def _build(name: str, number: int, legacy_ip: bool) -> Lab:
             hint="check `ip netns list` and `ip link` for leftovers of that name",
         ) from exc
     state.write_record(name, {**lab.to_dict(), "complete": True})
+    _wait_until_quiet(name)
     return lab
+
+
+def _wait_until_quiet(ifname: str, *, still_for: float = 0.05, at_most: float = 1.0) -> None:
+    """Let the few MLD reports a new link sends pass, so counters start still.
+
+    Reports go out right after "up" (their intervals are 0); once the outer
+    end's packet counters stop moving for `still_for`, the link is quiet.
+    """
+    stats = Path("/sys/class/net") / ifname / "statistics"
+
+    def counters() -> tuple[str, str]:
+        try:
+            return (stats / "rx_packets").read_text(), (stats / "tx_packets").read_text()
+        except OSError:
+            return ("", "")
+
+    deadline = time.monotonic() + at_most
+    last, still_since = counters(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+        now = counters()
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= still_for:
+            return
 
 
 # ---------------------------------------------------------------- health
@@ -376,7 +426,7 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False) -> Lab:
         record = state.read_record(name)
         if record is None:
             _refuse_foreign(name)
-            lab = _build(name, state.next_number(), legacy_ip)
+            lab = _build(name, state.next_number(_numbers_on_host()), legacy_ip)
         elif not _problems(name, record) and (record["legacy_ip"] or not legacy_ip):
             lab = _lab_from_record(record)
         else:
@@ -384,6 +434,27 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False) -> Lab:
             lab = _build(name, record["number"], legacy_ip or bool(record.get("legacy_ip")))
         state.write_current(name)
     return lab
+
+
+def _numbers_on_host() -> set[int]:
+    """Lab numbers whose prefixes some root-namespace interface already carries.
+
+    Labs recorded in another state directory (a test run, a second user)
+    must not get the same addresses, or replies would leave by the wrong veth.
+    """
+    taken: set[int] = set()
+    v6_head = IPV6_PREFIX + ":"
+    with IPRoute() as ipr:
+        for msg in ipr.addr("dump"):
+            address = msg.get("IFA_ADDRESS") or ""
+            if address.startswith(v6_head):
+                group = address[len(v6_head) :].split(":")[0]
+                with contextlib.suppress(ValueError):
+                    taken.add(int(group or "0", 16))
+            elif address.startswith(IPV4_PREFIX + "."):
+                with contextlib.suppress(ValueError, IndexError):
+                    taken.add(int(address.split(".")[2]))
+    return taken
 
 
 def _refuse_foreign(name: str) -> None:

@@ -41,11 +41,20 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _lock_path() -> Path:
+    """One lock for the whole host: labs of every state directory share the
+    kernel's address space, so numbering must not race between them."""
+    host_lock_dir = Path("/run/lock")
+    if host_lock_dir.is_dir() and os.access(host_lock_dir, os.W_OK):
+        return host_lock_dir / "xdp-tui-labs.lock"
+    return _ensure_dir() / ".lock"
+
+
 @contextlib.contextmanager
 def locked() -> Iterator[None]:
     """Serialise lab changes between processes (two terminals running setup)."""
-    directory = _ensure_dir()
-    with open(directory / ".lock", "a") as lock_file:
+    _ensure_dir()
+    with open(_lock_path(), "a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             yield
@@ -105,18 +114,21 @@ def write_current(name: str | None) -> None:
     write_atomic(directory / "current", name + "\n")
 
 
-def next_number() -> int:
+def next_number(taken: set[int] | frozenset[int] = frozenset()) -> int:
     """Hand out the next lab number (call under `locked()`).
 
-    Numbers grow like the tutorial's testenv; past MAX_NUMBER they wrap to the
-    lowest number no recorded lab uses, so IPv4 addresses stay valid.
+    Numbers grow like the tutorial's testenv, skipping those recorded labs or
+    the host (`taken`: prefixes already on some interface) use; past
+    MAX_NUMBER they wrap to the lowest free one, so IPv4 addresses stay valid.
     """
     directory = _ensure_dir()
     try:
         highest = int((directory / "highest_num").read_text().strip())
     except (OSError, ValueError):
         highest = 0
-    in_use = {r.get("number") for r in all_records()}
+    in_use = {r.get("number") for r in all_records()} | set(taken)
+    while highest + 1 <= MAX_NUMBER and highest + 1 in in_use:
+        highest += 1
     candidate = highest + 1
     if candidate > MAX_NUMBER or candidate in in_use:
         free = [n for n in range(1, MAX_NUMBER + 1) if n not in in_use]

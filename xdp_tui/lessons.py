@@ -72,6 +72,8 @@ class Lesson:
     assignments: tuple[Assignment, ...] = field(default_factory=tuple)
     # Non-empty: the starter is meant to be refused by the verifier with this text.
     starter_refused: str = ""
+    # Assignments the untouched starter already satisfies (basic01: nothing to write).
+    starter_passes: tuple[str, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -105,6 +107,7 @@ class Lesson:
             "lab": self.lab.to_dict(),
             "assignments": [a.to_dict() for a in self.assignments],
             "starter_refused": self.starter_refused,
+            "starter_passes": list(self.starter_passes),
         }
 
 
@@ -181,6 +184,7 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
         ),
         assignments=assignments,
         starter_refused=str(data.get("starter_refused", "")),
+        starter_passes=tuple(str(a) for a in data.get("starter_passes", [])),
     )
 
 

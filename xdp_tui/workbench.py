@@ -11,9 +11,9 @@ so that `close()` can undo it on every way out (quit, SIGTERM, SIGHUP).
 
 from __future__ import annotations
 
-import shutil
+import asyncio
+import contextlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,36 +69,6 @@ class Attached:
     handle: Any = field(repr=False)  # engine LoadedProgram
 
 
-class IfaceRates:
-    """rx/tx packet and bit rates of one interface from sysfs (cheap: ~30 µs a read)."""
-
-    FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes")
-
-    def __init__(self, dev: str) -> None:
-        self.dev = dev
-        self._last: tuple[float, dict[str, int]] | None = None
-
-    def _read(self) -> dict[str, int]:
-        base = Path("/sys/class/net") / self.dev / "statistics"
-        return {name: int((base / name).read_text()) for name in self.FIELDS}
-
-    def update(self) -> dict[str, float]:
-        try:
-            now, counters = time.monotonic(), self._read()
-        except OSError:
-            return {}
-        result: dict[str, float] = dict(counters)
-        if self._last is not None:
-            then, before = self._last
-            span = max(now - then, 1e-6)
-            result["rx_pps"] = (counters["rx_packets"] - before["rx_packets"]) / span
-            result["tx_pps"] = (counters["tx_packets"] - before["tx_packets"]) / span
-            result["rx_bps"] = 8 * (counters["rx_bytes"] - before["rx_bytes"]) / span
-            result["tx_bps"] = 8 * (counters["tx_bytes"] - before["tx_bytes"]) / span
-        self._last = (now, counters)
-        return result
-
-
 class Workbench:
     """Lessons, lab, build/attach, live samples, traffic and checks for one app session."""
 
@@ -107,11 +77,11 @@ class Workbench:
         self._lock = threading.RLock()
         self._attached: Attached | None = None
         self._sampler: Any = None
-        self._run_stats: Any = None
-        self._iface: IfaceRates | None = None
         self._monitor: Any = None
         self._trace: Any = None
         self._stream_stop = threading.Event()
+        self._closed = False
+        self._attached_devs: set[str] = set()  # where this session attached (pins to remove)
         self.mode = "auto"
 
     # ---- lessons ------------------------------------------------------------
@@ -196,8 +166,8 @@ class Workbench:
                 return bool(lab.get("healthy", True))
         return False
 
-    def lab_status(self) -> dict[str, Any]:
-        """testenv.status() narrowed to the session's lab ({} when it does not exist)."""
+    def lab_status(self) -> dict[str, Any] | None:
+        """testenv.status() narrowed to the session's lab (None when it does not exist)."""
         try:
             import testenv
 
@@ -206,7 +176,18 @@ class Workbench:
                     return dict(lab)
         except Exception:  # noqa: BLE001 - status is informative only
             pass
-        return {"name": self.lab_name, "missing": True}
+        return None
+
+    def inner_attach_status(self) -> dict[str, Any] | None:
+        """What is attached on the lab's inner end (veth0 inside the namespace)."""
+        try:
+            import testenv
+            from xdp_tui.engine import attach
+
+            lab = testenv.get(self.lab_name)
+            return attach.query(lab.inner, netns=lab.netns).to_dict()
+        except Exception:  # noqa: BLE001 - no lab yet
+            return None
 
     def attach_status(self) -> dict[str, Any] | None:
         """attach.query() of the lab's outer interface, plus what this session knows."""
@@ -244,15 +225,17 @@ class Workbench:
     def build_and_attach(
         self, lesson: Any, program: str | None, progress: Progress = _no_progress
     ) -> Attached:
-        """Lab (created when missing) → build → load + attach with the current mode."""
+        """Build → lab (created when missing) → load + attach with the current mode."""
         from xdp_tui.engine import session
 
+        result = self.build(lesson, progress)  # first: a compiler error needs no lab
         lab = self.ensure_lab(progress)
-        result = self.build(lesson, progress)
         program = program or getattr(lesson, "default_program", None) or None
         with self._lock:
             self._detach_locked()
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
+            if self._closed:  # the app is leaving: attach nothing more
+                raise XdpTuiError("the session is closing; nothing attached")
             loaded = session.load_program(result.obj, lab.outer, program=program, mode=self.mode)
             self._attached = Attached(
                 lesson_id=lesson.id,
@@ -272,11 +255,21 @@ class Workbench:
 
     def _detach_locked(self) -> bool:
         attached, self._attached = self._attached, None
-        self._sampler = None
         if attached is None:
             return False
+        self._stop_sampler()
         attached.handle.close()
+        self._attached_devs.add(attached.dev)
         return True
+
+    def _unpin_session_devs(self) -> None:
+        """Remove the pins this session's programs left (kept between attaches for basic04)."""
+        from xdp_tui.engine import session
+
+        for dev in sorted(self._attached_devs):
+            with contextlib.suppress(Exception):  # leaving must go on
+                session.unload(dev)
+        self._attached_devs.clear()
 
     @property
     def attached(self) -> Attached | None:
@@ -290,102 +283,94 @@ class Workbench:
         attached = self._attached
         return list(getattr(attached.handle, "notes", []) or []) if attached else []
 
-    def object_info(self, obj: Path | None = None) -> Any:
-        """What is inside the built object (and, once loaded, the translated code)."""
+    def object_info(self, lesson: Any) -> Any:
+        """What is inside the lesson's built object (and, once loaded, the translated code)."""
+        from xdp_tui.engine import objinfo
+
+        result = self.build(lesson)
+        return objinfo.describe_object(Path(result.obj), Path(result.source))
+
+    def loaded_code(self) -> tuple[int, list[Any]] | None:
+        """(prog id, the verifier's translated instructions) of the attached program."""
         from xdp_tui.engine import objinfo
 
         attached = self._attached
-        obj = obj or (attached.obj if attached else None)
-        if obj is None:
-            raise XdpTuiError("nothing built yet", hint="press b to build and attach")
-        prog_id = attached.prog_id if attached and attached.obj == obj else None
-        return objinfo.object_info(obj, prog_id=prog_id)
+        if attached is None:
+            return None
+        source = getattr(attached.handle, "source", None)
+        return attached.prog_id, objinfo.describe_loaded(attached.prog_id, source)
 
     # ---- live samples ------------------------------------------------------------
 
     def _start_observers(self, dev: str) -> None:
         from xdp_tui.engine import stats
 
-        self._sampler = stats.StatsSampler(dev)
-        self._iface = IfaceRates(dev)
-        if self._run_stats is None:
-            try:
-                self._run_stats = stats.RunStats()
-            except Exception:  # noqa: BLE001 - run stats are a bonus, not a requirement
-                self._run_stats = None
+        self._stop_sampler()
+        try:
+            self._sampler = stats.StatsSampler(dev, run_stats=True)
+        except XdpTuiError:  # run statistics are a bonus, not a requirement
+            self._sampler = stats.StatsSampler(dev)
+
+    def _stop_sampler(self) -> None:
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            with contextlib.suppress(Exception):
+                sampler.close()
 
     def start_monitor(self) -> str | None:
-        """Start the exception monitor and the bpf_printk reader; a note when not possible."""
+        """Start the exception monitor and the bpf_printk reader; a note when one cannot run."""
+        from xdp_tui.engine import monitor
+
         notes = []
-        try:
-            from xdp_tui.engine import monitor
-
-            if self._monitor is None:
-                self._monitor = monitor.ExceptionMonitor()
-                self._monitor.start()
-        except Exception as exc:  # noqa: BLE001 - bcc may lack kernel headers
-            self._monitor = None
-            notes.append(f"exception monitor unavailable: {exc}")
-        try:
-            from xdp_tui.engine import monitor
-
-            if self._trace is None:
-                self._trace = monitor.TracePipe()
-                start = getattr(self._trace, "start", None)
-                if start:
-                    start()
-        except Exception as exc:  # noqa: BLE001 - tracefs may be missing
-            self._trace = None
-            notes.append(f"bpf_printk log unavailable: {exc}")
+        if self._monitor is None:
+            try:
+                self._monitor = monitor.ExceptionMonitor().start()
+            except Exception as exc:  # noqa: BLE001 - bcc may lack kernel headers
+                notes.append(f"exception monitor unavailable: {_words(exc)}")
+        if self._trace is None:
+            try:
+                self._trace = monitor.TracePipe().open()
+            except Exception as exc:  # noqa: BLE001 - tracefs may not be mounted
+                notes.append(f"bpf_printk log unavailable: {_words(exc)}")
         return "; ".join(notes) or None
 
     def sample(self) -> dict[str, Any] | None:
-        """One live sample (the `stats --json` shape + iface/run/monitor keys); None when idle."""
+        """One live sample (the `stats --json` shape + monitor keys); None when idle."""
         with self._lock:
             attached, sampler = self._attached, self._sampler
-            iface, run_stats = self._iface, self._run_stats
-        if attached is None or sampler is None:
-            return None
-        raw = sampler.sample()
-        data: dict[str, Any] = raw.to_dict() if hasattr(raw, "to_dict") else dict(raw)
-        if iface is not None:
-            data["iface"] = iface.update()
-        if run_stats is not None:
-            data["run"] = self._run_sample(run_stats, attached.prog_id)
+            if attached is None or sampler is None:
+                return None
+            data: dict[str, Any] = sampler.sample()
+        if "interface" in data:  # the live pane calls it "iface"
+            data["iface"] = data["interface"]
         data["exceptions"] = self._exception_counts()
         data["trace"] = self._trace_lines()
         return data
 
-    @staticmethod
-    def _run_sample(run_stats: Any, prog_id: int) -> dict[str, float]:
-        try:
-            run_cnt, run_time_ns = run_stats.read(prog_id)
-        except Exception:  # noqa: BLE001 - the program may just have gone
-            return {}
-        per_run = run_time_ns / run_cnt if run_cnt else 0.0
-        return {"run_cnt": run_cnt, "run_time_ns": run_time_ns, "ns_per_run": per_run}
-
-    def _exception_counts(self) -> dict[str, int]:
+    def _exception_counts(self) -> dict[Any, int]:
         if self._monitor is None:
             return {}
         try:
-            counts = self._monitor.counts()
-        except Exception:  # noqa: BLE001
+            counts: dict[Any, int] = dict(self._monitor.counts())
+            errors = self._monitor.redirect_errors()
+        except Exception:  # noqa: BLE001 - a monitor hiccup must not stop the live view
             return {}
-        return {f"{prog_id}:{action}": n for (prog_id, action), n in counts.items()}
+        if errors:
+            labels: dict[str, int] = {}
+            for error in errors:
+                label = f"prog {error.prog_id}: {error.error}"
+                labels[label] = labels.get(label, 0) + error.count
+            counts["redirect_errors"] = labels
+        return counts
 
     def _trace_lines(self) -> list[str]:
-        reader = self._trace
-        if reader is None:
+        if self._trace is None:
             return []
-        for name in ("read_lines", "lines", "poll", "read"):
-            fn = getattr(reader, name, None)
-            if callable(fn):
-                try:
-                    return [str(line) for line in (fn() or [])]
-                except Exception:  # noqa: BLE001
-                    return []
-        return []
+        try:
+            lines = self._trace.read(0.0)
+        except Exception:  # noqa: BLE001
+            return []
+        return [f"{line.task}-{line.pid} {line.message}" for line in lines]
 
     # ---- traffic -------------------------------------------------------------------
 
@@ -394,8 +379,11 @@ class Workbench:
 
         return traffic.ping(self.ensure_lab(), count=count)
 
-    def stream(self, pps: int, on_chunk: Callable[[Any], None], chunk_s: float = 0.5) -> int:
-        """Send UDP at `pps` from inside the lab until stop_stream(); returns frames sent."""
+    def stream(self, pps: int | None, on_chunk: Callable[[Any], None], chunk_s: float = 0.5) -> int:
+        """Send UDP at `pps` (None: as fast as possible) from inside the lab until stop_stream().
+
+        Sent in short chunks so a stop takes effect within `chunk_s`; returns frames sent.
+        """
         from testenv import traffic
 
         lab = self.ensure_lab()
@@ -413,33 +401,22 @@ class Workbench:
     # ---- checks ----------------------------------------------------------------------
 
     def run_check(self, lesson: Any, assignment: Any | None) -> list[CheckOutcome]:
-        """Run one assignment's check (all when None) and save progress."""
-        from xdp_tui import checks, lessons
+        """Run one assignment's check (all when None); run_checks saves the progress."""
+        from xdp_tui import checks
 
         assignment_id = str(assignment.id) if assignment is not None else None
         results = checks.run_checks(lesson, assignment_id)
-        titles = {str(a.id): a for a in getattr(lesson, "assignments", [])}
-        progress = lessons.Progress.load()
-        outcomes = []
-        for result in results:
-            aid = str(getattr(result, "assignment", assignment_id) or assignment_id or "")
-            spec = titles.get(aid)
-            passed = bool(getattr(result, "passed", False))
-            outcomes.append(
-                CheckOutcome(
-                    assignment=aid,
-                    title=getattr(spec, "title", aid),
-                    passed=passed,
-                    detail=str(getattr(result, "detail", "") or ""),
-                    hint=str(getattr(result, "hint", "") or getattr(spec, "hint", "") or ""),
-                )
+        titles = {str(a.id): a.title for a in lesson.assignments}
+        return [
+            CheckOutcome(
+                assignment=result.assignment,
+                title=titles.get(result.assignment, result.assignment),
+                passed=result.passed,
+                detail=result.detail,
+                hint=result.hint if not result.passed else "",
             )
-            if aid:
-                progress.mark(lesson.id, aid, passed)
-        save = getattr(progress, "save", None)
-        if callable(save):
-            save()
-        return outcomes
+            for result in results
+        ]
 
     # ---- leftovers and leaving --------------------------------------------------------
 
@@ -457,46 +434,87 @@ class Workbench:
         return found
 
     def _leftovers_on(self, dev: str) -> list[Leftover]:
+        from xdp_tui.engine import attach
+
         found = []
         try:
-            from xdp_tui.engine import attach
-
             status = attach.query(dev)
-            if status.prog_id:
-                found.append(Leftover("attach", dev, f"{status.prog_name} (id {status.prog_id})"))
         except Exception:  # noqa: BLE001 - interface vanished meanwhile
-            pass
+            status = None
+        if status is not None and status.prog_id and not self._held_by_live_session(dev):
+            found.append(Leftover("attach", dev, f"{status.prog_name} (id {status.prog_id})"))
         pins = paths.pin_dir(dev)
-        if pins.is_dir() and any(pins.iterdir()):
+        if pins.is_dir() and any(pins.iterdir()) and not self._held_by_live_session(dev):
             found.append(Leftover("pins", dev, str(pins)))
         return found
 
-    def cleanup(self, leftovers: list[Leftover]) -> list[str]:
-        """Detach and unpin what earlier sessions left; returns what was done."""
+    @staticmethod
+    def _held_by_live_session(dev: str) -> bool:
+        """Another running xdp-tui holds DEV: its attach is not a leftover."""
+        import os
+
         from xdp_tui.engine import attach
 
+        record = attach.read_record(dev) or {}
+        pid = int(record.get("pid", 0) or 0)
+        if record.get("persistent") or not pid or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def cleanup(self, leftovers: list[Leftover]) -> list[str]:
+        """Detach and unpin what earlier sessions left (lab interfaces only); what was done."""
+        from xdp_tui.engine import session
+
         done = []
-        for item in leftovers:
-            if item.kind == "attach":
-                if attach.detach(item.dev):
-                    done.append(f"detached from {item.dev}")
-            else:
-                shutil.rmtree(item.what, ignore_errors=True)
-                done.append(f"removed {item.what}")
+        for dev in sorted({item.dev for item in leftovers}):
+            result = session.unload(dev, force=True)
+            if result.get("detached"):
+                done.append(f"detached the program on {dev}")
+            if result.get("pins_removed"):
+                done.append(f"removed {len(result['pins_removed'])} pin(s) of {dev}")
         return done
 
     def close(self) -> None:
-        """Undo everything this session did (idempotent; safe from signal paths)."""
+        """Undo everything this session did (idempotent; safe from signal paths).
+
+        Netlink (pyroute2) cannot run on a thread with a running event loop,
+        so from the UI thread the work goes to a short-lived thread.
+        """
+        if _in_event_loop():
+            worker = threading.Thread(target=self._close, name="xdp-tui-close")
+            worker.start()
+            worker.join(timeout=10)
+        else:
+            self._close()
+
+    def _close(self) -> None:
         self.stop_stream()
         with self._lock:
+            self._closed = True
             try:
                 self._detach_locked()
+                self._unpin_session_devs()
             finally:
-                for observer in (self._monitor, self._trace, self._run_stats):
-                    stop = getattr(observer, "close", None) or getattr(observer, "stop", None)
-                    if callable(stop):
-                        try:
-                            stop()
-                        except Exception:  # noqa: BLE001 - leaving must go on
-                            pass
-                self._monitor = self._trace = self._run_stats = None
+                for observer in (self._monitor, self._trace):
+                    if observer is not None:
+                        with contextlib.suppress(Exception):  # leaving must go on
+                            observer.close()
+                self._monitor = self._trace = None
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _words(exc: BaseException) -> str:
+    return exc.render() if isinstance(exc, XdpTuiError) else str(exc)

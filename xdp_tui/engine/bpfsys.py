@@ -232,6 +232,8 @@ _prog_next_id = cfunc("bpf_prog_get_next_id", C.c_int, C.c_uint32, C.POINTER(C.c
 _map_next_id = cfunc("bpf_map_get_next_id", C.c_int, C.c_uint32, C.POINTER(C.c_uint32))
 _next_key = cfunc("bpf_map_get_next_key", C.c_int, C.c_int, _P, _P)
 _lookup = cfunc("bpf_map_lookup_elem", C.c_int, C.c_int, _P, _P)
+_update = cfunc("bpf_map_update_elem", C.c_int, C.c_int, _P, _P, C.c_uint64)
+_delete = cfunc("bpf_map_delete_elem", C.c_int, C.c_int, _P)
 _lookup_batch = cfunc(
     "bpf_map_lookup_batch", C.c_int, C.c_int, _P, _P, _P, _P, C.POINTER(C.c_uint32), _P
 )
@@ -400,6 +402,17 @@ def map_ids() -> Iterator[int]:
 # ---- map reads -----------------------------------------------------------
 
 
+_ncpus: int | None = None
+
+
+def possible_cpus() -> int:
+    """libbpf's count of possible CPUs (per-CPU maps have one slot each), cached."""
+    global _ncpus
+    if _ncpus is None:
+        _ncpus = _lib.num_possible_cpus()
+    return _ncpus
+
+
 def value_slot(value_size: int) -> int:
     """Per-CPU values are stored in 8-byte aligned slots, one per possible CPU."""
     return (value_size + 7) & ~7
@@ -428,7 +441,7 @@ def lookup(
 ) -> bytes | list[bytes] | None:
     """The value stored under KEY (per-CPU maps: one bytes per possible CPU); None if absent."""
     if per_cpu:
-        ncpus = _lib.num_possible_cpus()
+        ncpus = possible_cpus()
         slot = value_slot(value_size)
         buf = C.create_string_buffer(slot * ncpus)
     else:
@@ -446,38 +459,123 @@ def lookup(
     return raw[:value_size]
 
 
+BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
+
+
+def update(fd: int, key: bytes, value: bytes | list[bytes], flags: int = BPF_ANY) -> None:
+    """Store VALUE under KEY; per-CPU maps take a list with one value per possible CPU."""
+    if isinstance(value, list):
+        size = len(value[0]) if value else 0
+        slot = value_slot(size)
+        raw = b"".join(v.ljust(slot, b"\0") for v in value)
+    else:
+        raw = value
+    kbuf = C.create_string_buffer(key, max(len(key), 1))
+    vbuf = C.create_string_buffer(raw, max(len(raw), 1))
+    ret = _update(fd, kbuf, vbuf, flags)
+    if ret != 0:
+        _lib.raise_errno(ret, "updating a map element")
+
+
+def delete(fd: int, key: bytes) -> bool:
+    """Remove KEY; False if it was not there."""
+    kbuf = C.create_string_buffer(key, max(len(key), 1))
+    ret = _delete(fd, kbuf)
+    if ret != 0:
+        if _lib.errno_from(ret) == errno.ENOENT:
+            return False
+        _lib.raise_errno(ret, "deleting a map element")
+    return True
+
+
+class BatchReader:
+    """Reads all entries of one map with `bpf_map_lookup_batch`, buffers allocated once.
+
+    Live views re-read the same maps several times a second; reusing the
+    buffers keeps one refresh at one syscall per map for small maps.
+    """
+
+    def __init__(
+        self, fd: int, key_size: int, value_size: int, max_entries: int, per_cpu: bool = False
+    ) -> None:
+        self.fd = fd
+        self.key_size = key_size
+        self.value_size = value_size
+        self.per_cpu = per_cpu
+        self.ncpus = possible_cpus() if per_cpu else 1
+        self.slot = value_slot(value_size) if per_cpu else value_size
+        self.vstride = self.slot * self.ncpus
+        # One more slot than entries: the kernel then reaches the end (ENOENT) in
+        # the same call instead of needing a second, empty one.
+        self.chunk = max(1, min(max_entries + 1, 4096))
+        self._keys = C.create_string_buffer(max(key_size, 1) * self.chunk)
+        self._values = C.create_string_buffer(max(self.vstride, 1) * self.chunk)
+        self._out_batch = C.create_string_buffer(max(key_size, 8))
+        self._in_batch = C.create_string_buffer(max(key_size, 8))
+        self._count = C.c_uint32(0)
+        # addresses computed once: ctypes passes plain ints to c_void_p arguments fastest
+        self._count_ref = C.byref(self._count)
+        self._keys_addr = C.addressof(self._keys)
+        self._values_addr = C.addressof(self._values)
+        self._out_addr = C.addressof(self._out_batch)
+        self._in_addr = C.addressof(self._in_batch)
+
+    def read_raw(self) -> tuple[int, bytes, bytes] | None:
+        """(count, keys, values) as packed bytes (values in `vstride` steps); None: no batch op.
+
+        The hot path of live views: one syscall for a small map and no
+        per-entry Python objects; `read()` splits the result into pairs.
+        """
+        count_total, key_parts, value_parts = 0, [], []
+        in_batch = None
+        while True:
+            self._count.value = self.chunk
+            ret = _lookup_batch(
+                self.fd, in_batch, self._out_addr, self._keys_addr, self._values_addr,
+                self._count_ref, None,
+            )  # fmt: skip
+            err = _lib.errno_from(ret) if ret != 0 else 0
+            if err and err != errno.ENOENT:
+                if not count_total and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # ENOTSUPP
+                    return None
+                _lib.raise_errno(ret, "reading map entries (batch)")
+            n = self._count.value
+            count_total += n
+            key_parts.append(C.string_at(self._keys_addr, n * self.key_size))
+            value_parts.append(C.string_at(self._values_addr, n * self.vstride))
+            if err == errno.ENOENT or n == 0:
+                break
+            C.memmove(self._in_batch, self._out_batch, len(self._out_batch))
+            in_batch = self._in_addr
+        if len(key_parts) == 1:
+            return count_total, key_parts[0], value_parts[0]
+        return count_total, b"".join(key_parts), b"".join(value_parts)
+
+    def read(self) -> list[tuple[bytes, bytes | list[bytes]]] | None:
+        """Every (key, value) pair; per-CPU values as one bytes per CPU. None: no batch op."""
+        raw = self.read_raw()
+        if raw is None:
+            return None
+        count, kraw, vraw = raw
+        ks, vs, slot, size = self.key_size, self.vstride, self.slot, self.value_size
+        entries: list[tuple[bytes, bytes | list[bytes]]] = []
+        for i in range(count):
+            key = kraw[i * ks : (i + 1) * ks]
+            value = vraw[i * vs : (i + 1) * vs]
+            if self.per_cpu:
+                entries.append(
+                    (key, [value[c * slot : c * slot + size] for c in range(self.ncpus)])
+                )
+            else:
+                entries.append((key, value))
+        return entries
+
+
 def lookup_batch(
     fd: int, key_size: int, value_size: int, max_entries: int, per_cpu: bool = False
 ) -> list[tuple[bytes, bytes | list[bytes]]] | None:
     """All entries in one or a few syscalls; None if the map type has no batch op."""
-    ncpus = _lib.num_possible_cpus() if per_cpu else 1
-    vstride = value_slot(value_size) * ncpus if per_cpu else value_size
-    chunk = max(1, min(max_entries, 4096))
-    keys = C.create_string_buffer(max(key_size, 1) * chunk)
-    values = C.create_string_buffer(max(vstride, 1) * chunk)
-    in_batch = None
-    out_batch = C.create_string_buffer(max(key_size, 8))
-    entries: list[tuple[bytes, bytes | list[bytes]]] = []
-    while True:
-        count = C.c_uint32(chunk)
-        ret = _lookup_batch(fd, in_batch, out_batch, keys, values, C.byref(count), None)
-        err = _lib.errno_from(ret) if ret != 0 else 0
-        if ret != 0 and err not in (errno.ENOENT,):
-            if not entries and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # 524: ENOTSUPP
-                return None
-            _lib.raise_errno(ret, "reading map entries (batch)")
-        kraw, vraw = keys.raw, values.raw
-        for i in range(count.value):
-            k = kraw[i * key_size : (i + 1) * key_size]
-            v = vraw[i * vstride : (i + 1) * vstride]
-            if per_cpu:
-                slot = value_slot(value_size)
-                entries.append((k, [v[c * slot : c * slot + value_size] for c in range(ncpus)]))
-            else:
-                entries.append((k, v))
-        if err == errno.ENOENT:
-            return entries
-        in_batch = C.create_string_buffer(out_batch.raw, len(out_batch.raw))
+    return BatchReader(fd, key_size, value_size, max_entries, per_cpu).read()
 
 
 # ---- run-time stats ------------------------------------------------------
@@ -503,10 +601,13 @@ def map_info_by_id(map_id: int) -> MapInfo:
 
 
 __all__ = [
+    "BatchReader",
     "Fd",
     "MapInfo",
     "ProgInfo",
     "btf_fd_by_id",
+    "delete",
+    "update",
     "btf_raw",
     "enable_stats",
     "lookup",

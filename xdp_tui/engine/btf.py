@@ -16,6 +16,7 @@ count the records from 1. Decoding rules, chosen for people reading counters:
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ KIND_ENUM64 = 19
 
 # Kinds that only qualify another type: decoding looks straight through them.
 _QUALIFIERS = frozenset({KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT, KIND_TYPE_TAG})
+
+_INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}  # struct module codes, signed (upper: unsigned)
 
 INT_SIGNED = 1
 INT_CHAR = 2
@@ -90,6 +93,8 @@ class Btf:
 
     def __init__(self, types: list[BtfType]) -> None:
         self.types = types
+        self._decoders: dict[int, Decoder] = {}
+        self._sizes: dict[int, int] = {}
 
     # ---- parsing ---------------------------------------------------------
 
@@ -153,6 +158,13 @@ class Btf:
         return t.name or f"<kind {t.kind}>"
 
     def size_of(self, type_id: int) -> int:
+        """Size in bytes of a value of TYPE_ID (cached)."""
+        size = self._sizes.get(type_id)
+        if size is None:
+            size = self._sizes[type_id] = self._size_of(type_id)
+        return size
+
+    def _size_of(self, type_id: int) -> int:
         t = self.get(self.resolve(type_id))
         if t is None:
             return 0
@@ -163,9 +175,9 @@ class Btf:
         if t.kind == KIND_PTR:
             return 8
         if t.kind == KIND_ARRAY:
-            return self.size_of(t.array_elem) * t.array_nelems
+            return self._size_of(t.array_elem) * t.array_nelems
         if t.kind == KIND_VAR:
-            return self.size_of(t.ref)
+            return self._size_of(t.ref)
         return 0
 
     def find(self, name: str, kind: int | None = None) -> int | None:
@@ -179,57 +191,71 @@ class Btf:
 
     def decode(self, type_id: int, data: bytes, offset: int = 0) -> Any:
         """Python value of the bytes DATA[offset:] seen as type TYPE_ID."""
-        return self._decode(type_id, data, offset, depth=0)
+        if offset + self.size_of(type_id) > len(data):
+            return data[offset:].hex()  # short buffer: show what there is
+        return self.decoder(type_id)(data, offset)
 
-    def _decode(self, type_id: int, data: bytes, offset: int, depth: int) -> Any:
-        if depth > 32:
-            return None
+    def decoder(self, type_id: int) -> Decoder:
+        """A function (data, offset) -> value for TYPE_ID, built once and cached.
+
+        Maps are re-read several times a second; walking the type graph on
+        every read would cost more than the syscalls, so the walk happens once.
+        """
+        fn = self._decoders.get(type_id)
+        if fn is None:
+            fn = self._build(type_id, depth=0)
+            self._decoders[type_id] = fn
+        return fn
+
+    def _build(self, type_id: int, depth: int) -> Decoder:
         type_id = self.resolve(type_id)
         t = self.get(type_id)
-        if t is None:
-            return None
         size = self.size_of(type_id)
-        if offset + size > len(data):
-            return data[offset:].hex()
+        if t is None or depth > 32:
+            return lambda data, off: None
         if t.kind == KIND_INT:
-            return _decode_int(t, data, offset)
+            return _int_decoder(t)
         if t.kind in (KIND_ENUM, KIND_ENUM64):
-            value = int.from_bytes(data[offset : offset + t.size], "little", signed=t.kflag)
-            return t.enum_values.get(value, value)
-        if t.kind == KIND_PTR:
-            return hex(int.from_bytes(data[offset : offset + 8], "little"))
-        if t.kind == KIND_FLOAT:
-            fmt = {4: "<f", 8: "<d"}.get(t.size)
-            return struct.unpack_from(fmt, data, offset)[0] if fmt else data[offset:].hex()
-        if t.kind == KIND_ARRAY:
-            return self._decode_array(t, data, offset, depth)
-        if t.kind in (KIND_STRUCT, KIND_UNION):
-            return self._decode_struct(t, data, offset, depth)
-        if t.kind == KIND_DATASEC:
-            return {
-                m.name: self._decode(m.type, data, offset + m.bit_offset // 8, depth + 1)
-                for m in t.members
-            }
-        if t.kind == KIND_VAR:
-            return self._decode(t.ref, data, offset, depth + 1)
-        return data[offset : offset + size].hex()
+            names, signed, n = t.enum_values, t.kflag, t.size
 
-    def _decode_array(self, t: BtfType, data: bytes, offset: int, depth: int) -> Any:
+            def enum(data: bytes, off: int) -> Any:
+                value = int.from_bytes(data[off : off + n], "little", signed=signed)
+                return names.get(value, value)
+
+            return enum
+        if t.kind == KIND_PTR:
+            return lambda data, off: hex(int.from_bytes(data[off : off + 8], "little"))
+        if t.kind == KIND_FLOAT and t.size in (4, 8):
+            fmt = "<f" if t.size == 4 else "<d"
+            return lambda data, off: struct.unpack_from(fmt, data, off)[0]
+        if t.kind == KIND_ARRAY:
+            return self._array_decoder(t, depth)
+        if t.kind in (KIND_STRUCT, KIND_UNION, KIND_DATASEC):
+            return self._struct_decoder(t, depth)
+        if t.kind == KIND_VAR:
+            return self._build(t.ref, depth + 1)
+        return lambda data, off: data[off : off + size].hex()
+
+    def _array_decoder(self, t: BtfType, depth: int) -> Decoder:
         elem_id = self.resolve(t.array_elem)
         elem = self.get(elem_id)
         elem_size = self.size_of(elem_id)
         n = t.array_nelems
         if elem is not None and elem.kind == KIND_INT and elem_size == 1:
-            raw = data[offset : offset + n]
-            if self._is_char(t.array_elem):
-                text = _printable_text(raw)
-                if text is not None:
-                    return text
-            elif n == 6:
-                return ":".join(f"{b:02x}" for b in raw)
+            if self._is_char(elem_id):
+
+                def chars(data: bytes, off: int) -> Any:
+                    raw = data[off : off + n]
+                    text = _printable_text(raw)
+                    return text if text is not None else list(raw)
+
+                return chars
+            if n == 6:
+                return lambda data, off: ":".join(f"{b:02x}" for b in data[off : off + 6])
         if elem_size == 0:
-            return []
-        return [self._decode(elem_id, data, offset + i * elem_size, depth + 1) for i in range(n)]
+            return lambda data, off: []
+        item = self._build(elem_id, depth + 1)
+        return lambda data, off: [item(data, off + i * elem_size) for i in range(n)]
 
     def _is_char(self, type_id: int) -> bool:
         t = self.get(self.resolve(type_id))
@@ -237,20 +263,80 @@ class Btf:
             return False
         return bool(t.int_encoding & INT_CHAR) or t.name in ("char", "signed char")
 
-    def _decode_struct(self, t: BtfType, data: bytes, offset: int, depth: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for m in t.members:
+    def _struct_decoder(self, t: BtfType, depth: int) -> Decoder:
+        flat = self._flat_int_struct(t)
+        if flat is not None:
+            return flat
+        # (name, decoder, byte offset, merge-into-parent) per member
+        fields: list[tuple[str, Decoder, int, bool]] = []
+        for index, m in enumerate(t.members):
+            name = m.name or f"_{index}"
             if m.bit_size:
-                value: Any = _bitfield(data, offset, m.bit_offset, m.bit_size, self._signed(m.type))
-            elif m.bit_offset % 8:
-                value = None  # not byte aligned and not a bitfield: malformed, skip
-            else:
-                value = self._decode(m.type, data, offset + m.bit_offset // 8, depth + 1)
-            if not m.name and isinstance(value, dict):
-                out.update(value)  # anonymous struct/union: its fields belong to us
-            else:
-                out[m.name or f"_{len(out)}"] = value
-        return out
+                fields.append((name, _bitfield_decoder(m, self._signed(m.type)), 0, False))
+            elif m.bit_offset % 8 == 0:
+                inner = self.get(self.resolve(m.type))
+                merge = not m.name and inner is not None and inner.kind in (KIND_STRUCT, KIND_UNION)
+                fields.append((name, self._build(m.type, depth + 1), m.bit_offset // 8, merge))
+
+        def decode_struct(data: bytes, off: int) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for name, fn, at, merge in fields:
+                value = fn(data, off + at)
+                if merge:
+                    out.update(value)  # anonymous struct/union: its fields are ours
+                else:
+                    out[name] = value
+            return out
+
+        return decode_struct
+
+    def _flat_int_struct(self, t: BtfType) -> Decoder | None:
+        """Fast path for the common counter struct: named, whole, plain integer members.
+
+        One `struct.unpack_from` replaces a Python call per field.
+        """
+        layout = self.flat_int_layout(t.id) if t.kind == KIND_STRUCT else None
+        if layout is None:
+            return None
+        fmt, names = layout
+        unpack = struct.Struct("<" + fmt).unpack_from
+        return lambda data, off: dict(zip(names, unpack(data, off), strict=True))
+
+    def flat_int_layout(self, type_id: int) -> tuple[str, list[str] | None] | None:
+        """`struct` module codes (no byte-order prefix) for a plain integer or a struct
+        made only of named whole integers; names are None for a plain integer.
+
+        None for anything else (bitfields, bools, enums, arrays, nested structs).
+        Lets a map reader unpack all entries and CPUs with one call.
+        """
+        t = self.get(self.resolve(type_id))
+        if t is None:
+            return None
+        if t.kind == KIND_INT:
+            code = self._int_code(t)
+            return (code, None) if code else None
+        if t.kind != KIND_STRUCT or not t.members:
+            return None
+        fmt, names, pos = "", [], 0
+        for m in t.members:
+            mt = self.get(self.resolve(m.type))
+            code = self._int_code(mt) if mt is not None and mt.kind == KIND_INT else None
+            at = m.bit_offset // 8
+            if not m.name or m.bit_size or m.bit_offset % 8 or code is None or at < pos:
+                return None
+            fmt += "x" * (at - pos) + code
+            names.append(m.name)
+            pos = at + self.size_of(m.type)
+        return fmt + "x" * (t.size - pos), names
+
+    @staticmethod
+    def _int_code(t: BtfType) -> str | None:
+        if t.int_offset or t.int_bits != t.size * 8 or t.int_encoding & INT_BOOL:
+            return None
+        code = _INT_CODES.get(t.size)
+        if code is None:
+            return None
+        return code if t.int_encoding & INT_SIGNED else code.upper()
 
     def _signed(self, type_id: int) -> bool:
         t = self.get(self.resolve(type_id))
@@ -261,17 +347,26 @@ class Btf:
         return t.kind in (KIND_ENUM, KIND_ENUM64) and t.kflag
 
 
+Decoder = Callable[[bytes, int], Any]
+
+
 # ---- helpers ---------------------------------------------------------------
 
 
-def _decode_int(t: BtfType, data: bytes, offset: int) -> int | bool:
+def _int_decoder(t: BtfType) -> Decoder:
     signed = bool(t.int_encoding & INT_SIGNED)
-    if t.int_offset or t.int_bits != t.size * 8:
-        return _bitfield(data, offset, t.int_offset, t.int_bits, signed)
-    value = int.from_bytes(data[offset : offset + t.size], "little", signed=signed)
+    n = t.size
+    if t.int_offset or t.int_bits != n * 8:
+        bit_offset, bits = t.int_offset, t.int_bits
+        return lambda data, off: _bitfield(data, off, bit_offset, bits, signed)
     if t.int_encoding & INT_BOOL:
-        return bool(value)
-    return value
+        return lambda data, off: bool(int.from_bytes(data[off : off + n], "little"))
+    return lambda data, off: int.from_bytes(data[off : off + n], "little", signed=signed)
+
+
+def _bitfield_decoder(m: Member, signed: bool) -> Decoder:
+    bit_offset, bits = m.bit_offset, m.bit_size
+    return lambda data, off: _bitfield(data, off, bit_offset, bits, signed)
 
 
 def _bitfield(data: bytes, offset: int, bit_offset: int, bits: int, signed: bool) -> int:

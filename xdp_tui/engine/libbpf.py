@@ -54,7 +54,9 @@ _map_set_pin_path = cfunc("bpf_map__set_pin_path", C.c_int, P, C.c_char_p)
 _map_type_str = cfunc("libbpf_bpf_map_type_str", C.c_char_p, C.c_int)
 
 BPF_PROG_TYPE_XDP = 6
-LOG_BUF_SIZE = 4 << 20  # big enough for a learner's refused program at log level 1
+# The kernel keeps the tail of a longer log (the part with the error), so
+# 1 MiB is enough even for a program that hits the 1M-instruction limit.
+LOG_BUF_SIZE = 1 << 20
 LIBBPF_ERRNO_FORMAT = 4003  # libbpf's "not an ELF / bad ELF" error
 ELF_MAGIC = b"\x7fELF"
 
@@ -90,8 +92,9 @@ def _libbpf_lines(messages: list[tuple[int, str]]) -> str:
 class BpfObject:
     """An opened (and maybe loaded) object file. Use as a context manager or call close()."""
 
-    def __init__(self, path: Path, handle: int) -> None:
+    def __init__(self, path: Path, handle: int, source: Path | None = None) -> None:
         self.path = path
+        self.source = source  # the C file it was built from, to locate verifier errors
         self._obj: int | None = handle
         self.loaded_program: str | None = None
         self.pin_dir: Path | None = None
@@ -103,7 +106,7 @@ class BpfObject:
     # ---- open ------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path) -> BpfObject:
+    def open(cls, path: Path, *, source: Path | None = None) -> BpfObject:
         path = Path(path)
         _check_is_object(path)
         with capture_libbpf_log() as messages:
@@ -123,7 +126,7 @@ class BpfObject:
                 location=str(path),
                 detail=log,
             )
-        obj = cls(path, handle)
+        obj = cls(path, handle, source)
         if not obj.programs:
             obj.close()
             raise XdpTuiError(
@@ -137,7 +140,10 @@ class BpfObject:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -146,6 +152,11 @@ class BpfObject:
         if self._obj:
             _obj_close(self._obj)
             self._obj = None
+
+    @property
+    def where(self) -> str:
+        """The file to name in messages: the C source when we know it."""
+        return str(self.source or self.path)
 
     @property
     def handle(self) -> int:
@@ -171,6 +182,7 @@ class BpfObject:
 
     @property
     def programs(self) -> list[ProgramSpec]:
+        """The object's programs. Functions left in `.text` (no SEC) are helpers, not programs."""
         return [
             ProgramSpec(
                 name=_text(_prog_name(p)),
@@ -178,6 +190,7 @@ class BpfObject:
                 type=_text(_prog_type_str(_prog_type(p))) or str(_prog_type(p)),
             )
             for p in self._program_handles()
+            if _text(_prog_section(p)) != ".text"
         ]
 
     @property
@@ -210,20 +223,20 @@ class BpfObject:
                 return xdp[0]
             if not xdp:
                 raise XdpTuiError(
-                    "the object has no XDP program (no function in a SEC(\"xdp\") section)",
-                    location=str(self.path),
+                    'the object has no XDP program (no function in a SEC("xdp") section)',
+                    location=self.where,
                     hint=f"programs found: {', '.join(every)}" if every else None,
                 )
             raise XdpTuiError(
                 f"the object has {len(xdp)} XDP programs; choose one: {', '.join(xdp)}",
-                location=str(self.path),
+                location=self.where,
                 hint="pass the function name, e.g. `--prog " + xdp[0] + "`",
             )
         if program not in every:
             listing = ", ".join(xdp or every)
             raise XdpTuiError(
                 f"no program named '{program}' in the object; available: {listing}",
-                location=str(self.path),
+                location=self.where,
                 hint="use the C function name of the program",
             )
         return program
@@ -246,6 +259,8 @@ class BpfObject:
         _prog_set_log_level(chosen, 0)
         if pin_dir is not None:
             self._set_pin_paths(Path(pin_dir))
+        else:
+            self._clear_pin_paths()
 
         with capture_libbpf_log() as messages:
             ret = _obj_load(self.handle)
@@ -261,7 +276,9 @@ class BpfObject:
         pin_problem = _pin_mismatch(libbpf_log)
         if pin_problem is not None:
             raise _incompatible_pin_error(pin_problem, self.pin_dir, libbpf_log)
-        raise explain_load_failure(name, err, verifier_log, libbpf_log, self.path)
+        raise explain_load_failure(
+            name, err, verifier_log, libbpf_log, self.path, source=self.source
+        )
 
     def _set_pin_paths(self, pin_dir: Path) -> None:
         self.pin_dir = pin_dir
@@ -277,6 +294,16 @@ class BpfObject:
                     f"cannot set the pin path of map '{target.name}': {os.strerror(-ret)}",
                     location=str(self.path),
                 )
+
+    def _clear_pin_paths(self) -> None:
+        """No pinning at all, even for maps declared with LIBBPF_PIN_BY_NAME.
+
+        libbpf would otherwise pin those at /sys/fs/bpf/<map>, shared by every
+        interface and every lesson check running at the same time.
+        """
+        for m in self._map_handles():
+            if not _map_is_internal(m):
+                _map_set_pin_path(m, None)
 
     def _note_pins(self) -> None:
         if self.pin_dir is None:

@@ -23,6 +23,7 @@ from xdp_tui.errors import XdpTuiError
 
 _INSN = re.compile(r"^(\d+): \([0-9a-f]{2}\)")
 _SOURCE = re.compile(r"^; (?P<text>.*) @ (?P<file>[^@]+):(?P<line>\d+)$")
+_STATE = re.compile(r"^(cur|old) state:")
 _TRAILER = re.compile(r"^(processed \d+ insns|verification time|stack depth|-- END)")
 
 # (substring of the verifier's words, plain explanation). First match wins.
@@ -145,17 +146,17 @@ def explain(error_text: str) -> str:
     return "the verifier could not prove the program safe; the full log shows its reasoning."
 
 
-def parse_log(log: str, object_path: Path | None = None) -> VerifierReport:
+def parse_log(
+    log: str, object_path: Path | None = None, source: Path | None = None
+) -> VerifierReport:
     lines = [line.rstrip() for line in log.splitlines()]
-    error_lines, insn, insn_at = _error_lines(lines)
+    error_lines, insn = _error_lines(lines)
     source_file = source_line = source_text = None
-    for line in reversed(lines[: insn_at if insn_at is not None else len(lines)]):
-        match = _SOURCE.match(line)
-        if match:
-            source_file = _resolve_source(match["file"], object_path)
-            source_line = int(match["line"])
-            source_text = _read_line(source_file, source_line) or match["text"]
-            break
+    where = _source_of_insns(lines).get(insn) if insn is not None else None
+    if where is not None:
+        short_name, source_line, logged_text = where
+        source_file = _resolve_source(short_name, object_path, source)
+        source_text = _read_line(source_file, source_line) or logged_text
     error_text = "; ".join(error_lines) or "(no reason in the log)"
     return VerifierReport(
         log=log,
@@ -168,8 +169,23 @@ def parse_log(log: str, object_path: Path | None = None) -> VerifierReport:
     )
 
 
-def _error_lines(lines: list[str]) -> tuple[list[str], int | None, int | None]:
-    """The error text after the last instruction line, that instruction, and its line index."""
+def _source_of_insns(lines: list[str]) -> dict[int, tuple[str, int, str]]:
+    """insn index -> (file, line, text) of the `; text @ file:line` comment before it."""
+    found: dict[int, tuple[str, int, str]] = {}
+    current = None
+    for line in lines:
+        src = _SOURCE.match(line)
+        if src:
+            current = (src["file"], int(src["line"]), src["text"])
+            continue
+        insn = _INSN.match(line)
+        if insn and current is not None:
+            found.setdefault(int(insn.group(1)), current)
+    return found
+
+
+def _error_lines(lines: list[str]) -> tuple[list[str], int | None]:
+    """The verifier's reason (the text after the last instruction line) and the failing insn."""
     last = None
     for i, line in enumerate(lines):
         if _INSN.match(line):
@@ -179,15 +195,14 @@ def _error_lines(lines: list[str]) -> tuple[list[str], int | None, int | None]:
     for line in lines[start:]:
         if _TRAILER.match(line):
             break
-        if line and not line.startswith(";") and not _INSN.match(line):
+        if line and not line.startswith(";") and not _INSN.match(line) and not _STATE.match(line):
             errors.append(line)
     if not errors:  # e.g. "back-edge from insn 9 to 7" comes before any instruction
         errors = [ln for ln in lines if ln and not _TRAILER.match(ln) and not ln.startswith(";")][
             -1:
         ]
     insn = int(_INSN.match(lines[last]).group(1)) if last is not None else None  # type: ignore[union-attr]
-    insn = _loop_insn(errors, insn)
-    return errors, insn, last
+    return errors[:3], _loop_insn(errors, insn)
 
 
 def _loop_insn(errors: list[str], insn: int | None) -> int | None:
@@ -199,9 +214,11 @@ def _loop_insn(errors: list[str], insn: int | None) -> int | None:
     return insn
 
 
-def _resolve_source(name: str, object_path: Path | None) -> str:
-    """BTF keeps the name clang was given; find the real file next to the object if we can."""
+def _resolve_source(name: str, object_path: Path | None, source: Path | None = None) -> str:
+    """The kernel prints a short file name; find the real file (the one we built, or next to the object)."""
     candidate = Path(name)
+    if source is not None and Path(source).name == candidate.name:
+        return str(Path(source).resolve())
     if candidate.is_absolute() and candidate.exists():
         return str(candidate)
     if object_path is not None:
@@ -231,11 +248,12 @@ def explain_load_failure(
     verifier_log: str,
     libbpf_log: str,
     object_path: Path,
-    handle: object = None,
+    *,
+    source: Path | None = None,
 ) -> XdpTuiError:
     """The error to raise for a failed bpf_object__load (a VerifierError if the verifier spoke)."""
     if verifier_log.strip():
-        return VerifierError(program, parse_log(verifier_log, object_path))
+        return VerifierError(program, parse_log(verifier_log, object_path, source))
     # No verifier log: libbpf failed before the kernel checked the program.
     last = [ln for ln in libbpf_log.splitlines() if ln.strip()]
     reason = os.strerror(err) if 0 < err < 4000 else f"libbpf error {err}"

@@ -1,0 +1,146 @@
+"""Checks for packet02-rewriting.
+
+A rewrite is judged by what comes out of XDP: a UDP socket in the root
+namespace that only hears port P-1 (so the checksum must be right, or the
+kernel throws the datagram away), and a tap on the lab's outer interface
+that shows the frames after XDP, VLAN tags included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+from collections.abc import Iterator
+
+from testenv import packets, traffic
+from xdp_tui.checks import CheckContext, CheckResult
+
+PORT = 4242  # traffic goes to PORT; the rewritten frames must reach PORT - 1
+VLAN_ID = 5
+PUSHED_VLAN_ID = 1  # what xdp_vlan_swap_func puts on untagged frames
+PINGS = 3
+RECEIVE_TIMEOUT_S = 1.0
+
+
+@contextlib.contextmanager
+def _udp_listener(address: str, port: int) -> Iterator[socket.socket]:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((address, port))
+        yield sock
+    finally:
+        sock.close()
+
+
+def _received(sock: socket.socket) -> list[bytes]:
+    """Every datagram that arrives before the line stays quiet for a moment."""
+    got: list[bytes] = []
+    while select.select([sock], [], [], RECEIVE_TIMEOUT_S if not got else 0.1)[0]:
+        got.append(sock.recv(65535))
+    return got
+
+
+def _udp_through(ctx: CheckContext, family: int) -> tuple[list[bytes], list[bytes], bytes]:
+    """Send one datagram to PORT; what (PORT - 1, PORT) heard, and the payload sent."""
+    lab = ctx.lab()
+    address = lab.outer_ipv6 if family == 6 else lab.outer_ipv4
+    payload = b"xdp-tui packet02 IPv%d" % family
+    frame = ctx.build_udp_frame(PORT, payload=payload, family=family)
+    with _udp_listener(address, PORT - 1) as lowered, _udp_listener(address, PORT) as original:
+        ctx.send_frames([frame])
+        return _received(lowered), _received(original), payload
+
+
+def _check_udp(ctx: CheckContext, family: int) -> None:
+    lowered, original, payload = _udp_through(ctx, family)
+    if payload in lowered:
+        return
+    if payload in original:
+        ctx.fail(f"the IPv{family} UDP datagram to port {PORT} still arrived on port {PORT}")
+    ctx.fail(
+        f"the IPv{family} UDP datagram sent to port {PORT} arrived on neither {PORT - 1} nor"
+        f" {PORT}: the kernel drops datagrams whose checksum is wrong; fix udp->check"
+        " with csum_replace2() after changing the port"
+    )
+
+
+def _tcp_frames(ctx: CheckContext) -> list[packets.ParsedFrame]:
+    frame = traffic.build_tcp_syn_frame(ctx.lab(), PORT)
+    with ctx.tap() as tap:
+        ctx.send_frames([frame])
+        tap.wait_for(1)
+    parsed = [packets.parse(f) for f in tap.frames]
+    return [p for p in parsed if p.proto == packets.IPPROTO_TCP]
+
+
+def _tcp_checksum_ok(frame: packets.ParsedFrame) -> bool:
+    # Summed over a segment that includes a correct checksum, the result is 0.
+    assert frame.src is not None and frame.dst is not None
+    src, dst = packets.ip_bytes(frame.src), packets.ip_bytes(frame.dst)
+    return packets.l4_checksum(src, dst, packets.IPPROTO_TCP, frame.l4) == 0
+
+
+def check_port_rewrite(ctx: CheckContext) -> CheckResult:
+    ctx.lab(legacy_ip=True)
+    ctx.load("xdp_port_rewrite_func")
+    _check_udp(ctx, 6)
+    _check_udp(ctx, 4)
+    tcp = _tcp_frames(ctx)
+    ctx.expect(bool(tcp), "the TCP SYN sent to the lab's outer address never got past XDP")
+    dport = tcp[0].udp_ports[1] if tcp[0].udp_ports else None
+    ctx.expect(
+        dport == PORT - 1,
+        f"a TCP SYN sent to port {PORT} left XDP with destination port {dport};"
+        f" expected {PORT - 1}",
+    )
+    ctx.expect(
+        _tcp_checksum_ok(tcp[0]),
+        "the TCP destination port is right but the TCP checksum is not: fix tcph->check",
+    )
+    return ctx.passed(
+        f"UDP (IPv6 and IPv4) to port {PORT} was received on {PORT - 1}; the TCP SYN left XDP"
+        f" for port {PORT - 1} with a valid checksum"
+    )
+
+
+def _echo_requests(frames: list[bytes]) -> list[packets.ParsedFrame]:
+    parsed = [packets.parse(f) for f in frames]
+    return [p for p in parsed if (e := p.echo()) and e[0] == packets.ICMPV6_ECHO_REQUEST]
+
+
+def check_vlan_pop(ctx: CheckContext) -> CheckResult:
+    ctx.load("xdp_vlan_swap_func")
+    with ctx.tap() as tap:
+        result = ctx.ping(count=PINGS, vlan=VLAN_ID, timeout=0.5)
+    requests = _echo_requests(tap.frames)
+    still_tagged = [p.vlans for p in requests if p.vlans]
+    ctx.expect(
+        bool(requests) and not still_tagged,
+        f"sent {PINGS} echo requests tagged with VLAN {VLAN_ID}; after XDP"
+        f" {len(still_tagged)} of {len(requests)} still carried tags {still_tagged[:3]}",
+    )
+    ctx.expect(
+        result.received == PINGS,
+        f"the tags are gone, but only {result.received} of {PINGS} pings were answered;"
+        " is the EtherType after the pop the inner one (IPv6)?",
+    )
+    return ctx.passed(
+        f"{len(requests)} tagged echo requests left XDP untagged; {result.received} answered"
+    )
+
+
+def check_vlan_push(ctx: CheckContext) -> CheckResult:
+    ctx.load("xdp_vlan_swap_func")
+    with ctx.tap() as tap:
+        ctx.ping(count=PINGS, timeout=0.3)  # tagged now: nobody will answer
+    requests = _echo_requests(tap.frames)
+    tags = [p.vlans for p in requests]
+    ctx.expect(
+        bool(requests) and all(t == [PUSHED_VLAN_ID] for t in tags),
+        f"sent {PINGS} untagged echo requests; after XDP they carried VLAN tags"
+        f" {tags or 'none (no request got through)'}; expected each to carry"
+        f" [{PUSHED_VLAN_ID}]",
+    )
+    return ctx.passed(f"{len(requests)} untagged echo requests left XDP with VLAN id 1")

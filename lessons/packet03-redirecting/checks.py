@@ -1,0 +1,279 @@
+"""Checks for packet03-redirecting.
+
+Labs: "left", "right" and (for the router) "third", each a veth pair with
+its inner end in a namespace. A frame an XDP program redirects or sends
+back never shows up on the outer interface's tap; it is seen where it
+lands. So the checks judge by: which echo requests got answered, the
+XDP_TX / XDP_REDIRECT counters in the stats map, and taps on outer ends.
+
+Programs are attached in native mode; the engine then also puts an
+XDP_PASS program on each lab's inner veth0, without which a veth drops
+frames sent to it with XDP_TX or a redirect.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+from testenv import packets, traffic
+from xdp_tui.checks import CheckContext, CheckResult
+
+PINGS = 4
+REPLY_WAIT_S = 0.5
+
+
+# ---- helpers --------------------------------------------------------------
+
+
+def _map_update(fd: int, key: bytes, value: bytes) -> None:
+    """Write one map entry (BPF_ANY) through the map's fd."""
+    try:  # the engine's helper, when it has one
+        from xdp_tui.engine.bpfsys import update  # type: ignore[attr-defined]
+    except ImportError:
+        update = None
+    if update is not None:
+        update(fd, key, value)
+        return
+    from xdp_tui.engine._lib import cfunc
+
+    map_update = cfunc("bpf_map_update_elem", C.c_int, C.c_int, C.c_void_p, C.c_void_p, C.c_uint64)
+    k, v = C.create_string_buffer(key, len(key)), C.create_string_buffer(value, len(value))
+    ret = map_update(fd, k, v, 0)
+    if ret != 0:
+        err = -ret if ret < -1 else C.get_errno()
+        raise OSError(err, f"bpf_map_update_elem: {os.strerror(err)}")
+
+
+def _ping_address(ctx: CheckContext, role: str, dst: str, family: int = 6) -> list[int]:
+    """Echo requests 1..PINGS from inside ROLE's lab to DST; the answered sequence numbers."""
+    lab = ctx.lab(role)
+    src = lab.inner_ipv6 if family == 6 else lab.inner_ipv4
+    if family == 6:
+        sock = traffic.inner_socket(lab, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        reply_type = packets.ICMPV6_ECHO_REPLY
+    else:
+        sock = traffic.inner_socket(lab, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        reply_type = packets.ICMP_ECHO_REPLY
+    ident = (os.getpid() ^ threading.get_ident() ^ 0x5A5A) & 0xFFFF
+    answered: set[int] = set()
+    with sock:
+        for seq in range(1, PINGS + 1):
+            sock.sendto(packets.icmp_echo(src, dst, ident, seq), (dst, 0))
+            _collect(sock, family, ident, reply_type, answered, 0.05)
+        _collect(sock, family, ident, reply_type, answered, REPLY_WAIT_S, stop_at=PINGS)
+    return sorted(answered)
+
+
+def _collect(
+    sock: socket.socket,
+    family: int,
+    ident: int,
+    reply_type: int,
+    answered: set[int],
+    wait_s: float,
+    stop_at: int | None = None,
+) -> None:
+    deadline = time.monotonic() + wait_s
+    while stop_at is None or len(answered) < stop_at:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            return
+        data = sock.recv(65535)
+        if family == 4:  # IPv4 raw sockets include the IP header
+            data = data[(data[0] & 0x0F) * 4 :]
+        if len(data) < packets.ICMP_HLEN:
+            continue
+        kind, _code, _csum, got_ident, seq = struct.unpack("!BBHHH", data[: packets.ICMP_HLEN])
+        if kind == reply_type and got_ident == ident:
+            answered.add(seq)
+
+
+def _counter(ctx: CheckContext, role: str, action: str) -> int:
+    return ctx.stats(role)[action]["packets"]
+
+
+def _mac(text: str) -> bytes:
+    return packets.mac_bytes(text)
+
+
+def _all_seqs() -> list[int]:
+    return list(range(1, PINGS + 1))
+
+
+# ---- assignment 1: XDP_TX -------------------------------------------------
+
+
+def _is_echo_request(frame: bytes) -> bool:
+    echo = packets.parse(frame).echo()
+    return bool(echo) and echo[0] in (packets.ICMPV6_ECHO_REQUEST, packets.ICMP_ECHO_REQUEST)
+
+
+def check_echo(ctx: CheckContext) -> CheckResult:
+    ctx.lab("left", legacy_ip=True)
+    ctx.load("xdp_icmp_echo_func", role="left", mode="native")
+    tx_before = _counter(ctx, "left", "XDP_TX")
+    with traffic.Tap(ctx.lab("left"), filter=_is_echo_request) as tap:
+        six = ctx.ping("left", count=PINGS, family=6, timeout=REPLY_WAIT_S)
+        four = ctx.ping("left", count=PINGS, family=4, timeout=REPLY_WAIT_S)
+    sent_back = _counter(ctx, "left", "XDP_TX") - tx_before
+    ctx.expect(
+        six.received == PINGS and four.received == PINGS,
+        f"answered: IPv6 {six.answered_seqs or 'none'}, IPv4 {four.answered_seqs or 'none'} of"
+        f" 1..{PINGS}; a reply with a wrong checksum, type or address is thrown away",
+    )
+    ctx.expect(
+        sent_back >= 2 * PINGS,
+        f"the pings were answered, but XDP_TX counted only {sent_back} of {2 * PINGS};"
+        " the replies must come from XDP (return XDP_TX), not from the kernel",
+    )
+    ctx.expect(
+        tap.count == 0,
+        f"{tap.count} echo requests still reached the host's stack; XDP should answer them all",
+    )
+    return ctx.passed(
+        f"{2 * PINGS} pings (IPv6 and IPv4) answered by XDP: XDP_TX +{sent_back},"
+        " no request reached the host"
+    )
+
+
+# ---- assignment 2: bpf_redirect -------------------------------------------
+
+
+def _is_echo_reply_between(src: str, dst: str):  # noqa: ANN202 - a frame predicate
+    def matches(frame: bytes) -> bool:
+        parsed = packets.parse(frame)
+        echo = parsed.echo()
+        return (
+            bool(echo)
+            and echo[0] == packets.ICMPV6_ECHO_REPLY
+            and (
+                parsed.src,
+                parsed.dst,
+            )
+            == (src, dst)
+        )
+
+    return matches
+
+
+def check_redirect(ctx: CheckContext) -> CheckResult:
+    left, right = ctx.lab("left"), ctx.lab("right")
+    # An XDP_PASS program on left (the engine adds the one on left's veth0,
+    # which a redirect into that veth needs).
+    ctx.load("xdp_pass_func", role="left", mode="native")
+    ctx.load("xdp_redirect_func", role="right", mode="native")
+    target = struct.pack("=I6s2x", left.outer_ifindex, _mac(left.inner_mac))
+    _map_update(ctx.map_fd("redirect_target", "right"), struct.pack("=I", 0), target)
+
+    redirected_before = _counter(ctx, "right", "XDP_REDIRECT")
+    replies = _is_echo_reply_between(left.inner_ipv6, right.inner_ipv6)
+    with traffic.Tap(left, filter=replies) as tap:
+        _ping_address(ctx, "right", left.inner_ipv6)
+        tap.wait_for(PINGS, timeout=REPLY_WAIT_S)
+    redirected = _counter(ctx, "right", "XDP_REDIRECT") - redirected_before
+    ctx.expect(
+        redirected >= PINGS,
+        f"XDP_REDIRECT on {right.outer} counted {redirected} packets for {PINGS} echo requests"
+        " to the left lab; xdp_redirect_func must return bpf_redirect()'s verdict",
+    )
+    ctx.expect(
+        tap.count >= PINGS,
+        f"{redirected} frames were redirected, but the left lab answered only {tap.count} of"
+        f" {PINGS} echo requests; is the destination MAC the left inner one"
+        f" ({left.inner_mac})?",
+    )
+    return ctx.passed(
+        f"XDP_REDIRECT +{redirected} on the right lab; the left lab received the requests and"
+        f" sent {tap.count} replies"
+    )
+
+
+# ---- assignment 3: bpf_redirect_map ---------------------------------------
+
+
+def _fill_redirect_maps(ctx: CheckContext, role: str, toward: str) -> None:
+    """ROLE's program sends its inner end's frames to TOWARD's inner end."""
+    here, there = ctx.lab(role), ctx.lab(toward)
+    key0 = struct.pack("=I", 0)
+    _map_update(ctx.map_fd("tx_port", role), key0, struct.pack("=I", there.outer_ifindex))
+    _map_update(ctx.map_fd("redirect_params", role), _mac(here.inner_mac), _mac(there.inner_mac))
+
+
+def check_redirect_map(ctx: CheckContext) -> CheckResult:
+    left = ctx.lab("left")
+    ctx.load("xdp_redirect_map_func", role="left", mode="native")
+    ctx.load("xdp_redirect_map_func", role="right", mode="native")
+    _fill_redirect_maps(ctx, "left", "right")
+    _fill_redirect_maps(ctx, "right", "left")
+
+    before = {role: _counter(ctx, role, "XDP_REDIRECT") for role in ("left", "right")}
+    answered = _ping_address(ctx, "right", left.inner_ipv6)
+    after = {role: _counter(ctx, role, "XDP_REDIRECT") for role in ("left", "right")}
+    grown = {role: after[role] - before[role] for role in before}
+    ctx.expect(
+        answered == _all_seqs(),
+        f"pinging the left lab's inner address from the right lab: answered"
+        f" {answered or 'none'} of 1..{PINGS} (XDP_REDIRECT grew by {grown})",
+    )
+    ctx.expect(
+        min(grown.values()) >= PINGS,
+        f"the pings were answered, but XDP_REDIRECT grew by only {grown} (left/right);"
+        " both directions must be redirected by XDP",
+    )
+    return ctx.passed(
+        f"right -> left ping answered {PINGS}/{PINGS}; XDP_REDIRECT +{grown['right']} on right"
+        f" (requests), +{grown['left']} on left (replies)"
+    )
+
+
+# ---- assignment 4: the router ---------------------------------------------
+
+
+def _enable_forwarding(ifname: str) -> None:
+    """Per-interface forwarding: bpf_fib_lookup() asks the ingress device.
+
+    The interface belongs to a check lab and disappears with it, so nothing
+    needs restoring and the host's global settings stay untouched.
+    """
+    for family in ("ipv4", "ipv6"):
+        Path(f"/proc/sys/net/{family}/conf/{ifname}/forwarding").write_text("1\n")
+
+
+def check_router(ctx: CheckContext) -> CheckResult:
+    roles = ("left", "right", "third")
+    labs = {role: ctx.lab(role, legacy_ip=True) for role in roles}
+    for role in roles:
+        _enable_forwarding(labs[role].outer)
+        ctx.load("xdp_router_func", role=role, mode="native")
+    before = {role: _counter(ctx, role, "XDP_REDIRECT") for role in roles}
+
+    left, right = labs["left"], labs["right"]
+    results = {
+        "left -> right (IPv6)": _ping_address(ctx, "left", right.inner_ipv6, 6),
+        "left -> right (IPv4)": _ping_address(ctx, "left", right.inner_ipv4 or "", 4),
+        "third -> left (IPv6)": _ping_address(ctx, "third", left.inner_ipv6, 6),
+    }
+    grown = {role: _counter(ctx, role, "XDP_REDIRECT") - before[role] for role in roles}
+    failed = {path: seqs for path, seqs in results.items() if seqs != _all_seqs()}
+    ctx.expect(
+        not failed,
+        f"unanswered between labs: {failed} (answered sequence numbers of 1..{PINGS});"
+        f" XDP_REDIRECT grew by {grown}",
+    )
+    # A frame is redirected where it enters: left's outer end sees left's
+    # requests to right (IPv6 + IPv4) and the replies to third.
+    ctx.expect(
+        grown["left"] >= 3 * PINGS and grown["right"] >= 2 * PINGS and grown["third"] >= PINGS,
+        f"the pings were answered, but XDP_REDIRECT grew by only {grown}; the router"
+        " programs must forward with bpf_redirect(), not leave it to the kernel",
+    )
+    return ctx.passed(
+        f"all pings between the labs answered (IPv6 and IPv4); XDP_REDIRECT grew by {grown}"
+    )

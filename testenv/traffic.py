@@ -1,0 +1,519 @@
+"""Traffic sent from inside a lab's namespace, and a tap on its outer end.
+
+Everything is built in (no ping, no trafgen): raw ICMP sockets for echo
+requests, AF_PACKET sockets on veth0 for crafted frames (UDP, TCP SYN,
+802.1Q-tagged echo requests), and an AF_PACKET tap on the outer interface
+that sees what XDP let through. Sockets are created inside the namespace
+by a short-lived thread (see `netns_thread`) and then used from here.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from testenv import packets
+from testenv.lab import Lab, netns_thread
+from xdp_tui.errors import XdpTuiError
+
+SOL_PACKET = getattr(socket, "SOL_PACKET", 263)  # missing from Python 3.11's socket module
+PACKET_AUXDATA = 8
+SO_RCVBUFFORCE = 33  # not exported by the socket module
+PACKET_QDISC_BYPASS = 20
+PACKET_IGNORE_OUTGOING = 23
+PACKET_OUTGOING = 4
+ETH_P_ALL = 0x0003
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+_AUXDATA = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
+
+# How many frames the send loop pushes between two clock reads.
+_BATCH = 256
+# After ENOBUFS (the peer's XDP ring is full) give the receiver a moment.
+_ENOBUFS_BACKOFF_S = 0.00005
+
+
+@dataclass
+class PingResult:
+    sent: int
+    received: int
+    answered_seqs: list[int]
+    rtts_ms: list[float] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StreamResult:
+    sent: int
+    pps: float
+    duration_s: float
+    enobufs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- sockets
+
+
+def _family_check(lab: Lab, family: int) -> None:
+    if family not in (4, 6):
+        raise XdpTuiError(f"unknown IP family {family}", hint="use 6 (IPv6) or 4 (IPv4)")
+    if family == 4 and not lab.legacy_ip:
+        raise XdpTuiError(
+            f"lab {lab.name} has no IPv4 addresses",
+            location=f"lab {lab.name}",
+            hint=f"rebuild it with IPv4: `xdp-tui env setup --legacy-ip --name {lab.name}`",
+        )
+
+
+def _addresses(lab: Lab, family: int) -> tuple[str, str]:
+    """(source inside, destination outside) for the family."""
+    if family == 6:
+        return lab.inner_ipv6, lab.outer_ipv6
+    return lab.inner_ipv4 or "", lab.outer_ipv4 or ""
+
+
+def _make_socket(family: int, kind: int, proto: int) -> socket.socket:
+    return socket.socket(family, kind, proto)
+
+
+def inner_socket(lab: Lab, family: int, kind: int, proto: int) -> socket.socket:
+    """A socket living in the lab's namespace, usable from any thread."""
+    return netns_thread(lab.netns, _make_socket, family, kind, proto)
+
+
+def packet_socket(lab: Lab, *, receive: bool = False) -> socket.socket:
+    """AF_PACKET socket on veth0 inside the namespace; send-only unless `receive`."""
+    proto = ETH_P_ALL if receive else 0
+    # socket() wants the protocol in network order; bind() converts it itself.
+    sock = inner_socket(lab, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
+    sock.bind((lab.inner, proto))
+    if receive:
+        sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+    return sock
+
+
+# ---------------------------------------------------------------- frames
+
+
+def build_udp_frame(
+    lab: Lab,
+    port: int = 9,
+    payload: bytes = b"",
+    family: int = 6,
+    vlan: int | None = None,
+    *,
+    sport: int = packets.SOURCE_PORT,
+) -> bytes:
+    """A UDP datagram from inside the lab to its outer address, as an Ethernet frame."""
+    _family_check(lab, family)
+    src, dst = _addresses(lab, family)
+    segment = packets.udp_segment(src, dst, sport, port, payload)
+    return packets.frame(lab.outer_mac, lab.inner_mac, src, dst, packets.IPPROTO_UDP, segment, vlan)
+
+
+def build_tcp_syn_frame(
+    lab: Lab, port: int = 80, family: int = 6, vlan: int | None = None, *, sport: int = 40000
+) -> bytes:
+    _family_check(lab, family)
+    src, dst = _addresses(lab, family)
+    segment = packets.tcp_syn_segment(src, dst, sport, port)
+    return packets.frame(lab.outer_mac, lab.inner_mac, src, dst, packets.IPPROTO_TCP, segment, vlan)
+
+
+def build_echo_frame(
+    lab: Lab, seq: int, family: int = 6, vlan: int | None = None, *, ident: int = 0x7864
+) -> bytes:
+    """An echo request frame (118 bytes for IPv6, 98 for IPv4, plus 4 with a tag)."""
+    _family_check(lab, family)
+    src, dst = _addresses(lab, family)
+    segment = packets.icmp_echo(src, dst, ident, seq)
+    proto = packets.IPPROTO_ICMPV6 if family == 6 else packets.IPPROTO_ICMP
+    return packets.frame(lab.outer_mac, lab.inner_mac, src, dst, proto, segment, vlan)
+
+
+def _headers_len(family: int, vlan: int | None, l4: int) -> int:
+    ip = packets.IPV6_HLEN if family == 6 else packets.IPV4_HLEN
+    return packets.ETH_HLEN + (packets.VLAN_HLEN if vlan is not None else 0) + ip + l4
+
+
+def _send_retrying(send: Callable[[bytes], int], data: bytes) -> int:
+    """Send one frame, waiting out ENOBUFS; returns how many ENOBUFS it met."""
+    misses = 0
+    while True:
+        try:
+            send(data)
+            return misses
+        except OSError as exc:
+            if exc.errno != errno.ENOBUFS:
+                raise
+            misses += 1
+            time.sleep(_ENOBUFS_BACKOFF_S)
+
+
+def send_frames(lab: Lab, frames: list[bytes]) -> int:
+    """Send the frames in order from veth0 inside the lab; returns how many went out."""
+    with packet_socket(lab) as sock:
+        for data in frames:
+            _send_retrying(sock.send, data)
+    return len(frames)
+
+
+# ---------------------------------------------------------------- streams
+
+
+def udp_stream(
+    lab: Lab,
+    *,
+    pps: float | None = None,
+    duration: float | None = 1.0,
+    count: int | None = None,
+    port: int = 9,
+    size: int = 64,
+    family: int = 6,
+    vlan: int | None = None,
+) -> StreamResult:
+    """Send one UDP frame of `size` bytes (without FCS) over and over.
+
+    With `count`, exactly that many frames go out (duration is ignored);
+    otherwise the stream runs for `duration` seconds. `pps=None` is as fast
+    as one core allows.
+    """
+    payload_len = max(0, size - _headers_len(family, vlan, packets.UDP_HLEN))
+    data = build_udp_frame(lab, port, bytes(payload_len), family, vlan)
+    return stream_frame(lab, data, pps=pps, duration=duration, count=count)
+
+
+def tcp_syn_stream(
+    lab: Lab,
+    *,
+    pps: float | None = None,
+    duration: float | None = 1.0,
+    count: int | None = None,
+    port: int = 80,
+    family: int = 6,
+    vlan: int | None = None,
+) -> StreamResult:
+    """Send TCP SYNs to `port` on the outer address (same rules as udp_stream)."""
+    data = build_tcp_syn_frame(lab, port, family, vlan)
+    return stream_frame(lab, data, pps=pps, duration=duration, count=count)
+
+
+def stream_frame(
+    lab: Lab,
+    data: bytes,
+    *,
+    pps: float | None = None,
+    duration: float | None = 1.0,
+    count: int | None = None,
+) -> StreamResult:
+    """Send `data` repeatedly from veth0 inside the lab."""
+    if count is None and duration is None:
+        raise XdpTuiError("a stream needs a duration or a count")
+    if pps is not None and pps <= 0:
+        raise XdpTuiError(f"rate must be positive, not {pps}", hint="omit --pps for full speed")
+    with packet_socket(lab) as sock:
+        return _send_loop(sock, data, pps, None if count is not None else duration, count)
+
+
+def _send_loop(
+    sock: socket.socket, data: bytes, pps: float | None, duration: float | None, count: int | None
+) -> StreamResult:
+    """The hot loop: bound methods in locals, the clock read once per batch."""
+    send = sock.send
+    clock = time.perf_counter
+    limit = count if count is not None else 1 << 62
+    sent = enobufs = 0
+    start = clock()
+    end = start + duration if duration is not None else float("inf")
+    while sent < limit:
+        now = clock()
+        if now >= end:
+            break
+        batch = min(_BATCH, limit - sent)
+        if pps is not None:
+            due = int((now - start) * pps) + 1
+            batch = min(batch, due - sent)
+            if batch <= 0:
+                time.sleep(min(0.001, (sent + 1) / pps - (now - start)))
+                continue
+        done = 0
+        try:
+            for done in range(batch):  # noqa: B007 - `done` counts sends when one fails
+                send(data)
+            done = batch
+        except OSError as exc:
+            if exc.errno != errno.ENOBUFS:
+                raise
+            enobufs += 1
+            time.sleep(_ENOBUFS_BACKOFF_S)
+        sent += done
+    elapsed = clock() - start
+    return StreamResult(sent, sent / elapsed if elapsed > 0 else 0.0, elapsed, enobufs)
+
+
+# ---------------------------------------------------------------- ping
+
+
+def ping(
+    lab: Lab,
+    count: int = 5,
+    *,
+    family: int = 6,
+    interval: float = 0.1,
+    timeout: float = 1.0,
+    vlan: int | None = None,
+) -> PingResult:
+    """Echo requests from inside the lab to its outer address, sequence numbers 1..count.
+
+    Without `vlan` a raw ICMP(v6) socket in the namespace sends them and the
+    kernel's own stack answers. With `vlan`, tagged frames go out on veth0;
+    with no VLAN devices in this kernel, only an XDP program that removes
+    the tag makes the outer side answer. Replies are matched by id and seq.
+    """
+    _family_check(lab, family)
+    if count < 0:
+        raise XdpTuiError(f"count must be 0 or more, not {count}")
+    ident = (os.getpid() ^ threading.get_ident()) & 0xFFFF
+    if vlan is None:
+        pinger: _Pinger = _SocketPinger(lab, family, ident)
+    else:
+        pinger = _FramePinger(lab, family, ident, vlan)
+    with pinger:
+        return pinger.run(count, interval, timeout)
+
+
+class _Pinger:
+    """Send requests and collect replies; subclasses say how."""
+
+    def __init__(self, lab: Lab, family: int, ident: int) -> None:
+        self.lab, self.family, self.ident = lab, family, ident
+        self.sock: socket.socket | None = None
+
+    def __enter__(self) -> _Pinger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+    def send(self, seq: int) -> None:
+        raise NotImplementedError
+
+    def replies(self, data: bytes) -> int | None:
+        """The sequence number if `data` answers one of our requests."""
+        raise NotImplementedError
+
+    def run(self, count: int, interval: float, timeout: float) -> PingResult:
+        assert self.sock is not None
+        sent_at: dict[int, float] = {}
+        rtts: dict[int, float] = {}
+        for seq in range(1, count + 1):
+            sent_at[seq] = time.perf_counter()
+            self.send(seq)
+            last = seq == count
+            wait_until = sent_at[seq] + (timeout if last else interval)
+            self._collect(sent_at, rtts, wait_until, stop_when_all=last)
+        answered = sorted(rtts)
+        return PingResult(
+            sent=count,
+            received=len(answered),
+            answered_seqs=answered,
+            rtts_ms=[round(rtts[s] * 1000, 3) for s in answered],
+        )
+
+    def _collect(
+        self, sent_at: dict[int, float], rtts: dict[int, float], until: float, stop_when_all: bool
+    ) -> None:
+        assert self.sock is not None
+        while True:
+            if stop_when_all and len(rtts) == len(sent_at):
+                return
+            left = until - time.perf_counter()
+            if left <= 0:
+                return
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if not ready:
+                return
+            data = self.sock.recv(65535)
+            seq = self.replies(data)
+            if seq in sent_at and seq not in rtts:
+                rtts[seq] = time.perf_counter() - sent_at[seq]
+
+
+class _SocketPinger(_Pinger):
+    def __init__(self, lab: Lab, family: int, ident: int) -> None:
+        super().__init__(lab, family, ident)
+        src, self.dst = _addresses(lab, family)
+        if family == 6:
+            self.sock = inner_socket(lab, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        else:
+            self.sock = inner_socket(lab, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        self.src = src
+
+    def send(self, seq: int) -> None:
+        assert self.sock is not None
+        # ICMPv6 raw sockets get their checksum from the kernel; ours is right anyway.
+        message = packets.icmp_echo(self.src, self.dst, self.ident, seq)
+        self.sock.sendto(message, (self.dst, 0))
+
+    def replies(self, data: bytes) -> int | None:
+        if self.family == 4:  # IPv4 raw sockets hand us the IP header too
+            data = data[(data[0] & 0x0F) * 4 :] if data else b""
+        if len(data) < packets.ICMP_HLEN:
+            return None
+        kind, _code, _csum, ident, seq = struct.unpack("!BBHHH", data[: packets.ICMP_HLEN])
+        reply = packets.ICMPV6_ECHO_REPLY if self.family == 6 else packets.ICMP_ECHO_REPLY
+        return seq if (kind == reply and ident == self.ident) else None
+
+
+class _FramePinger(_Pinger):
+    def __init__(self, lab: Lab, family: int, ident: int, vlan: int) -> None:
+        super().__init__(lab, family, ident)
+        self.vlan = vlan
+        self.sock = packet_socket(lab, receive=True)
+
+    def send(self, seq: int) -> None:
+        assert self.sock is not None
+        data = build_echo_frame(self.lab, seq, self.family, self.vlan, ident=self.ident)
+        _send_retrying(self.sock.send, data)
+
+    def replies(self, data: bytes) -> int | None:
+        echo = packets.parse(data).echo()  # tagged or not: whatever came back
+        if echo is None:
+            return None
+        kind, ident, seq = echo
+        reply = packets.ICMPV6_ECHO_REPLY if self.family == 6 else packets.ICMP_ECHO_REPLY
+        return seq if (kind == reply and ident == self.ident) else None
+
+
+# ---------------------------------------------------------------- tap
+
+
+class Tap:
+    """Capture frames arriving on the lab's outer interface, after XDP.
+
+        with Tap(lab) as tap:
+            send_frames(lab, [...])
+        tap.frames  # bytes of each frame, VLAN tags restored as on the wire
+
+    Only received frames count (not what the host sends back). `filter`
+    keeps the frames for which it returns True; at most `limit` are kept,
+    `count` says how many matched in all.
+    """
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        filter: Callable[[bytes], bool] | None = None,  # noqa: A002 - the natural name
+        limit: int = 100_000,
+        settle: float = 0.05,
+    ) -> None:
+        self.lab = lab
+        self.filter = filter
+        self.limit = limit
+        self.settle = settle
+        self.frames: list[bytes] = []
+        self.count = 0
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Tap:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+            sock.bind((self.lab.outer, ETH_P_ALL))  # bind() converts to network order
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self._thread = threading.Thread(target=self._reader, name=f"tap-{self.lab.name}")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Frames still crossing the veth need a moment to reach the socket.
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._sock is not None:
+            self._sock.close()
+
+    def _reader(self) -> None:
+        assert self._sock is not None
+        sock = self._sock
+        idle_since: float | None = None
+        stopped_at: float | None = None
+        while True:
+            ready, _, _ = select.select([sock], [], [], 0.01)
+            if ready:
+                idle_since = None
+                self._take(sock)
+            if not self._stop.is_set():
+                continue
+            # Stopping: drain until the link stays idle for `settle` (at most 1 s more).
+            now = time.monotonic()
+            stopped_at = stopped_at or now
+            if not ready:
+                idle_since = idle_since or now
+            if (idle_since and now - idle_since >= self.settle) or now - stopped_at > 1.0:
+                return
+
+    def _take(self, sock: socket.socket) -> None:
+        data, ancdata, _flags, _addr = sock.recvmsg(65535, socket.CMSG_SPACE(_AUXDATA.size))
+        for level, kind, payload in ancdata:
+            if level == SOL_PACKET and kind == PACKET_AUXDATA and len(payload) >= _AUXDATA.size:
+                status, _len, _snap, _mac, _net, tci, tpid = _AUXDATA.unpack_from(payload)
+                if status & TP_STATUS_VLAN_VALID:
+                    if not status & TP_STATUS_VLAN_TPID_VALID:
+                        tpid = packets.ETH_P_8021Q
+                    data = packets.insert_vlan_tag(data, tci, tpid)
+        if self.filter is not None and not self.filter(data):
+            return
+        self.count += 1
+        if len(self.frames) < self.limit:
+            self.frames.append(data)
+
+    def wait_for(self, n: int, timeout: float = 1.0) -> bool:
+        """Wait until at least n frames matched (polls; for use inside the `with`)."""
+        deadline = time.monotonic() + timeout
+        while self.count < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.count >= n
+
+
+__all__ = [
+    "PingResult",
+    "StreamResult",
+    "Tap",
+    "build_echo_frame",
+    "build_tcp_syn_frame",
+    "build_udp_frame",
+    "inner_socket",
+    "packet_socket",
+    "ping",
+    "send_frames",
+    "stream_frame",
+    "tcp_syn_stream",
+    "udp_stream",
+]

@@ -1,0 +1,178 @@
+"""Opening and loading objects through libbpf; verifier refusals explained and located."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import new_lab_name
+from xdp_tui import paths
+from xdp_tui.engine.build import build_or_raise
+from xdp_tui.engine.libbpf import BpfObject
+from xdp_tui.engine.verifier import VerifierError
+from xdp_tui.errors import XdpTuiError
+
+pytestmark = pytest.mark.kernel
+
+
+def _refusal(source: Path, program: str | None = None) -> VerifierError:
+    result = build_or_raise(source)
+    with (
+        BpfObject.open(result.obj, source=result.source) as obj,
+        pytest.raises(VerifierError) as caught,
+    ):
+        obj.load(program)
+    return caught.value
+
+
+def test_lists_programs_and_maps(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("counter")).obj
+    with BpfObject.open(obj_path) as obj:
+        assert obj.xdp_programs == ["xdp_count_pass", "xdp_count_drop"]
+        assert [(p.section, p.type) for p in obj.programs] == [("xdp", "xdp")] * 2
+        [spec] = obj.maps
+        assert (spec.name, spec.type, spec.key_size, spec.value_size, spec.max_entries) == (
+            "xdp_stats_map",
+            "percpu_array",
+            4,
+            16,
+            5,
+        )
+
+
+def test_loads_only_the_chosen_program(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("counter")).obj
+    with BpfObject.open(obj_path) as obj:
+        assert obj.load("xdp_count_drop") == "xdp_count_drop"
+        assert obj.program_fd("xdp_count_drop") >= 0
+        assert obj.map_fd("xdp_stats_map") >= 0
+        with pytest.raises(XdpTuiError, match="not loaded"):
+            obj.program_fd("xdp_count_pass")
+
+
+def test_unknown_program_name_lists_the_available_ones(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("two_progs")).obj
+    with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:
+        obj.load("xdp_nope")
+    assert "xdp_nope" in caught.value.message
+    assert "xdp_pass_func, xdp_drop_func" in caught.value.message
+
+
+def test_several_xdp_programs_and_no_name_asks_to_choose(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("two_progs")).obj
+    with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:
+        obj.load()
+    assert "choose one: xdp_pass_func, xdp_drop_func" in caught.value.message
+
+
+def test_packet_access_without_bounds_check_names_the_source_line(
+    prog: Callable[[str], Path],
+) -> None:
+    source = prog("bad_bounds")
+    err = _refusal(source)
+    report = err.report
+    assert report.source_file == str(source)
+    assert report.source_line == 11
+    assert "eth->h_proto" in (report.source_text or "")
+    assert report.insn == 1
+    assert "invalid access to packet" in report.error_text
+    assert "data_end" in report.explanation
+    assert err.location == f"{source}:11"
+    assert "instruction 1" in err.message and "eth->h_proto" in err.message
+    assert "processed" in (err.detail or "")  # the whole log rides along
+
+
+def test_map_value_possibly_null_is_explained(prog: Callable[[str], Path]) -> None:
+    source = prog("map_null")
+    report = _refusal(source).report
+    assert "map_value_or_null" in report.error_text
+    assert report.source_line == 17 and "*count" in (report.source_text or "")
+    assert "NULL" in report.explanation
+
+
+def test_gpl_only_helper_without_gpl_license_is_explained(prog: Callable[[str], Path]) -> None:
+    report = _refusal(prog("gpl_only")).report
+    assert "GPL-restricted" in report.error_text
+    assert report.source_line == 9
+    assert 'SEC("license")' in report.explanation
+
+
+def test_endless_loop_is_explained(prog: Callable[[str], Path]) -> None:
+    report = _refusal(prog("endless_loop")).report
+    assert "infinite loop" in report.error_text
+    assert report.source_line in (10, 11)
+    assert "loop" in report.explanation
+
+
+def test_no_program_section(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("no_section")).obj
+    with pytest.raises(XdpTuiError, match="no program section") as caught:
+        BpfObject.open(obj_path)
+    assert 'SEC("xdp")' in (caught.value.hint or "")
+
+
+def test_empty_and_non_elf_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.o"
+    empty.write_bytes(b"")
+    with pytest.raises(XdpTuiError, match="empty") as caught:
+        BpfObject.open(empty)
+    assert caught.value.location == str(empty)
+    text = tmp_path / "notes.o"
+    text.write_text("hello")
+    with pytest.raises(XdpTuiError, match="not an ELF"):
+        BpfObject.open(text)
+    with pytest.raises(XdpTuiError, match="no such object"):
+        BpfObject.open(tmp_path / "missing.o")
+
+
+@pytest.fixture
+def pin_root() -> Iterator[Path]:
+    root = paths.pin_dir(new_lab_name("pin"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_compatible_pin_is_reused_and_incompatible_pin_is_explained(
+    prog: Callable[[str], Path], pin_root: Path
+) -> None:
+    counter = build_or_raise(prog("counter")).obj
+    with BpfObject.open(counter) as first:
+        first.load("xdp_count_pass", pin_dir=pin_root)
+        assert first.pinned_now == [pin_root / "xdp_stats_map"]
+    with BpfObject.open(counter) as second:
+        second.load("xdp_count_drop", pin_dir=pin_root)
+        assert second.reused_pins == [pin_root / "xdp_stats_map"]
+        assert second.pinned_now == []
+
+    other = build_or_raise(prog("counter_other_shape")).obj
+    with BpfObject.open(other) as third, pytest.raises(XdpTuiError) as caught:
+        third.load(pin_dir=pin_root)
+    err = caught.value
+    assert err.location == str(pin_root / "xdp_stats_map")
+    assert "different shape" in err.message
+    assert f"xdp-tui unload --dev {pin_root.name}" in (err.hint or "")
+    assert (pin_root / "xdp_stats_map").exists()  # the old pin is left for the user to decide
+
+
+def test_failed_load_leaves_no_new_pins(prog: Callable[[str], Path], pin_root: Path) -> None:
+    source = prog("map_null")
+    obj_path = build_or_raise(source).obj
+    with BpfObject.open(obj_path) as obj, pytest.raises(VerifierError):
+        obj.load(pin_dir=pin_root)
+    assert list(pin_root.iterdir()) == []
+
+
+def test_pin_by_name_maps_go_to_the_pin_dir_or_nowhere(
+    prog: Callable[[str], Path], pin_root: Path
+) -> None:
+    obj_path = build_or_raise(prog("pin_by_name")).obj
+    default_pin = paths.bpffs_root() / "xdptui_by_name"
+    with BpfObject.open(obj_path) as obj:
+        obj.load()  # no pin_dir: no pin at all (not the global /sys/fs/bpf/<map>)
+    assert not default_pin.exists()
+    with BpfObject.open(obj_path) as obj:
+        obj.load(pin_dir=pin_root)
+    assert (pin_root / "xdptui_by_name").exists() and not default_pin.exists()

@@ -1,0 +1,80 @@
+"""`xdp-tui lessons`, `check`, `progress`, `workspace` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from xdp_tui.cli import main
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_lessons_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--json"]) == 0
+    data = _json(capsys)
+    assert isinstance(data, list)
+    first = data[0]
+    assert set(first) == {"id", "title", "assignments"}
+    assert first["id"] == "basic01-xdp-pass"
+    basic03 = next(item for item in data if item["id"] == "basic03-map-counter")
+    assert [a["id"] for a in basic03["assignments"]] == ["1", "2", "3"]
+    assert set(basic03["assignments"][0]) == {"id", "title"}
+
+
+def test_lessons_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons"]) == 0
+    out = capsys.readouterr().out
+    assert "basic02-prog-by-name" in out and "[ ] 1." in out
+
+
+def test_workspace_prints_path_and_resets(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["workspace", "basic02-prog-by-name"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == data_dir / "workspace" / "basic02-prog-by-name" / "xdp_prog_kern.c"
+    path.write_text("edited")
+    assert main(["workspace", "basic02-prog-by-name", "--reset"]) == 0
+    capsys.readouterr()
+    assert path.read_text() != "edited"
+
+
+def test_unknown_lesson_is_one_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["workspace", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("xdp-tui: error: unknown lesson 'nope'")
+    assert "Traceback" not in err
+
+
+def test_progress_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from xdp_tui.lessons import Progress
+
+    Progress.load().mark("basic03-map-counter", "1", True, "ok")
+    assert main(["progress", "--json"]) == 0
+    data = _json(capsys)
+    row = next(r for r in data["lessons"] if r["lesson"] == "basic03-map-counter")
+    assert row["passed"] == ["1"] and row["total"] == 3
+
+
+@pytest.mark.kernel
+def test_check_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "basic03-map-counter", "1", "--solution", "--json"]) == 0
+    data = _json(capsys)
+    assert data["lesson"] == "basic03-map-counter"
+    assert data["results"][0]["assignment"] == "1" and data["results"][0]["passed"] is True
+    assert set(data["results"][0]) == {"assignment", "passed", "detail", "hint"}
+    # The untouched workspace is the starter: assignment 1 is not done there.
+    assert main(["check", "basic03-map-counter", "1", "--json"]) == 1
+    data = _json(capsys)
+    assert data["results"][0]["passed"] is False and data["results"][0]["hint"]
+
+
+@pytest.mark.kernel
+def test_check_unknown_assignment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "basic03-map-counter", "7"]) == 1
+    assert "no assignment '7'" in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""`xdp-tui env ...` as a user runs it: a separate process, JSON out, clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.testenv.helpers import link_exists, netns_names
+
+pytestmark = pytest.mark.kernel
+
+
+def run_cli(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "xdp_tui", "env", *args]
+    if user == "nobody":
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    # XDP_TUI_RUN_DIR is private to this test session (tests/conftest.py).
+    return subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
+
+
+def run_json(*args: str) -> dict:
+    done = run_cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def cli_lab(lab_name):
+    name = lab_name("cli")
+    yield name
+    run_cli("teardown", "--name", name)
+
+
+def test_setup_status_ping_traffic_teardown_json(cli_lab) -> None:
+    lab = run_json("setup", "--name", cli_lab, "--legacy-ip")
+    assert lab["name"] == cli_lab and lab["inner"] == "veth0" and lab["legacy_ip"] is True
+
+    status = run_json("status")
+    assert status["current"] == cli_lab
+    entry = next(e for e in status["labs"] if e["name"] == cli_lab)
+    assert set(entry) >= {"name", "outer", "inner", "ipv6", "ipv4", "healthy"}
+    assert entry["healthy"] is True
+    assert entry["ipv6"] == [lab["outer_ipv6"] + "/64", lab["inner_ipv6"] + "/64"]
+    assert entry["ipv4"] == [lab["outer_ipv4"] + "/24", lab["inner_ipv4"] + "/24"]
+
+    # No --name: the current lab.
+    ping = run_json("ping", "-c", "3", "-i", "0.01")
+    assert (ping["sent"], ping["received"], ping["answered_seqs"]) == (3, 3, [1, 2, 3])
+    ping4 = run_json("ping", "--name", cli_lab, "-4", "-c", "2", "-i", "0.01")
+    assert ping4["answered_seqs"] == [1, 2]
+
+    stream = run_json("traffic", "--count", "200", "--proto", "tcp", "--port", "22")
+    assert stream["sent"] == 200 and set(stream) >= {"sent", "pps", "duration_s"}
+
+    done = run_json("teardown", "--name", cli_lab)
+    assert done == {"removed": cli_lab}
+    assert cli_lab not in netns_names() and not link_exists(cli_lab)
+
+
+def test_exec_runs_inside_with_bpffs_and_lab_sysfs(cli_lab) -> None:
+    run_json("setup", "--name", cli_lab)
+    script = "ls /sys/class/net; test -d /sys/fs/bpf && grep -q ' /sys/fs/bpf bpf ' /proc/mounts && echo bpffs; echo $XDP_TUI_LAB"
+    done = run_cli("exec", "--name", cli_lab, "--", "sh", "-c", script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["lo", "veth0", "bpffs", cli_lab]
+    failed = run_cli("exec", "--name", cli_lab, "--", "sh", "-c", "exit 3")
+    assert failed.returncode == 3
+
+
+def test_errors_are_one_located_message(cli_lab) -> None:
+    bad = run_cli("setup", "--name", "-x" * 3)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    unknown = run_cli("ping", "--name", cli_lab)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith(f"xdp-tui: error: lab {cli_lab}: no lab named {cli_lab}")
+    assert "Traceback" not in unknown.stderr
+
+
+def test_non_root_gets_exit_2_and_no_traceback() -> None:
+    for args in (("status",), ("setup", "--name", "nobodylab"), ("ping",)):
+        done = run_cli(*args, user="nobody")
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.startswith("xdp-tui: error: ") and "needs root" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""

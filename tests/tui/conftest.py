@@ -1,0 +1,80 @@
+"""Helpers for the TUI tests: waiting for workers, a frozen workbench for snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xdp_tui.lessons import Assignment, LabOptions, Lesson
+from xdp_tui.workbench import Workbench
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
+
+
+async def settle(app: Any, pilot: Any) -> None:
+    """Let queued messages run and every worker started so far finish (cancelled ones too)."""
+    await pilot.pause()
+    await asyncio.gather(*[w.wait() for w in list(app.workers)], return_exceptions=True)
+    await pilot.pause()
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], *, tries: int = 300) -> bool:
+    """Poll CONDITION between UI turns (bounded; the test asserts on the result)."""
+    for _ in range(tries):
+        if condition():
+            return True
+        await pilot.pause(0.1)
+    return condition()
+
+
+def _fixture_lesson(folder: str, order: int, title: str, passed_marks: int = 0) -> Lesson:
+    return Lesson(
+        id=folder,
+        title=title,
+        order=order,
+        dir=FIXTURES / folder,
+        readme=FIXTURES / folder / "README.md",
+        source_name="xdp_prog_kern.c",
+        programs=("xdp_hello",),
+        default_program="xdp_hello",
+        maps=(),
+        lab=LabOptions(),
+        assignments=(Assignment("1", "Say hello", "check_hello", "return XDP_PASS"),),
+    )
+
+
+class FrozenWorkbench(Workbench):
+    """Fixed lessons, no lab, no leftovers: the screen looks the same on every run."""
+
+    def lessons(self) -> list[Any]:
+        return [
+            _fixture_lesson("demo01-hello", 1, "Saying hello with XDP"),
+            _fixture_lesson("demo02-count", 2, "Counting packets"),
+        ]
+
+    def passed(self) -> dict[str, set[str]]:
+        return {"demo01-hello": {"1"}, "demo02-count": set()}
+
+    def source_path(self, lesson: Any) -> Path:
+        return Path(lesson.dir) / lesson.source_name
+
+    def lab_status(self) -> dict[str, Any] | None:
+        return None
+
+    def attach_status(self) -> dict[str, Any] | None:
+        return None
+
+    def inner_attach_status(self) -> dict[str, Any] | None:
+        return None
+
+    def leftovers(self) -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def frozen_workbench() -> FrozenWorkbench:
+    return FrozenWorkbench(lab="test01")

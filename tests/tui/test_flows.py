@@ -1,0 +1,161 @@
+"""Each workshop flow driven through Pilot, on the real kernel with a private lab.
+
+Netlink (pyroute2) cannot run on the test's event loop thread, so labs are
+made with `asyncio.to_thread(make_lab, ...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui.conftest import settle, wait_for
+from xdp_tui import lessons, paths
+from xdp_tui.app import XdpTuiApp
+from xdp_tui.engine import attach
+from xdp_tui.widgets.lesson_browser import LessonBrowser
+from xdp_tui.widgets.problem_panel import ProblemPanel
+
+SIZE = (120, 40)
+
+
+def _lesson(lesson_id: str) -> Any:
+    return lessons.get_lesson(lesson_id)
+
+
+async def _open_lesson(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
+    await settle(app, pilot)
+    app.workshop.go_to_lesson(lesson_id)
+    assert await wait_for(pilot, lambda: app.workshop.source_path is not None
+                          and app.workshop.lesson.id == lesson_id)  # fmt: skip
+    await settle(app, pilot)
+
+
+async def _attach(app: XdpTuiApp, pilot: Any) -> None:
+    await pilot.press("b")
+    assert await wait_for(pilot, lambda: app.workshop.status.prog_id != 0), (
+        app.workshop.activity.history
+    )
+
+
+async def test_navigate_lessons(lab_name: Any) -> None:
+    app = XdpTuiApp(lab=lab_name("nav"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        browser = app.workshop.query_one(LessonBrowser)
+        first = browser.current.id
+        browser.focus()
+        await pilot.press("down")
+        await settle(app, pilot)
+        second = app.workshop.lesson.id
+        assert second != first
+        assert app.workshop.readme.readme == _lesson(second).readme
+        assert app.workshop.source_path.name == _lesson(second).source_name
+        await pilot.press("2")
+        assert app.workshop.query_one("#tabs").active == "source"
+        assert "SEC(" in app.workshop.source.text
+
+
+@pytest.mark.kernel
+async def test_build_error_is_shown_at_its_line(lab_name: Any) -> None:
+    lesson = _lesson("basic01-xdp-pass")
+    source = lessons.workspace_source(lesson)
+    lines = source.read_text().splitlines()
+    broken_line = next(i for i, line in enumerate(lines, 1) if line.startswith("SEC("))
+    lines.insert(broken_line - 1, "this is not C;")
+    source.write_text("\n".join(lines) + "\n")
+    app = XdpTuiApp(lab=lab_name("err"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_lesson(app, pilot, lesson.id)
+            await pilot.press("b")
+            panel = app.workshop.query_one(ProblemPanel)
+            assert await wait_for(pilot, lambda: panel.has_class("-shown"))
+            assert app.workshop.query_one("#tabs").active == "source"
+            assert app.workshop.source.selection.start[0] == broken_line - 1
+            assert app.workshop.status.prog_id == 0
+    finally:
+        lessons.reset_workspace(lesson)
+
+
+@pytest.mark.kernel
+async def test_verifier_refusal_points_at_the_c_line(make_lab: Any) -> None:
+    lesson = _lesson("packet01-parsing")  # its starter is refused on purpose
+    lessons.reset_workspace(lesson)
+    lab = await asyncio.to_thread(make_lab, "vrf")
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, lesson.id)
+        await pilot.press("b")
+        panel = app.workshop.query_one(ProblemPanel)
+        assert await wait_for(pilot, lambda: panel.has_class("-shown"))
+        assert "verifier" in str(panel.render())
+        row = app.workshop.source.selection.start[0]
+        assert row > 0  # a real C line, not the top of the file
+        assert attach.query(lab.outer).prog_id is None
+
+
+@pytest.mark.kernel
+async def test_attach_then_counters_rise_and_quit_cleans_up(make_lab: Any) -> None:
+    lab = await asyncio.to_thread(make_lab, "live")
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, "basic03-map-counter")
+        await _attach(app, pilot)
+        assert attach.query(lab.outer).prog_id == app.workshop.status.prog_id
+        await pilot.press("p")
+        assert await wait_for(pilot, lambda: any("ping: 5/5" in line
+                                                 for line in app.workshop.activity.history))  # fmt: skip
+
+        def passed_packets() -> int:
+            sample = app.workshop.last_sample or {}
+            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+
+        assert await wait_for(pilot, lambda: passed_packets() >= 5)
+        await pilot.press("q")
+    assert attach.query(lab.outer).prog_id is None
+    assert attach.query(lab.inner, netns=lab.netns).prog_id is None
+    assert not paths.pin_dir(lab.outer).exists()
+
+
+@pytest.mark.kernel
+async def test_check_fails_then_passes(lab_name: Any) -> None:
+    lesson = _lesson("basic03-map-counter")
+    lessons.reset_workspace(lesson)
+    app = XdpTuiApp(lab=lab_name("chk"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_lesson(app, pilot, lesson.id)
+            history = app.workshop.activity.history
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: any("FAIL" in line for line in history))
+            assert any("hint:" in line for line in history)
+            shutil.copy(lessons.solution_source(lesson), lessons.workspace_source(lesson))
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: any("PASS" in line for line in history))
+            await settle(app, pilot)
+            assert "1" in app.workshop.passed[lesson.id]
+            assert "1" in lessons.Progress.load().passed(lesson.id)
+    finally:
+        lessons.reset_workspace(lesson)
+
+
+@pytest.mark.kernel
+async def test_leftovers_are_offered_and_cleaned(make_lab: Any) -> None:
+    from xdp_tui.engine import session
+
+    lab = await asyncio.to_thread(make_lab, "left")
+    source = Path(_lesson("basic01-xdp-pass").starter_source)
+    loaded = await asyncio.to_thread(session.load_program, source, lab.outer, persistent=True)
+    loaded.close()  # a persistent attach stays: what a crashed or CLI session leaves
+    assert attach.query(lab.outer).prog_id is not None
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: type(app.screen).__name__ == "LeftoversScreen")
+        await pilot.press("c")
+        assert await wait_for(pilot, lambda: attach.query(lab.outer).prog_id is None)
+    assert not paths.pin_dir(lab.outer).exists()

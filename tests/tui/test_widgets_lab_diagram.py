@@ -1,0 +1,112 @@
+"""LabDiagram: a pure rendering widget, fed fixed lab and attachment dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+
+from xdp_tui.widgets.lab_diagram import LabDiagram
+
+LAB: dict[str, Any] = {
+    "name": "test01",
+    "outer": "test01",
+    "inner": "veth0",
+    "ipv6": ["fc00:dead:cafe:1::1/64", "fc00:dead:cafe:1::2/64"],
+    "ipv4": ["10.11.1.1/24", "10.11.1.2/24"],
+    "healthy": True,
+}
+ATTACH: dict[str, Any] = {
+    "dev": "test01",
+    "prog_id": 42,
+    "prog_name": "xdp_stats1_func",
+    "mode": "skb",
+    "ours": True,
+}
+
+
+class DiagramApp(App[None]):
+    def __init__(self, lab: dict[str, Any] | None, attach: dict[str, Any] | None, **kw: Any):
+        super().__init__(**kw)
+        self._lab, self._attach = lab, attach
+
+    def compose(self) -> ComposeResult:
+        yield LabDiagram()
+
+    def on_mount(self) -> None:
+        self.query_one(LabDiagram).update_lab(self._lab, self._attach)
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    # The compositor's text is what the terminal shows (Textual is pinned, see pyproject).
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_attached_program_is_drawn_on_the_outer_interface() -> None:
+    app = DiagramApp(LAB, ATTACH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+    text = "\n".join(lines)
+    assert "root namespace" in text and "namespace test01" in text
+    assert all(len(line.rstrip()) <= 80 for line in lines)
+    address_row = next(line for line in lines if "fc00:dead:cafe:1::1/64" in line)
+    assert "fc00:dead:cafe:1::2/64" in address_row  # both ends of the veth side by side
+    assert "◀━━" in text  # packets travel from veth0 to test01
+    xdp_row = next(line for line in lines if "▶ XDP xdp_stats1_func" in line)
+    assert xdp_row.index("▶ XDP") < xdp_row.index("│", 1)  # inside the root-namespace box
+    assert "id 42 · skb · ours" in text
+    assert "no XDP program" in text  # nothing on veth0
+
+
+async def test_nothing_attached_and_inner_program() -> None:
+    app = DiagramApp(LAB, {"dev": "test01", "prog_id": 0, "prog_name": None, "mode": None})
+    async with app.run_test(size=(80, 24)) as pilot:
+        diagram = app.query_one(LabDiagram)
+        diagram.update_lab(LAB, None, {"dev": "veth0", "prog_id": 7, "prog_name": "xdp_pass"})
+        await pilot.pause()
+        plain = diagram.render().plain
+    left, right = plain.count("no XDP program"), plain.count("▶ XDP xdp_pass")
+    assert (left, right) == (1, 1)
+
+
+async def test_unhealthy_lab_is_obvious() -> None:
+    broken = dict(LAB, healthy=False, problems=["veth0 is missing in namespace test01"])
+    app = DiagramApp(broken, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+    assert "broken" in text
+    assert "✗ veth0 is missing in namespace test01" in text
+    assert "xdp-tui env reset test01" in text
+
+
+async def test_no_lab_yet() -> None:
+    app = DiagramApp(None, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "No lab yet" in "\n".join(screen_lines(app))
+
+
+async def test_narrow_widget_still_fits() -> None:
+    app = DiagramApp(LAB, ATTACH)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+    assert any("▶ XDP xdp_stats1_…" in line or "▶ XDP xdp_stats1" in line for line in lines)
+    assert all(len(line) <= 60 for line in lines)
+
+
+def test_snapshot_80x24(snap_compare: Any) -> None:
+    assert snap_compare(DiagramApp(LAB, ATTACH), terminal_size=(80, 24))
+
+
+def test_snapshot_unhealthy_ansi_80x24(snap_compare: Any) -> None:
+    broken = dict(LAB, healthy=False, problems=["test01 is down"])
+    app = DiagramApp(broken, None)
+
+    async def ansi(pilot: Any) -> None:
+        pilot.app.theme = "ansi-dark"  # the 16-colour theme
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ansi)

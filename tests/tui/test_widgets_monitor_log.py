@@ -1,0 +1,68 @@
+"""MonitorLog: exception totals and the bpf_printk log, fed fixed data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, RichLog
+
+from xdp_tui.widgets.monitor_log import MonitorLog
+
+
+class MonitorApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MonitorLog(max_lines=50)
+
+
+def screen_text(app: App[Any]) -> str:
+    # The compositor's text is what the terminal shows (Textual is pinned, see pyproject).
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def cell(table: DataTable, row: str, column: str) -> str:
+    value = table.get_cell(row, column)
+    return getattr(value, "plain", str(value))
+
+
+async def test_exception_totals_by_program_and_action() -> None:
+    app = MonitorApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        monitor = app.query_one(MonitorLog)
+        monitor.add_events({(42, 0): 17, (42, "XDP_REDIRECT"): 3, "redirect_errors": 5})
+        monitor.add_events({(42, 0): 1_250})  # totals replace what is shown
+        await pilot.pause()
+        table = app.query_one("#monitor-events", DataTable)
+        assert table.row_count == 3
+        assert cell(table, "42:XDP_ABORTED", "count") == "1,250"
+        assert monitor.count(42, 0) == monitor.count(42, "XDP_ABORTED") == 1_250
+        assert cell(table, "redirect:all", "event") == "redirect errors"
+        text = screen_text(app)
+        assert "XDP_ABORTED" in text and "1,250" in text
+
+
+async def test_json_style_keys_and_redirect_errors_by_reason() -> None:
+    app = MonitorApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        monitor = app.query_one(MonitorLog)
+        monitor.add_events({"7:0": 2, "redirect_errors": {"ENETDOWN": 4}})
+        await pilot.pause()
+        assert monitor.count("7", 0) == 2
+        table = app.query_one("#monitor-events", DataTable)
+        assert cell(table, "redirect:ENETDOWN", "count") == "4"
+
+
+async def test_printk_lines_are_bounded() -> None:
+    app = MonitorApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        monitor = app.query_one(MonitorLog)
+        monitor.add_lines([f"xdp_prog: len={n}\n" for n in range(120)])
+        await pilot.pause()
+        log = app.query_one("#monitor-log", RichLog)
+        assert len(log.lines) == 50  # max_lines
+        assert monitor.line_count == 120
+        assert log.lines[-1].text.rstrip() == "xdp_prog: len=119"
+        assert "xdp_prog: len=119" in screen_text(app)
+        monitor.clear()
+        await pilot.pause()
+        assert not log.lines and app.query_one("#monitor-events", DataTable).row_count == 0

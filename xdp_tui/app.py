@@ -1,0 +1,80 @@
+"""The workshop app: `xdp-tui` without a command.
+
+`run_app` moves C-level stderr (libbpf, bcc, clang) to a log file before
+Textual takes the terminal, runs the app, and whatever way the app ends
+(q, ctrl+c, SIGTERM, SIGHUP from a dropped SSH link) detaches what the
+session attached. The engine attaches with BPF links, which the kernel
+drops when the process dies, but we still close them explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from textual.app import App
+from textual.binding import Binding
+
+from xdp_tui import paths
+from xdp_tui.screens.commands import WorkshopCommands
+from xdp_tui.screens.help import HelpScreen
+from xdp_tui.screens.main import WorkshopScreen
+from xdp_tui.stderr import divert_fd2_to_log
+from xdp_tui.workbench import Workbench
+
+LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class XdpTuiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "xdp-tui"
+    COMMANDS = App.COMMANDS | {WorkshopCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="All keys", show=False),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Detach and leave", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
+    ]
+
+    def __init__(self, lab: str | None = None, *, workbench: Workbench | None = None) -> None:
+        super().__init__()
+        self.workbench = workbench or Workbench(lab)
+        self.workshop = WorkshopScreen(self.workbench)
+
+    def on_mount(self) -> None:
+        self._install_signal_handlers()
+        self.push_screen(self.workshop)
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in LEAVING_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._leave_on_signal, signum)
+
+    def _leave_on_signal(self, signum: int) -> None:
+        self.workbench.close()  # first: the terminal may already be gone (SIGHUP)
+        self.exit(128 + signum)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        bindings = list(WorkshopScreen.BINDINGS)
+        self.push_screen(HelpScreen(bindings))
+
+    async def action_quit(self) -> None:
+        self.workbench.close()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.workbench.close()
+
+
+def run_app(lab: str | None = None) -> int:
+    """Run the TUI on LAB (default: the current lab, or test01); returns the exit code."""
+    divert_fd2_to_log(paths.log_file())
+    app = XdpTuiApp(lab=lab)
+    try:
+        app.run()
+    finally:
+        app.workbench.close()
+    return int(app.return_code or 0)

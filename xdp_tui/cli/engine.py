@@ -1,0 +1,200 @@
+"""`xdp-tui build | load | unload | status`: the engine from the command line.
+
+`load` attaches persistently (a pinned BPF link): the program stays after the
+command exits, until `xdp-tui unload`. Every handler runs C-level work inside
+quiet_fd2() so clang or libbpf never print on the terminal behind our back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.errors import XdpTuiError
+from xdp_tui.stderr import quiet_fd2
+
+DEFAULT_DEV = "test01"
+
+
+def register(sub: Any) -> None:
+    build = add_command(
+        sub, "build", _build, help="compile a C file into a BPF object", needs_root=False
+    )
+    build.add_argument("file", type=Path, help="C source (.c)")
+    build.add_argument(
+        "-o", "--output", type=Path, default=None, help="object path (default: FILE.o)"
+    )
+    build.add_argument("--json", action="store_true", help="machine-readable output")
+
+    load = add_command(
+        sub,
+        "load",
+        _load,
+        help="build (if .c), load and attach an XDP program on a lab; stays until `unload`",
+    )
+    load.add_argument("file", type=Path, help="C source (.c) or BPF object (.o)")
+    _add_dev(load)
+    load.add_argument("--prog", default=None, help="function name of the XDP program to load")
+    load.add_argument("--mode", choices=["native", "skb", "auto"], default="auto")
+    load.add_argument(
+        "--force", action="store_true", help="allow a non-lab interface; replace a foreign program"
+    )
+    load.add_argument(
+        "--no-pin", action="store_true", help="do not pin the maps under /sys/fs/bpf/DEV"
+    )
+    load.add_argument(
+        "--log", action="store_true", help="on failure, print the full verifier/libbpf log"
+    )
+    load.add_argument("--json", action="store_true", help="machine-readable output")
+
+    unload = add_command(
+        sub, "unload", _unload, help="detach xdp-tui's program from a lab and remove its pins"
+    )
+    _add_dev(unload)
+    unload.add_argument(
+        "--force", action="store_true", help="also detach programs other tools attached"
+    )
+    unload.add_argument("--json", action="store_true", help="machine-readable output")
+
+    status = add_command(sub, "status", _status, help="which XDP program runs on the labs")
+    status.add_argument("--dev", default=None, help="one interface (default: every lab)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_dev(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dev", default=None, help=f"interface (default: the current lab, else {DEFAULT_DEV})"
+    )
+
+
+def default_dev(dev: str | None) -> str:
+    if dev:
+        return dev
+    import testenv
+
+    return testenv.current() or DEFAULT_DEV
+
+
+def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
+    """JSON callers get the error on stdout too; --log shows the raw log."""
+    if getattr(args, "json", False):
+        print_json({"ok": False, **exc.to_dict()})
+    if getattr(args, "log", False) and exc.detail:
+        sys.stderr.write(exc.detail.rstrip() + "\n")
+
+
+# ---- build ----------------------------------------------------------------
+
+
+def _build(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.build import BuildError, build
+
+    try:
+        with quiet_fd2():
+            result = build(args.file, args.output)
+        if not result.ok:
+            raise BuildError(result)
+    except XdpTuiError as exc:
+        if isinstance(exc, BuildError) and not args.json:
+            sys.stderr.write(exc.result.raw)  # clang's own text, with the caret lines
+        _report_failure(exc, args)
+        raise
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    for diag in result.diagnostics:
+        print(f"{diag.location}: {diag.severity}: {diag.message}")
+    print(f"built {result.obj}" + (" (unchanged, not rebuilt)" if result.cached else ""))
+    return 0
+
+
+# ---- load / unload --------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.session import load_program
+
+    dev = default_dev(args.dev)
+    try:
+        with quiet_fd2():
+            loaded = load_program(
+                args.file,
+                dev,
+                program=args.prog,
+                mode=args.mode,
+                persistent=True,
+                force=args.force,
+                pin_maps=not args.no_pin,
+            )
+            shown = loaded.to_dict()
+            loaded.close()  # our fds only: the pinned link keeps it attached
+    except XdpTuiError as exc:
+        _report_failure(exc, args)
+        raise
+    if args.json:
+        print_json({"ok": True, **shown})
+        return 0
+    print(
+        f"loaded {loaded.prog_name} (id {loaded.prog_id}) on {dev} in {loaded.mode} mode; "
+        f"it stays attached until `xdp-tui unload --dev {dev}`"
+    )
+    for note in loaded.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _unload(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.session import unload
+
+    dev = default_dev(args.dev)
+    try:
+        with quiet_fd2():
+            summary = unload(dev, force=args.force)
+    except XdpTuiError as exc:
+        _report_failure(exc, args)
+        raise
+    if args.json:
+        print_json({"ok": True, **summary})
+        return 0
+    if summary["detached"]:
+        print(f"detached the XDP program from {dev}")
+    else:
+        print(f"no XDP program was attached to {dev}")
+    if summary["peer_detached"]:
+        print("  removed the XDP_PASS program xdp-tui had put on the lab's inner end")
+    for pin in summary["pins_removed"]:  # type: ignore[attr-defined]
+        print(f"  removed pin {pin}")
+    return 0
+
+
+# ---- status ---------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    import testenv
+    from xdp_tui.engine.attach import query
+
+    try:
+        if args.dev:
+            statuses = [query(args.dev)]
+        else:
+            names = [lab["name"] for lab in testenv.status()["labs"]]
+            statuses = [query(name) for name in names if testenv.is_lab_interface(name)]
+    except XdpTuiError as exc:
+        _report_failure(exc, args)
+        raise
+    if args.json:
+        print_json(statuses[0].to_dict() if args.dev else [s.to_dict() for s in statuses])
+        return 0
+    if not statuses:
+        print("no labs; create one with `xdp-tui env setup`")
+    for s in statuses:
+        if s.prog_id is None:
+            print(f"{s.dev}: no XDP program")
+        else:
+            owner = "xdp-tui" if s.ours else "another tool"
+            print(f"{s.dev}: {s.prog_name} (id {s.prog_id}), {s.mode} mode, attached by {owner}")
+    return 0

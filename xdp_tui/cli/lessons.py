@@ -1,0 +1,129 @@
+"""`xdp-tui lessons`, `check`, `progress`, `workspace`: the workshop from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from xdp_tui.cli.output import add_command, print_json
+
+
+def register(sub: Any) -> None:
+    parser = add_command(
+        sub, "lessons", _lessons, help="list the lessons and their assignments", needs_root=False
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = add_command(
+        sub,
+        "check",
+        _check,
+        help="check a lesson's assignments on your workspace (or the solution)",
+    )
+    parser.add_argument("lesson", help="lesson id, e.g. basic03-map-counter")
+    parser.add_argument("assignment", nargs="?", default=None, help="one assignment (default: all)")
+    parser.add_argument(
+        "--solution", action="store_true", help="check the shipped solution instead"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = add_command(
+        sub,
+        "progress",
+        _progress,
+        help="which assignments this user has passed",
+        needs_root=False,
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = add_command(
+        sub,
+        "workspace",
+        _workspace,
+        help="print the path of your editable copy of a lesson's program",
+        needs_root=False,
+    )
+    parser.add_argument("lesson", help="lesson id")
+    parser.add_argument(
+        "--reset", action="store_true", help="throw your edits away and start from the starter"
+    )
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from xdp_tui.lessons import Progress, catalog
+
+    lessons = catalog()
+    if args.json:
+        print_json(
+            [
+                {
+                    "id": lesson.id,
+                    "title": lesson.title,
+                    "assignments": [{"id": a.id, "title": a.title} for a in lesson.assignments],
+                }
+                for lesson in lessons
+            ]
+        )
+        return 0
+    progress = Progress.load()
+    for lesson in lessons:
+        done = progress.passed(lesson.id)
+        print(f"{lesson.id:<24} {lesson.title}")
+        for item in lesson.assignments:
+            mark = "x" if item.id in done else " "
+            print(f"    [{mark}] {item.id}. {item.title}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from xdp_tui.checks import run_checks
+    from xdp_tui.lessons import get_lesson
+    from xdp_tui.stderr import quiet_fd2
+
+    lesson = get_lesson(args.lesson)
+    if args.assignment is not None:
+        lesson.assignment(args.assignment)  # unknown id: a clear error before any work
+    with quiet_fd2():  # clang, libbpf and bcc write to fd 2
+        results = run_checks(lesson, args.assignment, solution=args.solution)
+    all_passed = bool(results) and all(r.passed for r in results)
+    if args.json:
+        print_json({"lesson": lesson.id, "results": [r.to_dict() for r in results]})
+    else:
+        for result in results:
+            verdict = "PASS" if result.passed else "FAIL"
+            print(f"{verdict}  {lesson.id} assignment {result.assignment}: {result.detail}")
+            if not result.passed and result.hint:
+                print(f"      hint: {result.hint}")
+    return 0 if all_passed else 1
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from xdp_tui.lessons import Progress, catalog
+
+    progress = Progress.load()
+    summary = []
+    for lesson in catalog():
+        done = progress.passed(lesson.id)
+        summary.append(
+            {
+                "lesson": lesson.id,
+                "passed": sorted(done),
+                "total": len(lesson.assignments),
+                "assignments": {a.id: progress.result(lesson.id, a.id) for a in lesson.assignments},
+            }
+        )
+    if args.json:
+        print_json({"file": str(progress.path), "lessons": summary})
+        return 0
+    for row in summary:
+        print(f"{row['lesson']:<24} {len(row['passed'])}/{row['total']} passed")
+    return 0
+
+
+def _workspace(args: argparse.Namespace) -> int:
+    from xdp_tui.lessons import get_lesson, reset_workspace, workspace_source
+
+    lesson = get_lesson(args.lesson)
+    path = reset_workspace(lesson) if args.reset else workspace_source(lesson)
+    print(path)
+    return 0

@@ -1,0 +1,391 @@
+"""`xdp-tui stats` and `xdp-tui monitor`: watching a running XDP program from the shell.
+
+xdp-tui stats [--dev D] [--interval S] [--count N] [--json]
+    per-action packets, pps, bytes and Mbit/s (from xdp_stats_map), every other
+    map of the program decoded from BTF, interface rates and run statistics.
+    --json prints one object per sample per line.
+xdp-tui monitor [--duration S] [--interval S] [--no-printk] [--json]
+    xdp:xdp_exception counts by program and action, redirect errors and
+    bpf_printk lines from trace_pipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.engine import bpfsys
+from xdp_tui.engine.stats import ACTION_NAMES, STATS_MAP, StatsSampler, ifindex_of
+from xdp_tui.errors import XdpTuiError
+
+DEFAULT_DEV = "test01"
+
+
+def register(sub: Any) -> None:
+    stats = add_command(sub, "stats", _stats, help="live per-action rates and decoded maps")
+    _dev_option(stats)
+    stats.add_argument(
+        "--interval", type=_positive_float, default=1.0, help="seconds between samples (1)"
+    )
+    stats.add_argument("--count", type=_positive_int, help="stop after N samples")
+    stats.add_argument("--json", action="store_true", help="one JSON object per sample per line")
+
+    monitor = add_command(
+        sub, "monitor", _monitor, help="XDP exceptions, redirect errors and bpf_printk lines"
+    )
+    monitor.add_argument("--duration", type=_positive_float, help="stop after S seconds")
+    monitor.add_argument(
+        "--interval", type=_positive_float, default=1.0, help="seconds between reports (1)"
+    )
+    monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
+    monitor.add_argument("--json", action="store_true", help="one JSON object per report")
+
+
+def _dev_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def default_dev(dev: str | None) -> str:
+    if dev:
+        return dev
+    try:
+        import testenv
+
+        return testenv.current() or DEFAULT_DEV
+    except Exception:  # noqa: BLE001 - no lab state yet: the tutorial's default name
+        return DEFAULT_DEV
+
+
+# ---- stats -------------------------------------------------------------------
+
+
+def _stats(args: argparse.Namespace) -> int:
+    dev = default_dev(args.dev)
+    ifindex_of(dev)  # a clear error for a missing interface, before anything else
+    with StatsSampler(dev, run_stats=True) as sampler:
+        sampler.sample()  # baseline: rates need two samples
+        if args.json:
+            _stats_json(sampler, args.interval, args.count)
+        else:
+            _stats_text(sampler, args.interval, args.count)
+    return 0
+
+
+def _samples(sampler: StatsSampler, interval: float, count: int | None) -> Any:
+    n = 0
+    next_at = time.monotonic() + interval
+    while count is None or n < count:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at += interval
+        n += 1
+        yield sampler.sample()
+
+
+def _stats_json(sampler: StatsSampler, interval: float, count: int | None) -> None:
+    for sample in _samples(sampler, interval, count):
+        print_json(sample)
+
+
+def _stats_text(sampler: StatsSampler, interval: float, count: int | None) -> None:
+    console = Console()
+    if not console.is_terminal or count == 1:
+        for sample in _samples(sampler, interval, count):
+            console.print(render_sample(sample))
+        return
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        for sample in _samples(sampler, interval, count):
+            live.update(render_sample(sample), refresh=True)
+
+
+def _num(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def _mbit(bps: float) -> str:
+    return f"{bps / 1e6:,.3f}"
+
+
+def render_sample(sample: dict[str, Any]) -> Group:
+    """A rich renderable of one stats sample (also used for `--count 1` plain output)."""
+    parts: list[Any] = []
+    when = time.strftime("%H:%M:%S", time.localtime(sample["time"]))
+    if sample["prog_id"] is None:
+        parts.append(Text(f"{when}  {sample['dev']}: no XDP program attached", style="yellow"))
+        return Group(*parts)
+    parts.append(
+        Text(
+            f"{when}  {sample['dev']}: {sample['prog_name']} (prog id {sample['prog_id']})",
+            style="bold",
+        )
+    )
+    if "actions" in sample:
+        parts.append(_actions_table(sample["actions"]))
+    elif STATS_MAP not in sample["maps"]:
+        parts.append(Text("(no xdp_stats_map: per-action table not available)", style="dim"))
+    extra = _extras_line(sample)
+    if extra:
+        parts.append(Text(extra, style="dim"))
+    for name, m in sample["maps"].items():
+        if name == STATS_MAP and "actions" in sample:
+            continue
+        parts.append(_map_table(name, m))
+    return Group(*parts)
+
+
+def _actions_table(actions: dict[str, dict[str, float]]) -> Table:
+    table = Table(title="XDP actions", title_justify="left", expand=False)
+    table.add_column("action")
+    for col in ("packets", "pps", "bytes", "Mbit/s"):
+        table.add_column(col, justify="right")
+    for name in ACTION_NAMES:
+        a = actions.get(name)
+        if a is None:
+            continue
+        style = "dim" if not a["packets"] else ""
+        table.add_row(
+            name,
+            _num(a["packets"]),
+            _num(a["pps"]),
+            _num(a["bytes"]),
+            _mbit(a["bps"]),
+            style=style,
+        )
+    return table
+
+
+def _extras_line(sample: dict[str, Any]) -> str:
+    bits = []
+    iface = sample.get("interface")
+    if iface:
+        bits.append(
+            f"interface rx {_num(iface['rx_pps'])} pps {_mbit(iface['rx_bps'])} Mbit/s, "
+            f"tx {_num(iface['tx_pps'])} pps"
+        )
+    run = sample.get("run")
+    if run and run["run_cnt"]:
+        bits.append(
+            f"program runs {_num(run['runs_per_s'])}/s, {run['ns_per_run']:,.0f} ns/run "
+            f"({_num(run['run_cnt'])} total)"
+        )
+    return "   ".join(bits)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
+
+
+def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
+    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {m['value_type'] or 'raw'})"
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("key")
+    table.add_column("value" + (" (sum over CPUs)" if m.get("per_cpu") else ""))
+    entries = m["entries"]
+    for entry in entries[:max_rows]:
+        table.add_row(_compact(entry["key"]), _compact(entry["value"]))
+    if len(entries) > max_rows:
+        table.add_row(f"... {len(entries) - max_rows} more", "")
+    if not entries:
+        table.add_row(Text(m.get("note") or "(empty)", style="dim"), "")
+    return table
+
+
+# ---- monitor -----------------------------------------------------------------
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
+
+    console = Console(stderr=False)
+    pipe: TracePipe | None = None
+    notes: list[str] = []
+    if not args.no_printk:
+        try:
+            pipe = TracePipe().open()
+        except XdpTuiError as exc:
+            notes.append(f"printk lines not shown: {exc.render()}")
+    with ExceptionMonitor() as mon:
+        try:
+            _monitor_loop(mon, pipe, args, console, notes)
+        finally:
+            if pipe is not None:
+                pipe.close()
+    return 0
+
+
+class _Names:
+    """Program and interface names for ids, looked up once each."""
+
+    def __init__(self) -> None:
+        self._progs: dict[int, str] = {}
+
+    def prog(self, prog_id: int) -> str:
+        if prog_id not in self._progs:
+            try:
+                self._progs[prog_id] = bpfsys.prog_info_by_id(prog_id).name
+            except XdpTuiError:
+                self._progs[prog_id] = "?"  # already unloaded
+        return self._progs[prog_id]
+
+    @staticmethod
+    def iface(ifindex: int) -> str:
+        try:
+            return socket.if_indextoname(ifindex)
+        except OSError:
+            return f"ifindex {ifindex}"  # inside a namespace, or gone
+
+
+def _monitor_loop(
+    mon: Any, pipe: Any, args: argparse.Namespace, console: Console, notes: list[str]
+) -> None:
+    names = _Names()
+    end = time.monotonic() + args.duration if args.duration else None
+    if not args.json:
+        console.print(
+            Text("watching xdp:xdp_exception and xdp:xdp_redirect_err (Ctrl-C stops)", style="bold")
+        )
+        for note in notes:
+            console.print(Text(note, style="yellow"))
+    last_counts: dict[Any, int] = {}
+    try:
+        while True:
+            tick_end = time.monotonic() + args.interval
+            if end is not None:
+                tick_end = min(tick_end, end)
+            lines = _read_until(pipe, tick_end)
+            report = _monitor_report(mon, names, lines)
+            if args.json:
+                print_json(report)
+            else:
+                _print_monitor_text(console, report, last_counts)
+            if end is not None and time.monotonic() >= end:
+                break
+    except KeyboardInterrupt:
+        pass
+    if not args.json:
+        _print_monitor_summary(console, _monitor_report(mon, names, []))
+
+
+def _read_until(pipe: Any, deadline: float) -> list[Any]:
+    lines: list[Any] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return lines
+        if pipe is None:
+            time.sleep(left)
+            return lines
+        lines.extend(pipe.read(timeout=min(left, 0.2)))
+
+
+def _monitor_report(mon: Any, names: _Names, lines: list[Any]) -> dict[str, Any]:
+    exceptions = [
+        {**vars(e), "prog_name": names.prog(e.prog_id), "dev": names.iface(e.ifindex)}
+        for e in mon.exceptions()
+    ]
+    redirects = [
+        {**vars(r), "prog_name": names.prog(r.prog_id), "dev": names.iface(r.ifindex)}
+        for r in mon.redirect_errors
+    ]
+    return {
+        "time": time.time(),
+        "exceptions": exceptions,
+        "redirect_errors": redirects,
+        "printk": [line.to_dict() for line in lines],
+    }
+
+
+def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any, int]) -> None:
+    for line in report["printk"]:
+        console.print(
+            Text.assemble(
+                (f"{line['time']:.6f} ", "dim"),
+                (f"{line['task']}-{line['pid']} [{line['cpu']:03d}] ", "dim"),
+                (line["message"], ""),
+            )
+        )
+    for e in report["exceptions"]:
+        key = ("exc", e["prog_id"], e["action"], e["ifindex"])
+        if e["count"] != last.get(key, 0):
+            delta = e["count"] - last.get(key, 0)
+            last[key] = e["count"]
+            console.print(
+                Text(
+                    f"exception: {e['action_name']} from {e['prog_name']} (prog id {e['prog_id']}) "
+                    f"on {e['dev']}: {e['count']:,} (+{delta:,})",
+                    style="red",
+                )
+            )
+    for r in report["redirect_errors"]:
+        key = ("redir", r["prog_id"], r["ifindex"], r["to_ifindex"], r["err"], r["map_id"])
+        if r["count"] != last.get(key, 0):
+            delta = r["count"] - last.get(key, 0)
+            last[key] = r["count"]
+            console.print(
+                Text(
+                    f"redirect error: {r['prog_name']} (prog id {r['prog_id']}) on {r['dev']} "
+                    f"to ifindex {r['to_ifindex']}: {r['error']}: {r['count']:,} (+{delta:,})",
+                    style="red",
+                )
+            )
+
+
+def _print_monitor_summary(console: Console, report: dict[str, Any]) -> None:
+    table = Table(title="XDP exceptions since start", title_justify="left")
+    for col in ("prog id", "program", "action", "interface"):
+        table.add_column(col)
+    table.add_column("count", justify="right")
+    for e in report["exceptions"]:
+        table.add_row(
+            str(e["prog_id"]), e["prog_name"], e["action_name"], e["dev"], f"{e['count']:,}"
+        )
+    if not report["exceptions"]:
+        table.add_row("-", "-", "-", "-", "0")
+    console.print(table)
+    if report["redirect_errors"]:
+        redir = Table(title="redirect errors", title_justify="left")
+        for col in ("prog id", "program", "from", "to ifindex", "error"):
+            redir.add_column(col)
+        redir.add_column("count", justify="right")
+        for r in report["redirect_errors"]:
+            redir.add_row(
+                str(r["prog_id"]),
+                r["prog_name"],
+                r["dev"],
+                str(r["to_ifindex"]),
+                r["error"],
+                f"{r['count']:,}",
+            )
+        console.print(redir)
+    sys.stdout.flush()

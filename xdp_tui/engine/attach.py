@@ -1,0 +1,484 @@
+"""Attach an XDP program to an interface with a BPF link, and see what is attached.
+
+Why a link and not the netlink attach the tutorial's loaders use: a link
+belongs to the file descriptors that reference it. When the process holding
+it dies (even by `kill -9`), the kernel detaches the program. A learner's
+crashed TUI therefore never leaves a DROP program cutting their lab off.
+The CLI's `load` wants the opposite, so `persistent=True` pins the link in
+bpffs (`/sys/fs/bpf/<dev>/xdp_link`): it lives until `xdp-tui unload`
+removes the pin.
+
+Every attach is recorded in `run_dir()/attach/<dev>.json` (program id, pid,
+persistent), which is how `query()` tells "ours" from programs attached by
+other tools.
+
+Safety: only interfaces a lab created are touched unless `force=True`.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import errno
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import testenv
+from xdp_tui import paths
+from xdp_tui.engine import bpfsys
+from xdp_tui.engine._lib import cfunc
+from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
+
+Mode = Literal["native", "skb", "auto"]
+AttachedMode = Literal["native", "skb", "hw", "multi", "none"]
+MODES: tuple[str, ...] = ("native", "skb", "auto")
+
+BPF_XDP = 37  # enum bpf_attach_type
+BPF_LINK_TYPE_XDP = 6
+XDP_FLAGS_SKB_MODE = 1 << 1
+XDP_FLAGS_DRV_MODE = 1 << 2
+_MODE_FLAGS = {"native": XDP_FLAGS_DRV_MODE, "skb": XDP_FLAGS_SKB_MODE, "auto": 0}
+_ATTACHED_MODES: dict[int, AttachedMode] = {0: "none", 1: "native", 2: "skb", 3: "hw", 4: "multi"}
+LINK_PIN_NAME = "xdp_link"
+DETACH_WAIT_S = 2.0
+
+T = TypeVar("T")
+
+
+class _LinkCreateOpts(C.Structure):
+    # Only the fields we set; libbpf accepts a shorter struct (sz tells it how long).
+    _fields_ = [("sz", C.c_size_t), ("flags", C.c_uint32)]
+
+
+class _XdpQueryOpts(C.Structure):
+    _fields_ = [
+        ("sz", C.c_size_t),
+        ("prog_id", C.c_uint32),
+        ("drv_prog_id", C.c_uint32),
+        ("hw_prog_id", C.c_uint32),
+        ("skb_prog_id", C.c_uint32),
+        ("attach_mode", C.c_uint8),
+    ]
+
+
+class _LinkInfo(C.Structure):
+    # struct bpf_link_info: type, id, prog_id, then a union (8-aligned) we don't read.
+    _fields_ = [
+        ("type", C.c_uint32),
+        ("id", C.c_uint32),
+        ("prog_id", C.c_uint32),
+        ("pad", C.c_uint32),
+    ]
+
+
+_link_create = cfunc("bpf_link_create", C.c_int, C.c_int, C.c_int, C.c_int, C.c_void_p)
+_link_detach = cfunc("bpf_link_detach", C.c_int, C.c_int)
+_link_next_id = cfunc("bpf_link_get_next_id", C.c_int, C.c_uint32, C.POINTER(C.c_uint32))
+_link_fd_by_id = cfunc("bpf_link_get_fd_by_id", C.c_int, C.c_uint32)
+_obj_info = cfunc("bpf_obj_get_info_by_fd", C.c_int, C.c_int, C.c_void_p, C.POINTER(C.c_uint32))
+_obj_pin = cfunc("bpf_obj_pin", C.c_int, C.c_int, C.c_char_p)
+_obj_get = cfunc("bpf_obj_get", C.c_int, C.c_char_p)
+_xdp_query = cfunc("bpf_xdp_query", C.c_int, C.c_int, C.c_int, C.c_void_p)
+_xdp_detach = cfunc("bpf_xdp_detach", C.c_int, C.c_int, C.c_uint32, C.c_void_p)
+
+
+@dataclass
+class XdpStatus:
+    dev: str
+    prog_id: int | None
+    prog_name: str | None
+    mode: AttachedMode
+    ours: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Attachment:
+    """One program attached through a link we created. close() detaches it (unless persistent)."""
+
+    dev: str
+    prog_id: int
+    prog_name: str
+    mode: AttachedMode
+    persistent: bool
+    link_fd: int | None
+    link_pin: Path | None = None
+    netns: str | None = None  # set for the inner end of a lab (veth0 inside the namespace)
+
+    def close(self) -> None:
+        """Drop our link fd. A persistent (pinned) link stays attached; see remove()."""
+        if self.link_fd is not None:
+            os.close(self.link_fd)
+            self.link_fd = None
+            if not self.persistent:
+                _forget(self.dev, self.netns, self.prog_id)
+
+    def remove(self) -> None:
+        """Detach even a persistent attachment: unpin the link and drop our fd."""
+        if self.link_pin is not None:
+            self.link_pin.unlink(missing_ok=True)
+        self.persistent = False
+        self.close()
+        _forget(self.dev, self.netns, self.prog_id)
+
+
+# ---- the lab guard --------------------------------------------------------
+
+
+def check_safe(ifname: str, *, netns: str | None = None, force: bool = False) -> None:
+    """Refuse interfaces no lab created: XDP_DROP on eth0 would cut an SSH session."""
+    if force:
+        return
+    if netns is None and testenv.is_lab_interface(ifname):
+        return
+    if netns is not None:
+        try:
+            if testenv.get(netns).inner == ifname:
+                return
+        except XdpTuiError:
+            pass
+    where = f"{ifname} in namespace {netns}" if netns else ifname
+    raise UnsafeInterfaceError(
+        f"{where} is not a lab interface; xdp-tui only attaches programs to labs it created",
+        location=f"dev {ifname}",
+        hint="an XDP_DROP program on a real interface such as eth0 cuts your SSH session. "
+        "Create a lab (`xdp-tui env setup`) or pass --force if you really mean it",
+    )
+
+
+# ---- namespaces -----------------------------------------------------------
+
+
+def in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run fn in the lab's namespace (a helper thread) or right here."""
+    if netns is None:
+        return fn(*args)
+    return testenv.netns_thread(netns, fn, *args)
+
+
+def ifindex_of(ifname: str) -> int:
+    """The interface index in the calling thread's namespace.
+
+    Not /sys/class/net: sysfs shows the namespace it was mounted in, while
+    if_nametoindex asks through a socket of this thread's namespace.
+    """
+    try:
+        return socket.if_nametoindex(ifname)
+    except OSError:
+        raise XdpTuiError(
+            f"no interface named {ifname}",
+            location=f"dev {ifname}",
+            hint="`xdp-tui env status` lists the labs and their interfaces",
+        ) from None
+
+
+# ---- records --------------------------------------------------------------
+
+
+def _record_path(dev: str, netns: str | None) -> Path:
+    key = dev if netns is None else f"{dev}@{netns}"
+    return paths.run_dir() / "attach" / f"{key}.json"
+
+
+def read_record(dev: str, netns: str | None = None) -> dict[str, Any] | None:
+    try:
+        return json.loads(_record_path(dev, netns).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_record(att: Attachment) -> None:
+    path = _record_path(att.dev, att.netns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "dev": att.dev,
+        "netns": att.netns,
+        "prog_id": att.prog_id,
+        "prog_name": att.prog_name,
+        "mode": att.mode,
+        "pid": os.getpid(),
+        "persistent": att.persistent,
+        "link_pin": str(att.link_pin) if att.link_pin else None,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)
+
+
+def _forget(dev: str, netns: str | None, prog_id: int | None = None) -> None:
+    """Drop the record; with PROG_ID only if it still describes that program."""
+    if prog_id is not None:
+        record = read_record(dev, netns)
+        if record is not None and record.get("prog_id") != prog_id:
+            return  # a newer attach (by another load) owns the record now
+    _record_path(dev, netns).unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---- query ----------------------------------------------------------------
+
+
+def _raw_query(ifname: str) -> tuple[int, int]:
+    """(prog_id, attach_mode) of the XDP program on IFNAME in this thread's namespace."""
+    opts = _XdpQueryOpts(sz=C.sizeof(_XdpQueryOpts))
+    ret = _xdp_query(ifindex_of(ifname), 0, C.byref(opts))
+    if ret != 0:
+        err = -ret if ret < 0 else C.get_errno()
+        raise XdpTuiError(
+            f"cannot query XDP on {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
+        )
+    return int(opts.prog_id), int(opts.attach_mode)
+
+
+def _prog_name(prog_id: int) -> str | None:
+    try:
+        return bpfsys.prog_info_by_id(prog_id).name
+    except XdpTuiError:
+        return None
+
+
+def query(ifname: str, *, netns: str | None = None) -> XdpStatus:
+    prog_id, mode = in_netns(netns, _raw_query, ifname)
+    if not prog_id:
+        return XdpStatus(ifname, None, None, "none", False)
+    record = read_record(ifname, netns)
+    ours = bool(
+        record
+        and record.get("prog_id") == prog_id
+        and (record.get("persistent") or _pid_alive(int(record.get("pid", 0))))
+    )
+    name = record["prog_name"] if ours and record else _prog_name(prog_id)
+    return XdpStatus(ifname, prog_id, name, _ATTACHED_MODES.get(mode, "none"), ours)
+
+
+# ---- attach ---------------------------------------------------------------
+
+
+def attach(
+    ifname: str,
+    prog_fd: int,
+    mode: Mode = "auto",
+    *,
+    persistent: bool = False,
+    force: bool = False,
+    netns: str | None = None,
+    link_pin: Path | None = None,
+    prog_name: str | None = None,
+) -> Attachment:
+    """Attach PROG_FD on IFNAME through a new BPF link.
+
+    persistent: pin the link (default path `pin_dir(ifname)/xdp_link`) so it
+    outlives this process. netns: attach inside that lab's namespace.
+    prog_name: the full function name (the kernel keeps only 15 characters).
+    """
+    if mode not in _MODE_FLAGS:
+        raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
+    check_safe(ifname, netns=netns, force=force)
+    if persistent and link_pin is None:
+        link_pin = paths.pin_dir(ifname) / LINK_PIN_NAME
+    # One trip into the namespace for both the attach and the mode it got.
+    link_fd, attached_mode = in_netns(netns, _create_link_and_query, ifname, prog_fd, mode)
+    try:
+        if persistent and link_pin is not None:
+            _pin_link(link_fd, link_pin)
+        info = bpfsys.prog_info(prog_fd)
+    except BaseException:
+        if persistent and link_pin is not None:
+            link_pin.unlink(missing_ok=True)
+        os.close(link_fd)
+        raise
+    att = Attachment(
+        dev=ifname,
+        prog_id=info.id,
+        prog_name=prog_name or info.name,
+        mode=_ATTACHED_MODES.get(attached_mode, "none"),
+        persistent=persistent,
+        link_fd=link_fd,
+        link_pin=link_pin if persistent else None,
+        netns=netns,
+    )
+    _write_record(att)
+    return att
+
+
+def _create_link_and_query(ifname: str, prog_fd: int, mode: Mode) -> tuple[int, int]:
+    link_fd = _create_link(ifname, prog_fd, mode)
+    try:
+        return link_fd, _raw_query(ifname)[1]
+    except BaseException:
+        os.close(link_fd)
+        raise
+
+
+def _create_link(ifname: str, prog_fd: int, mode: Mode) -> int:
+    ifindex = ifindex_of(ifname)
+    opts = _LinkCreateOpts(sz=C.sizeof(_LinkCreateOpts), flags=_MODE_FLAGS[mode])
+    fd = _link_create(prog_fd, ifindex, BPF_XDP, C.byref(opts))
+    if fd >= 0:
+        return int(fd)
+    err = -fd if fd < -1 else C.get_errno()
+    raise _attach_error(ifname, mode, err)
+
+
+def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
+    where = f"dev {ifname}"
+    if err == errno.EBUSY:
+        try:
+            prog_id, _ = _raw_query(ifname)
+        except XdpTuiError:
+            prog_id = 0
+        name = _prog_name(prog_id) if prog_id else None
+        what = f"program {name} (id {prog_id})" if prog_id else "an XDP program"
+        return XdpTuiError(
+            f"{ifname} already has {what} attached",
+            location=where,
+            hint=f"detach it first: `xdp-tui unload --dev {ifname}` (add --force if another tool attached it)",
+        )
+    if err == errno.EEXIST:
+        return XdpTuiError(
+            f"{ifname} already has a program in the other XDP mode; native and generic (skb) "
+            "XDP cannot be active at the same time",
+            location=where,
+            hint=f"unload the other program first (`xdp-tui unload --dev {ifname}`) or use the same --mode",
+        )
+    if err in (errno.EOPNOTSUPP, errno.EINVAL) and mode == "native":
+        return XdpTuiError(
+            f"{ifname} does not support native XDP",
+            location=where,
+            hint="use --mode skb (generic XDP works on every interface) or --mode auto",
+        )
+    return XdpTuiError(
+        f"cannot attach XDP on {ifname} in {mode} mode: {os.strerror(err)} (errno {err})",
+        location=where,
+    )
+
+
+def _pin_link(link_fd: int, pin: Path) -> None:
+    pin.parent.mkdir(parents=True, exist_ok=True)
+    pin.unlink(missing_ok=True)  # a stale pin of an old link would block the new one
+    ret = _obj_pin(link_fd, str(pin).encode())
+    if ret != 0:
+        err = -ret if ret < -1 else C.get_errno()
+        raise XdpTuiError(
+            f"cannot pin the XDP link at {pin}: {os.strerror(err)}", location=str(pin)
+        )
+
+
+# ---- detach ---------------------------------------------------------------
+
+
+def detach(ifname: str, *, force: bool = False, netns: str | None = None) -> bool:
+    """Remove the XDP program on IFNAME; True when something was detached.
+
+    Ours (recorded, pinned link): the pin is removed. Held by another live
+    xdp-tui process, or attached by another tool: only with force.
+    """
+    check_safe(ifname, netns=netns, force=force)
+    status = query(ifname, netns=netns)
+    record = read_record(ifname, netns)
+    if status.prog_id is None:
+        if record:
+            _unpin_recorded(record)
+            _forget(ifname, netns)
+        return False
+    if status.ours and record and record.get("persistent"):
+        _unpin_recorded(record)
+        _forget(ifname, netns)
+        if _wait_until_detached(ifname, netns, status.prog_id):
+            return True
+    elif status.ours and record and not force:
+        raise XdpTuiError(
+            f"{ifname}'s program is held by the running xdp-tui process {record.get('pid')}",
+            location=f"dev {ifname}",
+            hint="close it there (it detaches when that process ends), or pass --force",
+        )
+    elif not status.ours and not force:
+        raise XdpTuiError(
+            f"the program on {ifname} ({status.prog_name}, id {status.prog_id}) was not attached by xdp-tui",
+            location=f"dev {ifname}",
+            hint="pass --force to detach it anyway",
+        )
+    in_netns(netns, _force_detach, ifname, status.prog_id)
+    _forget(ifname, netns)
+    return True
+
+
+def _wait_until_detached(ifname: str, netns: str | None, prog_id: int) -> bool:
+    """After the last reference to a link goes, the kernel frees it a moment later.
+
+    Unlinking a pin releases the link from deferred work, so the program can
+    still be seen for a few milliseconds. Wait for that (bounded); False if
+    it is still there (someone else holds the link).
+    """
+    deadline = time.monotonic() + DETACH_WAIT_S
+    while True:
+        if query(ifname, netns=netns).prog_id != prog_id:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+
+
+def _unpin_recorded(record: dict[str, Any]) -> None:
+    if record.get("link_pin"):
+        Path(record["link_pin"]).unlink(missing_ok=True)
+
+
+def _force_detach(ifname: str, prog_id: int) -> None:
+    """Detach whatever is there: a netlink attach directly, a link through bpf_link_detach."""
+    link_id = _xdp_link_of(prog_id)
+    if link_id is not None:
+        fd = _link_fd_by_id(link_id)
+        if fd >= 0:
+            try:
+                _link_detach(fd)
+            finally:
+                os.close(fd)
+            return
+    _, mode = _raw_query(ifname)
+    flags = XDP_FLAGS_SKB_MODE if mode == 2 else XDP_FLAGS_DRV_MODE
+    ret = _xdp_detach(ifindex_of(ifname), flags, None)
+    if ret != 0:
+        err = -ret if ret < -1 else C.get_errno()
+        raise XdpTuiError(
+            f"cannot detach XDP from {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
+        )
+
+
+def _xdp_link_of(prog_id: int) -> int | None:
+    """The id of the XDP link running PROG_ID, if it was attached with a link."""
+    current = C.c_uint32(0)
+    while True:
+        nxt = C.c_uint32(0)
+        if _link_next_id(current.value, C.byref(nxt)) != 0:
+            return None
+        current = nxt
+        fd = _link_fd_by_id(nxt.value)
+        if fd < 0:
+            continue
+        try:
+            info = (C.c_uint8 * 64)()
+            size = C.c_uint32(64)
+            if _obj_info(fd, info, C.byref(size)) != 0:
+                continue
+            head = _LinkInfo.from_buffer(info)
+            if head.type == BPF_LINK_TYPE_XDP and head.prog_id == prog_id:
+                return int(head.id)
+        finally:
+            os.close(fd)

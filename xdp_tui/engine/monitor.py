@@ -1,0 +1,361 @@
+"""What XDP programs did wrong, seen from the kernel's tracepoints, and their bpf_printk output.
+
+`ExceptionMonitor` compiles a small bcc program on `xdp:xdp_exception` (an
+XDP_ABORTED verdict, an unknown action, or an XDP_TX that could not be sent)
+and `xdp:xdp_redirect_err`. Totals are kept in BPF hash maps, not sent as
+perf events: a perf buffer drops events when nobody polls it during a burst,
+a map counter never does.
+
+`TracePipe` reads `/sys/kernel/tracing/trace_pipe` without blocking and
+parses each `bpf_printk` line (task, pid, cpu, timestamp, message).
+
+bcc quirks handled here: it writes compiler output on fd 2 (we capture it)
+and resets libbpf's print callback to NULL (we install ours again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import select
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from xdp_tui.engine import _lib
+from xdp_tui.errors import XdpTuiError
+from xdp_tui.stderr import quiet_fd2
+
+ACTION_NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
+SETUP_HINT = "run `sudo ./setup.sh install` (it installs python3-bpfcc and kernel headers)"
+
+_BCC_PROGRAM = r"""
+struct exc_key {
+    u32 prog_id;
+    u32 act;
+    s32 ifindex;
+};
+struct redir_key {
+    u32 prog_id;
+    s32 ifindex;
+    s32 to_ifindex;
+    s32 err;
+    u32 map_id;
+};
+BPF_HASH(exceptions, struct exc_key, u64, 4096);
+BPF_HASH(redirect_errors, struct redir_key, u64, 4096);
+
+TRACEPOINT_PROBE(xdp, xdp_exception) {
+    struct exc_key key = {};
+    key.prog_id = args->prog_id;
+    key.act = args->act;
+    key.ifindex = args->ifindex;
+    exceptions.atomic_increment(key);
+    return 0;
+}
+
+TRACEPOINT_PROBE(xdp, xdp_redirect_err) {
+    struct redir_key key = {};
+    key.prog_id = args->prog_id;
+    key.ifindex = args->ifindex;
+    key.to_ifindex = args->to_ifindex;
+    key.err = args->err;
+    key.map_id = args->map_id;
+    redirect_errors.atomic_increment(key);
+    return 0;
+}
+"""
+
+# Older kernels report map redirects on their own tracepoint.
+_REDIRECT_MAP_ERR = r"""
+TRACEPOINT_PROBE(xdp, xdp_redirect_map_err) {
+    struct redir_key key = {};
+    key.prog_id = args->prog_id;
+    key.ifindex = args->ifindex;
+    key.to_ifindex = args->to_ifindex;
+    key.err = args->err;
+    key.map_id = args->map_id;
+    redirect_errors.atomic_increment(key);
+    return 0;
+}
+"""
+
+
+@dataclass(frozen=True)
+class ExceptionCount:
+    prog_id: int
+    action: int
+    action_name: str
+    ifindex: int
+    count: int
+
+
+@dataclass(frozen=True)
+class RedirectError:
+    prog_id: int
+    ifindex: int
+    to_ifindex: int
+    err: int
+    error: str  # strerror of the (negative) errno the kernel reported
+    map_id: int
+    count: int
+
+
+def _import_bcc() -> Any:
+    try:
+        import bcc
+    except ImportError as exc:
+        raise XdpTuiError("bcc (python3-bpfcc) is not importable", hint=SETUP_HINT) from exc
+    return bcc
+
+
+def _check_headers() -> None:
+    build = Path(f"/lib/modules/{os.uname().release}/build/include")
+    if not build.exists():
+        raise XdpTuiError(
+            f"no kernel headers for bcc at /lib/modules/{os.uname().release}/build",
+            hint=SETUP_HINT,
+        )
+
+
+class ExceptionMonitor:
+    """Counts xdp_exception by (prog id, action, ifindex) and redirect errors, from start()."""
+
+    def __init__(self) -> None:
+        self._bpf: Any = None
+        self._lock = threading.Lock()
+        self.compiler_output = ""
+
+    def start(self) -> ExceptionMonitor:
+        if self._bpf is not None:
+            return self
+        bcc = _import_bcc()
+        _check_headers()
+        text = _BCC_PROGRAM
+        with contextlib.suppress(Exception):
+            if bcc.BPF.tracepoint_exists(b"xdp", b"xdp_redirect_map_err"):
+                text += _REDIRECT_MAP_ERR
+        captured: list[str] = []
+        try:
+            with quiet_fd2() as captured:
+                self._bpf = bcc.BPF(text=text.encode())  # bcc wants bytes
+        except Exception as exc:  # bcc raises bare Exception on compile/attach failure
+            output = "".join(captured)
+            raise XdpTuiError(
+                f"bcc could not build the XDP exception monitor: {exc}",
+                hint="kernel headers missing or mismatched? " + SETUP_HINT,
+                detail=output,
+            ) from None
+        finally:
+            _lib.install_print_callback()  # bcc set libbpf's printer to NULL
+        self.compiler_output = "".join(captured)
+        return self
+
+    def __enter__(self) -> ExceptionMonitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._bpf is not None
+
+    def _table(self, name: str) -> list[tuple[Any, int]]:
+        if self._bpf is None:
+            return []
+        with self._lock:
+            return [(k, v.value) for k, v in self._bpf[name.encode()].items()]
+
+    def exceptions(self) -> list[ExceptionCount]:
+        """Every (prog id, action, ifindex) seen, with its count."""
+        return sorted(
+            (
+                ExceptionCount(
+                    prog_id=k.prog_id,
+                    action=k.act,
+                    action_name=ACTION_NAMES.get(k.act, f"unknown({k.act})"),
+                    ifindex=k.ifindex,
+                    count=n,
+                )
+                for k, n in self._table("exceptions")
+            ),
+            key=lambda e: (e.prog_id, e.action, e.ifindex),
+        )
+
+    def counts(self) -> dict[tuple[int, int], int]:
+        """{(prog_id, action): count} summed over interfaces."""
+        out: dict[tuple[int, int], int] = {}
+        for e in self.exceptions():
+            out[(e.prog_id, e.action)] = out.get((e.prog_id, e.action), 0) + e.count
+        return out
+
+    @property
+    def redirect_errors(self) -> list[RedirectError]:
+        return sorted(
+            (
+                RedirectError(
+                    prog_id=k.prog_id,
+                    ifindex=k.ifindex,
+                    to_ifindex=k.to_ifindex,
+                    err=k.err,
+                    error=os.strerror(-k.err) if k.err < 0 else str(k.err),
+                    map_id=k.map_id,
+                    count=n,
+                )
+                for k, n in self._table("redirect_errors")
+            ),
+            key=lambda r: (r.prog_id, r.ifindex, r.to_ifindex, r.err),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exceptions": [asdict(e) for e in self.exceptions()],
+            "redirect_errors": [asdict(r) for r in self.redirect_errors],
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            bpf, self._bpf = self._bpf, None
+        if bpf is not None:
+            with quiet_fd2():
+                bpf.cleanup()
+            _lib.install_print_callback()
+
+
+# ---- trace_pipe ------------------------------------------------------------
+
+TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+
+# "  ping-1234  [001] d.s21  598.428031: bpf_trace_printk: hello"
+# (newer kernels may add a "(  tgid)" column and more flag characters)
+_LINE = re.compile(
+    r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"(?:(?P<flags>[^\s]+)\s+)?(?P<time>\d+\.\d+):\s+(?P<event>[^:]+):\s?(?P<message>.*)$"
+)
+PRINTK_EVENTS = ("bpf_trace_printk",)
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    task: str
+    pid: int
+    cpu: int
+    time: float
+    event: str
+    message: str
+    flags: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_trace_line(line: str) -> TraceLine | None:
+    m = _LINE.match(line)
+    if m is None:
+        return None
+    return TraceLine(
+        task=m["task"].strip(),
+        pid=int(m["pid"]),
+        cpu=int(m["cpu"]),
+        time=float(m["time"]),
+        event=m["event"].strip(),
+        message=m["message"].rstrip("\n"),
+        flags=m["flags"] or "",
+    )
+
+
+def trace_pipe_path() -> Path:
+    """Where trace_pipe is; a clear error (with the mount command) when tracefs is not mounted."""
+    for base in TRACEFS_DIRS:
+        if (base / "trace_pipe").exists():
+            return base / "trace_pipe"
+    raise XdpTuiError(
+        "tracefs is not mounted, so bpf_printk output cannot be read",
+        hint="mount it: `sudo mount -t tracefs tracefs /sys/kernel/tracing` "
+        "(or run `sudo ./setup.sh install`)",
+    )
+
+
+class TracePipe:
+    """Non-blocking reader of the kernel's trace_pipe.
+
+    trace_pipe is global and consuming: a line read here is gone for every
+    other reader (bpftool prog tracelog, another xdp-tui). Use one per machine.
+
+        with TracePipe() as pipe:
+            for line in pipe.follow(stop_event):   # from a worker thread
+                ...
+    """
+
+    def __init__(self, path: Path | None = None, *, printk_only: bool = True) -> None:
+        self.path = path or trace_pipe_path()
+        self.printk_only = printk_only
+        self._fd: int | None = None
+        self._partial = b""
+
+    def open(self) -> TracePipe:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                raise XdpTuiError(
+                    f"cannot open {self.path}: {exc.strerror}",
+                    hint="reading trace_pipe needs root",
+                ) from None
+        return self
+
+    def __enter__(self) -> TracePipe:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def read(self, timeout: float = 0.0) -> list[TraceLine]:
+        """Lines available now (waiting up to TIMEOUT seconds for the first)."""
+        fd = self.open()._fd
+        assert fd is not None
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return []
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    break
+                raise
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if len(chunk) < 65536:
+                break
+        return self._lines(b"".join(chunks))
+
+    def _lines(self, data: bytes) -> list[TraceLine]:
+        data = self._partial + data
+        *complete, self._partial = data.split(b"\n")
+        out = []
+        for raw in complete:
+            line = parse_trace_line(raw.decode(errors="replace"))
+            if line is None:
+                continue
+            if self.printk_only and line.event not in PRINTK_EVENTS:
+                continue
+            out.append(line)
+        return out
+
+    def follow(self, stop: threading.Event, poll: float = 0.2) -> Iterator[TraceLine]:
+        """Yield lines as they come until STOP is set (checked every POLL seconds)."""
+        while not stop.is_set():
+            yield from self.read(timeout=poll)

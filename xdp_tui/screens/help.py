@@ -1,0 +1,42 @@
+"""F1 / ?: every key of the workshop, what it does, and how a session flows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+INTRO = (
+    "Pick a lesson on the left and read it. Press b to build the lesson's program and "
+    "attach it to the lab, p or t to send traffic from inside the lab, watch Live, "
+    "then c to check your work. ctrl+p finds any command by name."
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close", id="help.close")]
+
+    def __init__(self, bindings: list[Binding]) -> None:
+        super().__init__()
+        self.bindings = bindings
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Static("xdp-tui keys", classes="question")
+            yield Static(INTRO, id="help-intro")
+            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Key", "Action", "What it does")
+        for binding in self.bindings:
+            keys = ", ".join(
+                self.app.get_key_display(Binding(k, "")) for k in binding.key.split(",")
+            )
+            table.add_row(keys, binding.description, binding.tooltip or "")
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

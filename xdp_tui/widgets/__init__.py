@@ -1,0 +1,1 @@
+"""Widgets of the workshop screen, one domain per module."""

@@ -1,0 +1,208 @@
+"""A small box diagram of one lab: where packets come from and where XDP sees them.
+
+    root namespace                              namespace test01
+    ╭──────────────────────────────────╮        ╭──────────────────────────────────╮
+    │ test01                           │  veth  │ veth0                            │
+    │ fc00:dead:cafe:1::1/64           │◀━━━━━━━│ fc00:dead:cafe:1::2/64           │
+    │ ▶ XDP xdp_pass #42 · native      │  RX    │ no XDP program                   │
+    ╰──────────────────────────────────╯        ╰──────────────────────────────────╯
+
+The lab is a veth pair: what veth0 sends inside the namespace arrives (RX) on
+the outer interface, which is where a lesson's program is attached. The widget
+only draws what it is given: a lab entry of `env status --json` and the
+`status --json` of each end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+LINK_WIDTH = 8  # the veth link drawn between the two boxes
+MIN_BOX, MAX_BOX = 22, 40  # inner width of each namespace box, chosen from the widget width
+
+
+class LabDiagram(Widget):
+    """Root namespace ⇄ lab namespace, with addresses and attached programs."""
+
+    COMPONENT_CLASSES = {
+        "lab-diagram--title",
+        "lab-diagram--box",
+        "lab-diagram--iface",
+        "lab-diagram--addr",
+        "lab-diagram--xdp",
+        "lab-diagram--none",
+        "lab-diagram--link",
+        "lab-diagram--error",
+        "lab-diagram--caption",
+    }
+
+    DEFAULT_CSS = """
+    LabDiagram {
+        height: auto;
+        width: 1fr;
+        min-width: 40;
+    }
+    LabDiagram > .lab-diagram--title { text-style: bold; color: $text-muted; }
+    LabDiagram > .lab-diagram--box { color: $secondary; }
+    LabDiagram > .lab-diagram--iface { text-style: bold; color: $text; }
+    LabDiagram > .lab-diagram--addr { color: $text; }
+    LabDiagram > .lab-diagram--xdp { text-style: bold; color: $success; }
+    LabDiagram > .lab-diagram--none { color: $text-muted; }
+    LabDiagram > .lab-diagram--link { text-style: bold; color: $accent; }
+    LabDiagram > .lab-diagram--error { text-style: bold; color: $error; }
+    LabDiagram > .lab-diagram--caption { color: $text-muted; }
+    """
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.lab: dict[str, Any] | None = None
+        self.attach: dict[str, Any] | None = None
+        self.inner_attach: dict[str, Any] | None = None
+        self._box = MAX_BOX
+
+    def update_lab(
+        self,
+        lab: dict[str, Any] | None,
+        attach: dict[str, Any] | None,
+        inner_attach: dict[str, Any] | None = None,
+    ) -> None:
+        """Redraw for LAB (an `env status --json` entry; None: no lab yet) and its attachments."""
+        self.lab, self.attach, self.inner_attach = lab, attach, inner_attach
+        self.refresh(layout=True)
+
+    # ---- drawing ---------------------------------------------------------
+
+    def _style(self, part: str) -> Style:
+        return self.get_component_rich_style(f"lab-diagram--{part}", partial=True)
+
+    def render(self) -> Text:
+        if self.lab is None:
+            return Text.assemble(
+                ("No lab yet. ", self._style("error")),
+                (
+                    "Attaching a program creates one (test01 ⇄ veth0 in namespace test01).",
+                    self._style("caption"),
+                ),
+            )
+        self._box = max(MIN_BOX, min(MAX_BOX, (self.size.width - LINK_WIDTH - 4) // 2))
+        return Text("\n").join(self._lines())
+
+    def _lines(self) -> list[Text]:
+        lab = self.lab or {}
+        healthy = bool(lab.get("healthy", True))
+        outer = str(lab.get("outer") or lab.get("name") or "?")
+        inner = str(lab.get("inner") or "veth0")
+        ipv6 = list(lab.get("ipv6") or [])
+        ipv4 = list(lab.get("ipv4") or [])
+        left = self._box_body(outer, _nth(ipv6, 0), _nth(ipv4, 0), self.attach, outer)
+        right = self._box_body(inner, _nth(ipv6, 1), _nth(ipv4, 1), self.inner_attach, inner)
+        height = max(len(left), len(right))
+        left += [Text()] * (height - len(left))
+        right += [Text()] * (height - len(right))
+
+        box = self._style("error" if not healthy else "box")
+        title_style = self._style("title")
+        lines = [
+            Text.assemble(
+                (_pad(" root namespace", self._box + 2 + LINK_WIDTH), title_style),
+                (f" namespace {lab.get('name', '?')}", title_style),
+            ),
+            self._edge("╭", "╮", box) + Text(" " * LINK_WIDTH) + self._edge("╭", "╮", box),
+        ]
+        link = self._link_column(height, healthy)
+        for row, (a, b) in enumerate(zip(left, right, strict=True)):
+            lines.append(
+                Text("│", box)
+                + _fit(a, self._box)
+                + Text("│", box)
+                + link[row]
+                + Text("│", box)
+                + _fit(b, self._box)
+                + Text("│", box)
+            )
+        lines.append(self._edge("╰", "╯", box) + Text(" " * LINK_WIDTH) + self._edge("╰", "╯", box))
+        lines.extend(self._captions(healthy, lab, outer, inner))
+        return lines
+
+    def _edge(self, left: str, right: str, style: Style) -> Text:
+        return Text(left + "─" * self._box + right, style)
+
+    def _box_body(
+        self,
+        ifname: str,
+        ipv6: str | None,
+        ipv4: str | None,
+        attach: dict[str, Any] | None,
+        expected_dev: str,
+    ) -> list[Text]:
+        iface, addr = self._style("iface"), self._style("addr")
+        body = [Text(" " + ifname, iface)]
+        for address in (ipv6, ipv4):
+            if address:
+                body.append(Text(" " + address, addr))
+        if len(body) == 1:
+            body.append(Text(" (no addresses)", self._style("none")))
+        body.extend(self._program_lines(attach, expected_dev))
+        return body
+
+    def _program_lines(self, attach: dict[str, Any] | None, expected_dev: str) -> list[Text]:
+        prog_id = (attach or {}).get("prog_id")
+        if not attach or not prog_id or (attach.get("dev") not in (None, expected_dev)):
+            return [Text(" no XDP program", self._style("none"))]
+        xdp = self._style("xdp")
+        name = attach.get("prog_name") or "?"
+        mode = attach.get("mode") or "?"
+        owner = "ours" if attach.get("ours") else "not ours"
+        return [
+            Text.assemble((" ▶ XDP ", xdp), (str(name), xdp)),
+            Text(f"   id {prog_id} · {mode} · {owner}", self._style("addr")),
+        ]
+
+    def _link_column(self, height: int, healthy: bool) -> list[Text]:
+        """The veth pair: packets from veth0 travel left and arrive (RX) on the outer end."""
+        if not healthy:
+            cells = ["", "  ╳╳╳", " broken", ""]
+            style = self._style("error")
+        else:
+            cells = ["  veth", "◀━━━━━━━", "RX    TX", ""]
+            style = self._style("link")
+        cells += [""] * (height - len(cells))
+        return [Text(_pad(cell, LINK_WIDTH), style) for cell in cells[:height]]
+
+    def _captions(self, healthy: bool, lab: dict[str, Any], outer: str, inner: str) -> list[Text]:
+        caption = self._style("caption")
+        if not healthy:
+            problems = "; ".join(str(p) for p in lab.get("problems") or []) or "the lab is broken"
+            return [
+                Text(f" ✗ {problems}", self._style("error")),
+                Text(f"   repair it: xdp-tui env reset {lab.get('name', outer)}", caption),
+            ]
+        return [
+            Text.assemble(
+                (" ▲ XDP on ", caption),
+                (outer, self._style("xdp")),
+                (f" sees each packet {inner} sends, before the kernel", caption),
+            ),
+            Text(f"   stack. Pings and streams start inside the namespace, from {inner}.", caption),
+        ]
+
+
+def _nth(items: list[Any], index: int) -> str | None:
+    return str(items[index]) if len(items) > index and items[index] else None
+
+
+def _pad(text: str, width: int) -> str:
+    return text[:width].ljust(width)
+
+
+def _fit(text: Text, width: int) -> Text:
+    """TEXT cut or padded to exactly WIDTH cells."""
+    out = text.copy()
+    out.truncate(width, overflow="ellipsis", pad=True)
+    return out

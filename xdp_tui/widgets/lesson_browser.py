@@ -1,0 +1,75 @@
+"""The ordered list of lessons with a progress mark in front of each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+# Plain marks that every terminal font has.
+MARK_DONE, MARK_SOME, MARK_NONE = "✔", "◑", "·"
+
+
+def progress_mark(lesson: Any, passed: set[str]) -> tuple[str, str]:
+    """(mark, style) for a lesson given the assignment ids passed."""
+    total = {str(a.id) for a in getattr(lesson, "assignments", []) or []}
+    done = total & passed
+    if total and done == total:
+        return MARK_DONE, "green"
+    if done:
+        return MARK_SOME, "yellow"
+    return MARK_NONE, "bright_black"
+
+
+class LessonBrowser(OptionList):
+    """Lessons in order; highlighting one posts `LessonBrowser.Chosen`."""
+
+    BORDER_TITLE = "Lessons"
+
+    class Chosen(Message):
+        def __init__(self, lesson: Any) -> None:
+            super().__init__()
+            self.lesson = lesson
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lessons: list[Any] = []
+
+    def set_lessons(self, lessons: list[Any], passed: dict[str, set[str]]) -> None:
+        """Fill the list (keeping the highlighted lesson when it is still there)."""
+        keep = self.current.id if self.current is not None else None
+        self._lessons = list(lessons)
+        self.clear_options()
+        self.add_options([self._option(lesson, passed) for lesson in self._lessons])
+        ids = [lesson.id for lesson in self._lessons]
+        if self._lessons:
+            self.highlighted = ids.index(keep) if keep in ids else 0
+
+    def _option(self, lesson: Any, passed: dict[str, set[str]]) -> Option:
+        mark, style = progress_mark(lesson, passed.get(lesson.id, set()))
+        label = Text.assemble((mark, style), " ", str(lesson.title))
+        return Option(label, id=lesson.id)
+
+    @property
+    def current(self) -> Any | None:
+        index = self.highlighted
+        if index is None or not (0 <= index < len(self._lessons)):
+            return None
+        return self._lessons[index]
+
+    def select_id(self, lesson_id: str) -> None:
+        for index, lesson in enumerate(self._lessons):
+            if lesson.id == lesson_id:
+                self.highlighted = index
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        lesson = self.current
+        if lesson is not None:
+            self.post_message(self.Chosen(lesson))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
