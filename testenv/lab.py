@@ -211,11 +211,6 @@ def _write_sysctls(ifname: str, values: dict[str, str]) -> None:
 # ---------------------------------------------------------------- netlink helpers
 
 
-def _ipr_ns(name: str) -> IPRoute:
-    # flags=0: never let pyroute2 create a missing namespace behind our back.
-    return IPRoute(netns=name, flags=0)
-
-
 def _link(ipr: IPRoute, ifname: str) -> Any | None:
     indexes = ipr.link_lookup(ifname=ifname)
     if not indexes:
@@ -243,57 +238,28 @@ def _outer_link_exists(name: str) -> bool:
 def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
     """Build namespace, veth pair, addresses, neighbours and routes."""
     addrs = _addresses(number, legacy_ip)
+    families = ("ipv6", "ipv4") if legacy_ip else ("ipv6",)
     netns.create(name)
     with IPRoute() as ipr:
         ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
-        outer_index = ipr.link_lookup(ifname=name)[0]
-        _write_sysctls(name, _QUIET_IPV6_SYSCTLS)
-        _disable_offloads(name)
-    netns_thread(name, _write_sysctls, INNER_IFNAME, _QUIET_IPV6_SYSCTLS)
-    netns_thread(name, _disable_offloads, INNER_IFNAME)
 
-    with IPRoute() as ipr, _ipr_ns(name) as ns:
-        inner_index = ns.link_lookup(ifname=INNER_IFNAME)[0]
-        sides = ((ipr, outer_index, "outer"), (ns, inner_index, "inner"))
-        for ipr_side, index, side in sides:
-            ipr_side.addr(
-                "add",
-                index=index,
-                address=addrs[f"{side}_ipv6"],
-                prefixlen=IPV6_PREFIXLEN,
-                flags=IFA_F_NODAD,
-            )
-            if legacy_ip:
-                ipr_side.addr(
-                    "add", index=index, address=addrs[f"{side}_ipv4"], prefixlen=IPV4_PREFIXLEN
-                )
-        ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
-        ipr.link("set", index=outer_index, state="up")
-        ns.link("set", index=inner_index, state="up")
+    def wanted(side: str) -> list[str]:
+        return [addrs[f"{side}_{family}"] for family in families]  # type: ignore[misc]
 
-        # Neighbour entries go in after "up": taking a device down flushes them.
-        outer_mac = ipr.link("get", index=outer_index)[0].get("IFLA_ADDRESS")
-        inner_mac = ns.link("get", index=inner_index)[0].get("IFLA_ADDRESS")
-        for family_key in ("ipv6", "ipv4") if legacy_ip else ("ipv6",):
-            ipr.neigh(
-                "replace",
-                dst=addrs[f"inner_{family_key}"],
-                lladdr=inner_mac,
-                ifindex=outer_index,
-                state=NUD_PERMANENT,
-            )
-            ns.neigh(
-                "replace",
-                dst=addrs[f"outer_{family_key}"],
-                lladdr=outer_mac,
-                ifindex=inner_index,
-                state=NUD_PERMANENT,
-            )
-        # Reach every lab's prefix through the outer end (packet03 routes between labs).
-        ns.route("replace", dst=IPV6_SITE, gateway=addrs["outer_ipv6"], oif=inner_index)
-        if legacy_ip:
-            ns.route("replace", dst=IPV4_SITE, gateway=addrs["outer_ipv4"], oif=inner_index)
-
+    # Each end is configured from a thread in its own namespace (cheaper than
+    # pyroute2's netns= mode, which forks a helper process).
+    outer_index, outer_mac = _configure_end(name, wanted("outer"))
+    inner_index, inner_mac = netns_thread(name, _configure_end, INNER_IFNAME, wanted("inner"))
+    _add_neighbours_and_routes(outer_index, [(a, inner_mac) for a in wanted("inner")], [])
+    # Inside, reach every lab's prefix through the outer end (packet03 routes between labs).
+    sites = [IPV6_SITE, IPV4_SITE][: len(families)]
+    netns_thread(
+        name,
+        _add_neighbours_and_routes,
+        inner_index,
+        [(a, outer_mac) for a in wanted("outer")],
+        list(zip(sites, wanted("outer"), strict=True)),
+    )
     return Lab(
         name=name,
         number=number,
@@ -307,6 +273,43 @@ def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
         legacy_ip=legacy_ip,
         **addrs,
     )
+
+
+def _configure_end(ifname: str, addresses: list[str]) -> tuple[int, str]:
+    """Quiet one veth end, give it its addresses and bring it (and lo) up.
+
+    Runs in the calling thread's namespace; returns (ifindex, MAC).
+    """
+    _write_sysctls(ifname, _QUIET_IPV6_SYSCTLS)
+    _disable_offloads(ifname)
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=ifname)[0]
+        for address in addresses:
+            if ":" in address:
+                ipr.addr(
+                    "add", index=index, address=address, prefixlen=IPV6_PREFIXLEN, flags=IFA_F_NODAD
+                )
+            else:
+                ipr.addr("add", index=index, address=address, prefixlen=IPV4_PREFIXLEN)
+        lo = ipr.link_lookup(ifname="lo")[0]
+        ipr.link("set", index=lo, state="up")  # already up in the root namespace
+        ipr.link("set", index=index, state="up")
+        mac = ipr.link("get", index=index)[0].get("IFLA_ADDRESS")
+    return index, mac
+
+
+def _add_neighbours_and_routes(
+    index: int, neighbours: list[tuple[str, str]], routes: list[tuple[str, str]]
+) -> None:
+    """Permanent neighbour entries (address -> MAC) and gateway routes on one end.
+
+    They go in after "up": taking a device down flushes neighbour entries.
+    """
+    with IPRoute() as ipr:
+        for address, mac in neighbours:
+            ipr.neigh("replace", dst=address, lladdr=mac, ifindex=index, state=NUD_PERMANENT)
+        for destination, gateway in routes:
+            ipr.route("replace", dst=destination, gateway=gateway, oif=index)
 
 
 def _remove_kernel_objects(name: str) -> None:
@@ -373,52 +376,48 @@ def _problems(name: str, record: dict[str, Any] | None) -> list[str]:
     if record is None or not record.get("complete"):
         return ["setup did not finish"]
     lab = _lab_from_record(record)
-    problems: list[str] = []
-    with IPRoute() as ipr:
-        outer = _link(ipr, lab.outer)
-        if outer is None:
-            problems.append(f"interface {lab.outer} is missing")
-        else:
-            if outer["index"] != lab.outer_ifindex:
-                problems.append(f"interface {lab.outer} was re-created by someone else")
-            if not outer["flags"] & IFF_UP:
-                problems.append(f"interface {lab.outer} is down")
-            missing = _missing_addresses(ipr, outer["index"], lab, "outer")
-            problems += [f"{lab.outer} lacks address {a}" for a in missing]
+    problems = _end_problems(lab.outer, _wanted(lab, "outer"), lab.outer_ifindex)
     if not _netns_exists(lab.netns):
-        problems.append(f"namespace {lab.netns} is missing")
-        return problems
+        return [*problems, f"namespace {lab.netns} is missing"]
     try:
-        with _ipr_ns(lab.netns) as ns:
-            inner = _link(ns, lab.inner)
-            if inner is None:
-                problems.append(f"{lab.inner} is missing in namespace {lab.netns}")
-            else:
-                if not inner["flags"] & IFF_UP:
-                    problems.append(f"{lab.inner} in {lab.netns} is down")
-                missing = _missing_addresses(ns, inner["index"], lab, "inner")
-                problems += [f"{lab.inner} lacks address {a}" for a in missing]
+        inside = netns_thread(lab.netns, _end_problems, lab.inner, _wanted(lab, "inner"), None)
     except (OSError, NetlinkError) as exc:
-        problems.append(f"namespace {lab.netns} cannot be entered: {exc}")
-    return problems
+        inside = [f"namespace {lab.netns} cannot be entered: {exc}"]
+    return problems + [f"{p} (in namespace {lab.netns})" for p in inside]
 
 
-def _missing_addresses(ipr: IPRoute, index: int, lab: Lab, side: str) -> list[str]:
+def _wanted(lab: Lab, side: str) -> list[str]:
     wanted = [getattr(lab, f"{side}_ipv6")]
     if lab.legacy_ip:
         wanted.append(getattr(lab, f"{side}_ipv4"))
-    present = _addresses_of(ipr, index)
-    return [a for a in wanted if a not in present]
+    return wanted
+
+
+def _end_problems(ifname: str, addresses: list[str], ifindex: int | None) -> list[str]:
+    """Check one end in the calling thread's namespace: exists, same index, up, addressed."""
+    with IPRoute() as ipr:
+        msg = _link(ipr, ifname)
+        if msg is None:
+            return [f"interface {ifname} is missing"]
+        problems = []
+        if ifindex is not None and msg["index"] != ifindex:
+            problems.append(f"interface {ifname} was re-created by someone else")
+        if not msg["flags"] & IFF_UP:
+            problems.append(f"interface {ifname} is down")
+        present = _addresses_of(ipr, msg["index"])
+    return problems + [f"{ifname} lacks address {a}" for a in addresses if a not in present]
 
 
 # ---------------------------------------------------------------- public API
 
 
-def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False) -> Lab:
-    """Create lab `name` and make it current; a healthy existing lab is returned as is.
+def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False, make_current: bool = True) -> Lab:
+    """Create lab `name` (and make it current); a healthy existing lab is returned as is.
 
     An existing lab without legacy IP is rebuilt (same number) when legacy IP
-    is asked for; a broken one is repaired.
+    is asked for; a broken one is repaired. Private labs (lesson checks)
+    pass make_current=False so the learner's current lab stays put.
+    Uses sync pyroute2: inside an event loop, call it from a worker thread.
     """
     validate_name(name)
     require_root("setting up a lab")
@@ -432,7 +431,8 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False) -> Lab:
         else:
             _remove_kernel_objects(name)
             lab = _build(name, record["number"], legacy_ip or bool(record.get("legacy_ip")))
-        state.write_current(name)
+        if make_current:
+            state.write_current(name)
     return lab
 
 
@@ -492,7 +492,7 @@ def teardown(name: str) -> None:
 
 
 def reset(name: str) -> Lab:
-    """Tear the lab's kernel objects down and build them again with the same number."""
+    """Tear the lab's kernel objects (and pins) down and build them again, same number."""
     validate_name(name)
     require_root("resetting a lab")
     with state.locked():
@@ -506,7 +506,6 @@ def reset(name: str) -> Lab:
         _remove_kernel_objects(name)
         shutil.rmtree(paths.pin_dir(name), ignore_errors=True)
         lab = _build(name, record["number"], bool(record.get("legacy_ip")))
-        state.write_current(name)
     return lab
 
 

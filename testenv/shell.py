@@ -46,7 +46,14 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> N
 
 def enter_lab(lab: Lab) -> None:
     """Move this (single-threaded) process into the lab's namespaces for good."""
-    fd = os.open(netns_path(lab.netns), os.O_RDONLY)
+    try:
+        fd = os.open(netns_path(lab.netns), os.O_RDONLY)
+    except FileNotFoundError:
+        raise XdpTuiError(
+            f"lab {lab.name} has no network namespace",
+            location=f"lab {lab.name}",
+            hint=f"repair it: `xdp-tui env reset --name {lab.name}`",
+        ) from None
     try:
         _check(_libc.setns(fd, CLONE_NEWNET), f"entering namespace {lab.netns}")
     finally:

@@ -10,6 +10,7 @@ by a short-lived thread (see `netns_thread`) and then used from here.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import select
 import socket
@@ -102,10 +103,22 @@ def packet_socket(lab: Lab, *, receive: bool = False) -> socket.socket:
     proto = ETH_P_ALL if receive else 0
     # socket() wants the protocol in network order; bind() converts it itself.
     sock = inner_socket(lab, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
-    sock.bind((lab.inner, proto))
+    try:
+        sock.bind((lab.inner, proto))
+    except OSError as exc:
+        sock.close()
+        raise _broken_lab(lab, exc) from None
     if receive:
         sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
     return sock
+
+
+def _broken_lab(lab: Lab, exc: OSError) -> XdpTuiError:
+    return XdpTuiError(
+        f"lab {lab.name} is not usable: {exc.strerror or exc}",
+        location=f"lab {lab.name}",
+        hint=f"check `xdp-tui env status`; repair with `xdp-tui env reset --name {lab.name}`",
+    )
 
 
 # ---------------------------------------------------------------- frames
@@ -272,28 +285,32 @@ def _send_loop(
 
 def ping(
     lab: Lab,
-    count: int = 5,
+    count: int | None = 5,
     *,
     family: int = 6,
     interval: float = 0.1,
     timeout: float = 1.0,
     vlan: int | None = None,
+    on_reply: Callable[[int, float], None] | None = None,
 ) -> PingResult:
     """Echo requests from inside the lab to its outer address, sequence numbers 1..count.
 
     Without `vlan` a raw ICMP(v6) socket in the namespace sends them and the
     kernel's own stack answers. With `vlan`, tagged frames go out on veth0;
     with no VLAN devices in this kernel, only an XDP program that removes
-    the tag makes the outer side answer. Replies are matched by id and seq.
+    the tag makes the outer side answer. Replies are matched by id and seq;
+    `on_reply(seq, rtt_ms)` hears of each as it arrives. `count=None` pings
+    until KeyboardInterrupt and then returns what happened so far.
     """
     _family_check(lab, family)
-    if count < 0:
+    if count is not None and count < 0:
         raise XdpTuiError(f"count must be 0 or more, not {count}")
     ident = (os.getpid() ^ threading.get_ident()) & 0xFFFF
     if vlan is None:
         pinger: _Pinger = _SocketPinger(lab, family, ident)
     else:
         pinger = _FramePinger(lab, family, ident, vlan)
+    pinger.on_reply = on_reply
     with pinger:
         return pinger.run(count, interval, timeout)
 
@@ -304,6 +321,7 @@ class _Pinger:
     def __init__(self, lab: Lab, family: int, ident: int) -> None:
         self.lab, self.family, self.ident = lab, family, ident
         self.sock: socket.socket | None = None
+        self.on_reply: Callable[[int, float], None] | None = None
 
     def __enter__(self) -> _Pinger:
         return self
@@ -319,19 +337,22 @@ class _Pinger:
         """The sequence number if `data` answers one of our requests."""
         raise NotImplementedError
 
-    def run(self, count: int, interval: float, timeout: float) -> PingResult:
-        assert self.sock is not None
+    def run(self, count: int | None, interval: float, timeout: float) -> PingResult:
         sent_at: dict[int, float] = {}
         rtts: dict[int, float] = {}
-        for seq in range(1, count + 1):
-            sent_at[seq] = time.perf_counter()
-            self.send(seq)
-            last = seq == count
-            wait_until = sent_at[seq] + (timeout if last else interval)
-            self._collect(sent_at, rtts, wait_until, stop_when_all=last)
+        try:
+            for seq in itertools.count(1) if count is None else range(1, count + 1):
+                sent_at[seq] = time.perf_counter()
+                self.send(seq)
+                last = seq == count
+                wait_until = sent_at[seq] + (timeout if last else interval)
+                self._collect(sent_at, rtts, wait_until, stop_when_all=last)
+        except KeyboardInterrupt:
+            if count is not None:
+                raise
         answered = sorted(rtts)
         return PingResult(
-            sent=count,
+            sent=len(sent_at),
             received=len(answered),
             answered_seqs=answered,
             rtts_ms=[round(rtts[s] * 1000, 3) for s in answered],
@@ -354,6 +375,8 @@ class _Pinger:
             seq = self.replies(data)
             if seq in sent_at and seq not in rtts:
                 rtts[seq] = time.perf_counter() - sent_at[seq]
+                if self.on_reply is not None:
+                    self.on_reply(seq, round(rtts[seq] * 1000, 3))
 
 
 class _SocketPinger(_Pinger):
@@ -442,9 +465,9 @@ class Tap:
             sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
             sock.bind((self.lab.outer, ETH_P_ALL))  # bind() converts to network order
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise _broken_lab(self.lab, exc) from None
         self._sock = sock
         self._thread = threading.Thread(target=self._reader, name=f"tap-{self.lab.name}")
         self._thread.daemon = True

@@ -16,6 +16,17 @@ disturb what the learner has attached) and judges only by what it can
 observe. Everything it creates (labs, attachments, pins) is removed when it
 returns or raises. A build or load error becomes a failed result whose
 detail is the located message, never a traceback.
+
+What a check can use on `ctx`:
+  ctx.source / ctx.obj / ctx.lesson / ctx.assignment   what is under test
+  ctx.lab(role="test01", **opts)      private testenv Lab for a role
+  ctx.load(program, role=, mode=)     engine.session.load_program -> LoadedProgram
+  ctx.unload(role) / ctx.loaded(role) / ctx.map_fd(name, role) / ctx.map_info(name, role)
+  ctx.read_map(name, role)            BTF-decoded (engine.maps.read_map)
+  ctx.stats(role) / ctx.stats_delta(before, after)   {"XDP_PASS": {"packets", "bytes"}, ...}
+  ctx.pin_path(map_name, role)        /sys/fs/bpf/<lab>/<map>
+  ctx.ping / udp_stream / send_frames / build_udp_frame / tap   testenv.traffic on a role
+  ctx.passed(detail) / ctx.fail(detail) / ctx.expect(cond, detail) / ctx.defer(fn, *args)
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from xdp_tui.lessons import (
     solution_source,
     workspace_source,
 )
-from xdp_tui.paths import pin_dir, user_data_dir
+from xdp_tui.paths import pin_dir, run_dir, user_data_dir
 
 ACTION_NAMES = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
 STATS_MAP = "xdp_stats_map"
@@ -129,6 +140,8 @@ class CheckContext:
         opts = _accepted_kwargs(testenv.setup, opts)
         name = f"xc{os.getpid() % 100000}{role[:1]}{next(_lab_counter)}"
         previous_current = _current_lab()
+        _sweep_orphan_labs()
+        _register_lab(name)
         self._stack.callback(_remove_lab, name)
         lab = testenv.setup(name, **opts)
         # setup makes the new lab current; the learner's current lab must stay theirs.
@@ -317,6 +330,39 @@ def _give_back_current(private: str, previous: str | None) -> None:
                 state.write_current(previous)
 
 
+def _registry() -> Path:
+    return run_dir() / "check-labs"
+
+
+def _register_lab(name: str) -> None:
+    """Note who owns a private lab, so a crashed check's lab can be swept later."""
+    folder = _registry()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"{os.getpid()}\n")
+
+
+def _sweep_orphan_labs() -> None:
+    """Remove private labs whose checking process died (killed mid-check)."""
+    folder = _registry()
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(entry.read_text().strip())
+            if not _alive(pid):
+                _remove_lab(entry.name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove_lab(name: str) -> None:
     import testenv
 
@@ -333,6 +379,7 @@ def _remove_lab(name: str) -> None:
             pins.rmdir()
     with contextlib.suppress(Exception):
         testenv.teardown(name)
+    (_registry() / name).unlink(missing_ok=True)
 
 
 # ---- running --------------------------------------------------------------

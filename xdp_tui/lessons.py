@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.paths import lessons_dir, user_data_dir
+from xdp_tui.paths import give_to_invoking_user, lessons_dir, user_data_dir
 
 # Files a learner may edit: C sources and headers at the top of the lesson folder.
 _WORKSPACE_SUFFIXES = (".c", ".h")
@@ -225,6 +225,7 @@ def _copy_starter(lesson: Lesson) -> None:
             destination = folder / item.name
             if not destination.exists():
                 shutil.copyfile(item, destination)
+                give_to_invoking_user(destination)
     if not (folder / lesson.source_name).exists():
         raise XdpTuiError(
             f"lesson {lesson.id} has no starter {lesson.source_name}",
@@ -299,6 +300,7 @@ class Progress:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
+            give_to_invoking_user(self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

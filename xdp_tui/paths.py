@@ -6,7 +6,9 @@ the repository in a source checkout or editable install.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,11 +40,40 @@ def run_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    """Per-user data that persists: lesson workspaces and progress."""
+    """Per-user data that persists: lesson workspaces and progress.
+
+    Learners start xdp-tui with sudo; their work belongs in their own home,
+    not root's, so SUDO_USER's home wins over $HOME.
+    """
     if "XDP_TUI_DATA_DIR" in os.environ:
         return Path(os.environ["XDP_TUI_DATA_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "xdp-tui"
+    if os.environ.get("XDG_DATA_HOME"):
+        return Path(os.environ["XDG_DATA_HOME"]) / "xdp-tui"
+    return _invoking_user_home() / ".local" / "share" / "xdp-tui"
+
+
+def _invoking_user_home() -> Path:
+    sudo_user = os.environ.get("SUDO_USER")
+    if sudo_user and sudo_user != "root":
+        try:
+            return Path(pwd.getpwnam(sudo_user).pw_dir)
+        except KeyError:
+            pass
+    return Path.home()
+
+
+def give_to_invoking_user(path: Path) -> None:
+    """Files we create for a sudo user (workspace, progress) stay editable by them."""
+    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    if os.geteuid() != 0 or not uid or not gid or "XDP_TUI_DATA_DIR" in os.environ:
+        return
+    home = _invoking_user_home()
+    current = path
+    # Hand over the created path and its parents up to (not including) the home.
+    while current != home and home in current.parents:
+        with contextlib.suppress(OSError):
+            os.chown(current, int(uid), int(gid))
+        current = current.parent
 
 
 def bpffs_root() -> Path:

@@ -55,7 +55,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *nh, void *data_end,
  * Prove it fits, move the cursor past it, store the pointer in *ip6hdr and
  * return the next-header field (IPPROTO_ICMPV6 = 58 for ping).
  */
-static __always_inline __attribute__((unused)) /* drop once you call it */
+static __always_inline __attribute__((unused)) /* quiets "unused" until you call it */
 int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, struct ipv6hdr **ip6hdr)
 {
 	return -1;
@@ -65,7 +65,7 @@ int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, struct ipv6hdr **ip6hdr)
  * Assignment 3: parse the ICMPv6 header (struct icmp6hdr, 8 bytes).
  * Same pattern; return the ICMPv6 type (ICMPV6_ECHO_REQUEST = 128).
  */
-static __always_inline __attribute__((unused)) /* drop once you call it */
+static __always_inline __attribute__((unused)) /* quiets "unused" until you call it */
 int parse_icmp6hdr(struct hdr_cursor *nh, void *data_end, struct icmp6hdr **icmp6hdr)
 {
 	return -1;
@@ -74,9 +74,9 @@ int parse_icmp6hdr(struct hdr_cursor *nh, void *data_end, struct icmp6hdr **icmp
 /*
  * Assignment 5 (IPv4): add parse_iphdr() and parse_icmphdr() here.
  * Include <linux/ip.h> for struct iphdr and "icmp_defs.h" for struct
- * icmphdr (not <linux/icmp.h>: the README says why). The IPv4 header length is
- * ihl * 4 bytes: prove first that the fixed 20 bytes fit (to read ihl),
- * then that the real length fits.
+ * icmphdr (not <linux/icmp.h>: the README says why). The IPv4 header
+ * length is ihl * 4 bytes: prove first that the fixed 20 bytes fit (to
+ * read ihl), then that the real length fits.
  */
 
 SEC("xdp")

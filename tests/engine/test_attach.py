@@ -206,3 +206,19 @@ def test_detach_of_a_foreign_program_needs_force(lab: Any, prog: Callable[[str],
         session.load_program(prog("xdp_pass"), lab.outer)
     assert attach_mod.detach(lab.outer, force=True)
     assert attach_mod.query(lab.outer).prog_id is None
+
+
+def test_xdp_tx_in_native_mode_reaches_the_inner_end(lab: Any, prog: Callable[[str], Path]) -> None:
+    """The XDP_PASS program we put on veth0 is what lets XDP_TX frames arrive there."""
+    payload = b"xdp-tui bounce test"
+    frame = traffic.build_udp_frame(lab, port=9, payload=payload)
+    with session.load_program(prog("xdp_tx_swap"), lab.outer, mode="native") as loaded:
+        assert loaded.peer is not None
+        with traffic.packet_socket(lab, receive=True) as sock:
+            sock.settimeout(5.0)  # a bound on waiting, not a timing assertion
+            traffic.send_frames(lab, [frame])
+            while True:
+                got = sock.recv(2048)
+                if payload in got:
+                    break
+    assert got[:6] == frame[6:12] and got[6:12] == frame[:6]  # MACs swapped by the program

@@ -153,3 +153,90 @@ def test_btf_parser_rejects_garbage() -> None:
 
     with pytest.raises(XdpTuiError, match="not BTF"):
         Btf.parse(b"\0" * 32)
+
+
+@pytest.mark.kernel
+def test_decoding_agrees_with_bpftool(lab: object, load_on_lab: Callable[..., object]) -> None:
+    """bpftool reads the same BTF independently: its `formatted` values must match ours."""
+    import json
+    import subprocess
+
+    lp = load_on_lab(lab, "xdp_pass_count")
+    traffic.udp_stream(lab, count=40, size=FRAME)
+    ours = read_prog_maps(lp.prog_id)
+    stats = ours["xdp_stats_map"]
+    dump = subprocess.run(
+        ["bpftool", "map", "dump", "-j", "id", str(stats.id)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    theirs = {e["formatted"]["key"]: e["formatted"]["values"] for e in json.loads(dump)}
+    for entry in stats.entries:
+        assert [v["value"] for v in theirs[entry["key"]]] == entry["per_cpu"]
+    flows = ours["flows"]
+    dump = subprocess.run(
+        ["bpftool", "map", "dump", "-j", "id", str(flows.id)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert [e["formatted"] for e in json.loads(dump)] == flows.entries
+
+
+@pytest.mark.kernel
+def test_btf_decoder_on_a_rich_value(lab: object, load_on_lab: Callable[..., object]) -> None:
+    lp = load_on_lab(lab, "xdp_rich", source="btf_types")
+    value = b"".join(
+        [
+            struct.pack("<b", -3),  # small
+            bytes.fromhex("0a0b0c0d0e0f"),  # mac
+            b"\x01",  # enabled (bool)
+            struct.pack("<I", 0x04030201),  # anonymous union {as_u32, as_bytes[4]}
+            struct.pack("<I", (0b10110 & 0x1F) | (5 << 5)),  # level:5 = -10 (signed), mode:3 = 5
+            struct.pack("<f", 0.5) + bytes(4),  # padding: double is 8-aligned
+            struct.pack("<d", -1.25),
+            struct.pack("<hhhh", 1, -2, 3, -4),  # path[2] of struct point
+            bytes(range(16)),  # addr6
+            b"\xff\x01ab",  # name: not printable text
+            struct.pack("<6H", 1, 2, 3, 4, 5, 6),  # grid[2][3]
+        ]
+    )
+    assert len(value) == 72
+    bpfsys.update(lp.maps["rich"], struct.pack("I", 0), value)
+    decoded = read_map(lp.maps["rich"]).value_of(0)
+    assert decoded == {
+        "small": -3,
+        "mac": "0a:0b:0c:0d:0e:0f",
+        "enabled": True,
+        "as_u32": 0x04030201,
+        "as_bytes": [1, 2, 3, 4],
+        "level": -10,
+        "mode": 5,
+        "ratio": 0.5,
+        "precise": -1.25,
+        "path": [{"x": 1, "y": -2}, {"x": 3, "y": -4}],
+        "addr6": list(range(16)),
+        "name": [0xFF, 1, ord("a"), ord("b")],
+        "grid": [[1, 2, 3], [4, 5, 6]],
+    }
+
+
+@pytest.mark.kernel
+def test_redirect_and_socket_maps_read_gracefully() -> None:
+    create = _lib.cfunc(
+        "bpf_map_create",
+        C.c_int,
+        C.c_int,
+        C.c_char_p,
+        C.c_uint32,
+        C.c_uint32,
+        C.c_uint32,
+        C.c_void_p,
+    )
+    with bpfsys.Fd(create(14, b"devmap", 4, 4, 8, None)) as devmap:  # DEVMAP, no BTF
+        bpfsys.update(devmap, struct.pack("I", 3), struct.pack("I", 1))  # slot 3 -> lo
+        assert read_map(devmap).entries == [{"key": 3, "value": 1}]  # empty slots skipped
+    with bpfsys.Fd(create(17, b"xsks", 4, 4, 8, None)) as xskmap:  # XSKMAP
+        m = read_map(xskmap)
+        assert m.entries == [] and "socket" in m.note

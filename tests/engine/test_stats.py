@@ -192,3 +192,20 @@ def test_cli_stats_needs_root() -> None:
     out = _cli(["stats", "--count", "1"], user=65534, group=65534, extra_groups=[])
     assert out.returncode == 2
     assert "needs root" in out.stderr
+
+
+@pytest.mark.kernel
+def test_rates_per_key_for_counter_maps(
+    lab: object, load_on_lab: Callable[..., object], sampler: StatsSampler
+) -> None:
+    load_on_lab(lab, "xdp_pass_count")
+    traffic.udp_stream(lab, count=10)
+    sampler.sample()
+    traffic.udp_stream(lab, count=500)
+    maps = sampler.sample()["maps"]
+    by_mac = {r["key"]: r for r in maps["by_mac"]["rates"]}
+    mine = by_mac[lab.inner_mac.lower()]  # type: ignore[attr-defined]
+    assert mine["pps"] > 0 and mine["bps"] > 0
+    assert maps["flows"]["rates"] and all(r["pps"] >= 0 for r in maps["flows"]["rates"])
+    assert "rates" not in maps["config_map"]  # not counters
+    assert "rates" not in maps["xdp_stats_map"]  # shown as "actions" instead

@@ -123,3 +123,59 @@ def test_check_context_fail_raises_with_detail() -> None:
             "detail": "fine",
             "hint": "",
         }
+
+
+@pytest.mark.parametrize("learner_has_lab", [False, True])
+def test_private_lab_never_becomes_current(make_lab, learner_has_lab: bool) -> None:  # type: ignore[no-untyped-def]
+    """A check running next to the TUI must not steal the learner's current lab."""
+    import contextlib
+
+    import testenv
+    from testenv import state
+
+    if learner_has_lab:
+        mine = make_lab("cur")
+        testenv.set_current(mine.name)
+    else:
+        state.write_current(None)
+    before = testenv.current()
+    lesson = get_lesson("basic01-xdp-pass")
+    with contextlib.ExitStack() as stack:
+        ctx = CheckContext(lesson, lesson.assignments[0], Path("x.c"), Path("x.o"), stack)
+        lab = ctx.lab()
+        assert lab.name.startswith(f"xc{os.getpid() % 100000}")
+        assert testenv.current() == before
+    assert testenv.current() == before
+    with pytest.raises(XdpTuiError):
+        testenv.get(lab.name)  # torn down
+
+
+def test_basic01_check_can_fail(tmp_path: Path) -> None:
+    """basic01's starter is complete, so prove its check on a broken copy."""
+    lesson = get_lesson("basic01-xdp-pass")
+    broken = tmp_path / "xdp_prog_kern.c"
+    broken.write_text(lesson.starter_source.read_text().replace("XDP_PASS;", "XDP_DROP;"))
+    (result,) = run_checks(lesson, source=broken)
+    assert not result.passed
+    assert "0 of 3 pings" in result.detail
+
+
+def test_orphan_lab_of_a_killed_check_is_swept(make_lab) -> None:  # type: ignore[no-untyped-def]
+    import contextlib
+    import subprocess
+
+    import testenv
+    from xdp_tui.paths import run_dir
+
+    orphan = make_lab("orph")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    registry = run_dir() / "check-labs"
+    registry.mkdir(parents=True, exist_ok=True)
+    (registry / orphan.name).write_text(f"{dead.pid}\n")
+    lesson = get_lesson("basic01-xdp-pass")
+    with contextlib.ExitStack() as stack:
+        CheckContext(lesson, lesson.assignments[0], Path("x.c"), Path("x.o"), stack).lab()
+    with pytest.raises(XdpTuiError):
+        testenv.get(orphan.name)
+    assert not (registry / orphan.name).exists()

@@ -87,3 +87,17 @@ def test_non_root_gets_exit_2_and_no_traceback() -> None:
         assert done.stderr.startswith("xdp-tui: error: ") and "needs root" in done.stderr
         assert "Traceback" not in done.stderr
         assert done.stdout == ""
+
+
+def test_broken_lab_gives_messages_and_reset_repairs(cli_lab) -> None:
+    run_json("setup", "--name", cli_lab)
+    subprocess.run(["ip", "netns", "del", cli_lab], check=True)
+    entry = next(e for e in run_json("status")["labs"] if e["name"] == cli_lab)
+    assert entry["healthy"] is False
+    for args in (("exec", "--name", cli_lab, "--", "true"), ("ping", "--name", cli_lab)):
+        done = run_cli(*args)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("xdp-tui: error: ") and "Traceback" not in done.stderr
+        assert "env reset" in done.stderr
+    run_json("reset", "--name", cli_lab)
+    assert run_json("ping", "--name", cli_lab, "-c", "1")["answered_seqs"] == [1]

@@ -201,3 +201,17 @@ def test_current_and_set_current(make_lab) -> None:
     assert testenv.current() == first.name
     with pytest.raises(XdpTuiError):
         testenv.set_current("nonexistent9")
+
+
+@pytest.mark.kernel
+def test_private_labs_leave_the_current_lab_alone(make_lab, lab_name) -> None:
+    mine = make_lab("m")
+    private = lab_name("pv")
+    try:
+        testenv.setup(private, make_current=False)
+        assert testenv.current() == mine.name
+        testenv.reset(private)
+        assert testenv.current() == mine.name
+    finally:
+        testenv.teardown(private)
+    assert testenv.current() == mine.name

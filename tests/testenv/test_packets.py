@@ -93,3 +93,30 @@ def test_udp_stream_sizes(monkeypatch) -> None:
     traffic.udp_stream(LAB, size=64, family=4)
     traffic.udp_stream(LAB, size=10)  # smaller than the headers: headers only
     assert [len(f) for f in seen] == [64, 64, 62]
+
+
+class _FlakySocket:
+    """Fails every third send with ENOBUFS, like a veth whose peer's XDP ring is full.
+
+    A fake because the real condition depends on timing we cannot provoke on demand.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.delivered = 0
+
+    def send(self, data: bytes) -> int:
+        import errno
+
+        self.calls += 1
+        if self.calls % 3 == 0:
+            raise OSError(errno.ENOBUFS, "No buffer space available")
+        self.delivered += 1
+        return len(data)
+
+
+def test_send_loop_retries_after_enobufs_and_counts_exactly() -> None:
+    sock = _FlakySocket()
+    result = traffic._send_loop(sock, b"x" * 64, None, None, 100)
+    assert result.sent == sock.delivered == 100
+    assert result.enobufs == sock.calls - 100 > 0

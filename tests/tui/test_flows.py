@@ -28,6 +28,7 @@ def _lesson(lesson_id: str) -> Any:
 
 
 async def _open_lesson(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
+    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
     await settle(app, pilot)
     app.workshop.go_to_lesson(lesson_id)
     assert await wait_for(pilot, lambda: app.workshop.source_path is not None

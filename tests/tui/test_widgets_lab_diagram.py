@@ -48,7 +48,7 @@ async def test_attached_program_is_drawn_on_the_outer_interface() -> None:
         await pilot.pause()
         lines = screen_lines(app)
     text = "\n".join(lines)
-    assert "root namespace" in text and "namespace test01" in text
+    assert "╭─ root namespace" in text and "╭─ namespace test01" in text
     assert all(len(line.rstrip()) <= 80 for line in lines)
     address_row = next(line for line in lines if "fc00:dead:cafe:1::1/64" in line)
     assert "fc00:dead:cafe:1::2/64" in address_row  # both ends of the veth side by side
@@ -88,13 +88,38 @@ async def test_no_lab_yet() -> None:
         assert "No lab yet" in "\n".join(screen_lines(app))
 
 
-async def test_narrow_widget_still_fits() -> None:
+async def test_narrow_pane_stacks_the_boxes() -> None:
     app = DiagramApp(LAB, ATTACH)
-    async with app.run_test(size=(60, 20)) as pilot:
+    async with app.run_test(size=(54, 24)) as pilot:  # the Lab tab beside the lesson list
         await pilot.pause()
         lines = screen_lines(app)
-    assert any("▶ XDP xdp_stats1_…" in line or "▶ XDP xdp_stats1" in line for line in lines)
-    assert all(len(line) <= 60 for line in lines)
+    assert all(len(line.rstrip()) <= 54 for line in lines)
+    text = "\n".join(lines)
+    assert "fc00:dead:cafe:1::1/64" in text and "fc00:dead:cafe:1::2/64" in text  # not cut
+    root = next(i for i, line in enumerate(lines) if "root namespace" in line)
+    lab = next(i for i, line in enumerate(lines) if "namespace test01" in line)
+    xdp = next(i for i, line in enumerate(lines) if "▶ XDP xdp_stats1_func" in line)
+    assert root < xdp < lab  # the program sits in the root namespace box
+    assert "┃ RX on test01" in text and "┃ TX from veth0" in text
+
+
+async def test_unchanged_input_does_not_redraw() -> None:
+    app = DiagramApp(LAB, ATTACH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        diagram = app.query_one(LabDiagram)
+        refreshes: list[object] = []
+        original = diagram.refresh
+
+        def counting(*args: object, **kw: object) -> object:
+            refreshes.append(kw)
+            return original(*args, **kw)
+
+        diagram.refresh = counting  # type: ignore[method-assign]
+        diagram.update_lab(dict(LAB), dict(ATTACH))
+        assert refreshes == []
+        diagram.update_lab(LAB, dict(ATTACH, mode="native"))
+        assert refreshes
 
 
 def test_snapshot_80x24(snap_compare: Any) -> None:

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from textual.app import App, ComposeResult
+
 from xdp_tui.widgets.live_stats import (
     HISTORY,
     MAX_MAP_ROWS,
@@ -23,6 +24,7 @@ def make_sample(tick: int) -> dict[str, Any]:
         "time": 1000.0 + tick / 4,
         "dev": "test01",
         "prog_id": 42,
+        "prog_name": "xdp_stats1_func",
         "maps": {
             "xdp_stats_map": {"type": "percpu_array", "entries": [{"key": 2, "value": 1}]},
             "flows": {
@@ -85,7 +87,7 @@ async def test_per_action_table_with_rates() -> None:
         }
         assert stats.action_cells("XDP_DROP")["packets"] == "60"
         lines = screen_text(app).splitlines()
-        assert lines[0].strip() == "test01 · program id 42"
+        assert lines[0].strip() == "test01 · xdp_stats1_func (id 42)"
         assert lines[1].split()[:6] == ["Action", "Packets", "Bytes", "pps", "Mbit/s", "pps,"]
         # rows in the XDP action order, whatever order the sample had
         assert [line.split()[0] for line in lines[2:5]] == ["ABORTED", "DROP", "PASS"]
@@ -93,7 +95,8 @@ async def test_per_action_table_with_rates() -> None:
         assert lines[4].rstrip()[-1] in SPARK_BARS  # its sparkline
         assert all(len(line) <= 80 for line in lines)
         text = "\n".join(lines)
-        assert "interface  rx 4,020 pps  2.06 Mbit/s  ·  tx 3 pps  0.00 Mbit/s" in text
+        assert "interface  rx 4,020 pps  2.06 Mbit/s" in text
+        assert "           tx     3 pps  0.00 Mbit/s" in text
         assert "123,456 runs  ·  48 ns/run  ·  4,020 runs/s" in text
 
 
@@ -109,7 +112,8 @@ async def test_growing_numbers_widen_their_column_and_are_never_cut() -> None:
         stats.update_sample(make_sample(2))  # smaller again: the column keeps its width
         await pilot.pause()
         pass_line = next(line for line in screen_text(app).splitlines() if "PASS" in line)
-        assert pass_line.index("2,000") + len("2,000") == len(" PASS   ") + len("123,456,789,012")
+        packets_end = len(" ") + len("ABORTED") + len("  ") + len("123,456,789,012")
+        assert pass_line.index("2,000") + len("2,000") == packets_end
 
 
 async def test_sparklines_keep_a_bounded_history() -> None:
@@ -128,7 +132,7 @@ async def test_sparklines_keep_a_bounded_history() -> None:
 def test_sparkline_drawing() -> None:
     assert sparkline([0, 1, 2, 4], 10) == "▁▃▅█"  # fewer samples than cells
     assert sparkline([0.0] * 60, 20) == "▁" * 20
-    assert sparkline([1, 9, 1, 1], 2) == "██"  # two samples per bar: the maximum wins
+    assert sparkline([1, 9, 1, 1], 2) == "█▂"  # two samples per bar: the maximum wins
     assert sparkline([], 5) == ""
 
 
@@ -151,11 +155,11 @@ async def test_other_maps_decoded_and_the_stats_map_not_repeated() -> None:
         assert stats.map_lines("xdp_stats_map") == []  # it is the action table
         assert stats.map_lines("flows") == [
             "flows  (hash)",
-            " proto=17 port=9   packets=30 bytes=1920",
-            " proto=6 port=80   packets=3 meta.seen=1",
+            " proto=17 port=9  packets=30 bytes=1920",
+            " proto=6 port=80  packets=3 meta.seen=1",
         ]
         text = screen_text(app)
-        assert "proto=17 port=9   packets=30 bytes=1920" in text  # rows really drawn
+        assert "proto=17 port=9  packets=30 bytes=1920" in text  # rows really drawn
         # an entry that disappears is removed; a new one is added
         sample = make_sample(4)
         sample["maps"]["flows"]["entries"] = [{"key": 5, "value": [1, 2]}]
@@ -207,6 +211,18 @@ async def test_clear_when_detached_and_missing_parts() -> None:
         await pilot.pause()
         assert app.query_one("#live-rates", TextLines).plain == []
         assert "test01 · program id 9" in screen_text(app)
+        stats.update_sample({"dev": "test01", "prog_id": None, "maps": {}})
+        await pilot.pause()
+        assert "test01 · no XDP program attached" in screen_text(app)
+
+
+async def test_sampler_interface_key_is_understood() -> None:
+    sample = make_sample(1)
+    sample["interface"] = sample.pop("iface")
+    app = StatsApp([sample])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "interface  rx 4,020 pps  2.06 Mbit/s" in screen_text(app)
 
 
 def test_format_value() -> None:

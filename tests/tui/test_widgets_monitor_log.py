@@ -29,6 +29,11 @@ async def test_exception_totals_by_program_and_action() -> None:
     app = MonitorApp()
     async with app.run_test(size=(80, 24)) as pilot:
         monitor = app.query_one(MonitorLog)
+        await pilot.pause()
+        assert "Exceptions  none so far" in screen_text(app)
+        assert not app.query_one("#monitor-events", DataTable).display  # no empty table
+        monitor.add_events({})
+        assert not app.query_one("#monitor-events", DataTable).display
         monitor.add_events({(42, 0): 17, (42, "XDP_REDIRECT"): 3, "redirect_errors": 5})
         monitor.add_events({(42, 0): 1_250})  # totals replace what is shown
         await pilot.pause()
@@ -39,17 +44,19 @@ async def test_exception_totals_by_program_and_action() -> None:
         assert cell(table, "redirect:all", "event") == "redirect errors"
         text = screen_text(app)
         assert "XDP_ABORTED" in text and "1,250" in text
+        assert "none so far" not in text
 
 
 async def test_json_style_keys_and_redirect_errors_by_reason() -> None:
     app = MonitorApp()
     async with app.run_test(size=(80, 24)) as pilot:
         monitor = app.query_one(MonitorLog)
-        monitor.add_events({"7:0": 2, "redirect_errors": {"ENETDOWN": 4}})
+        monitor.add_events({"7:0": 2, "redirect_errors": {"ENETDOWN": 4, "prog 7: EINVAL": 1}})
         await pilot.pause()
         assert monitor.count("7", 0) == 2
         table = app.query_one("#monitor-events", DataTable)
         assert cell(table, "redirect:ENETDOWN", "count") == "4"
+        assert table.get_row("redirect:prog 7: EINVAL")[:2] == ["7", "redirect error EINVAL"]
 
 
 async def test_printk_lines_are_bounded() -> None:
@@ -58,7 +65,7 @@ async def test_printk_lines_are_bounded() -> None:
         monitor = app.query_one(MonitorLog)
         monitor.add_lines([f"xdp_prog: len={n}\n" for n in range(120)])
         await pilot.pause()
-        log = app.query_one("#monitor-log", RichLog)
+        log = app.query_one("#monitor-printk", RichLog)
         assert len(log.lines) == 50  # max_lines
         assert monitor.line_count == 120
         assert log.lines[-1].text.rstrip() == "xdp_prog: len=119"

@@ -75,19 +75,22 @@ async def test_tables_list_sections_programs_and_maps(info: ObjectInfo) -> None:
     app = ObjectApp()
     async with app.run_test(size=(100, 30)) as pilot:
         view = app.query_one(ObjectView)
+        await pilot.pause()
+        assert "No object yet" in screen_text(app)
         view.show_object(info)
         await pilot.pause()
         text = screen_text(app)
         assert "ELF object" in text  # the caption says what the file is
-        sections = app.query_one("#sections", DataTable)
+        assert "No object yet" not in text
+        sections = app.query_one("#obj-sections", DataTable)
         names = [sections.get_row_at(i)[0] for i in range(sections.row_count)]
         assert "xdp" in names and ".maps" in names and "license" in names
         view.show_tab("programs")
         await pilot.pause()
-        assert app.query_one(TabbedContent).active == "tab-programs"
-        programs = app.query_one("#programs", DataTable)
+        assert app.query_one(TabbedContent).active == "obj-tab-programs"
+        programs = app.query_one("#obj-programs", DataTable)
         assert programs.get_row_at(0)[:2] == ["xdp_hits", "xdp"]
-        maps = app.query_one("#maps", DataTable)
+        maps = app.query_one("#obj-maps", DataTable)
         assert maps.get_row_at(0) == ["hits", "array", "4 B", "8 B", "4"]
         text = screen_text(app)
         assert "xdp_hits" in text and "hits" in text
@@ -131,7 +134,7 @@ async def test_translated_tab(info: ObjectInfo) -> None:
         assert "   14 │ __u32 key = 0;" in text
         view.show_xlated(None)
         await pilot.pause()
-        assert str(app.query_one("#xlated", Static).content) == NOT_LOADED
+        assert str(app.query_one("#obj-xlated", Static).content) == NOT_LOADED
 
 
 def test_snapshot_bytecode_80x24(info: ObjectInfo, snap_compare: Any) -> None:

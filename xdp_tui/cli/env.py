@@ -10,8 +10,10 @@ xdp-tui env tcpdump [--inner] [-- ARGS...]     watch the outer (or inner) end
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from xdp_tui.cli.output import add_command, print_json
@@ -53,7 +55,9 @@ def register(sub: Any) -> None:
     ping = _command(commands, "ping", _ping, "echo requests from inside the lab to its outer end")
     _name_option(ping)
     _family_option(ping)
-    ping.add_argument("-c", "--count", type=_non_negative_int, default=5, help="default 5")
+    ping.add_argument(
+        "-c", "--count", type=_non_negative_int, default=5, help="default 5; 0: until Ctrl-C"
+    )
     ping.add_argument("-i", "--interval", type=_seconds, default=0.2, help="seconds, default 0.2")
     ping.add_argument("--timeout", type=_seconds, default=1.0, help="wait after the last request")
     ping.add_argument("--vlan", type=_vlan_id, help="send 802.1Q-tagged requests with this id")
@@ -78,9 +82,28 @@ def register(sub: Any) -> None:
 
 
 def _command(commands: Any, name: str, handler: Any, help: str) -> argparse.ArgumentParser:
-    parser = add_command(commands, name, handler, help=help, needs_root=True)
+    parser = add_command(
+        commands, name, _os_errors_as_messages(handler), help=help, needs_root=True
+    )
     parser.set_defaults(command_name=f"env {name}")
     return parser
+
+
+def _os_errors_as_messages(handler: Callable[[argparse.Namespace], int]) -> Any:
+    """A kernel refusal we did not foresee still prints as one line, not a traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except OSError as exc:
+            raise XdpTuiError(
+                f"{exc.strerror or exc}",
+                location=f"env {handler.__name__.lstrip('_')}",
+                hint="`xdp-tui env status` shows whether the lab is healthy",
+            ) from exc
+
+    return run
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -246,22 +269,27 @@ def _ping(args: argparse.Namespace) -> int:
     from testenv import traffic
 
     lab = _lab(args)
+    target = lab.outer_ipv4 if args.ipv4 else lab.outer_ipv6
+    if not args.json:
+        tag = f" in VLAN {args.vlan}" if args.vlan is not None else ""
+        until = "until Ctrl-C" if args.count == 0 else f"{args.count} requests"
+        print(f"ping {target}{tag} from inside lab {lab.name}, {until}", flush=True)
+
+    def show(seq: int, rtt_ms: float) -> None:
+        print(f"  reply seq={seq} time={rtt_ms:.3f} ms", flush=True)
+
     result = traffic.ping(
         lab,
-        args.count,
+        args.count or None,  # 0: until interrupted
         family=4 if args.ipv4 else 6,
         interval=args.interval,
         timeout=args.timeout,
         vlan=args.vlan,
+        on_reply=None if args.json else show,
     )
     if args.json:
         print_json({**result.to_dict(), "lost": result.lost})
         return 0
-    target = lab.outer_ipv4 if args.ipv4 else lab.outer_ipv6
-    tag = f" (VLAN {args.vlan})" if args.vlan is not None else ""
-    print(f"ping {target} from inside lab {lab.name}{tag}")
-    for seq, rtt in zip(result.answered_seqs, result.rtts_ms, strict=True):
-        print(f"  reply seq={seq} time={rtt:.3f} ms")
     loss = 100 * result.lost / result.sent if result.sent else 0
     answered = " ".join(map(str, result.answered_seqs)) or "none"
     print(f"{result.sent} sent, {result.received} received, {loss:.0f}% lost; answered: {answered}")

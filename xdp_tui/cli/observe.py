@@ -211,11 +211,18 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("key")
     table.add_column("value" + (" (sum over CPUs)" if m.get("per_cpu") else ""))
+    rates = {json.dumps(r["key"], sort_keys=True): r for r in m.get("rates", [])}
+    if rates:
+        table.add_column("pps", justify="right")
     entries = m["entries"]
     for entry in entries[:max_rows]:
-        table.add_row(_compact(entry["key"]), _compact(entry["value"]))
+        row = [_compact(entry["key"]), _compact(entry["value"])]
+        if rates:
+            rate = rates.get(json.dumps(entry["key"], sort_keys=True))
+            row.append(_num(rate["pps"]) if rate else "")
+        table.add_row(*row)
     if len(entries) > max_rows:
-        table.add_row(f"... {len(entries) - max_rows} more", "")
+        table.add_row(f"... {len(entries) - max_rows} more", "", *([""] if rates else []))
     if not entries:
         table.add_row(Text(m.get("note") or "(empty)", style="dim"), "")
     return table

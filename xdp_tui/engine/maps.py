@@ -12,10 +12,10 @@ added shows up on the next read. Per-CPU values are summed field by field for
 
 from __future__ import annotations
 
-import errno
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,9 +41,10 @@ _NOT_LISTABLE = {
     26: "struct_ops maps are not listed",
 }
 # Types where a key with no value is normal (sparse fd arrays) rather than an error.
-_FD_ARRAYS = {3, 8, 12, 14, 16}
-
-_SKIPPABLE_ERRNOS = {errno.EOPNOTSUPP, errno.ENOENT, errno.EINVAL, 524}
+# Their values are ids or ifindexes (prog/map ids, devmap targets, cpumap queue sizes).
+_FD_ARRAYS = {3, 8, 12, 14, 16, 25}
+# Types indexed by a u32 position: without BTF their keys still show as numbers.
+_INDEXED = {2, 3, 4, 6, 8, 12, 14, 16, 17}
 
 
 @dataclass
@@ -59,6 +60,7 @@ class DecodedMap:
     max_entries: int = 0
     entries: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False  # more entries than the read limit
+    read_at: float = 0.0  # time.monotonic() right after the kernel handed over the values
     note: str = ""  # why entries are missing, when they are
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,7 +158,7 @@ class _Decoder:
     def __init__(self, info: bpfsys.MapInfo, btf: Btf | None) -> None:
         self.key_type = ""
         self.value_type = ""
-        self.key = self._raw_key if info.type in (2, 6) else _hex
+        self.key = self._raw_key if info.type in _INDEXED else _hex
         self.value = _fd_slot if info.type in _FD_ARRAYS else _hex
         if btf is None:
             return
@@ -262,6 +264,7 @@ class MapReader:
                 result.note = f"not readable: {exc.message}"
                 return result
             if raw is not None:
+                result.read_at = time.monotonic()
                 result.entries = self._bulk(*raw)
                 return result
             self._batch = None  # no batch op for this map type: take the slow path below
@@ -270,6 +273,7 @@ class MapReader:
         except XdpTuiError as exc:
             result.note = f"not readable: {exc.message}"
             return result
+        result.read_at = time.monotonic()
         decoder = self.decoder
         result.entries = [_entry(decoder, key, value) for key, value in raw_entries]
         return result
@@ -353,7 +357,7 @@ def _bulk_keys(
 ) -> Callable[[int, bytes], list[Any]]:
     """All keys of a batch read: one unpack for integer keys, else the key decoder per key."""
     layout = btf.flat_int_layout(info.btf_key_type_id) if info.btf_key_type_id else None
-    if layout is None and not info.btf_key_type_id and info.type in (2, 6) and info.key_size == 4:
+    if layout is None and not info.btf_key_type_id and info.type in _INDEXED and info.key_size == 4:
         layout = ("I", None)  # array index without BTF
     if (
         layout is not None

@@ -17,7 +17,9 @@ instead of reporting negative rates.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as C
+import json
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -121,6 +123,35 @@ def action_counts(stats_map: DecodedMap) -> dict[str, ActionCount] | None:
     return out
 
 
+# Value types that hold a plain counter (the key's packet count) in the maps of lessons.
+_COUNTER_TYPES = frozenset(
+    {"__u64", "u64", "__u32", "u32", "__s64", "s64", "long long", "unsigned long long",
+     "long", "unsigned long", "unsigned int", "int"}
+)  # fmt: skip
+
+
+def key_counts(m: DecodedMap) -> dict[str, tuple[Any, ActionCount]]:
+    """Per-key counters of any map whose values count packets (and maybe bytes).
+
+    A value counts if it is a plain integer counter or a struct with a
+    packets-like field. Keys come back as JSON text (so struct keys can be
+    dict keys) with the decoded key alongside.
+    """
+    out: dict[str, tuple[Any, ActionCount]] = {}
+    for entry in m.entries:
+        value = entry["value"]
+        if isinstance(value, int) and not isinstance(value, bool):
+            if m.value_type not in _COUNTER_TYPES:
+                continue
+            count = ActionCount(packets=value)
+        elif isinstance(value, dict) and any(isinstance(value.get(n), int) for n in _PACKET_FIELDS):
+            count = ActionCount(_pick(value, _PACKET_FIELDS), _pick(value, _BYTE_FIELDS))
+        else:
+            continue
+        out[json.dumps(entry["key"], sort_keys=True)] = (entry["key"], count)
+    return out
+
+
 class RateTracker:
     """Turns cumulative counters into rates; restarts when told the source changed."""
 
@@ -139,6 +170,7 @@ class RateTracker:
             self._prev, self._prev_time, self._source = {}, None, source
         dt = now - self._prev_time if self._prev_time is not None else 0.0
         out: dict[str, dict[str, float | int]] = {}
+        current: dict[str, tuple[int, int]] = {}  # keys that vanished are forgotten
         for name, c in counts.items():
             pps = bps = 0.0
             prev = self._prev.get(name)
@@ -146,11 +178,11 @@ class RateTracker:
                 dp, db = c.packets - prev[0], c.bytes - prev[1]
                 if dp >= 0 and db >= 0:  # a counter that went down was reset: skip once
                     pps, bps = dp / dt, db * 8 / dt
-            self._prev[name] = (c.packets, c.bytes)
+            current[name] = (c.packets, c.bytes)
             out[name] = {"packets": c.packets, "bytes": c.bytes, "pps": pps, "bps": bps}
-            if prev is not None:
+            if prev is not None and self.history_len:
                 self._remember(name, pps, bps)
-        self._prev_time = now
+        self._prev, self._prev_time = current, now
         return out
 
     def _remember(self, name: str, pps: float, bps: float) -> None:
@@ -190,7 +222,11 @@ class StatsSampler:
         self._prog_name = ""
         self._actions = RateTracker(history_len)
         self._iface = RateTracker(history_len)
-        self.run_stats = RunStats() if run_stats else None
+        self._key_rates: dict[str, RateTracker] = {}  # per map name: rates per key
+        self.run_stats: RunStats | None = None
+        if run_stats:  # run counts are a bonus: without them the sample has no "run" part
+            with contextlib.suppress(XdpTuiError):
+                self.run_stats = RunStats()
 
     # pps history per action, for sparklines
     @property
@@ -242,20 +278,51 @@ class StatsSampler:
         stats_map = decoded.get(STATS_MAP)
         counts = action_counts(stats_map) if stats_map is not None else None
         if counts is not None and stats_map is not None:
-            out["actions"] = self._actions.update(now, counts, (prog_id, stats_map.id))
+            # Rates use the moment the map was read, not the start of sample():
+            # finding the program first costs a netlink round trip of varying length.
+            read_at = stats_map.read_at or now
+            out["actions"] = self._actions.update(read_at, counts, (prog_id, stats_map.id))
+        self._add_key_rates(out, decoded, prog_id, skip=STATS_MAP if "actions" in out else None)
         if self.dev is not None:
-            iface = self._iface_rates(now)
+            iface = self._iface_rates()
             if iface is not None:
                 out["interface"] = iface
         if self.run_stats is not None and prog_id is not None and prog_maps is not None:
-            out["run"] = self.run_stats.rates(prog_id, now)
+            out["run"] = self.run_stats.rates(prog_id)
         return out
 
-    def _iface_rates(self, now: float) -> dict[str, float | int] | None:
+    def _add_key_rates(
+        self,
+        out: dict[str, Any],
+        decoded: dict[str, DecodedMap],
+        prog_id: int | None,
+        skip: str | None,
+    ) -> None:
+        """`maps[NAME]["rates"]`: pps and bit/s per key, for maps whose values are counters."""
+        for name, m in decoded.items():
+            counts = key_counts(m) if name != skip else {}
+            if not counts:
+                continue
+            tracker = self._key_rates.setdefault(name, RateTracker(history_len=0))
+            rates = tracker.update(
+                m.read_at or time.monotonic(),
+                {k: count for k, (_, count) in counts.items()},
+                (prog_id, m.id),
+            )
+            out["maps"][name]["rates"] = [
+                {"key": key, "pps": rates[k]["pps"], "bps": rates[k]["bps"]}
+                for k, (key, _) in counts.items()
+            ]
+        for name in list(self._key_rates):
+            if name not in decoded:
+                del self._key_rates[name]
+
+    def _iface_rates(self) -> dict[str, float | int] | None:
         assert self.dev is not None
         raw = read_iface_counters(self.dev)
         if raw is None:
             return None
+        now = time.monotonic()
         counts = {
             "rx": ActionCount(raw["rx_packets"], raw["rx_bytes"]),
             "tx": ActionCount(raw["tx_packets"], raw["tx_bytes"]),

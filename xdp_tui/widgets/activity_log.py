@@ -16,5 +16,6 @@ class ActivityLog(RichLog):
         self.history: list[str] = []  # plain text of what was said (RichLog renders lazily)
 
     def say(self, message: str, style: str = "") -> None:
-        self.history = [*self.history[-(MAX_LINES - 1) :], message]
+        self.history.append(message)
+        del self.history[:-MAX_LINES]
         self.write(Text(message, style=style))

@@ -1,12 +1,13 @@
 """A small box diagram of one lab: where packets come from and where XDP sees them.
 
-    root namespace                              namespace test01
-    ╭──────────────────────────────────╮        ╭──────────────────────────────────╮
+    ╭─ root namespace ─────────────────╮        ╭─ namespace test01 ───────────────╮
     │ test01                           │  veth  │ veth0                            │
     │ fc00:dead:cafe:1::1/64           │◀━━━━━━━│ fc00:dead:cafe:1::2/64           │
-    │ ▶ XDP xdp_pass #42 · native      │  RX    │ no XDP program                   │
+    │ ▶ XDP xdp_pass                   │RX    TX│ no XDP program                   │
+    │   id 42 · native · ours          │        │                                  │
     ╰──────────────────────────────────╯        ╰──────────────────────────────────╯
 
+Below 60 columns the two boxes are stacked, joined by the link.
 The lab is a veth pair: what veth0 sends inside the namespace arrives (RX) on
 the outer interface, which is where a lesson's program is attached. The widget
 only draws what it is given: a lab entry of `env status --json` and the
@@ -22,7 +23,9 @@ from rich.text import Text
 from textual.widget import Widget
 
 LINK_WIDTH = 8  # the veth link drawn between the two boxes
-MIN_BOX, MAX_BOX = 22, 40  # inner width of each namespace box, chosen from the widget width
+# Inner width of each namespace box, from the widget width. Side by side needs
+# room for an IPv6 address with its prefix; narrower panes stack the boxes.
+MIN_BOX, MAX_BOX = 25, 40
 
 
 class LabDiagram(Widget):
@@ -73,6 +76,8 @@ class LabDiagram(Widget):
         inner_attach: dict[str, Any] | None = None,
     ) -> None:
         """Redraw for LAB (an `env status --json` entry; None: no lab yet) and its attachments."""
+        if (lab, attach, inner_attach) == (self.lab, self.attach, self.inner_attach):
+            return  # polled often; redraw only on change
         self.lab, self.attach, self.inner_attach = lab, attach, inner_attach
         self.refresh(layout=True)
 
@@ -90,10 +95,14 @@ class LabDiagram(Widget):
                     self._style("caption"),
                 ),
             )
-        self._box = max(MIN_BOX, min(MAX_BOX, (self.size.width - LINK_WIDTH - 4) // 2))
-        return Text("\n").join(self._lines())
+        width = self.size.width or 80
+        if width >= 2 * (MIN_BOX + 2) + LINK_WIDTH:
+            self._box = min(MAX_BOX, (width - LINK_WIDTH - 4) // 2)
+            return Text("\n").join(self._side_by_side())
+        self._box = max(10, min(MAX_BOX, width - 2))
+        return Text("\n").join(self._stacked())
 
-    def _lines(self) -> list[Text]:
+    def _parts(self) -> tuple[dict[str, Any], bool, str, str, list[Text], list[Text]]:
         lab = self.lab or {}
         healthy = bool(lab.get("healthy", True))
         outer = str(lab.get("outer") or lab.get("name") or "?")
@@ -102,36 +111,67 @@ class LabDiagram(Widget):
         ipv4 = list(lab.get("ipv4") or [])
         left = self._box_body(outer, _nth(ipv6, 0), _nth(ipv4, 0), self.attach, outer)
         right = self._box_body(inner, _nth(ipv6, 1), _nth(ipv4, 1), self.inner_attach, inner)
+        return lab, healthy, outer, inner, left, right
+
+    def _side_by_side(self) -> list[Text]:
+        """Root namespace box, the veth link, the lab namespace box, left to right."""
+        lab, healthy, outer, inner, left, right = self._parts()
         height = max(len(left), len(right))
         left += [Text()] * (height - len(left))
         right += [Text()] * (height - len(right))
-
-        box = self._style("error" if not healthy else "box")
-        title_style = self._style("title")
+        box = self._style("box" if healthy else "error")
+        gap = Text(" " * LINK_WIDTH)
         lines = [
-            Text.assemble(
-                (_pad(" root namespace", self._box + 2 + LINK_WIDTH), title_style),
-                (f" namespace {lab.get('name', '?')}", title_style),
-            ),
-            self._edge("╭", "╮", box) + Text(" " * LINK_WIDTH) + self._edge("╭", "╮", box),
+            self._top("root namespace", box)
+            + gap
+            + self._top(f"namespace {lab.get('name', '?')}", box)
         ]
         link = self._link_column(height, healthy)
         for row, (a, b) in enumerate(zip(left, right, strict=True)):
-            lines.append(
-                Text("│", box)
-                + _fit(a, self._box)
-                + Text("│", box)
-                + link[row]
-                + Text("│", box)
-                + _fit(b, self._box)
-                + Text("│", box)
-            )
-        lines.append(self._edge("╰", "╯", box) + Text(" " * LINK_WIDTH) + self._edge("╰", "╯", box))
+            lines.append(self._row(a, box) + link[row] + self._row(b, box))
+        lines.append(self._bottom(box) + gap + self._bottom(box))
         lines.extend(self._captions(healthy, lab, outer, inner))
         return lines
 
-    def _edge(self, left: str, right: str, style: Style) -> Text:
-        return Text(left + "─" * self._box + right, style)
+    def _stacked(self) -> list[Text]:
+        """The same, top to bottom, for narrow panes."""
+        lab, healthy, outer, inner, top, bottom = self._parts()
+        box = self._style("box" if healthy else "error")
+        link = self._style("link" if healthy else "error")
+        middle = self._box // 2 + 1
+        lines = [self._top("root namespace", box)]
+        lines += [self._row(text, box) for text in top]
+        lines.append(self._bottom(box, "▲" if healthy else "╳", middle))
+        if healthy:
+            lines.append(Text(" " * middle + "┃ RX on " + outer, link))
+            lines.append(Text(" " * middle + "┃ TX from " + inner, link))
+        else:
+            lines.append(Text(" " * middle + "╳ broken", link))
+        lines.append(
+            self._top(f"namespace {lab.get('name', '?')}", box, "┸" if healthy else "╳", middle)
+        )
+        lines += [self._row(text, box) for text in bottom]
+        lines.append(self._bottom(box))
+        lines.extend(self._captions(healthy, lab, outer, inner))
+        return lines
+
+    def _top(self, title: str, style: Style, mark: str = "", at: int = 0) -> Text:
+        label = f"─ {title} "[: self._box]
+        edge = list("╭" + label + "─" * (self._box - len(label)) + "╮")
+        if mark:
+            edge[at] = mark
+        text = Text("".join(edge), style)
+        text.stylize(self._style("title"), 2, 2 + len(title))
+        return text
+
+    def _bottom(self, style: Style, mark: str = "", at: int = 0) -> Text:
+        edge = list("╰" + "─" * self._box + "╯")
+        if mark:
+            edge[at] = mark
+        return Text("".join(edge), style)
+
+    def _row(self, content: Text, style: Style) -> Text:
+        return Text("│", style) + _fit(content, self._box) + Text("│", style)
 
     def _box_body(
         self,
@@ -180,16 +220,20 @@ class LabDiagram(Widget):
         if not healthy:
             problems = "; ".join(str(p) for p in lab.get("problems") or []) or "the lab is broken"
             return [
-                Text(f" ✗ {problems}", self._style("error")),
-                Text(f"   repair it: xdp-tui env reset {lab.get('name', outer)}", caption),
+                Text(f"✗ {problems}", self._style("error")),
+                Text(f"  repair it: xdp-tui env reset {lab.get('name', outer)}", caption),
             ]
+        # One paragraph: Textual wraps it to the pane's width.
         return [
             Text.assemble(
-                (" ▲ XDP on ", caption),
+                ("▲ XDP on ", caption),
                 (outer, self._style("xdp")),
-                (f" sees each packet {inner} sends, before the kernel", caption),
-            ),
-            Text(f"   stack. Pings and streams start inside the namespace, from {inner}.", caption),
+                (
+                    f" sees each packet {inner} sends, before the kernel's network stack does. ",
+                    caption,
+                ),
+                (f"Pings and streams start inside the namespace, from {inner}.", caption),
+            )
         ]
 
 

@@ -150,7 +150,7 @@ class ActionTable(Widget):
         titles += [ACTION_HEADERS[c].rjust(self._widths[c]) for c in ACTION_COLUMNS]
         text = " " + "  ".join(titles)
         if spark_width >= 4:
-            text += "  " + f"pps, last {HISTORY // 4} s"[:spark_width]
+            text += "  " + f"pps, {HISTORY // 4} s"[:spark_width]
         return Text(text, style)
 
     def _row_width(self) -> int:
@@ -205,12 +205,13 @@ class LiveStats(VerticalScroll):
     def update_sample(self, sample: dict[str, Any]) -> None:
         """Show one sample; cheap enough to call at 4 Hz."""
         self._last_sample = sample
-        head = f"{sample.get('dev') or '?'} · program id {sample.get('prog_id') or '?'}"
-        self.query_one("#live-head", TextLines).set_lines([Text(head)])
+        self.query_one("#live-head", TextLines).set_lines([self._head_text(sample)])
         actions = sample.get("actions") or {}
         self.query_one("#live-actions", ActionTable).update_actions(actions)
-        rates = [self._iface_text(sample.get("iface")), self._run_text(sample.get("run"))]
-        self.query_one("#live-rates", TextLines).set_lines([r for r in rates if r is not None])
+        iface = sample.get("iface") or sample.get("interface")  # the sampler says "interface"
+        run = self._run_text(sample.get("run"))
+        rates = self._iface_text(iface) + ([run] if run is not None else [])
+        self.query_one("#live-rates", TextLines).set_lines(rates)
         skip = sample.get("actions_map", self.actions_map) if actions else None
         self._update_maps({n: m for n, m in (sample.get("maps") or {}).items() if n != skip})
 
@@ -240,16 +241,31 @@ class LiveStats(VerticalScroll):
     def _label(self) -> Style:
         return self.get_component_rich_style("live-stats--label", partial=True)
 
-    def _iface_text(self, iface: dict[str, Any] | None) -> Text | None:
+    def _head_text(self, sample: dict[str, Any]) -> Text:
+        dev, prog_id, name = sample.get("dev"), sample.get("prog_id"), sample.get("prog_name")
+        if not prog_id:
+            return Text(f"{dev or '?'} · no XDP program attached")
+        program = f"{name} (id {prog_id})" if name else f"program id {prog_id}"
+        return Text(f"{dev or '?'} · {program}")
+
+    def _iface_text(self, iface: dict[str, Any] | None) -> list[Text]:
+        """Two aligned lines (rx, tx): one line would not fit beside the lesson list."""
         if not iface:
-            return None
+            return []
         label = self._label()
-        return Text.assemble(
-            ("interface  ", label),
-            f"rx {_count(iface.get('rx_pps'))} pps  {_mbits(iface.get('rx_bps'))} Mbit/s",
-            ("  ·  ", label),
-            f"tx {_count(iface.get('tx_pps'))} pps  {_mbits(iface.get('tx_bps'))} Mbit/s",
-        )
+        rows = [("rx", "rx_pps", "rx_bps"), ("tx", "tx_pps", "tx_bps")]
+        pps = {d: _count(iface.get(p)) for d, p, _ in rows}
+        mbits = {d: _mbits(iface.get(b)) for d, _, b in rows}
+        pps_width = max(len(v) for v in pps.values())
+        mbits_width = max(len(v) for v in mbits.values())
+        return [
+            Text.assemble(
+                ("interface  " if direction == "rx" else " " * 11, label),
+                f"{direction} {pps[direction].rjust(pps_width)} pps  ",
+                f"{mbits[direction].rjust(mbits_width)} Mbit/s",
+            )
+            for direction, _, _ in rows
+        ]
 
     def _run_text(self, run: dict[str, Any] | None) -> Text | None:
         if not run:

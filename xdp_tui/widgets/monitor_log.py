@@ -11,6 +11,7 @@ Two parts, both fed by the app (the widget reads nothing itself):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.text import Text
@@ -21,6 +22,10 @@ from textual.widgets import DataTable, RichLog, Static
 MAX_LOG_LINES = 1000
 XDP_ACTIONS = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
 REDIRECT_ERRORS = "redirect_errors"
+_PROG_LABEL = re.compile(r"^prog (\d+): (.*)$")
+NO_EVENTS = "none so far (XDP_ABORTED verdicts and failed redirects, from the xdp tracepoints)"
+EVENTS_CAPTION = "from the xdp tracepoints, totals since the monitor started"
+PRINTK_CAPTION = "what bpf_printk() wrote (trace_pipe)"
 
 
 class MonitorLog(Vertical):
@@ -28,10 +33,10 @@ class MonitorLog(Vertical):
 
     DEFAULT_CSS = """
     MonitorLog { height: 1fr; }
-    MonitorLog .monitor-title { color: $secondary; text-style: bold; height: 1; }
-    MonitorLog .monitor-caption { color: $text-muted; height: auto; }
-    MonitorLog #monitor-events { height: auto; max-height: 8; }
-    MonitorLog #monitor-log { height: 1fr; min-height: 4; border: round $panel; }
+    MonitorLog .monitor-title { height: auto; }
+    MonitorLog #monitor-events { height: auto; max-height: 6; display: none; }
+    MonitorLog #monitor-events.-has-rows { display: block; }
+    MonitorLog #monitor-printk { height: 1fr; min-height: 2; background: $surface; }
     """
 
     def __init__(
@@ -48,20 +53,17 @@ class MonitorLog(Vertical):
         self.line_count = 0  # lines received in total (the log keeps the last max_lines)
 
     def compose(self) -> ComposeResult:
-        yield Static("Exceptions", classes="monitor-title")
         yield Static(
-            "XDP_ABORTED verdicts and failed redirects, counted by the kernel's xdp tracepoints.",
-            classes="monitor-caption",
-            id="monitor-events-caption",
+            _title("Exceptions", NO_EVENTS), classes="monitor-title", id="monitor-events-title"
         )
         table: DataTable = DataTable(id="monitor-events", cursor_type="none")
         table.add_column("Program", key="prog")
         table.add_column("Event", key="event")
         table.add_column("Count", key="count")
         yield table
-        yield Static("bpf_printk", classes="monitor-title")
+        yield Static(_title("bpf_printk", PRINTK_CAPTION), classes="monitor-title")
         yield RichLog(
-            id="monitor-log", max_lines=self.max_lines, wrap=False, markup=False, highlight=False
+            id="monitor-printk", max_lines=self.max_lines, wrap=False, markup=False, highlight=False
         )
 
     # ---- public API ------------------------------------------------------
@@ -75,10 +77,14 @@ class MonitorLog(Vertical):
             elif self._counts[key] != n:
                 table.update_cell(key, "count", _right(n), update_width=True)
             self._counts[key] = n
+        if self._counts and not table.has_class("-has-rows"):
+            table.add_class("-has-rows")
+            title = self.query_one("#monitor-events-title", Static)
+            title.update(_title("Exceptions", EVENTS_CAPTION))
 
     def add_lines(self, lines: list[str]) -> None:
         """Append bpf_printk lines (oldest first)."""
-        log = self.query_one("#monitor-log", RichLog)
+        log = self.query_one("#monitor-printk", RichLog)
         for line in lines:
             log.write(Text(line.rstrip("\n")))
         self.line_count += len(lines)
@@ -86,8 +92,9 @@ class MonitorLog(Vertical):
     def clear(self) -> None:
         self._counts.clear()
         self.line_count = 0
-        self.query_one("#monitor-events", DataTable).clear()
-        self.query_one("#monitor-log", RichLog).clear()
+        self.query_one("#monitor-events", DataTable).clear().remove_class("-has-rows")
+        self.query_one("#monitor-events-title", Static).update(_title("Exceptions", NO_EVENTS))
+        self.query_one("#monitor-printk", RichLog).clear()
 
     def count(self, prog_id: Any, action: Any) -> int | None:
         """The total shown for (PROG_ID, ACTION), None if no row."""
@@ -108,12 +115,15 @@ def _event_rows(counts: dict[Any, Any]) -> list[tuple[str, str, str, int]]:
 
 
 def _redirect_rows(value: Any) -> list[tuple[str, str, str, int]]:
-    if isinstance(value, dict):
-        return [
-            (f"redirect:{label}", "–", f"redirect error {label}", int(n))
-            for label, n in value.items()
-        ]
-    return [("redirect:all", "–", "redirect errors", int(value or 0))]
+    if not isinstance(value, dict):
+        return [("redirect:all", "–", "redirect errors", int(value or 0))]
+    rows = []
+    for label, n in value.items():
+        # The workbench labels them "prog 12: ENETDOWN"; put the id in its column.
+        match = _PROG_LABEL.match(str(label))
+        prog, reason = (match.group(1), match.group(2)) if match else ("–", str(label))
+        rows.append((f"redirect:{label}", prog, f"redirect error {reason}", int(n)))
+    return rows
 
 
 def _split_key(key: Any) -> tuple[Any, Any]:
@@ -133,6 +143,10 @@ def _action_name(action: Any) -> str:
 
 def _key(prog_id: Any, action_name: str) -> str:
     return f"{prog_id}:{action_name}"
+
+
+def _title(title: str, caption: str) -> Text:
+    return Text.assemble((title, "bold"), ("  " + caption, "dim"))
 
 
 def _right(n: int) -> Text:

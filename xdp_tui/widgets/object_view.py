@@ -19,19 +19,18 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
 
+# Short on purpose: at 80x24 beside the lesson list each caption gets ~54 columns.
 ELF_CAPTION = (
-    "clang writes an ELF object: named sections hold each program's bytecode, the map "
-    "definitions (.maps) and the license. No CPU runs this file; a loader (libbpf) creates the "
-    "maps, patches them into the bytecode and hands each program to the kernel's verifier."
+    "An ELF object from clang: sections carry each program's bytecode, the maps (.maps) and "
+    "the license. libbpf creates the maps and hands each program to the kernel's verifier."
 )
 BYTECODE_CAPTION = (
-    "eBPF bytecode: instructions for a small 64-bit virtual machine. r1 brings the packet "
-    "context, r0 returns the verdict, r10 points at a 512-byte stack, 'call N' runs kernel "
-    "helper N. Dim lines: the C each group of instructions came from."
+    "eBPF bytecode, for a small virtual machine: r1 = packet context on entry, r0 = verdict, "
+    "r10 = stack; 'call N' runs kernel helper N. Dim lines: the C they came from."
 )
 XLATED_CAPTION = (
-    "What the kernel keeps after the verifier checked every path: map references became real "
-    "maps, some helper calls were inlined. Instruction numbers match the verifier's messages."
+    "What the kernel runs once the verifier checked every path: real map addresses, some "
+    "helpers inlined. The numbers are the ones verifier messages use."
 )
 NOT_LOADED = "Not loaded yet. Attach the program to see the verifier's version of it."
 NO_OBJECT = "No object yet. Build the lesson's program to look inside it."
@@ -63,8 +62,8 @@ class ObjectView(Vertical):
     ObjectView .object-subtitle { color: $secondary; text-style: bold; margin-top: 1; }
     ObjectView .object-code { width: auto; height: auto; }
     ObjectView .object-scroll { height: 1fr; }
-    ObjectView #object-notes { display: none; }
-    ObjectView #object-notes.-has-notes { display: block; }
+    ObjectView #obj-notes { display: none; }
+    ObjectView #obj-notes.-has-notes { display: block; }
     """
 
     def __init__(
@@ -75,30 +74,30 @@ class ObjectView(Vertical):
         self.xlated: list[CodeRow] | None = None
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="object-tabs"):
+        with TabbedContent(id="obj-tabs"):
             with (
-                TabPane("Sections", id="tab-sections"),
+                TabPane("Sections", id="obj-tab-sections"),
                 ScrollableContainer(classes="object-scroll"),
             ):
                 yield Static(ELF_CAPTION, classes="object-caption")
-                yield Static("", classes="object-notes", id="object-notes")
-                yield _table("sections", ("Section", "Size", "ELF type", "What it holds"))
+                yield Static(NO_OBJECT, classes="object-notes -has-notes", id="obj-notes")
+                yield _table("obj-sections", ("Section", "Size", "ELF type", "What it holds"))
             with (
-                TabPane("Programs & maps", id="tab-programs"),
+                TabPane("Programs & maps", id="obj-tab-programs"),
                 ScrollableContainer(classes="object-scroll"),
             ):
                 yield Static("Programs", classes="object-subtitle")
-                yield _table("programs", ("Program", "Section", "Instructions"))
+                yield _table("obj-programs", ("Program", "Section", "Instructions"))
                 yield Static("Maps", classes="object-subtitle")
-                yield _table("maps", ("Map", "Type", "Key", "Value", "Max entries"))
-            with TabPane("Bytecode", id="tab-bytecode"):
+                yield _table("obj-maps", ("Map", "Type", "Key", "Value", "Max entries"))
+            with TabPane("Bytecode", id="obj-tab-bytecode"):
                 yield Static(BYTECODE_CAPTION, classes="object-caption")
-                with ScrollableContainer(id="bytecode-scroll", classes="object-scroll"):
-                    yield Static(NO_OBJECT, classes="object-code", id="bytecode")
-            with TabPane("Translated", id="tab-xlated"):
+                with ScrollableContainer(id="obj-bytecode-scroll", classes="object-scroll"):
+                    yield Static(NO_OBJECT, classes="object-code", id="obj-bytecode")
+            with TabPane("Translated", id="obj-tab-xlated"):
                 yield Static(XLATED_CAPTION, classes="object-caption")
-                with ScrollableContainer(id="xlated-scroll", classes="object-scroll"):
-                    yield Static(NOT_LOADED, classes="object-code", id="xlated")
+                with ScrollableContainer(id="obj-xlated-scroll", classes="object-scroll"):
+                    yield Static(NOT_LOADED, classes="object-code", id="obj-xlated")
 
     # ---- public API ------------------------------------------------------
 
@@ -106,35 +105,35 @@ class ObjectView(Vertical):
         """Fill every tab from a `describe_object()` result."""
         self.info = info
         self._fill(
-            "sections",
+            "obj-sections",
             [(s.name, f"{s.size:,}", s.type, s.role) for s in info.sections],
         )
         programs = [(p.name, p.section, str(p.insn_count)) for p in info.programs]
         programs += [
             (f"{p.name} (subprogram)", p.section, str(p.insn_count)) for p in info.subprograms
         ]
-        self._fill("programs", programs)
+        self._fill("obj-programs", programs)
         self._fill(
-            "maps",
+            "obj-maps",
             [
                 (m.name, m.type, f"{m.key_size} B", f"{m.value_size} B", f"{m.max_entries:,}")
                 for m in info.maps
             ],
         )
-        notes = self.query_one("#object-notes", Static)
+        notes = self.query_one("#obj-notes", Static)
         notes.update("\n".join(info.notes))
         notes.set_class(bool(info.notes), "-has-notes")
-        self.query_one("#bytecode", Static).update(self.bytecode_text(info))
+        self.query_one("#obj-bytecode", Static).update(self.bytecode_text(info))
 
     def show_xlated(self, rows: list[CodeRow] | None) -> None:
         """Show the translated instructions of the loaded program (None: not loaded)."""
         self.xlated = rows
         content = self.render_rows(rows) if rows else Text(NOT_LOADED)
-        self.query_one("#xlated", Static).update(content)
+        self.query_one("#obj-xlated", Static).update(content)
 
     def show_tab(self, tab: str) -> None:
         """Switch to "sections", "programs", "bytecode" or "xlated"."""
-        self.query_one("#object-tabs", TabbedContent).active = f"tab-{tab}"
+        self.query_one("#obj-tabs", TabbedContent).active = f"obj-tab-{tab}"
 
     # ---- rendering -------------------------------------------------------
 

@@ -28,6 +28,9 @@ class StatusLine(Static):
         if self.lab_state:
             text.append(f" ({self.lab_state})", "yellow")
         text.append(" │ ")
+        if self.lesson:
+            text.append(self.lesson, "bold")
+            text.append(" │ ")
         if self.prog_id:
             text.append_text(
                 Text.assemble(

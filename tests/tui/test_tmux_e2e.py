@@ -1,0 +1,104 @@
+"""The real `xdp-tui` command in a tmux pane: keys in, screen text out, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xdp_tui import paths
+from xdp_tui.engine import attach
+
+XDP_TUI = Path(sys.executable).parent / "xdp-tui"
+
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True)
+
+
+class Pane:
+    def __init__(self, session: str) -> None:
+        self.session = session
+
+    def text(self) -> str:
+        return _tmux("capture-pane", "-p", "-t", self.session).stdout
+
+    def keys(self, *keys: str) -> None:
+        _tmux("send-keys", "-t", self.session, *keys)
+
+    def alive(self) -> bool:
+        return _tmux("has-session", "-t", self.session).returncode == 0
+
+    def wait(self, condition: Callable[[], bool], tries: int = 150) -> bool:
+        """Poll (bounded); the caller asserts on the result."""
+        for _ in range(tries):
+            if condition():
+                return True
+            time.sleep(0.2)
+        return condition()
+
+    def wait_text(self, needle: str) -> bool:
+        return self.wait(lambda: needle in self.text())
+
+
+@pytest.fixture
+def pane(make_lab: Any) -> Iterator[tuple[Pane, Any]]:
+    lab = make_lab("tmx")
+    session = f"xdp-tui-test-{lab.name}"
+    command = " ".join(
+        [
+            "env",
+            f"XDP_TUI_RUN_DIR={os.environ['XDP_TUI_RUN_DIR']}",
+            f"XDP_TUI_DATA_DIR={os.environ['XDP_TUI_DATA_DIR']}",
+            "TERM=xterm-256color",
+            str(XDP_TUI),
+            "--lab",
+            lab.name,
+        ]
+    )
+    _tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        yield Pane(session), lab
+    finally:
+        _tmux("kill-session", "-t", session)
+
+
+def _attach_from_keys(pane: Pane, lab: Any) -> None:
+    assert pane.wait_text("Lessons"), pane.text()
+    pane.keys("Down", "Down")  # the third lesson counts packets in a pinned map
+    assert pane.wait_text("basic03"), pane.text()
+    pane.keys("2", "b")
+    assert pane.wait(lambda: attach.query(lab.outer).prog_id is not None), pane.text()
+    assert pane.wait_text("prog "), pane.text()
+    assert paths.pin_dir(lab.outer).is_dir()
+
+
+def test_keys_build_attach_and_q_cleans_up(pane: tuple[Pane, Any]) -> None:
+    tmux, lab = pane
+    _attach_from_keys(tmux, lab)
+    prog_id = attach.query(lab.outer).prog_id
+    assert f"#{prog_id}" in tmux.text()
+    tmux.keys("q")
+    assert tmux.wait(lambda: not tmux.alive())
+    assert attach.query(lab.outer).prog_id is None
+    assert not paths.pin_dir(lab.outer).exists()
+
+
+def test_dropped_terminal_sighup_cleans_up(pane: tuple[Pane, Any]) -> None:
+    tmux, lab = pane
+    _attach_from_keys(tmux, lab)
+    _tmux("kill-session", "-t", tmux.session)  # the pane's processes get SIGHUP
+    assert tmux.wait(lambda: attach.query(lab.outer).prog_id is None)
+    assert tmux.wait(lambda: not paths.pin_dir(lab.outer).exists())
