@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -96,9 +97,14 @@ def test_keys_build_attach_and_q_cleans_up(pane: tuple[Pane, Any]) -> None:
     assert not paths.pin_dir(lab.outer).exists()
 
 
-def test_dropped_terminal_sighup_cleans_up(pane: tuple[Pane, Any]) -> None:
+@pytest.mark.parametrize("how", ["sighup", "sigterm"])
+def test_signals_clean_up(pane: tuple[Pane, Any], how: str) -> None:
     tmux, lab = pane
     _attach_from_keys(tmux, lab)
-    _tmux("kill-session", "-t", tmux.session)  # the pane's processes get SIGHUP
+    if how == "sighup":
+        _tmux("kill-session", "-t", tmux.session)  # a dropped terminal: the pane gets SIGHUP
+    else:
+        pid = int(_tmux("list-panes", "-t", tmux.session, "-F", "#{pane_pid}").stdout.split()[0])
+        os.kill(pid, signal.SIGTERM)  # `env` exec'd xdp-tui: same pid
     assert tmux.wait(lambda: attach.query(lab.outer).prog_id is None)
     assert tmux.wait(lambda: not paths.pin_dir(lab.outer).exists())

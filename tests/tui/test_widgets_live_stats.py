@@ -244,3 +244,15 @@ def test_snapshot_ansi_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(StatsApp(samples), terminal_size=(80, 24), run_before=ansi)
+
+
+async def test_fits_the_live_tab_beside_the_lesson_list() -> None:
+    sample = make_sample(3)
+    sample["run"] = {"run_cnt": 5, "ns_per_run": None, "runs_per_s": 0.0}  # stats not enabled
+    app = StatsApp([sample])
+    async with app.run_test(size=(54, 24)) as pilot:
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+    assert all(len(line.rstrip()) <= 54 for line in lines)
+    assert any(line.startswith(" PASS") and "3,000" in line for line in lines)
+    assert "5 runs  ·  – ns/run  ·  0 runs/s" in "\n".join(lines)

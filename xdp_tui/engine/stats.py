@@ -34,6 +34,8 @@ from xdp_tui.errors import XdpTuiError
 ACTION_NAMES = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
 STATS_MAP = "xdp_stats_map"
 HISTORY_LEN = 120
+
+Sample = dict[str, Any]  # one `xdp-tui stats --json` object (see the module docstring)
 IFACE_COUNTERS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes")
 
 # Field names the per-action counters may carry (the tutorial's, then plainer ones).
@@ -263,7 +265,7 @@ class StatsSampler:
             return None  # replaced between query and open; the next sample catches up
         return self._maps
 
-    def sample(self) -> dict[str, Any]:
+    def sample(self) -> Sample:
         now, wall = time.monotonic(), time.time()
         prog_id = self.current_prog_id()
         prog_maps = self._prog_maps(prog_id)
