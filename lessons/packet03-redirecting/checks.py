@@ -32,20 +32,32 @@ REPLY_WAIT_S = 0.5
 # ---- helpers --------------------------------------------------------------
 
 
-def _map_update(fd: int, key: bytes, value: bytes) -> None:
-    """Write one map entry (BPF_ANY) through the map's fd."""
-    try:  # the engine's helper, when it has one
-        from xdp_tui.engine.bpfsys import update  # type: ignore[attr-defined]
-    except ImportError:
-        update = None
-    if update is not None:
-        update(fd, key, value)
-        return
+def _map_update(ctx: CheckContext, role: str, map_name: str, key: bytes, value: bytes) -> None:
+    """Write one entry into ROLE's map through its pin, as a learner's tool would.
+
+    The maps are pinned under /sys/fs/bpf/<outer interface>/; opening the pin
+    also proves they are where the README says.
+    """
+    from xdp_tui.engine import bpfsys
+
+    pin = ctx.pin_path(map_name, role)
+    ctx.expect(pin.exists(), f"map {map_name} is not pinned at {pin}")
+    with bpfsys.obj_get(pin) as fd:
+        update = getattr(bpfsys, "update", None)  # the engine's helper, when it has one
+        try:
+            if update is None:
+                raise TypeError
+            update(fd, key, value)
+        except TypeError:  # absent, or a signature other than (fd, key, value)
+            _raw_update(int(fd), key, value)
+
+
+def _raw_update(fd: int, key: bytes, value: bytes) -> None:
     from xdp_tui.engine._lib import cfunc
 
     map_update = cfunc("bpf_map_update_elem", C.c_int, C.c_int, C.c_void_p, C.c_void_p, C.c_uint64)
     k, v = C.create_string_buffer(key, len(key)), C.create_string_buffer(value, len(value))
-    ret = map_update(fd, k, v, 0)
+    ret = map_update(fd, k, v, 0)  # 0 = BPF_ANY
     if ret != 0:
         err = -ret if ret < -1 else C.get_errno()
         raise OSError(err, f"bpf_map_update_elem: {os.strerror(err)}")
@@ -170,7 +182,7 @@ def check_redirect(ctx: CheckContext) -> CheckResult:
     ctx.load("xdp_pass_func", role="left", mode="native")
     ctx.load("xdp_redirect_func", role="right", mode="native")
     target = struct.pack("=I6s2x", left.outer_ifindex, _mac(left.inner_mac))
-    _map_update(ctx.map_fd("redirect_target", "right"), struct.pack("=I", 0), target)
+    _map_update(ctx, "right", "redirect_target", struct.pack("=I", 0), target)
 
     redirected_before = _counter(ctx, "right", "XDP_REDIRECT")
     replies = _is_echo_reply_between(left.inner_ipv6, right.inner_ipv6)
@@ -202,8 +214,8 @@ def _fill_redirect_maps(ctx: CheckContext, role: str, toward: str) -> None:
     """ROLE's program sends its inner end's frames to TOWARD's inner end."""
     here, there = ctx.lab(role), ctx.lab(toward)
     key0 = struct.pack("=I", 0)
-    _map_update(ctx.map_fd("tx_port", role), key0, struct.pack("=I", there.outer_ifindex))
-    _map_update(ctx.map_fd("redirect_params", role), _mac(here.inner_mac), _mac(there.inner_mac))
+    _map_update(ctx, role, "tx_port", key0, struct.pack("=I", there.outer_ifindex))
+    _map_update(ctx, role, "redirect_params", _mac(here.inner_mac), _mac(there.inner_mac))
 
 
 def check_redirect_map(ctx: CheckContext) -> CheckResult:

@@ -231,3 +231,22 @@ def test_describe_loaded_unknown_id_is_an_error() -> None:
     with pytest.raises(XdpTuiError) as err:
         describe_loaded(2**31 - 5)
     assert "2147483643" in (err.value.location or "")
+
+
+def test_object_without_debug_info_still_shows_instructions(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, source = built
+    obj = tmp_path / "nodebug.o"
+    subprocess.run(
+        ["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu"]
+        + [f"-I{source.parent}", "-c", str(source), "-o", str(obj)],
+        check=True,
+        capture_output=True,
+    )
+    info = describe_object(obj, source)
+    assert [p.name for p in info.programs] == ["xdp_count_pass", "xdp_even_drop"]
+    rows = info.rows("xdp_count_pass")
+    assert rows and all(r.kind != "source" for r in rows)
+    assert any("without -g" in note for note in info.notes)
+    assert any("maps unknown" in note for note in info.notes)  # no BTF: libbpf cannot read .maps

@@ -21,12 +21,14 @@ Both return code as `CodeRow(kind, text, source_line)` rows:
 from __future__ import annotations
 
 import ctypes as C
+import functools
 import json
 import re
 import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Literal, NamedTuple
 
 from xdp_tui.errors import XdpTuiError
@@ -192,43 +194,53 @@ def _read_elf(obj: Path) -> tuple[list[SectionInfo], list[tuple[str, str, int, b
 # ---- maps (libbpf opens the object, loads nothing) --------------------------
 
 
-def _read_maps(obj: Path) -> tuple[list[MapInfo], list[str]]:
-    """Map specs as libbpf parses them; returns (maps, notes)."""
-    from xdp_tui.engine import _lib  # libbpf only when needed (tests of parsing need none)
-    from xdp_tui.engine.bpfsys import MAP_TYPES
+@functools.cache
+def _libbpf() -> SimpleNamespace:
+    """The libbpf calls that read map specs from an opened (not loaded) object."""
+    from xdp_tui.engine import _lib  # imported late: parsing tests need no libbpf
 
     P = C.c_void_p
-    open_file = _lib.cfunc("bpf_object__open_file", P, C.c_char_p, P)
-    next_map = _lib.cfunc("bpf_object__next_map", P, P, P)
-    close = _lib.cfunc("bpf_object__close", None, P)
-    map_name = _lib.cfunc("bpf_map__name", C.c_char_p, P)
-    map_type = _lib.cfunc("bpf_map__type", C.c_int, P)
-    key_size = _lib.cfunc("bpf_map__key_size", C.c_uint32, P)
-    value_size = _lib.cfunc("bpf_map__value_size", C.c_uint32, P)
-    max_entries = _lib.cfunc("bpf_map__max_entries", C.c_uint32, P)
+    u32 = C.c_uint32
+    return SimpleNamespace(
+        lib=_lib,
+        open_file=_lib.cfunc("bpf_object__open_file", P, C.c_char_p, P),
+        next_map=_lib.cfunc("bpf_object__next_map", P, P, P),
+        close=_lib.cfunc("bpf_object__close", None, P),
+        map_name=_lib.cfunc("bpf_map__name", C.c_char_p, P),
+        map_type=_lib.cfunc("bpf_map__type", C.c_int, P),
+        key_size=_lib.cfunc("bpf_map__key_size", u32, P),
+        value_size=_lib.cfunc("bpf_map__value_size", u32, P),
+        max_entries=_lib.cfunc("bpf_map__max_entries", u32, P),
+    )
 
-    with _lib.capture_libbpf_log() as log:
-        handle = open_file(str(obj).encode(), None)
+
+def _read_maps(obj: Path) -> tuple[list[MapInfo], list[str]]:
+    """Map specs as libbpf parses them; returns (maps, notes)."""
+    from xdp_tui.engine.bpfsys import MAP_TYPES
+
+    bpf = _libbpf()
+    with bpf.lib.capture_libbpf_log() as log:
+        handle = bpf.open_file(str(obj).encode(), None)
     if not handle:
         said = " ".join(text.strip() for _, text in log[-2:]) or "no message"
         return [], [f"libbpf could not open the object, maps unknown: {said}"]
     maps: list[MapInfo] = []
     try:
-        current = next_map(handle, None)
+        current = bpf.next_map(handle, None)
         while current:
-            type_id = map_type(current)
+            type_id = bpf.map_type(current)
             maps.append(
                 MapInfo(
-                    name=(map_name(current) or b"?").decode(),
+                    name=(bpf.map_name(current) or b"?").decode(),
                     type=MAP_TYPES.get(type_id, str(type_id)),
-                    key_size=int(key_size(current)),
-                    value_size=int(value_size(current)),
-                    max_entries=int(max_entries(current)),
+                    key_size=int(bpf.key_size(current)),
+                    value_size=int(bpf.value_size(current)),
+                    max_entries=int(bpf.max_entries(current)),
                 )
             )
-            current = next_map(handle, current)
+            current = bpf.next_map(handle, current)
     finally:
-        close(handle)
+        bpf.close(handle)
     return maps, []
 
 

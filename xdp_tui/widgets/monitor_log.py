@@ -85,7 +85,9 @@ class MonitorLog(Vertical):
     def add_lines(self, lines: list[str]) -> None:
         """Append bpf_printk lines (oldest first)."""
         log = self.query_one("#monitor-printk", RichLog)
-        for line in lines:
+        # A flood (a printk per packet) is cut before writing: the log keeps only
+        # max_lines anyway, and each write costs a render.
+        for line in lines[-self.max_lines :]:
             log.write(Text(line.rstrip("\n")))
         self.line_count += len(lines)
 

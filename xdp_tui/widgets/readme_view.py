@@ -9,6 +9,31 @@ from textual.message import Message
 from textual.widgets import Markdown, MarkdownViewer
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_FENCE = re.compile(r"^(\s*)(```+|~~~+)(.*)$")
+
+
+def label_bare_fences(markdown: str) -> str:
+    """Mark code fences without a language as plain text.
+
+    Textual asks Pygments to guess the language of an unlabelled fence,
+    which costs tens of milliseconds each; our READMEs use them for diagrams.
+    """
+    out, fence = [], None
+    for line in markdown.splitlines():
+        match = _FENCE.match(line)
+        if match and fence is None:
+            fence = match.group(2)
+            if not match.group(3).strip():
+                line = f"{match.group(1)}{fence}text"
+        elif (
+            match
+            and fence is not None
+            and match.group(2).startswith(fence[0])
+            and not match.group(3).strip()
+        ):
+            fence = None
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 class ReadmeView(MarkdownViewer):
@@ -33,10 +58,19 @@ class ReadmeView(MarkdownViewer):
         self.readme = path
         self.navigator.stack.clear()
         self.navigator.index = 0
+        await self._open(str(path))
+
+    async def _open(self, location: str) -> None:
+        """Go to a Markdown file (optionally #anchor), relative to the current one."""
+        target = self.navigator.go(location)
+        path, anchor = self.document.sanitize_location(str(target))
         try:
-            await self.go(path)
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            await self.document.update(f"# No README\n\n`{path}`: {exc.strerror}")
+            text = f"# Not found\n\n`{path}`: {exc.strerror}"
+        await self.document.update(label_bare_fences(text))
+        if anchor:
+            self.document.goto_anchor(anchor)
 
     async def _on_markdown_link_clicked(self, message: Markdown.LinkClicked) -> None:
         message.stop()
@@ -45,8 +79,11 @@ class ReadmeView(MarkdownViewer):
             self.notify(href, title="Link (open it in your browser)", timeout=8)
             return
         target, _, _anchor = href.partition("#")
-        if not target or target.lower().endswith((".md", ".markdown")):
-            await self.go(href)
+        if not target:
+            self.document.goto_anchor(_anchor)
+            return
+        if target.lower().endswith((".md", ".markdown")):
+            await self._open(href)
             return
         base = self.navigator.location.parent if self.readme else Path.cwd()
         self.post_message(self.SourceLink((base / target).resolve()))
