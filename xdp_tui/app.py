@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
@@ -27,7 +28,7 @@ LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class XdpTuiApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere work too
     TITLE = "xdp-tui"
     COMMANDS = App.COMMANDS | {WorkshopCommands}
     BINDINGS = [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,7 @@ class Workbench:
         self._trace: Any = None
         self._stream_stop = threading.Event()
         self._closed = False
+        self._lab_cache: tuple[float, dict[str, Any] | None] | None = None
         self._attached_devs: set[str] = set()  # where this session attached (pins to remove)
         self.mode = "auto"
 
@@ -166,17 +168,26 @@ class Workbench:
                 return bool(lab.get("healthy", True))
         return False
 
-    def lab_status(self) -> dict[str, Any] | None:
-        """testenv.status() narrowed to the session's lab (None when it does not exist)."""
+    def lab_status(self, max_age: float = 0.0) -> dict[str, Any] | None:
+        """testenv.status() narrowed to the session's lab (None when it does not exist).
+
+        A status costs a netlink dump (~20 ms of CPU); MAX_AGE lets the live
+        view reuse a recent one.
+        """
+        cached = self._lab_cache
+        if cached is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        found = None
         try:
             import testenv
 
             for lab in testenv.status().get("labs", []):
                 if lab.get("name") == self.lab_name:
-                    return dict(lab)
+                    found = dict(lab)
         except Exception:  # noqa: BLE001 - status is informative only
             pass
-        return None
+        self._lab_cache = (time.monotonic(), found)
+        return found
 
     def inner_attach_status(self) -> dict[str, Any] | None:
         """What is attached on the lab's inner end (veth0 inside the namespace)."""

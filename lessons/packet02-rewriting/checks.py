@@ -34,33 +34,50 @@ def _udp_listener(address: str, port: int) -> Iterator[socket.socket]:
         sock.close()
 
 
-def _received(sock: socket.socket) -> list[bytes]:
-    """Every datagram that arrives before the line stays quiet for a moment."""
+def _received(sock: socket.socket, first_wait: float) -> list[bytes]:
+    """Every datagram that arrives within FIRST_WAIT and then until the line is quiet."""
     got: list[bytes] = []
-    while select.select([sock], [], [], RECEIVE_TIMEOUT_S if not got else 0.1)[0]:
+    while select.select([sock], [], [], first_wait if not got else 0.05)[0]:
         got.append(sock.recv(65535))
     return got
 
 
-def _udp_through(ctx: CheckContext, family: int) -> tuple[list[bytes], list[bytes], bytes]:
+def _without_udp_checksum(frame: bytes) -> bytes:
+    """An IPv4 UDP frame whose sender computed no checksum (the field is 0)."""
+    offset = packets.ETH_HLEN + (frame[packets.ETH_HLEN] & 0x0F) * 4 + 6
+    return frame[:offset] + b"\0\0" + frame[offset + 2 :]
+
+
+def _udp_through(
+    ctx: CheckContext, family: int, *, zero_checksum: bool = False
+) -> tuple[list[bytes], list[bytes], bytes]:
     """Send one datagram to PORT; what (PORT - 1, PORT) heard, and the payload sent."""
     lab = ctx.lab()
     address = lab.outer_ipv6 if family == 6 else lab.outer_ipv4
-    payload = b"xdp-tui packet02 IPv%d" % family
+    payload = b"xdp-tui packet02 IPv%d%s" % (family, b" no checksum" if zero_checksum else b"")
     frame = ctx.build_udp_frame(PORT, payload=payload, family=family)
+    if zero_checksum:
+        frame = _without_udp_checksum(frame)
     with _udp_listener(address, PORT - 1) as lowered, _udp_listener(address, PORT) as original:
         ctx.send_frames([frame])
-        return _received(lowered), _received(original), payload
+        # By the time the first wait ends, a datagram for PORT has arrived too if at all.
+        return _received(lowered, RECEIVE_TIMEOUT_S), _received(original, 0.05), payload
 
 
-def _check_udp(ctx: CheckContext, family: int) -> None:
-    lowered, original, payload = _udp_through(ctx, family)
+def _check_udp(ctx: CheckContext, family: int, *, zero_checksum: bool = False) -> None:
+    lowered, original, payload = _udp_through(ctx, family, zero_checksum=zero_checksum)
+    what = f"IPv{family} UDP datagram" + (" without a checksum (0)" if zero_checksum else "")
     if payload in lowered:
         return
     if payload in original:
-        ctx.fail(f"the IPv{family} UDP datagram to port {PORT} still arrived on port {PORT}")
+        ctx.fail(f"the {what} to port {PORT} still arrived on port {PORT}")
+    if zero_checksum:
+        ctx.fail(
+            f"the {what} sent to port {PORT} arrived on neither {PORT - 1} nor {PORT}:"
+            " an IPv4 UDP checksum of 0 means 'none'; leave it 0 instead of updating it"
+        )
     ctx.fail(
-        f"the IPv{family} UDP datagram sent to port {PORT} arrived on neither {PORT - 1} nor"
+        f"the {what} sent to port {PORT} arrived on neither {PORT - 1} nor"
         f" {PORT}: the kernel drops datagrams whose checksum is wrong; fix udp->check"
         " with csum_replace2() after changing the port"
     )
@@ -87,6 +104,7 @@ def check_port_rewrite(ctx: CheckContext) -> CheckResult:
     ctx.load("xdp_port_rewrite_func")
     _check_udp(ctx, 6)
     _check_udp(ctx, 4)
+    _check_udp(ctx, 4, zero_checksum=True)
     tcp = _tcp_frames(ctx)
     ctx.expect(bool(tcp), "the TCP SYN sent to the lab's outer address never got past XDP")
     dport = tcp[0].udp_ports[1] if tcp[0].udp_ports else None
@@ -100,7 +118,8 @@ def check_port_rewrite(ctx: CheckContext) -> CheckResult:
         "the TCP destination port is right but the TCP checksum is not: fix tcph->check",
     )
     return ctx.passed(
-        f"UDP (IPv6 and IPv4) to port {PORT} was received on {PORT - 1}; the TCP SYN left XDP"
+        f"UDP (IPv6, IPv4, IPv4 without checksum) to port {PORT} was received on {PORT - 1};"
+        " the TCP SYN left XDP"
         f" for port {PORT - 1} with a valid checksum"
     )
 

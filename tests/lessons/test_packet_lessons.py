@@ -96,6 +96,18 @@ def test_packet02_port_change_without_checksum_fix_fails(tmp_path: Path) -> None
     assert "checksum" in result.detail
 
 
+def test_packet02_updating_an_absent_ipv4_udp_checksum_fails(tmp_path: Path) -> None:
+    lesson = get_lesson("packet02-rewriting")
+    always_update = _variant(
+        tmp_path,
+        solution_source(lesson),
+        ("\tif (ipv4 && udph->check == 0) {", "\tif (0) {"),
+    )
+    [result] = _run(lesson.id, always_update, "1")
+    assert not result.passed
+    assert "without a checksum" in result.detail
+
+
 def test_packet02_pop_that_forgets_the_inner_type_fails(tmp_path: Path) -> None:
     lesson = get_lesson("packet02-rewriting")
     broken = _variant(

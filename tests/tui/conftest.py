@@ -62,7 +62,7 @@ class FrozenWorkbench(Workbench):
     def source_path(self, lesson: Any) -> Path:
         return Path(lesson.dir) / lesson.source_name
 
-    def lab_status(self) -> dict[str, Any] | None:
+    def lab_status(self, max_age: float = 0.0) -> dict[str, Any] | None:
         return None
 
     def attach_status(self) -> dict[str, Any] | None:

@@ -51,6 +51,7 @@ _map_max_entries = cfunc("bpf_map__max_entries", C.c_uint32, P)
 _map_fd = cfunc("bpf_map__fd", C.c_int, P)
 _map_is_internal = cfunc("bpf_map__is_internal", C.c_bool, P)
 _map_set_pin_path = cfunc("bpf_map__set_pin_path", C.c_int, P, C.c_char_p)
+_map_reuse_fd = cfunc("bpf_map__reuse_fd", C.c_int, P, C.c_int)
 _map_type_str = cfunc("libbpf_bpf_map_type_str", C.c_char_p, C.c_int)
 
 BPF_PROG_TYPE_XDP = 6
@@ -288,12 +289,36 @@ class BpfObject:
             if _map_is_internal(m):
                 continue
             target = pin_dir / _text(_map_name(m))
+            if _map_type(m) in _KERNEL_FLAGGED_MAP_TYPES and target.exists():
+                self._reuse_pinned_by_hand(m, target)
+                continue
             ret = _map_set_pin_path(m, str(target).encode())
             if ret != 0:
                 raise XdpTuiError(
                     f"cannot set the pin path of map '{target.name}': {os.strerror(-ret)}",
                     location=str(self.path),
                 )
+
+    def _reuse_pinned_by_hand(self, m: int, pin: Path) -> None:
+        """Reuse a pinned devmap/cpumap ourselves.
+
+        The kernel adds BPF_F_RDONLY_PROG to these maps' flags, and libbpf 1.1
+        compares flags when reusing a pin, so its own reuse always refuses
+        them. We compare what matters and hand libbpf the pinned fd instead.
+        """
+        from xdp_tui.engine import bpfsys
+
+        with bpfsys.obj_get(pin) as fd:
+            info = bpfsys.map_info(int(fd))
+            wanted = (_map_type(m), _map_key_size(m), _map_value_size(m), _map_max_entries(m))
+            if (info.type, info.key_size, info.value_size, info.max_entries) != wanted:
+                raise _incompatible_pin_error(str(pin), self.pin_dir, "")
+            ret = _map_reuse_fd(m, int(fd))  # libbpf keeps its own duplicate of the fd
+        if ret != 0:
+            raise XdpTuiError(
+                f"cannot reuse the pinned map {pin}: {os.strerror(-ret)}", location=str(pin)
+            )
+        _map_set_pin_path(m, None)
 
     def _clear_pin_paths(self) -> None:
         """No pinning at all, even for maps declared with LIBBPF_PIN_BY_NAME.
@@ -378,6 +403,11 @@ def _pin_mismatch(libbpf_log: str) -> str | None:
         return None
     start += len(marker)
     return libbpf_log[start : libbpf_log.find("'", start)]
+
+
+# BPF_MAP_TYPE_DEVMAP, CPUMAP, DEVMAP_HASH: the kernel sets flags on them that
+# libbpf's pin-reuse check does not expect.
+_KERNEL_FLAGGED_MAP_TYPES = frozenset({14, 16, 25})
 
 
 def _incompatible_pin_error(pin: str, pin_dir: Path | None, log: str) -> XdpTuiError:

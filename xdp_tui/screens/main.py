@@ -39,7 +39,8 @@ from xdp_tui.widgets.status_line import StatusLine
 from xdp_tui.workbench import Workbench
 
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
-LAB_EVERY_N_SAMPLES = 4  # the lab diagram refreshes once a second
+LAB_EVERY_N_SAMPLES = 4  # the lab diagram (when shown) refreshes once a second
+LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
 STREAM_RATES = [("100", "100 packets/s"), ("1000", "1 000 packets/s"),
                 ("10000", "10 000 packets/s"), ("100000", "100 000 packets/s"),
                 ("0", "as fast as possible")]  # fmt: skip
@@ -95,6 +96,8 @@ class WorkshopScreen(Screen[None]):
         self._sampling = False
         self._sample_count = 0
         self.last_sample: dict[str, Any] | None = None
+        self.active_tab = "readme"
+        self._lab_shown: tuple[Any, ...] | None = None
         self._streaming = False
         self._toc_choice: bool | None = None
 
@@ -318,8 +321,8 @@ class WorkshopScreen(Screen[None]):
     def take_sample(self) -> None:
         self.post_message(msg.SampleReady(self.workbench.sample()))
         self._sample_count += 1
-        if self._sample_count % LAB_EVERY_N_SAMPLES == 0:
-            self._post_lab()
+        if self.active_tab == "lab" and self._sample_count % LAB_EVERY_N_SAMPLES == 0:
+            self._post_lab(lab_max_age=LAB_STATUS_MAX_AGE_S)
 
     def on_sample_ready(self, message: msg.SampleReady) -> None:
         sample = message.sample
@@ -327,13 +330,25 @@ class WorkshopScreen(Screen[None]):
             self._sampling = False
             return
         self.last_sample = sample
+        if self.active_tab == "live":  # hidden panes are fed when shown: no wasted redraws
+            self._feed_live(sample)
+        self.set_timer(SAMPLE_PERIOD_S, self._sample_tick)
+
+    def _feed_live(self, sample: dict[str, Any]) -> None:
         self.query_one("#live-stats").update_sample(sample)  # type: ignore[attr-defined]
         monitor = self.query_one("#monitor-pane")
         if sample.get("exceptions"):
             monitor.add_events(sample["exceptions"])  # type: ignore[attr-defined]
         if sample.get("trace"):
             monitor.add_lines(sample["trace"])  # type: ignore[attr-defined]
-        self.set_timer(SAMPLE_PERIOD_S, self._sample_tick)
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        self.active_tab = event.pane.id or ""
+        if self.active_tab == "live" and self.last_sample is not None:
+            self._feed_live(self.last_sample)
+        elif self.active_tab == "lab":
+            self.refresh_lab()
 
     @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
     def start_monitor(self) -> None:
@@ -343,12 +358,11 @@ class WorkshopScreen(Screen[None]):
 
     # ---- lab and object -------------------------------------------------------------------
 
-    def _post_lab(self) -> None:
+    def _post_lab(self, lab_max_age: float = 0.0) -> None:
         """From a worker thread: the lab's state for the status line and the diagram."""
         wb = self.workbench
-        self.post_message(
-            msg.LabChanged(wb.lab_status(), wb.attach_status(), wb.inner_attach_status())
-        )
+        lab = wb.lab_status(max_age=lab_max_age)
+        self.post_message(msg.LabChanged(lab, wb.attach_status(), wb.inner_attach_status()))
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
     def refresh_lab(self) -> None:
@@ -356,6 +370,10 @@ class WorkshopScreen(Screen[None]):
 
     def on_lab_changed(self, message: msg.LabChanged) -> None:
         lab = message.lab_status
+        shown = (lab, message.attach_status, message.inner_status)
+        if shown == self._lab_shown:
+            return  # unchanged: spare the diagram a relayout
+        self._lab_shown = shown
         self.status.lab_state = "" if lab else "not created yet"
         if lab is not None and not lab.get("healthy", True):
             self.status.lab_state = "unhealthy"
@@ -367,7 +385,6 @@ class WorkshopScreen(Screen[None]):
 
     def action_show_lab(self) -> None:
         self.switch_tab("lab")
-        self.refresh_lab()
 
     def action_show_object(self) -> None:
         lesson = self._need_lesson()
