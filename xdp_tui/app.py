@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from pathlib import Path
 
@@ -43,8 +44,17 @@ class XdpTuiApp(App[int]):
         self.workshop = WorkshopScreen(self.workbench)
 
     def on_mount(self) -> None:
+        self._pick_theme()
         self._install_signal_handlers()
         self.push_screen(self.workshop)
+
+    def _pick_theme(self) -> None:
+        """XDP_TUI_THEME wins; a 16-colour terminal gets the ANSI theme (its own palette)."""
+        wanted = os.environ.get("XDP_TUI_THEME")
+        if not wanted and self.console.color_system in ("standard", "windows"):
+            wanted = "ansi-dark"
+        if wanted and wanted in self.available_themes:
+            self.theme = wanted
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -59,7 +69,11 @@ class XdpTuiApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        bindings = list(WorkshopScreen.BINDINGS)
+        palette = Binding(
+            "ctrl+p", "command_palette", "Commands", tooltip="Find any command by name"
+        )
+        interrupt = Binding("ctrl+c", "quit", "Quit", tooltip="Same as q")
+        bindings = [*WorkshopScreen.BINDINGS, palette, interrupt]
         self.push_screen(HelpScreen(bindings))
 
     async def action_quit(self) -> None:

@@ -139,13 +139,11 @@ class CheckContext:
         opts.update(options)
         opts = _accepted_kwargs(testenv.setup, opts)
         name = f"xc{os.getpid() % 100000}{role[:1]}{next(_lab_counter)}"
-        previous_current = _current_lab()
         _sweep_orphan_labs()
         _register_lab(name)
         self._stack.callback(_remove_lab, name)
-        lab = testenv.setup(name, **opts)
-        # setup makes the new lab current; the learner's current lab must stay theirs.
-        _give_back_current(name, previous_current)
+        # The learner's current lab must stay theirs.
+        lab = testenv.setup(name, make_current=False, **opts)
         self._labs[role] = lab
         return lab
 
@@ -310,24 +308,6 @@ def _quietly(fn: Callable[..., Any], *args: Any) -> None:
 def _close_quietly(loaded: Any) -> None:
     with contextlib.suppress(Exception):
         loaded.close()
-
-
-def _current_lab() -> str | None:
-    with contextlib.suppress(Exception):
-        import testenv
-
-        return testenv.current()
-    return None
-
-
-def _give_back_current(private: str, previous: str | None) -> None:
-    """Undo setup's "make current" if the private lab is still the current one."""
-    with contextlib.suppress(Exception):
-        from testenv import state
-
-        with state.locked():
-            if state.read_current() == private:
-                state.write_current(previous)
 
 
 def _registry() -> Path:

@@ -71,6 +71,20 @@ def test_exec_runs_inside_with_bpffs_and_lab_sysfs(cli_lab) -> None:
     assert failed.returncode == 3
 
 
+def test_pins_made_inside_are_the_hosts(cli_lab) -> None:
+    """exec keeps the host's bpffs instance, not a fresh empty one."""
+    from xdp_tui import paths
+
+    run_json("setup", "--name", cli_lab)
+    pin = paths.pin_dir(cli_lab) / "made_inside"
+    create = f"mkdir -p {pin.parent} && bpftool map create {pin} type array key 4 value 4 entries 1 name inside"
+    done = run_cli("exec", "--name", cli_lab, "--", "sh", "-c", create)
+    assert done.returncode == 0, done.stderr
+    assert pin.exists()
+    run_json("teardown", "--name", cli_lab)
+    assert not pin.parent.exists()
+
+
 def test_errors_are_one_located_message(cli_lab) -> None:
     bad = run_cli("setup", "--name", "-x" * 3)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
@@ -101,3 +115,27 @@ def test_broken_lab_gives_messages_and_reset_repairs(cli_lab) -> None:
         assert "env reset" in done.stderr
     run_json("reset", "--name", cli_lab)
     assert run_json("ping", "--name", cli_lab, "-c", "1")["answered_seqs"] == [1]
+
+
+def test_ping_until_interrupted(cli_lab) -> None:
+    import signal
+
+    run_json("setup", "--name", cli_lab)
+    command = [sys.executable, "-m", "xdp_tui", "env", "ping", "-c", "0", "-i", "0.05"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell may start us with SIGINT ignored; Ctrl-C must work here.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("ping ")
+    assert "reply seq=1 " in proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    rest, errors = proc.communicate(timeout=10)
+    assert proc.returncode == 0, errors
+    # The summary counts what was sent before Ctrl-C (the last request may be unanswered).
+    summary = rest.splitlines()[-1]
+    assert " sent, " in summary and summary.split("answered: ")[1].split()[0] == "1"

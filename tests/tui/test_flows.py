@@ -160,3 +160,50 @@ async def test_leftovers_are_offered_and_cleaned(make_lab: Any) -> None:
         await pilot.press("c")
         assert await wait_for(pilot, lambda: attach.query(lab.outer).prog_id is None)
     assert not paths.pin_dir(lab.outer).exists()
+
+
+@pytest.mark.kernel
+async def test_mode_stream_and_object(make_lab: Any) -> None:
+    from xdp_tui.screens.chooser import ChoiceScreen
+
+    lab = await asyncio.to_thread(make_lab, "mode")
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, "basic03-map-counter")
+        await pilot.press("m", "m")  # auto -> native -> skb
+        assert app.workshop.status.mode == "skb"
+        await _attach(app, pilot)
+        assert app.workshop.status.attached_mode == "skb"
+        assert attach.query(lab.outer).mode == "skb"
+
+        await pilot.press("3", "t")  # the Live tab, then a stream at the first rate offered
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("enter")
+
+        def passed_packets() -> int:
+            sample = app.workshop.last_sample or {}
+            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+
+        assert await wait_for(pilot, lambda: passed_packets() >= 20)
+        await pilot.press("t")  # stop
+        assert await wait_for(
+            pilot, lambda: any("stream stopped" in line for line in app.workshop.activity.history)
+        )
+
+        await pilot.press("o")
+        view = app.workshop.query_one("#object-view")
+        assert await wait_for(pilot, lambda: getattr(view, "info", None) is not None)
+        assert any(p.name == "xdp_stats1_func" for p in view.info.programs)
+
+
+async def test_program_chooser_lists_the_lesson_programs(lab_name: Any) -> None:
+    from xdp_tui.screens.chooser import ChoiceScreen
+
+    lesson = _lesson("basic02-prog-by-name")
+    app = XdpTuiApp(lab=lab_name("prg"))
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, lesson.id)
+        await pilot.press("P")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        assert [key for key, _ in app.screen.choices] == list(lesson.programs)
+        await pilot.press("escape")

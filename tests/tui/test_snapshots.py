@@ -38,3 +38,9 @@ def _then(*keys: str) -> Any:
 )
 def test_screen(snap_compare: Any, size: tuple[int, int], keys: tuple[str, ...]) -> None:
     assert snap_compare(_app(), terminal_size=size, run_before=_then(*keys))
+
+
+def test_sixteen_colours(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ANSI theme a 16-colour terminal gets (XDP_TUI_THEME forces it here)."""
+    monkeypatch.setenv("XDP_TUI_THEME", "ansi-dark")
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_then("2"))

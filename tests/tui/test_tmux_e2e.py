@@ -86,12 +86,13 @@ def _attach_from_keys(pane: Pane, lab: Any) -> None:
     assert paths.pin_dir(lab.outer).is_dir()
 
 
-def test_keys_build_attach_and_q_cleans_up(pane: tuple[Pane, Any]) -> None:
+@pytest.mark.parametrize("quit_key", ["q", "C-c"])
+def test_keys_build_attach_and_quit_cleans_up(pane: tuple[Pane, Any], quit_key: str) -> None:
     tmux, lab = pane
     _attach_from_keys(tmux, lab)
     prog_id = attach.query(lab.outer).prog_id
     assert f"#{prog_id}" in tmux.text()
-    tmux.keys("q")
+    tmux.keys(quit_key)
     assert tmux.wait(lambda: not tmux.alive())
     assert attach.query(lab.outer).prog_id is None
     assert not paths.pin_dir(lab.outer).exists()

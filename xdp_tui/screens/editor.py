@@ -7,37 +7,54 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TextArea
 
+from xdp_tui.screens.confirm import ConfirmScreen
 from xdp_tui.widgets.source_view import c_editor
 
 
 class EditorScreen(Screen[bool]):
     """Dismisses with True when the file was saved at least once."""
 
+    # Priority: in a code editor escape and ctrl+s would otherwise stay in the TextArea.
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
-        Binding("escape", "close", "Close", id="editor.close"),
+        Binding("escape", "close", "Close", id="editor.close", priority=True),
     ]
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
         self.saved = False
+        self._saved_text = path.read_text()
 
     def compose(self) -> ComposeResult:
         yield Static(f"editing {self.path.name}  (ctrl+s save, esc close)", id="editor-title")
-        yield c_editor(self.path.read_text(), read_only=False, id="editor-area")
+        yield c_editor(self._saved_text, read_only=False, id="editor-area")
         yield Footer()
 
+    @property
+    def area(self) -> TextArea:
+        return self.query_one("#editor-area", TextArea)
+
     def on_mount(self) -> None:
-        self.query_one("#editor-area").focus()
+        self.area.focus()
 
     def action_save(self) -> None:
-        area = self.query_one("#editor-area")
-        self.path.write_text(area.text)  # type: ignore[attr-defined]
+        text = self.area.text
+        self.path.write_text(text)
+        self._saved_text = text
         self.saved = True
         self.notify(f"saved {self.path.name}")
 
     def action_close(self) -> None:
-        self.dismiss(self.saved)
+        if self.area.text == self._saved_text:
+            self.dismiss(self.saved)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(self.saved)
+
+        question = "Close without saving? Your unsaved changes are lost."
+        self.app.push_screen(ConfirmScreen(question, yes="Discard"), answered)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,11 @@ from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.widgets import TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from xdp_tui.screens import messages as msg
 from xdp_tui.screens.chooser import ChoiceScreen
@@ -31,6 +35,7 @@ from xdp_tui.screens.problems import describe
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.activity_log import ActivityLog
 from xdp_tui.widgets.fallbacks import make_pane
+from xdp_tui.widgets.key_bar import KeyBar
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
@@ -69,7 +74,7 @@ class WorkshopScreen(Screen[None]):
         _b("p", "ping", "Ping", "Ping the outer side from inside the lab"),
         _b("t", "stream", "Stream", "Start or stop a UDP stream from inside the lab"),
         _b("e", "edit", "Edit", "Edit the source in $EDITOR (or in the app)"),
-        _b("E", "edit_here", "Edit here", "Edit the source inside the app (ctrl+s saves)"),
+        _b("E", "edit_here", "In-app edit", "Edit the source inside the app (ctrl+s saves)"),
         _b("r", "reset", "Reset", "Reset your source to the lesson's starter"),
         _b("S", "solution", "Solution", "Show the lesson's solution"),
         _b("o", "show_object", "Object", "Inside the object: sections, maps, instructions"),
@@ -94,9 +99,10 @@ class WorkshopScreen(Screen[None]):
         self.source_path: Path | None = None
         self.chosen_program: dict[str, str] = {}
         self._sampling = False
-        self._sample_count = 0
+        self._sample_shown = threading.Event()
         self.last_sample: dict[str, Any] | None = None
         self.active_tab = "readme"
+        self._fed_sample: dict[str, Any] | None = None
         self._lab_shown: tuple[Any, ...] | None = None
         self._streaming = False
         self._toc_choice: bool | None = None
@@ -113,29 +119,38 @@ class WorkshopScreen(Screen[None]):
                 with TabPane("Source", id="source"), Vertical():
                     yield SourceView(id="source-view")
                     yield ProblemPanel(id="problem")
-                with TabPane("Live", id="live"), Vertical():
-                    yield make_pane("stats", id="live-stats")
-                    yield make_pane("monitor", id="monitor-pane")
+                # Hidden at start: mounted after the first frame (Lazy) so it comes sooner.
+                with TabPane("Live", id="live"):
+                    yield Lazy(
+                        Vertical(
+                            make_pane("stats", id="live-stats"),
+                            make_pane("monitor", id="monitor-pane"),
+                        )
+                    )
                 with TabPane("Lab", id="lab"):
-                    yield make_pane("lab", id="lab-diagram")
+                    yield Lazy(make_pane("lab", id="lab-diagram"))
                 with TabPane("Object", id="object"):
-                    yield make_pane("object", id="object-view")
+                    yield Lazy(make_pane("object", id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
-        yield Footer(compact=True)
+        yield KeyBar(self.BINDINGS, id="keys")
 
     def on_mount(self) -> None:
         status = self.status
         status.lab = self.workbench.lab_name
         status.mode = self.workbench.mode
         self.query_one(LessonBrowser).focus()
+        self.call_after_refresh(self._start_up)  # the first frame first, then the content
+
+    def _start_up(self) -> None:
         self.load_lessons()
         self.refresh_lab()
         self.find_leftovers()
 
     def on_resize(self) -> None:
-        if self._toc_choice is None:
-            self.readme.show_table_of_contents = self.size.width >= TOC_MIN_WIDTH
+        readme = self.pane("#readme-view")
+        if self._toc_choice is None and readme is not None:
+            readme.show_table_of_contents = self.size.width >= TOC_MIN_WIDTH
 
     # ---- handy accessors ----------------------------------------------------------------
 
@@ -154,6 +169,13 @@ class WorkshopScreen(Screen[None]):
     @property
     def activity(self) -> ActivityLog:
         return self.query_one(ActivityLog)
+
+    def pane(self, selector: str) -> Any | None:
+        """A pane widget, or None while it is not mounted yet (Lazy)."""
+        try:
+            return self.query_one(selector)
+        except NoMatches:
+            return None
 
     def say(self, text: str, style: str = "") -> None:
         self.activity.say(text, style)
@@ -304,39 +326,56 @@ class WorkshopScreen(Screen[None]):
         choices = [(name, name) for name in programs]
         self.app.push_screen(ChoiceScreen("Attach which program?", choices, current), chosen)
 
-    # ---- live samples (dolphie pattern: one sample at a time, re-armed on success) ----------------
+    # ---- live samples: one sampler loop, never two samples in flight ------------------------
 
     def _start_sampling(self) -> None:
         if not self._sampling:
             self._sampling = True
-            self.set_timer(SAMPLE_PERIOD_S, self._sample_tick)
-
-    def _sample_tick(self) -> None:
-        if self.workbench.attached is None:
-            self._sampling = False
-            return
-        self.take_sample()
+            self._sample_shown.set()
+            self.sample_loop()
 
     @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
-    def take_sample(self) -> None:
-        self.post_message(msg.SampleReady(self.workbench.sample()))
-        self._sample_count += 1
-        if self.active_tab == "lab" and self._sample_count % LAB_EVERY_N_SAMPLES == 0:
-            self._post_lab(lab_max_age=LAB_STATUS_MAX_AGE_S)
+    def sample_loop(self) -> None:
+        """Sample at 4 Hz while something is attached.
+
+        The next sample is taken only after the UI has shown the previous one
+        (`_sample_shown`), so a slow terminal never gets a backlog of samples.
+        """
+        worker = get_current_worker()
+        count = 0
+        while not worker.is_cancelled:
+            time.sleep(SAMPLE_PERIOD_S)
+            if not self._sample_shown.wait(timeout=1.0):
+                continue
+            sample = self.workbench.sample()
+            if sample is None:
+                break  # detached
+            self._sample_shown.clear()
+            self.post_message(msg.SampleReady(sample))
+            count += 1
+            if self.active_tab == "lab" and count % LAB_EVERY_N_SAMPLES == 0:
+                self._post_lab(lab_max_age=LAB_STATUS_MAX_AGE_S)
+        self.post_message(msg.SampleReady(None))
 
     def on_sample_ready(self, message: msg.SampleReady) -> None:
         sample = message.sample
-        if sample is None:
+        if sample is None:  # the loop ended; a new attach may have raced it
             self._sampling = False
+            self._resume_sampling()
             return
         self.last_sample = sample
         if self.active_tab == "live":  # hidden panes are fed when shown: no wasted redraws
             self._feed_live(sample)
-        self.set_timer(SAMPLE_PERIOD_S, self._sample_tick)
+        self._sample_shown.set()
 
     def _feed_live(self, sample: dict[str, Any]) -> None:
-        self.query_one("#live-stats").update_sample(sample)  # type: ignore[attr-defined]
-        monitor = self.query_one("#monitor-pane")
+        stats, monitor = self.pane("#live-stats"), self.pane("#monitor-pane")
+        if stats is None or monitor is None:
+            return  # not mounted yet (Lazy); the next sample will do
+        if _same_numbers(sample, self._fed_sample):
+            return  # nothing moved: no redraw
+        self._fed_sample = sample
+        stats.update_sample(sample)
         if sample.get("exceptions"):
             monitor.add_events(sample["exceptions"])  # type: ignore[attr-defined]
         if sample.get("trace"):
@@ -346,7 +385,7 @@ class WorkshopScreen(Screen[None]):
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
         self.active_tab = event.pane.id or ""
         if self.active_tab == "live" and self.last_sample is not None:
-            self._feed_live(self.last_sample)
+            self.call_after_refresh(self._feed_live, self.last_sample)
         elif self.active_tab == "lab":
             self.refresh_lab()
 
@@ -377,7 +416,10 @@ class WorkshopScreen(Screen[None]):
         self.status.lab_state = "" if lab else "not created yet"
         if lab is not None and not lab.get("healthy", True):
             self.status.lab_state = "unhealthy"
-        diagram = self.query_one("#lab-diagram")
+        diagram = self.pane("#lab-diagram")
+        if diagram is None:
+            self._lab_shown = None  # try again once it is mounted
+            return
         if message.inner_status is not None:
             diagram.update_lab(lab, message.attach_status, message.inner_status)  # type: ignore[attr-defined]
         else:
@@ -404,7 +446,9 @@ class WorkshopScreen(Screen[None]):
 
     def on_object_info_ready(self, message: msg.ObjectInfoReady) -> None:
         self.status.activity = ""
-        view = self.query_one("#object-view")
+        view = self.pane("#object-view")
+        if view is None:
+            return
         view.show_object(message.info)  # type: ignore[attr-defined]
         if hasattr(view, "show_xlated"):
             view.show_xlated(message.xlated)
@@ -599,8 +643,13 @@ class WorkshopScreen(Screen[None]):
         worker = event.worker
         if event.state == WorkerState.ERROR and worker.error is not None:
             self.show_problem(worker.error, worker.group)
-        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED) and worker.group == "sample":
-            self.set_timer(1.0, self._sample_tick)  # keep sampling, at a gentler pace
+        if event.state == WorkerState.ERROR and worker.group == "sample":
+            self._sampling = False
+            self.set_timer(1.0, self._resume_sampling)  # keep sampling after a hiccup
+
+    def _resume_sampling(self) -> None:
+        if self.workbench.attached is not None:
+            self._start_sampling()
 
     def show_problem(self, exc: BaseException, group: str = "") -> None:
         """The one place a failure becomes words on the screen."""
@@ -631,3 +680,11 @@ class WorkshopScreen(Screen[None]):
         if same_file and self.source_path is not None:
             self.source.show_text(self.source_path.read_text(), self.source_path)
             self.source.point_at(problem.line or 1, problem.column)
+
+
+def _same_numbers(sample: dict[str, Any], before: dict[str, Any] | None) -> bool:
+    """SAMPLE shows exactly what BEFORE showed (only the timestamp moved)."""
+    if before is None:
+        return False
+    return all(sample.get(key) == before.get(key) for key in sample.keys() | before.keys()
+               if key != "time")  # fmt: skip

@@ -1,0 +1,41 @@
+"""The bottom line(s): every shown key of the screen and what it does.
+
+A light stand-in for Textual's Footer: the workshop's keys never change,
+so the bar is drawn once instead of being recomposed on every focus change
+(the Footer rebuilds a widget per key each time, a large part of start-up).
+It wraps onto a second line on narrow terminals so no key is hidden.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Static
+
+
+class KeyBar(Static):
+    DEFAULT_CSS = """
+    KeyBar {
+        height: auto;
+        max-height: 2;
+        padding: 0 1;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    """
+
+    def __init__(self, bindings: list[Binding], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.bindings = [binding for binding in bindings if binding.show]
+
+    def on_mount(self) -> None:
+        self.update(self._content())
+
+    def _content(self) -> Content:
+        parts: list[str | tuple[str, str]] = []
+        for binding in self.bindings:
+            key = self.app.get_key_display(Binding(binding.key.split(",")[0], ""))
+            parts += [(key, "bold $footer-key-foreground"), f" {binding.description}  "]
+        palette = self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, ""))
+        parts += [(palette, "bold $footer-key-foreground"), " Commands"]
+        return Content.assemble(*parts)
