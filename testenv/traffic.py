@@ -10,6 +10,7 @@ by a short-lived thread (see `netns_thread`) and then used from here.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import itertools
 import os
 import select
@@ -40,6 +41,8 @@ _AUXDATA = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
 _BATCH = 256
 # After ENOBUFS (the peer's XDP ring is full) give the receiver a moment.
 _ENOBUFS_BACKOFF_S = 0.00005
+# sendto() errors that mean "no way to that address": the request is lost, not a bug.
+_UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
 
 
 @dataclass
@@ -48,6 +51,8 @@ class PingResult:
     received: int
     answered_seqs: list[int]
     rtts_ms: list[float] = field(default_factory=list)
+    dst: str = ""  # the address pinged
+    unreachable: str = ""  # why requests could not leave the namespace, if they could not
 
     @property
     def lost(self) -> int:
@@ -87,6 +92,18 @@ def _addresses(lab: Lab, family: int) -> tuple[str, str]:
     if family == 6:
         return lab.inner_ipv6, lab.outer_ipv6
     return lab.inner_ipv4 or "", lab.outer_ipv4 or ""
+
+
+def family_of(address: str) -> int:
+    """6 or 4 for an IP address in text form; a located error for anything else."""
+    try:
+        return ipaddress.ip_address(address.strip()).version
+    except (ValueError, AttributeError):
+        raise XdpTuiError(
+            f"{address!r} is not an IP address",
+            location="ping destination",
+            hint="give an IPv6 address such as fc00:dead:cafe:2::2 or an IPv4 one such as 10.11.2.2",
+        ) from None
 
 
 def _make_socket(family: int, kind: int, proto: int) -> socket.socket:
@@ -292,8 +309,14 @@ def ping(
     timeout: float = 1.0,
     vlan: int | None = None,
     on_reply: Callable[[int, float], None] | None = None,
+    dst: str | None = None,
 ) -> PingResult:
     """Echo requests from inside the lab to its outer address, sequence numbers 1..count.
+
+    With `dst`, they go to that address instead: anything the namespace
+    has a route to (every lab's prefix goes out through the outer end), and
+    `family` follows the address. A destination with no route counts as
+    unanswered requests, with the reason in `unreachable`.
 
     Without `vlan` a raw ICMP(v6) socket in the namespace sends them and the
     kernel's own stack answers. With `vlan`, tagged frames go out on veth0;
@@ -302,17 +325,29 @@ def ping(
     `on_reply(seq, rtt_ms)` hears of each as it arrives. `count=None` pings
     until KeyboardInterrupt and then returns what happened so far.
     """
+    if dst is not None:
+        family = family_of(dst)
+        dst = str(ipaddress.ip_address(dst.strip()))
+        if vlan is not None:
+            raise XdpTuiError(
+                "tagged echo requests only go to the lab's own outer address",
+                location="ping",
+                hint="drop either the VLAN id or the destination",
+            )
     _family_check(lab, family)
     if count is not None and count < 0:
         raise XdpTuiError(f"count must be 0 or more, not {count}")
     ident = (os.getpid() ^ threading.get_ident()) & 0xFFFF
     if vlan is None:
-        pinger: _Pinger = _SocketPinger(lab, family, ident)
+        pinger: _Pinger = _SocketPinger(lab, family, ident, dst)
     else:
         pinger = _FramePinger(lab, family, ident, vlan)
     pinger.on_reply = on_reply
     with pinger:
-        return pinger.run(count, interval, timeout)
+        result = pinger.run(count, interval, timeout)
+    result.dst = getattr(pinger, "dst", "") or _addresses(lab, family)[1]
+    result.unreachable = getattr(pinger, "unreachable", "")
+    return result
 
 
 class _Pinger:
@@ -380,9 +415,11 @@ class _Pinger:
 
 
 class _SocketPinger(_Pinger):
-    def __init__(self, lab: Lab, family: int, ident: int) -> None:
+    def __init__(self, lab: Lab, family: int, ident: int, dst: str | None = None) -> None:
         super().__init__(lab, family, ident)
-        src, self.dst = _addresses(lab, family)
+        src, outer = _addresses(lab, family)
+        self.dst = dst or outer
+        self.unreachable = ""  # the kernel's reason, once a request found no route
         if family == 6:
             self.sock = inner_socket(lab, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         else:
@@ -393,7 +430,12 @@ class _SocketPinger(_Pinger):
         assert self.sock is not None
         # ICMPv6 raw sockets get their checksum from the kernel; ours is right anyway.
         message = packets.icmp_echo(self.src, self.dst, self.ident, seq)
-        self.sock.sendto(message, (self.dst, 0))
+        try:
+            self.sock.sendto(message, (self.dst, 0))
+        except OSError as exc:
+            if exc.errno not in _UNREACHABLE_ERRNOS:
+                raise
+            self.unreachable = exc.strerror or str(exc)  # counted as sent, never answered
 
     def replies(self, data: bytes) -> int | None:
         if self.family == 4:  # IPv4 raw sockets hand us the IP header too
@@ -532,6 +574,7 @@ __all__ = [
     "build_echo_frame",
     "build_tcp_syn_frame",
     "build_udp_frame",
+    "family_of",
     "inner_socket",
     "packet_socket",
     "ping",

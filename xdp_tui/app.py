@@ -22,6 +22,7 @@ from xdp_tui import paths
 from xdp_tui.screens.commands import WorkshopCommands
 from xdp_tui.screens.help import HelpScreen
 from xdp_tui.screens.main import WorkshopScreen
+from xdp_tui.screens.problems import log_unexpected
 from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.workbench import Workbench
 
@@ -41,6 +42,7 @@ class XdpTuiApp(App[int]):
     def __init__(self, lab: str | None = None, *, workbench: Workbench | None = None) -> None:
         super().__init__()
         self.workbench = workbench or Workbench(lab)
+        self._internal_error: Exception | None = None
         self.workshop = WorkshopScreen(self.workbench)
 
     def on_mount(self) -> None:
@@ -82,6 +84,24 @@ class XdpTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.workbench.close()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A defect in the app: keep the traceback in the log, detach, leave with one line."""
+        log_unexpected(error)
+        self._internal_error = error
+        self.workbench.close()
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        # Textual would print a full traceback here; the log file already has it.
+        if self._exit_renderables and self._internal_error is not None:
+            self._exit_renderables.clear()
+            self.error_console.print(
+                f"xdp-tui: internal error: {self._internal_error!r}\n  details: {paths.log_file()}",
+                markup=False,
+                highlight=False,
+            )
+        super()._print_error_renderables()
 
 
 def run_app(lab: str | None = None) -> int:

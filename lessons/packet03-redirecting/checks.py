@@ -13,13 +13,7 @@ frames sent to it with XDP_TX or a redirect.
 
 from __future__ import annotations
 
-import ctypes as C
-import os
-import select
-import socket
 import struct
-import threading
-import time
 from pathlib import Path
 
 from testenv import packets, traffic
@@ -27,6 +21,7 @@ from xdp_tui.checks import CheckContext, CheckResult
 
 PINGS = 4
 REPLY_WAIT_S = 0.5
+PING_INTERVAL_S = 0.05
 
 
 # ---- helpers --------------------------------------------------------------
@@ -43,68 +38,15 @@ def _map_update(ctx: CheckContext, role: str, map_name: str, key: bytes, value: 
     pin = ctx.pin_path(map_name, role)
     ctx.expect(pin.exists(), f"map {map_name} is not pinned at {pin}")
     with bpfsys.obj_get(pin) as fd:
-        update = getattr(bpfsys, "update", None)  # the engine's helper, when it has one
-        try:
-            if update is None:
-                raise TypeError
-            update(fd, key, value)
-        except TypeError:  # absent, or a signature other than (fd, key, value)
-            _raw_update(int(fd), key, value)
+        bpfsys.update(fd, key, value)
 
 
-def _raw_update(fd: int, key: bytes, value: bytes) -> None:
-    from xdp_tui.engine._lib import cfunc
-
-    map_update = cfunc("bpf_map_update_elem", C.c_int, C.c_int, C.c_void_p, C.c_void_p, C.c_uint64)
-    k, v = C.create_string_buffer(key, len(key)), C.create_string_buffer(value, len(value))
-    ret = map_update(fd, k, v, 0)  # 0 = BPF_ANY
-    if ret != 0:
-        err = -ret if ret < -1 else C.get_errno()
-        raise OSError(err, f"bpf_map_update_elem: {os.strerror(err)}")
-
-
-def _ping_address(ctx: CheckContext, role: str, dst: str, family: int = 6) -> list[int]:
+def _ping_address(ctx: CheckContext, role: str, dst: str) -> list[int]:
     """Echo requests 1..PINGS from inside ROLE's lab to DST; the answered sequence numbers."""
-    lab = ctx.lab(role)
-    src = lab.inner_ipv6 if family == 6 else lab.inner_ipv4
-    if family == 6:
-        sock = traffic.inner_socket(lab, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-        reply_type = packets.ICMPV6_ECHO_REPLY
-    else:
-        sock = traffic.inner_socket(lab, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        reply_type = packets.ICMP_ECHO_REPLY
-    ident = (os.getpid() ^ threading.get_ident() ^ 0x5A5A) & 0xFFFF
-    answered: set[int] = set()
-    with sock:
-        for seq in range(1, PINGS + 1):
-            sock.sendto(packets.icmp_echo(src, dst, ident, seq), (dst, 0))
-            _collect(sock, family, ident, reply_type, answered, 0.05)
-        _collect(sock, family, ident, reply_type, answered, REPLY_WAIT_S, stop_at=PINGS)
-    return sorted(answered)
-
-
-def _collect(
-    sock: socket.socket,
-    family: int,
-    ident: int,
-    reply_type: int,
-    answered: set[int],
-    wait_s: float,
-    stop_at: int | None = None,
-) -> None:
-    deadline = time.monotonic() + wait_s
-    while stop_at is None or len(answered) < stop_at:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
-            return
-        data = sock.recv(65535)
-        if family == 4:  # IPv4 raw sockets include the IP header
-            data = data[(data[0] & 0x0F) * 4 :]
-        if len(data) < packets.ICMP_HLEN:
-            continue
-        kind, _code, _csum, got_ident, seq = struct.unpack("!BBHHH", data[: packets.ICMP_HLEN])
-        if kind == reply_type and got_ident == ident:
-            answered.add(seq)
+    result = traffic.ping(
+        ctx.lab(role), PINGS, interval=PING_INTERVAL_S, timeout=REPLY_WAIT_S, dst=dst
+    )
+    return result.answered_seqs
 
 
 def _counter(ctx: CheckContext, role: str, action: str) -> int:
@@ -210,20 +152,14 @@ def check_redirect(ctx: CheckContext) -> CheckResult:
 # ---- assignment 3: bpf_redirect_map ---------------------------------------
 
 
-def _fill_redirect_maps(ctx: CheckContext, role: str, toward: str) -> None:
-    """ROLE's program sends its inner end's frames to TOWARD's inner end."""
-    here, there = ctx.lab(role), ctx.lab(toward)
-    key0 = struct.pack("=I", 0)
-    _map_update(ctx, role, "tx_port", key0, struct.pack("=I", there.outer_ifindex))
-    _map_update(ctx, role, "redirect_params", _mac(here.inner_mac), _mac(there.inner_mac))
-
-
 def check_redirect_map(ctx: CheckContext) -> CheckResult:
+    from xdp_tui.engine.redirect import wire_redirect
+
     left = ctx.lab("left")
     ctx.load("xdp_redirect_map_func", role="left", mode="native")
     ctx.load("xdp_redirect_map_func", role="right", mode="native")
-    _fill_redirect_maps(ctx, "left", "right")
-    _fill_redirect_maps(ctx, "right", "left")
+    # What `xdp-tui env redirect left right` does: both maps, both ways.
+    wire_redirect(left, ctx.lab("right"))
 
     before = {role: _counter(ctx, role, "XDP_REDIRECT") for role in ("left", "right")}
     answered = _ping_address(ctx, "right", left.inner_ipv6)
@@ -268,9 +204,9 @@ def check_router(ctx: CheckContext) -> CheckResult:
 
     left, right = labs["left"], labs["right"]
     results = {
-        "left -> right (IPv6)": _ping_address(ctx, "left", right.inner_ipv6, 6),
-        "left -> right (IPv4)": _ping_address(ctx, "left", right.inner_ipv4 or "", 4),
-        "third -> left (IPv6)": _ping_address(ctx, "third", left.inner_ipv6, 6),
+        "left -> right (IPv6)": _ping_address(ctx, "left", right.inner_ipv6),
+        "left -> right (IPv4)": _ping_address(ctx, "left", right.inner_ipv4 or ""),
+        "third -> left (IPv6)": _ping_address(ctx, "third", left.inner_ipv6),
     }
     grown = {role: _counter(ctx, role, "XDP_REDIRECT") - before[role] for role in roles}
     failed = {path: seqs for path, seqs in results.items() if seqs != _all_seqs()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from xdp_tui import paths
 from xdp_tui.engine import attach
 
 XDP_TUI = Path(sys.executable).parent / "xdp-tui"
+EDITOR = "sed -i 1i/*EDITED_BY_TEST*/"
 
 pytestmark = [
     pytest.mark.kernel,
@@ -64,6 +66,8 @@ def pane(make_lab: Any) -> Iterator[tuple[Pane, Any]]:
             f"XDP_TUI_RUN_DIR={os.environ['XDP_TUI_RUN_DIR']}",
             f"XDP_TUI_DATA_DIR={os.environ['XDP_TUI_DATA_DIR']}",
             "TERM=xterm-256color",
+            # A non-interactive "editor": the e key suspends the app, runs it, resumes.
+            f"EDITOR={shlex.quote(EDITOR)}",
             str(XDP_TUI),
             "--lab",
             lab.name,
@@ -109,3 +113,15 @@ def test_signals_clean_up(pane: tuple[Pane, Any], how: str) -> None:
         os.kill(pid, signal.SIGTERM)  # `env` exec'd xdp-tui: same pid
     assert tmux.wait(lambda: attach.query(lab.outer).prog_id is None)
     assert tmux.wait(lambda: not paths.pin_dir(lab.outer).exists())
+
+
+def test_e_runs_the_editor_and_reloads(pane: tuple[Pane, Any]) -> None:
+    tmux, _lab = pane
+    assert tmux.wait_text("basic01"), tmux.text()  # the first lesson is open
+    tmux.keys("2")
+    assert tmux.wait_text("SEC("), tmux.text()
+    tmux.keys("e")
+    assert tmux.wait_text("EDITED_BY_TEST"), tmux.text()  # back in the app, source reloaded
+    assert tmux.wait_text("Lessons")
+    tmux.keys("r", "y")  # reset to the starter for the next tests
+    assert tmux.wait(lambda: "EDITED_BY_TEST" not in tmux.text()), tmux.text()

@@ -4,6 +4,8 @@ xdp-tui env setup [--name N] [--legacy-ip]     create a lab (and make it current
 xdp-tui env teardown | reset | status
 xdp-tui env exec -- CMD...  /  enter           run inside the lab's namespace
 xdp-tui env ping | traffic                     send from inside the lab
+xdp-tui env ping --to ADDR                     ping any address from inside the lab
+xdp-tui env redirect SRC DST                   fill packet03's redirect maps both ways
 xdp-tui env tcpdump [--inner] [-- ARGS...]     watch the outer (or inner) end
 """
 
@@ -61,6 +63,9 @@ def register(sub: Any) -> None:
     ping.add_argument("-i", "--interval", type=_seconds, default=0.2, help="seconds, default 0.2")
     ping.add_argument("--timeout", type=_seconds, default=1.0, help="wait after the last request")
     ping.add_argument("--vlan", type=_vlan_id, help="send 802.1Q-tagged requests with this id")
+    ping.add_argument(
+        "--to", metavar="ADDR", help="ping this address instead (the family follows it)"
+    )
     _json_option(ping)
 
     traffic = _command(commands, "traffic", _traffic, "a UDP or TCP SYN stream from inside")
@@ -74,6 +79,13 @@ def register(sub: Any) -> None:
     traffic.add_argument("--size", type=_non_negative_int, default=64, help="UDP frame bytes")
     traffic.add_argument("--vlan", type=_vlan_id, help="tag frames with this 802.1Q id")
     _json_option(traffic)
+
+    redirect = _command(
+        commands, "redirect", _redirect, "fill the redirect maps of two labs, both ways"
+    )
+    redirect.add_argument("src", metavar="SRC", help="a lab running xdp_redirect_map_func")
+    redirect.add_argument("dst", metavar="DST", help="the other lab")
+    _json_option(redirect)
 
     dump = _command(commands, "tcpdump", _tcpdump, "tcpdump on the outer end (after XDP)")
     _name_option(dump)
@@ -270,6 +282,9 @@ def _ping(args: argparse.Namespace) -> int:
 
     lab = _lab(args)
     target = lab.outer_ipv4 if args.ipv4 else lab.outer_ipv6
+    family = 4 if args.ipv4 else 6
+    if args.to is not None:
+        target, family = _ping_destination(args)
     if not args.json:
         tag = f" in VLAN {args.vlan}" if args.vlan is not None else ""
         until = "until Ctrl-C" if args.count == 0 else f"{args.count} requests"
@@ -281,11 +296,12 @@ def _ping(args: argparse.Namespace) -> int:
     result = traffic.ping(
         lab,
         args.count or None,  # 0: until interrupted
-        family=4 if args.ipv4 else 6,
+        family=family,
         interval=args.interval,
         timeout=args.timeout,
         vlan=args.vlan,
         on_reply=None if args.json else show,
+        dst=args.to,
     )
     if args.json:
         print_json({**result.to_dict(), "lost": result.lost})
@@ -293,6 +309,40 @@ def _ping(args: argparse.Namespace) -> int:
     loss = 100 * result.lost / result.sent if result.sent else 0
     answered = " ".join(map(str, result.answered_seqs)) or "none"
     print(f"{result.sent} sent, {result.received} received, {loss:.0f}% lost; answered: {answered}")
+    if result.unreachable:
+        print(f"requests could not leave the lab: {result.unreachable}")
+    return 0
+
+
+def _ping_destination(args: argparse.Namespace) -> tuple[str, int]:
+    """The --to address in canonical form and its family; -4 must agree with it."""
+    import ipaddress
+
+    from testenv import traffic
+
+    family = traffic.family_of(args.to)
+    if args.ipv4 and family != 4:
+        raise XdpTuiError(
+            f"-4 asks for IPv4, but {args.to} is an IPv6 address",
+            location="env ping --to",
+            hint="the family follows the address; drop -4",
+        )
+    return str(ipaddress.ip_address(args.to.strip())), family
+
+
+def _redirect(args: argparse.Namespace) -> int:
+    import testenv
+    from xdp_tui.engine.redirect import wire_redirect
+
+    report = wire_redirect(testenv.get(args.src), testenv.get(args.dst))
+    if args.json:
+        print_json(report)
+        return 0
+    for write in report["written"]:
+        print(f"{write['map']}: [{write['key']}] = {write['value']}")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print(f"filled the maps of labs {report['src']} and {report['dst']}, both ways")
     return 0
 
 

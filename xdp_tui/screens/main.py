@@ -31,7 +31,7 @@ from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.confirm import ConfirmScreen
 from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.leftovers import LeftoversScreen
-from xdp_tui.screens.problems import describe
+from xdp_tui.screens.problems import describe, guarded
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.activity_log import ActivityLog
 from xdp_tui.widgets.fallbacks import make_pane
@@ -368,6 +368,7 @@ class WorkshopScreen(Screen[None]):
             self._feed_live(sample)
         self._sample_shown.set()
 
+    @guarded
     def _feed_live(self, sample: dict[str, Any]) -> None:
         stats, monitor = self.pane("#live-stats"), self.pane("#monitor-pane")
         if stats is None or monitor is None:
@@ -407,6 +408,7 @@ class WorkshopScreen(Screen[None]):
     def refresh_lab(self) -> None:
         self._post_lab()
 
+    @guarded
     def on_lab_changed(self, message: msg.LabChanged) -> None:
         lab = message.lab_status
         shown = (lab, message.attach_status, message.inner_status)
@@ -444,6 +446,7 @@ class WorkshopScreen(Screen[None]):
             xlated = self.workbench.loaded_code()
         self.post_message(msg.ObjectInfoReady(info, xlated[1] if xlated else None))
 
+    @guarded
     def on_object_info_ready(self, message: msg.ObjectInfoReady) -> None:
         self.status.activity = ""
         view = self.pane("#object-view")
@@ -551,6 +554,7 @@ class WorkshopScreen(Screen[None]):
 
     def action_edit(self) -> None:
         if self.source_path is None:
+            self.notify("the lesson's source is still loading", severity="warning")
             return
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
@@ -569,6 +573,7 @@ class WorkshopScreen(Screen[None]):
 
     def action_edit_here(self) -> None:
         if self.source_path is None:
+            self.notify("the lesson's source is still loading", severity="warning")
             return
 
         def closed(saved: bool | None) -> None:
@@ -669,6 +674,7 @@ class WorkshopScreen(Screen[None]):
         body = problem.title + (f"\nhint: {problem.hint}" if problem.hint else "")
         self.notify(body, title="Error", severity="error", timeout=10)
 
+    @guarded
     def _point_at(self, problem: Any) -> None:
         """Show the source with the failing line selected and the explanation under it."""
         self.query_one(ProblemPanel).show_problem(problem.title, problem.lines, problem.hint)

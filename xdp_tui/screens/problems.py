@@ -9,9 +9,12 @@ Unexpected exceptions keep their traceback in the log file only.
 
 from __future__ import annotations
 
+import functools
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
@@ -101,3 +104,26 @@ def log_unexpected(exc: BaseException) -> None:
             out.write("".join(traceback.format_exception(exc)))
     except OSError:
         pass
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(handler: F) -> F:
+    """For handlers that feed panes: a defect there is logged and said, never a crash.
+
+    The method's `self` must have `say(text, style)` (the workshop screen).
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - keep the session alive; details in the log
+            log_unexpected(exc)
+            self.say(
+                f"display problem in {handler.__name__}: {exc} (see {paths.log_file()})", "red"
+            )
+            return None
+
+    return wrapper  # type: ignore[return-value]
