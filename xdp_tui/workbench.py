@@ -7,6 +7,10 @@ screens turn into widgets.
 
 One `Workbench` per app session. It remembers what this session attached
 so that `close()` can undo it on every way out (quit, SIGTERM, SIGHUP).
+
+The engine, testenv, lessons and checks are imported inside the methods
+that use them: pyroute2, libbpf and bcc then load on first use, after the
+first screen is up, instead of delaying it.
 """
 
 from __future__ import annotations
@@ -93,18 +97,15 @@ class Workbench:
 
         return sorted(lessons.catalog(), key=lambda lesson: (lesson.order, lesson.id))
 
-    def passed(self) -> dict[str, set[str]]:
-        """Assignments passed so far, per lesson id."""
-        from xdp_tui import lessons
+    def passed(self, lessons: list[Any] | None = None) -> dict[str, set[str]]:
+        """Assignments passed so far, per lesson id (of LESSONS, default: the catalog)."""
+        from xdp_tui import lessons as lesson_store
 
-        progress = lessons.Progress.load()
-        return {lesson.id: set(progress.passed(lesson.id)) for lesson in self.lessons()}
+        progress = lesson_store.Progress.load()
+        return {lesson.id: set(progress.passed(lesson.id)) for lesson in lessons or self.lessons()}
 
     def readme_path(self, lesson: Any) -> Path:
-        readme = Path(lesson.readme) if getattr(lesson, "readme", None) else None
-        if readme is not None and not readme.is_absolute():
-            readme = Path(lesson.dir) / readme
-        return readme or Path(lesson.dir) / "README.md"
+        return Path(lesson.readme)
 
     def source_path(self, lesson: Any) -> Path:
         """The learner's copy of the lesson source (made from the starter on first use)."""
@@ -135,15 +136,24 @@ class Workbench:
     # ---- lab ------------------------------------------------------------------
 
     @property
-    def lab_name(self) -> str:
-        if self._requested_lab:
-            return self._requested_lab
-        try:
-            import testenv
+    def requested_lab(self) -> str | None:
+        return self._requested_lab
 
-            return testenv.current() or DEFAULT_LAB
-        except Exception:  # noqa: BLE001 - no lab records yet: use the tutorial's default
-            return DEFAULT_LAB
+    @property
+    def lab_name(self) -> str:
+        """The session's lab: the one asked for, else the current lab, else test01.
+
+        Decided once, so a `xdp-tui env` command in another terminal does not
+        move a running session to another lab.
+        """
+        if self._requested_lab is None:
+            try:
+                import testenv
+
+                self._requested_lab = testenv.current() or DEFAULT_LAB
+            except Exception:  # noqa: BLE001 - no lab records yet: the tutorial's default
+                self._requested_lab = DEFAULT_LAB
+        return self._requested_lab
 
     def ensure_lab(self, progress: Progress = _no_progress) -> Any:
         """The session's lab, created when missing or broken."""

@@ -57,6 +57,7 @@ async def test_solution_needs_a_yes(lab_name: Any) -> None:
 async def test_help_and_palette_list_the_actions(lab_name: Any) -> None:
     app = XdpTuiApp(lab=lab_name("hlp"))
     async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
         await settle(app, pilot)
         await pilot.press("f1")
         table = app.screen.query_one("#help-keys")
@@ -66,3 +67,15 @@ async def test_help_and_palette_list_the_actions(lab_name: Any) -> None:
         bindings = app.workshop.BINDINGS
         assert all(binding.id for binding in bindings)
         assert all(binding.description for binding in bindings)
+
+
+async def test_palette_runs_a_workshop_command(lab_name: Any) -> None:
+    app = XdpTuiApp(lab=lab_name("pal"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
+        await pilot.press("ctrl+p", "L", "a", "b")
+        assert await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        hits = app.screen.query_one("CommandList")
+        assert await wait_for(pilot, lambda: hits.option_count > 0)  # it searches asynchronously
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: app.workshop.active_tab == "lab")

@@ -46,11 +46,13 @@ async def _attach(app: XdpTuiApp, pilot: Any) -> None:
 async def test_navigate_lessons(lab_name: Any) -> None:
     app = XdpTuiApp(lab=lab_name("nav"))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.source_path is not None)
         await settle(app, pilot)
         browser = app.workshop.query_one(LessonBrowser)
         first = browser.current.id
         browser.focus()
         await pilot.press("down")
+        assert await wait_for(pilot, lambda: app.workshop.readme.readme != _lesson(first).readme)
         await settle(app, pilot)
         second = app.workshop.lesson.id
         assert second != first

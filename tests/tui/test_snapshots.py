@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from textual.widgets import TextArea
 
-from tests.tui.conftest import FrozenWorkbench, settle
+from tests.tui.conftest import FrozenWorkbench, settle, wait_for
 from xdp_tui.app import XdpTuiApp
 
 SIZES = [(80, 24), (120, 40)]
@@ -19,6 +19,10 @@ def _app() -> XdpTuiApp:
 
 def _then(*keys: str) -> Any:
     async def run_before(pilot: Any) -> None:
+        workshop = pilot.app.workshop
+        assert await wait_for(
+            pilot, lambda: workshop.lessons and workshop.source_path and workshop.readme.readme
+        )
         await settle(pilot.app, pilot)
         for key in keys:
             await pilot.press(key)

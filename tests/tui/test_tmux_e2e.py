@@ -81,7 +81,7 @@ def pane(make_lab: Any) -> Iterator[tuple[Pane, Any]]:
 
 
 def _attach_from_keys(pane: Pane, lab: Any) -> None:
-    assert pane.wait_text("Lessons"), pane.text()
+    assert pane.wait_text("basic01"), pane.text()  # lessons loaded, the first one open
     pane.keys("Down", "Down")  # the third lesson counts packets in a pinned map
     assert pane.wait_text("basic03"), pane.text()
     pane.keys("2", "b")

@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.lazy import Lazy
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -46,9 +47,14 @@ from xdp_tui.workbench import Workbench
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
 LAB_EVERY_N_SAMPLES = 4  # the lab diagram (when shown) refreshes once a second
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
-STREAM_RATES = [("100", "100 packets/s"), ("1000", "1 000 packets/s"),
-                ("10000", "10 000 packets/s"), ("100000", "100 000 packets/s"),
-                ("0", "as fast as possible")]  # fmt: skip
+# The stream is sent by a Python thread of this process: rates stay where the UI keeps up.
+STREAM_RATES = [
+    ("100", "100 packets/s"),
+    ("1000", "1 000 packets/s"),
+    ("10000", "10 000 packets/s"),
+    ("100000", "100 000 packets/s"),
+]
+README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops moving
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
 
 
@@ -106,6 +112,8 @@ class WorkshopScreen(Screen[None]):
         self._lab_shown: tuple[Any, ...] | None = None
         self._streaming = False
         self._toc_choice: bool | None = None
+        self._started = False
+        self._readme_timer: Timer | None = None
 
     # ---- layout ---------------------------------------------------------------------
 
@@ -137,15 +145,20 @@ class WorkshopScreen(Screen[None]):
 
     def on_mount(self) -> None:
         status = self.status
-        status.lab = self.workbench.lab_name
+        status.lab = self.workbench.requested_lab or "…"  # the current lab: from a worker
         status.mode = self.workbench.mode
         self.query_one(LessonBrowser).focus()
         self.call_after_refresh(self._start_up)  # the first frame first, then the content
 
     def _start_up(self) -> None:
-        self.load_lessons()
-        self.refresh_lab()
-        self.find_leftovers()
+        self.load_lessons()  # the lab and leftover checks follow the first README
+
+    def _after_first_lesson(self) -> None:
+        """Start-up work that loads netlink and libbpf: once the first lesson is on screen."""
+        if not self._started:
+            self._started = True
+            self.refresh_lab()
+            self.find_leftovers()
 
     def on_resize(self) -> None:
         readme = self.pane("#readme-view")
@@ -193,7 +206,7 @@ class WorkshopScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="lessons", exit_on_error=False)
     def load_lessons(self) -> None:
         lessons = self.workbench.lessons()
-        self.post_message(msg.LessonsLoaded(lessons, self.workbench.passed()))
+        self.post_message(msg.LessonsLoaded(lessons, self.workbench.passed(lessons)))
 
     def on_lessons_loaded(self, message: msg.LessonsLoaded) -> None:
         self.lessons, self.passed = message.lessons, message.passed
@@ -201,16 +214,30 @@ class WorkshopScreen(Screen[None]):
         browser.set_lessons(self.lessons, self.passed)
         if not self.lessons:
             self.say("no lessons found", "yellow")
+            self._after_first_lesson()
 
     @on(LessonBrowser.Chosen)
-    async def show_lesson(self, event: LessonBrowser.Chosen) -> None:
+    def show_lesson(self, event: LessonBrowser.Chosen) -> None:
         if self.lesson is not None and self.lesson.id == event.lesson.id:
             return
         self.lesson = event.lesson
         self.status.lesson = event.lesson.id
         self.query_one(ProblemPanel).clear_problem()
-        await self.readme.show_readme(self.workbench.readme_path(event.lesson))
         self.load_source(event.lesson)
+        # A README takes a while to lay out: wait until the highlight rests, and let a
+        # newer choice cancel an older rendering (moving down the list stays fluid).
+        if self._readme_timer is not None:
+            self._readme_timer.stop()
+        self._readme_timer = self.set_timer(README_DELAY_S, self._render_readme)
+
+    def _render_readme(self) -> None:
+        if self.lesson is not None:
+            path = self.workbench.readme_path(self.lesson)
+            self.run_worker(self._readme_worker(path), exclusive=True, group="readme")
+
+    async def _readme_worker(self, path: Path) -> None:
+        await self.readme.show_readme(path)
+        self._after_first_lesson()
 
     def go_to_lesson(self, lesson_id: str) -> None:
         self.query_one(LessonBrowser).select_id(lesson_id)
@@ -283,8 +310,17 @@ class WorkshopScreen(Screen[None]):
         self._post_lab()
 
     def on_detached(self, message: msg.Detached) -> None:
-        self.status.prog_id, self.status.program, self.status.attached_mode = 0, "", ""
+        self._sync_attached_status()
         self.say("detached" if message.was_attached else "nothing was attached")
+
+    def _sync_attached_status(self) -> None:
+        attached = self.workbench.attached
+        status = self.status
+        if attached is None:
+            status.prog_id, status.program, status.attached_mode = 0, "", ""
+        else:
+            status.prog_id, status.program = attached.prog_id, attached.program
+            status.attached_mode = attached.mode
 
     def action_cycle_mode(self) -> None:
         mode = self.workbench.cycle_mode()
@@ -402,7 +438,9 @@ class WorkshopScreen(Screen[None]):
         """From a worker thread: the lab's state for the status line and the diagram."""
         wb = self.workbench
         lab = wb.lab_status(max_age=lab_max_age)
-        self.post_message(msg.LabChanged(lab, wb.attach_status(), wb.inner_attach_status()))
+        self.post_message(
+            msg.LabChanged(lab, wb.attach_status(), wb.inner_attach_status(), wb.lab_name)
+        )
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
     def refresh_lab(self) -> None:
@@ -411,6 +449,8 @@ class WorkshopScreen(Screen[None]):
     @guarded
     def on_lab_changed(self, message: msg.LabChanged) -> None:
         lab = message.lab_status
+        if message.lab_name:
+            self.status.lab = message.lab_name
         shown = (lab, message.attach_status, message.inner_status)
         if shown == self._lab_shown:
             return  # unchanged: spare the diagram a relayout
@@ -496,7 +536,7 @@ class WorkshopScreen(Screen[None]):
             if rate is not None:
                 self._streaming = True
                 pps = int(rate)
-                self.status.activity = f"streaming {pps if pps else 'max'} pps (t stops)"
+                self.status.activity = f"streaming {pps} pps (t stops)"
                 self.stream(pps)
 
         self.app.push_screen(ChoiceScreen("UDP stream from inside the lab", STREAM_RATES), chosen)
@@ -504,7 +544,7 @@ class WorkshopScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="stream", exit_on_error=False)
     def stream(self, pps: int) -> None:
         try:
-            total = self.workbench.stream(pps or None, lambda _chunk: None)
+            total = self.workbench.stream(pps, lambda _chunk: None)
         finally:
             self._streaming = False
         self.post_message(msg.StreamStopped(total))
@@ -534,7 +574,8 @@ class WorkshopScreen(Screen[None]):
     def run_check(self, lesson: Any, assignment: Any | None) -> None:
         outcomes = self.workbench.run_check(lesson, assignment)
         self.post_message(msg.ChecksDone(lesson.id, outcomes))
-        self.post_message(msg.LessonsLoaded(self.workbench.lessons(), self.workbench.passed()))
+        lessons = self.workbench.lessons()
+        self.post_message(msg.LessonsLoaded(lessons, self.workbench.passed(lessons)))
 
     def on_checks_done(self, message: msg.ChecksDone) -> None:
         self.status.activity = ""
@@ -661,6 +702,9 @@ class WorkshopScreen(Screen[None]):
         self.status.activity = ""
         if group == "stream":
             self._streaming = False
+        if group == "attach":  # a failed re-attach has detached the previous program
+            self._sync_attached_status()
+            self.refresh_lab()
         problem = describe(exc)
         self.say(problem.title, "red")
         for text, _style in problem.lines:

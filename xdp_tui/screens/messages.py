@@ -44,6 +44,7 @@ class LabChanged(Message):
     lab_status: dict[str, Any] | None  # None: the lab does not exist (yet)
     attach_status: dict[str, Any] | None
     inner_status: dict[str, Any] | None = None
+    lab_name: str = ""
 
 
 @dataclass
@@ -65,11 +66,6 @@ class ProgramsListed(Message):
 
 @dataclass
 class PingDone(Message):
-    result: Any
-
-
-@dataclass
-class StreamChunk(Message):
     result: Any
 
 
