@@ -21,7 +21,8 @@ def _then(*keys: str) -> Any:
     async def run_before(pilot: Any) -> None:
         workshop = pilot.app.workshop
         assert await wait_for(
-            pilot, lambda: workshop.lessons and workshop.source_path and workshop.readme.readme
+            pilot,
+            lambda: workshop.lessons and workshop.source_path and workshop.status.lab_state,
         )
         await settle(pilot.app, pilot)
         for key in keys:
