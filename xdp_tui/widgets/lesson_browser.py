@@ -47,10 +47,16 @@ class LessonBrowser(OptionList):
         ids = [lesson.id for lesson in self._lessons]
         if self._lessons:
             self.highlighted = ids.index(keep) if keep in ids else 0
+            # OptionList may already highlight the first option, in which case setting it
+            # fires no event: announce the lesson ourselves (repeats are ignored upstream).
+            if self.current is not None:
+                self.post_message(self.Chosen(self.current))
 
     def _option(self, lesson: Any, passed: dict[str, set[str]]) -> Option:
         mark, style = progress_mark(lesson, passed.get(lesson.id, set()))
-        label = Text.assemble((mark, style), " ", str(lesson.title))
+        # The short id ("basic03") is what READMEs, the CLI and instructors use.
+        short_id = str(lesson.id).split("-", 1)[0]
+        label = Text.assemble((mark, style), " ", (short_id, "bold"), " ", str(lesson.title))
         return Option(label, id=lesson.id)
 
     @property
