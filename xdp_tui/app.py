@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 from pathlib import Path
 
 from textual.app import App
@@ -66,6 +67,12 @@ class XdpTuiApp(App[int]):
 
     def _leave_on_signal(self, signum: int) -> None:
         self.workbench.close()  # first: the terminal may already be gone (SIGHUP)
+        # With the terminal gone Textual's driver can spin on EIO instead of exiting,
+        # so a dropped SSH link would leave a busy orphan: end for sure, soon.
+        grace_s = 0.5 if signum == signal.SIGHUP else 3.0
+        timer = threading.Timer(grace_s, os._exit, args=(128 + signum,))
+        timer.daemon = True
+        timer.start()
         self.exit(128 + signum)
 
     def action_help(self) -> None:

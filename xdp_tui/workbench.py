@@ -257,6 +257,9 @@ class Workbench:
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
             if self._closed:  # the app is leaving: attach nothing more
                 raise XdpTuiError("the session is closing; nothing attached")
+            # From now on DEV is this session's: its pins go at exit, and what is
+            # on it is never reported as an earlier session's leftover.
+            self._attached_devs.add(lab.outer)
             loaded = session.load_program(result.obj, lab.outer, program=program, mode=self.mode)
             self._attached = Attached(
                 lesson_id=lesson.id,
@@ -450,8 +453,10 @@ class Workbench:
             labs = [lab["outer"] for lab in testenv.status().get("labs", [])]
         except Exception:  # noqa: BLE001 - no labs, nothing to report
             return found
-        for dev in labs:
-            found.extend(self._leftovers_on(dev))
+        with self._lock:  # not while this session is attaching (it would look like a leftover)
+            for dev in labs:
+                if dev not in self._attached_devs:
+                    found.extend(self._leftovers_on(dev))
         return found
 
     def _leftovers_on(self, dev: str) -> list[Leftover]:
@@ -493,7 +498,8 @@ class Workbench:
         from xdp_tui.engine import session
 
         done = []
-        for dev in sorted({item.dev for item in leftovers}):
+        # A program this session attached since the list was made is not a leftover.
+        for dev in sorted({item.dev for item in leftovers} - self._attached_devs):
             result = session.unload(dev, force=True)
             if result.get("detached"):
                 done.append(f"detached the program on {dev}")

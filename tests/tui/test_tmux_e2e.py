@@ -97,7 +97,7 @@ def test_keys_build_attach_and_quit_cleans_up(pane: tuple[Pane, Any], quit_key: 
     prog_id = attach.query(lab.outer).prog_id
     assert f"#{prog_id}" in tmux.text()
     tmux.keys(quit_key)
-    assert tmux.wait(lambda: not tmux.alive())
+    assert tmux.wait(lambda: not tmux.alive()), tmux.text()
     assert attach.query(lab.outer).prog_id is None
     assert not paths.pin_dir(lab.outer).exists()
 
@@ -106,13 +106,15 @@ def test_keys_build_attach_and_quit_cleans_up(pane: tuple[Pane, Any], quit_key: 
 def test_signals_clean_up(pane: tuple[Pane, Any], how: str) -> None:
     tmux, lab = pane
     _attach_from_keys(tmux, lab)
+    pid = int(_tmux("list-panes", "-t", tmux.session, "-F", "#{pane_pid}").stdout.split()[0])
     if how == "sighup":
         _tmux("kill-session", "-t", tmux.session)  # a dropped terminal: the pane gets SIGHUP
     else:
-        pid = int(_tmux("list-panes", "-t", tmux.session, "-F", "#{pane_pid}").stdout.split()[0])
         os.kill(pid, signal.SIGTERM)  # `env` exec'd xdp-tui: same pid
     assert tmux.wait(lambda: attach.query(lab.outer).prog_id is None)
     assert tmux.wait(lambda: not paths.pin_dir(lab.outer).exists())
+    # The process must end too: an orphan left spinning on a dead terminal is a defect.
+    assert tmux.wait(lambda: not Path(f"/proc/{pid}").exists()), f"xdp-tui {pid} still running"
 
 
 def test_e_runs_the_editor_and_reloads(pane: tuple[Pane, Any]) -> None:
