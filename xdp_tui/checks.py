@@ -54,6 +54,7 @@ from xdp_tui.lessons import (
     workspace_source,
 )
 from xdp_tui.paths import pin_dir, run_dir, user_data_dir
+from xdp_tui.process import pid_alive
 
 ACTION_NAMES = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
 STATS_MAP = "xdp_stats_map"
@@ -329,18 +330,8 @@ def _sweep_orphan_labs() -> None:
     for entry in folder.iterdir():
         with contextlib.suppress(OSError, ValueError):
             pid = int(entry.read_text().strip())
-            if not _alive(pid):
+            if not pid_alive(pid):
                 _remove_lab(entry.name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_lab(name: str) -> None:

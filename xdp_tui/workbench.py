@@ -480,18 +480,13 @@ class Workbench:
         import os
 
         from xdp_tui.engine import attach
+        from xdp_tui.process import pid_alive
 
         record = attach.read_record(dev) or {}
         pid = int(record.get("pid", 0) or 0)
         if record.get("persistent") or not pid or pid == os.getpid():
             return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_alive(pid)
 
     def cleanup(self, leftovers: list[Leftover]) -> list[str]:
         """Detach and unpin what earlier sessions left (lab interfaces only); what was done."""

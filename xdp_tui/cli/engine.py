@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, default_lab, print_json
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.stderr import quiet_fd2
 
@@ -70,14 +70,6 @@ def _add_dev(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def default_dev(dev: str | None) -> str:
-    if dev:
-        return dev
-    import testenv
-
-    return testenv.current() or DEFAULT_DEV
-
-
 def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
     """JSON callers get the error on stdout too; --log shows the raw log."""
     if getattr(args, "json", False):
@@ -117,7 +109,7 @@ def _build(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     from xdp_tui.engine.session import load_program
 
-    dev = default_dev(args.dev)
+    dev = default_lab(args.dev)
     try:
         with quiet_fd2():
             loaded = load_program(
@@ -149,7 +141,7 @@ def _load(args: argparse.Namespace) -> int:
 def _unload(args: argparse.Namespace) -> int:
     from xdp_tui.engine.session import unload
 
-    dev = default_dev(args.dev)
+    dev = default_lab(args.dev)
     try:
         with quiet_fd2():
             summary = unload(dev, force=args.force)

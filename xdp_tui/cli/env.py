@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, default_lab, number, positive_float, print_json
 from xdp_tui.errors import XdpTuiError
 
 
@@ -72,7 +72,7 @@ def register(sub: Any) -> None:
     _name_option(traffic)
     _family_option(traffic)
     traffic.add_argument("--proto", choices=("udp", "tcp"), default="udp")
-    traffic.add_argument("--pps", type=_positive_float, help="rate (default: as fast as possible)")
+    traffic.add_argument("--pps", type=positive_float, help="rate (default: as fast as possible)")
     traffic.add_argument("--duration", type=_seconds, default=1.0, help="seconds, default 1")
     traffic.add_argument("--count", type=_non_negative_int, help="send exactly this many instead")
     traffic.add_argument("--port", type=_port, default=None, help="UDP 9 / TCP 80 by default")
@@ -145,43 +145,27 @@ def _family_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _number(text: str, kind: type, check: Any, what: str) -> Any:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if not check(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-    return value
-
-
 def _non_negative_int(text: str) -> int:
-    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
-
-
-def _positive_float(text: str) -> float:
-    return _number(text, float, lambda v: v > 0, "a positive number")
+    return number(text, int, lambda v: v >= 0, "a whole number >= 0")
 
 
 def _seconds(text: str) -> float:
-    return _number(text, float, lambda v: v >= 0, "a number of seconds >= 0")
+    return number(text, float, lambda v: v >= 0, "a number of seconds >= 0")
 
 
 def _vlan_id(text: str) -> int:
-    return _number(text, int, lambda v: 0 <= v < 4096, "a VLAN id (0-4095)")
+    return number(text, int, lambda v: 0 <= v < 4096, "a VLAN id (0-4095)")
 
 
 def _port(text: str) -> int:
-    return _number(text, int, lambda v: 0 <= v < 65536, "a port (0-65535)")
+    return number(text, int, lambda v: 0 <= v < 65536, "a port (0-65535)")
 
 
 # ---------------------------------------------------------------- helpers
 
 
 def _lab_name(args: argparse.Namespace) -> str:
-    import testenv
-
-    return args.name or testenv.current() or testenv.DEFAULT_NAME
+    return default_lab(args.name)
 
 
 def _lab(args: argparse.Namespace) -> Any:

@@ -23,29 +23,27 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, default_lab, positive_float, positive_int, print_json
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine.stats import ACTION_NAMES, STATS_MAP, StatsSampler, ifindex_of
 from xdp_tui.errors import XdpTuiError
-
-DEFAULT_DEV = "test01"
 
 
 def register(sub: Any) -> None:
     stats = add_command(sub, "stats", _stats, help="live per-action rates and decoded maps")
     _dev_option(stats)
     stats.add_argument(
-        "--interval", type=_positive_float, default=1.0, help="seconds between samples (1)"
+        "--interval", type=positive_float, default=1.0, help="seconds between samples (1)"
     )
-    stats.add_argument("--count", type=_positive_int, help="stop after N samples")
+    stats.add_argument("--count", type=positive_int, help="stop after N samples")
     stats.add_argument("--json", action="store_true", help="one JSON object per sample per line")
 
     monitor = add_command(
         sub, "monitor", _monitor, help="XDP exceptions, redirect errors and bpf_printk lines"
     )
-    monitor.add_argument("--duration", type=_positive_float, help="stop after S seconds")
+    monitor.add_argument("--duration", type=positive_float, help="stop after S seconds")
     monitor.add_argument(
-        "--interval", type=_positive_float, default=1.0, help="seconds between reports (1)"
+        "--interval", type=positive_float, default=1.0, help="seconds between reports (1)"
     )
     monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
     monitor.add_argument("--json", action="store_true", help="one JSON object per report")
@@ -55,42 +53,11 @@ def _dev_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
-
-
-def default_dev(dev: str | None) -> str:
-    if dev:
-        return dev
-    try:
-        import testenv
-
-        return testenv.current() or DEFAULT_DEV
-    except Exception:  # noqa: BLE001 - no lab state yet: the tutorial's default name
-        return DEFAULT_DEV
-
-
 # ---- stats -------------------------------------------------------------------
 
 
 def _stats(args: argparse.Namespace) -> int:
-    dev = default_dev(args.dev)
+    dev = default_lab(args.dev)
     ifindex_of(dev)  # a clear error for a missing interface, before anything else
     with StatsSampler(dev, run_stats=True) as sampler:
         sampler.sample()  # baseline: rates need two samples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -18,3 +19,29 @@ def add_command(sub: Any, name: str, handler: Any, *, help: str, needs_root: boo
     parser = sub.add_parser(name, help=help, description=help)
     parser.set_defaults(func=handler, needs_root=needs_root, command_name=name)
     return parser
+
+
+def default_lab(name: str | None) -> str:
+    """The interface/lab a command works on: the one given, else the current lab, else test01."""
+    import testenv
+
+    return name or testenv.current() or testenv.DEFAULT_NAME
+
+
+def number(text: str, kind: type, check: Any, what: str) -> Any:
+    """argparse type: TEXT converted by KIND and accepted by CHECK, else a usage error."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not check(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    return number(text, float, lambda v: v > 0, "a positive number")
+
+
+def positive_int(text: str) -> int:
+    return number(text, int, lambda v: v > 0, "a whole number > 0")

@@ -33,6 +33,7 @@ from xdp_tui import paths
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
+from xdp_tui.process import pid_alive
 
 Mode = Literal["native", "skb", "auto"]
 AttachedMode = Literal["native", "skb", "hw", "multi", "none"]
@@ -221,16 +222,6 @@ def _forget(dev: str, netns: str | None, prog_id: int | None = None) -> None:
     _record_path(dev, netns).unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # ---- query ----------------------------------------------------------------
 
 
@@ -261,7 +252,7 @@ def query(ifname: str, *, netns: str | None = None) -> XdpStatus:
     ours = bool(
         record
         and record.get("prog_id") == prog_id
-        and (record.get("persistent") or _pid_alive(int(record.get("pid", 0))))
+        and (record.get("persistent") or pid_alive(int(record.get("pid", 0))))
     )
     name = record["prog_name"] if ours and record else _prog_name(prog_id)
     return XdpStatus(ifname, prog_id, name, _ATTACHED_MODES.get(mode, "none"), ours)
