@@ -257,9 +257,6 @@ class Workbench:
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
             if self._closed:  # the app is leaving: attach nothing more
                 raise XdpTuiError("the session is closing; nothing attached")
-            # From now on DEV is this session's: its pins go at exit, and what is
-            # on it is never reported as an earlier session's leftover.
-            self._attached_devs.add(lab.outer)
             loaded = session.load_program(result.obj, lab.outer, program=program, mode=self.mode)
             self._attached = Attached(
                 lesson_id=lesson.id,
@@ -454,10 +451,16 @@ class Workbench:
         except Exception:  # noqa: BLE001 - no labs, nothing to report
             return found
         with self._lock:  # not while this session is attaching (it would look like a leftover)
+            ours = self._session_devs()
             for dev in labs:
-                if dev not in self._attached_devs:
+                if dev not in ours:
                     found.extend(self._leftovers_on(dev))
         return found
+
+    def _session_devs(self) -> set[str]:
+        """Interfaces this session attached to (now or earlier): never leftovers."""
+        current = {self._attached.dev} if self._attached is not None else set()
+        return self._attached_devs | current
 
     def _leftovers_on(self, dev: str) -> list[Leftover]:
         from xdp_tui.engine import attach
@@ -494,7 +497,9 @@ class Workbench:
 
         done = []
         # A program this session attached since the list was made is not a leftover.
-        for dev in sorted({item.dev for item in leftovers} - self._attached_devs):
+        with self._lock:
+            ours = self._session_devs()
+        for dev in sorted({item.dev for item in leftovers} - ours):
             result = session.unload(dev, force=True)
             if result.get("detached"):
                 done.append(f"detached the program on {dev}")
