@@ -9,6 +9,7 @@ by a short-lived thread (see `netns_thread`) and then used from here.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import itertools
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from testenv import packets
+from testenv import live_frames, packets
 from testenv.lab import Lab, netns_thread
 from xdp_tui.errors import XdpTuiError
 
@@ -68,6 +69,7 @@ class StreamResult:
     pps: float
     duration_s: float
     enobufs: int = 0
+    engine: str = "socket"  # "socket" (AF_PACKET) or "kernel" (XDP live frames)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,16 +219,17 @@ def udp_stream(
     size: int = 64,
     family: int = 6,
     vlan: int | None = None,
+    engine: str = "auto",
 ) -> StreamResult:
     """Send one UDP frame of `size` bytes (without FCS) over and over.
 
     With `count`, exactly that many frames go out (duration is ignored);
     otherwise the stream runs for `duration` seconds. `pps=None` is as fast
-    as one core allows.
+    as one core allows. `engine`: see `stream_frame`.
     """
     payload_len = max(0, size - _headers_len(family, vlan, packets.UDP_HLEN))
     data = build_udp_frame(lab, port, bytes(payload_len), family, vlan)
-    return stream_frame(lab, data, pps=pps, duration=duration, count=count)
+    return stream_frame(lab, data, pps=pps, duration=duration, count=count, engine=engine)
 
 
 def tcp_syn_stream(
@@ -238,10 +241,11 @@ def tcp_syn_stream(
     port: int = 80,
     family: int = 6,
     vlan: int | None = None,
+    engine: str = "auto",
 ) -> StreamResult:
     """Send TCP SYNs to `port` on the outer address (same rules as udp_stream)."""
     data = build_tcp_syn_frame(lab, port, family, vlan)
-    return stream_frame(lab, data, pps=pps, duration=duration, count=count)
+    return stream_frame(lab, data, pps=pps, duration=duration, count=count, engine=engine)
 
 
 def stream_frame(
@@ -251,14 +255,55 @@ def stream_frame(
     pps: float | None = None,
     duration: float | None = 1.0,
     count: int | None = None,
+    engine: str = "auto",
 ) -> StreamResult:
-    """Send `data` repeatedly from veth0 inside the lab."""
+    """Send `data` repeatedly from veth0 inside the lab.
+
+    Two engines put the same frame on the same wire. "socket" sends each frame
+    with an AF_PACKET send(): exact and back-pressured, ~0.4 Mpps on one core.
+    "kernel" has the kernel repeat it (XDP live frames, see testenv.live_frames):
+    several Mpps at full speed only, and only while the outer end runs native
+    XDP. "auto" takes the kernel for full-speed streams when it can.
+    """
     if count is None and duration is None:
         raise XdpTuiError("a stream needs a duration or a count")
     if pps is not None and pps <= 0:
         raise XdpTuiError(f"rate must be positive, not {pps}", hint="omit --pps for full speed")
+    if engine not in ENGINES:
+        raise XdpTuiError(f"unknown traffic engine {engine!r}", hint="use auto, kernel or socket")
+    duration = None if count is not None else duration
+    if _use_kernel(lab, engine, pps):
+        with contextlib.suppress(live_frames.Unsupported):
+            sent, seconds = live_frames.send(lab, data, duration, count)
+            return StreamResult(sent, sent / seconds if seconds > 0 else 0.0, seconds, 0, "kernel")
+        if engine == "kernel":
+            raise XdpTuiError(
+                "this kernel refused to send live XDP frames (Linux 5.18 or later needed)",
+                hint="use --engine socket",
+            )
     with packet_socket(lab) as sock:
-        return _send_loop(sock, data, pps, None if count is not None else duration, count)
+        return _send_loop(sock, data, pps, duration, count)
+
+
+ENGINES = ("auto", "kernel", "socket")
+
+
+def _use_kernel(lab: Lab, engine: str, pps: float | None) -> bool:
+    if engine == "socket" or (engine == "auto" and pps is not None):
+        return False
+    if pps is not None:
+        raise XdpTuiError(
+            "the kernel engine sends at full speed only", hint="drop --pps or use --engine socket"
+        )
+    if live_frames.ready(lab):
+        return True
+    if engine == "kernel":
+        raise XdpTuiError(
+            f"the kernel engine needs a native-mode XDP program on {lab.outer}",
+            location=f"lab {lab.name}",
+            hint="attach one (`xdp-tui load … --mode native`) or use --engine socket",
+        )
+    return False
 
 
 def _send_loop(

@@ -55,6 +55,10 @@ def test_setup_status_ping_traffic_teardown_json(cli_lab) -> None:
 
     stream = run_json("traffic", "--count", "200", "--proto", "tcp", "--port", "22")
     assert stream["sent"] == 200 and set(stream) >= {"sent", "pps", "duration_s"}
+    assert stream["engine"] == "socket"  # no native XDP on the outer end
+    kernel = run_cli("traffic", "--count", "10", "--engine", "kernel")
+    assert kernel.returncode == 1 and "Traceback" not in kernel.stderr
+    assert "needs a native-mode XDP program" in kernel.stderr
 
     done = run_json("teardown", "--name", cli_lab)
     assert done == {"removed": cli_lab}

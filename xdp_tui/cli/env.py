@@ -78,6 +78,13 @@ def register(sub: Any) -> None:
     traffic.add_argument("--port", type=_port, default=None, help="UDP 9 / TCP 80 by default")
     traffic.add_argument("--size", type=_non_negative_int, default=64, help="UDP frame bytes")
     traffic.add_argument("--vlan", type=_vlan_id, help="tag frames with this 802.1Q id")
+    traffic.add_argument(
+        "--engine",
+        choices=("auto", "kernel", "socket"),
+        default="auto",
+        help="kernel: XDP live frames, millions of pps, full speed only, needs native XDP on "
+        "the lab's outer end; socket: one send per frame; auto (default): kernel when it can",
+    )
     _json_option(traffic)
 
     redirect = _command(
@@ -335,7 +342,12 @@ def _traffic(args: argparse.Namespace) -> int:
 
     lab = _lab(args)
     family = 4 if args.ipv4 else 6
-    common = {"pps": args.pps, "duration": args.duration, "count": args.count}
+    common = {
+        "pps": args.pps,
+        "duration": args.duration,
+        "count": args.count,
+        "engine": args.engine,
+    }
     if args.proto == "udp":
         port = 9 if args.port is None else args.port
         result = traffic.udp_stream(
@@ -349,7 +361,7 @@ def _traffic(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{args.proto.upper()} to port {port}: {result.sent} frames in {result.duration_s:.2f} s "
-        f"({result.pps:,.0f} pps)"
+        f"({result.pps:,.0f} pps, {result.engine} engine)"
         + (f", {result.enobufs} ENOBUFS retries" if result.enobufs else "")
     )
     return 0

@@ -32,7 +32,10 @@ LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG = 0, 1, 2
 
 
 def cfunc(name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
-    fn = getattr(lib, name)
+    # lib[name] makes a new function object each time, while getattr(lib, name)
+    # returns one shared object: two modules declaring the same C function with
+    # different argtypes would otherwise silently overwrite each other's.
+    fn = lib[name]
     fn.restype = restype
     fn.argtypes = list(argtypes)
     return fn
