@@ -519,6 +519,9 @@ class BatchReader:
         self._values_addr = C.addressof(self._values)
         self._out_addr = C.addressof(self._out_batch)
         self._in_addr = C.addressof(self._in_batch)
+        # byte views: copying a prefix out of them is cheaper than C.string_at
+        self._keys_view = memoryview(self._keys).cast("B")
+        self._values_view = memoryview(self._values).cast("B")
 
     def read_raw(self) -> tuple[int, bytes, bytes] | None:
         """(count, keys, values) as packed bytes (values in `vstride` steps); None: no batch op.
@@ -526,14 +529,25 @@ class BatchReader:
         The hot path of live views: one syscall for a small map and no
         per-entry Python objects; `read()` splits the result into pairs.
         """
+        self._count.value = self.chunk
+        ret = _lookup_batch(
+            self.fd, None, self._out_addr, self._keys_addr, self._values_addr,
+            self._count_ref, None,
+        )  # fmt: skip
+        if ret != 0 and _lib.errno_from(ret) == errno.ENOENT:
+            # The usual case: the whole map came in this one call.
+            n = self._count.value
+            return (
+                n,
+                self._keys_view[: n * self.key_size].tobytes(),
+                self._values_view[: n * self.vstride].tobytes(),
+            )
+        return self._read_on(ret)
+
+    def _read_on(self, ret: int) -> tuple[int, bytes, bytes] | None:
+        """`read_raw` past its first call (RET): an error, or a map bigger than a chunk."""
         count_total, key_parts, value_parts = 0, [], []
-        in_batch = None
         while True:
-            self._count.value = self.chunk
-            ret = _lookup_batch(
-                self.fd, in_batch, self._out_addr, self._keys_addr, self._values_addr,
-                self._count_ref, None,
-            )  # fmt: skip
             err = _lib.errno_from(ret) if ret != 0 else 0
             if err and err != errno.ENOENT:
                 if not count_total and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # ENOTSUPP
@@ -541,12 +555,16 @@ class BatchReader:
                 _lib.raise_errno(ret, "reading map entries (batch)")
             n = self._count.value
             count_total += n
-            key_parts.append(C.string_at(self._keys_addr, n * self.key_size))
-            value_parts.append(C.string_at(self._values_addr, n * self.vstride))
+            key_parts.append(self._keys_view[: n * self.key_size].tobytes())
+            value_parts.append(self._values_view[: n * self.vstride].tobytes())
             if err == errno.ENOENT or n == 0:
                 break
             C.memmove(self._in_batch, self._out_batch, len(self._out_batch))
-            in_batch = self._in_addr
+            self._count.value = self.chunk
+            ret = _lookup_batch(
+                self.fd, self._in_addr, self._out_addr, self._keys_addr, self._values_addr,
+                self._count_ref, None,
+            )  # fmt: skip
         if len(key_parts) == 1:
             return count_total, key_parts[0], value_parts[0]
         return count_total, b"".join(key_parts), b"".join(value_parts)

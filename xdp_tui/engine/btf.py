@@ -251,7 +251,7 @@ class Btf:
 
                 return chars
             if n == 6:
-                return lambda data, off: ":".join(f"{b:02x}" for b in data[off : off + 6])
+                return lambda data, off: data[off : off + 6].hex(":")
         if elem_size == 0:
             return lambda data, off: []
         item = self._build(elem_id, depth + 1)
@@ -383,11 +383,10 @@ def _bitfield(data: bytes, offset: int, bit_offset: int, bits: int, signed: bool
 def _printable_text(raw: bytes) -> str | None:
     """The text in a NUL-padded char buffer, or None if it is not plain text."""
     text, _, rest = raw.partition(b"\0")
-    if any(rest):
+    if rest.strip(b"\0") or not text.isascii():
         return None
-    if not all(32 <= b < 127 for b in text):
-        return None
-    return text.decode("ascii")
+    decoded = text.decode("ascii")
+    return decoded if decoded.isprintable() else None  # ASCII: printable is 32..126
 
 
 def _string(strings: bytes, off: int) -> str:
