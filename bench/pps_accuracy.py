@@ -1,18 +1,21 @@
 """Is the packet rate xdp-tui shows right? StatsSampler's pps vs the frames really sent.
 
 A lesson's XDP_DROP program (basic04 solution, counting into xdp_stats_map) runs
-natively on a lab; a generator inside the lab sends UDP frames at full speed
-(trafgen by default, or testenv.traffic.udp_stream with --generator python).
-While it runs, StatsSampler.sample() is called every --interval seconds and,
-at the same instants, the sender's own kernel counter (tx_packets of veth0
-inside the lab) is read. Compared, in the same run:
+natively on a lab; a generator inside the lab sends UDP frames at full speed:
+our kernel engine by default (testenv.traffic.udp_stream, engine "kernel": XDP
+live frames, the only generator here that passes 1 Mpps), or our socket engine
+(--generator python) or trafgen. While it runs, StatsSampler.sample() is
+called every --interval seconds and, at the same instants, the kernel's own
+counter on the sending side (tx_packets of veth0 inside the lab; for frames
+XDP transmits, the veth driver adds those its peer's ring took) is read.
+Compared, in the same run:
   - rate: the pps StatsSampler shows for XDP_DROP vs the sender's pps over the
     same intervals (intervals fully inside the run), mean and worst error;
   - count: packets StatsSampler counted vs frames the generator says it sent.
 Target: within 1 % at ≥ 1 Mpps (the rate reached is recorded: a busy machine
 may not reach 1 Mpps).
 
-Run as root:  .venv/bin/python bench/pps_accuracy.py [--seconds 4] [--generator trafgen|python]
+Run as root:  .venv/bin/python bench/pps_accuracy.py [--seconds 4] [--generator kernel|python|trafgen]
 Writes bench/results/pps_accuracy.json.
 """
 
@@ -55,10 +58,10 @@ def _trafgen(lab: Any, frame: bytes, count: int, cpus: int) -> int:
     return int(m.group(1)) if m else count
 
 
-def _python_gen(lab: Any, seconds: float) -> int:
+def _ours(lab: Any, seconds: float, engine: str) -> int:
     from testenv import traffic
 
-    return traffic.udp_stream(lab, duration=seconds, size=FRAME_SIZE).sent
+    return traffic.udp_stream(lab, duration=seconds, size=FRAME_SIZE, engine=engine).sent
 
 
 class _SenderCounter:
@@ -95,7 +98,8 @@ def _measure(
                 frame = traffic.build_udp_frame(lab, 9, bytes(FRAME_SIZE - 62))
                 sent["n"] = _trafgen(lab, frame, int(seconds * 1_000_000), cpus)
             else:
-                sent["n"] = _python_gen(lab, seconds)
+                engine = "kernel" if generator == "kernel" else "socket"
+                sent["n"] = _ours(lab, seconds, engine)
         finally:
             done.set()
 
@@ -154,7 +158,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--interval", type=float, default=0.5)
-    parser.add_argument("--generator", choices=("trafgen", "python"), default="trafgen")
+    parser.add_argument("--generator", choices=("kernel", "python", "trafgen"), default="kernel")
     parser.add_argument("--cpus", type=int, default=1, help="trafgen processes (default 1)")
     args = parser.parse_args()
     if os.geteuid() != 0:
