@@ -240,6 +240,32 @@ def progress_file() -> Path:
     return user_data_dir() / "progress.json"
 
 
+# Where a user's progress lives under their home when nothing overrides it
+# (see paths.user_data_dir); the instructor's view looks there for everyone.
+HOME_PROGRESS = Path(".local") / "share" / "xdp-tui" / "progress.json"
+
+
+def machine_homes() -> list[tuple[str, Path]]:
+    """(user, home) of root and every login user (uid >= 1000) of this machine."""
+    import pwd
+
+    return [
+        (entry.pw_name, Path(entry.pw_dir))
+        for entry in pwd.getpwall()
+        if entry.pw_uid == 0 or 1000 <= entry.pw_uid < 65534
+    ]
+
+
+def users_progress(homes: list[tuple[str, Path]] | None = None) -> list[tuple[str, Progress]]:
+    """Every user who has a progress file, by name: who is done, for the instructor."""
+    found = []
+    for user, home in machine_homes() if homes is None else homes:
+        path = home / HOME_PROGRESS
+        if path.is_file():
+            found.append((user, Progress.load(path)))
+    return sorted(found, key=lambda pair: pair[0])
+
+
 class Progress:
     """Which assignments this user has passed, kept in `progress.json`.
 
@@ -289,6 +315,27 @@ class Progress:
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._data))
+
+    def summary(self, lessons: list[Lesson]) -> list[dict[str, Any]]:
+        """Per lesson: passed assignment ids, their number, each latest result."""
+        return [
+            {
+                "lesson": lesson.id,
+                "passed": sorted(self.passed(lesson.id)),
+                "total": len(lesson.assignments),
+                "assignments": {a.id: self.result(lesson.id, a.id) for a in lesson.assignments},
+            }
+            for lesson in lessons
+        ]
+
+    def last_checked(self) -> float | None:
+        """When this user last ran a check (seconds since the epoch), if ever."""
+        times = [
+            entry.get("checked_at") or 0
+            for entries in self._data["lessons"].values()
+            for entry in entries.values()
+        ]
+        return max(times) if times and max(times) else None
 
     def save(self) -> None:
         # Write-then-rename so a crash never leaves half a file.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,46 @@ def test_check_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_unknown_assignment(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "basic03-map-counter", "7"]) == 1
     assert "no assignment '7'" in capsys.readouterr().err
+
+
+def test_users_progress_reads_each_home(tmp_path: Path) -> None:
+    from xdp_tui.lessons import HOME_PROGRESS, Progress, users_progress
+
+    alice, bob, carol = (tmp_path / name for name in ("alice", "bob", "carol"))
+    Progress.load(alice / HOME_PROGRESS).mark("basic01-xdp-pass", "1", True, "ok")
+    Progress.load(bob / HOME_PROGRESS).mark("basic01-xdp-pass", "1", False, "not yet")
+    carol.mkdir()  # no progress file: not listed
+    found = users_progress([("bob", bob), ("carol", carol), ("alice", alice)])
+    assert [user for user, _ in found] == ["alice", "bob"]
+    assert found[0][1].passed("basic01-xdp-pass") == {"1"}
+    assert found[1][1].passed("basic01-xdp-pass") == set()
+    assert found[1][1].last_checked() is not None
+
+
+@pytest.fixture
+def learner(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real login user with a home under tmp_path, removed afterwards."""
+    name, home = f"xtl{os.getpid() % 100000}", tmp_path / "home"
+    subprocess.run(["useradd", "--home-dir", str(home), "--create-home", name], check=True)
+    try:
+        yield name, home
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+@pytest.mark.kernel  # needs root: it adds a user to this machine
+def test_instructor_sees_every_users_progress(
+    learner: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xdp_tui.lessons import HOME_PROGRESS, Progress
+
+    name, home = learner
+    Progress.load(home / HOME_PROGRESS).mark("basic03-map-counter", "2", True, "ok")
+    assert main(["progress", "--all-users", "--json"]) == 0
+    users = {row["user"]: row for row in _json(capsys)["users"]}
+    row = users[name]
+    assert row["passed"] == 1 and row["total"] >= 10 and row["last_checked"]
+    basic03 = next(r for r in row["lessons"] if r["lesson"] == "basic03-map-counter")
+    assert basic03["passed"] == ["2"]
+    assert main(["progress", "--all-users"]) == 0
+    assert f"{name} " in capsys.readouterr().out

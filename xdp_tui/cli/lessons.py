@@ -31,8 +31,13 @@ def register(sub: Any) -> None:
         sub,
         "progress",
         _progress,
-        help="which assignments this user has passed",
+        help="which assignments this user (or, with --all-users, everyone) has passed",
         needs_root=False,
+    )
+    parser.add_argument(
+        "--all-users",
+        action="store_true",
+        help="the instructor's view: every user of this machine with progress (root only)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -100,23 +105,53 @@ def _check(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace) -> int:
     from xdp_tui.lessons import Progress, catalog
 
+    if args.all_users:
+        return _all_users_progress(args)
     progress = Progress.load()
-    summary = []
-    for lesson in catalog():
-        done = progress.passed(lesson.id)
-        summary.append(
-            {
-                "lesson": lesson.id,
-                "passed": sorted(done),
-                "total": len(lesson.assignments),
-                "assignments": {a.id: progress.result(lesson.id, a.id) for a in lesson.assignments},
-            }
-        )
+    summary = progress.summary(catalog())
     if args.json:
         print_json({"file": str(progress.path), "lessons": summary})
         return 0
     for row in summary:
         print(f"{row['lesson']:<24} {len(row['passed'])}/{row['total']} passed")
+    return 0
+
+
+def _all_users_progress(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from xdp_tui.errors import XdpTuiError
+    from xdp_tui.lessons import catalog, users_progress
+
+    if os.geteuid() != 0:
+        raise XdpTuiError(
+            "reading every user's progress needs root", hint="sudo xdp-tui progress --all-users"
+        )
+    lessons = catalog()
+    total = sum(len(lesson.assignments) for lesson in lessons)
+    users = []
+    for user, progress in users_progress():
+        summary = progress.summary(lessons)
+        users.append(
+            {
+                "user": user,
+                "file": str(progress.path),
+                "passed": sum(len(row["passed"]) for row in summary),
+                "total": total,
+                "last_checked": progress.last_checked(),
+                "lessons": summary,
+            }
+        )
+    if args.json:
+        print_json({"users": users})
+        return 0
+    if not users:
+        print("nobody on this machine has checked an assignment yet")
+    for row in users:
+        when = row["last_checked"]
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "never"
+        print(f"{row['user']:<16} {row['passed']:>3}/{row['total']} passed   last check {stamp}")
     return 0
 
 
