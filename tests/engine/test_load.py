@@ -107,6 +107,15 @@ def test_endless_loop_is_explained(prog: Callable[[str], Path]) -> None:
     assert "loop" in report.explanation
 
 
+def test_program_too_large_is_explained(prog: Callable[[str], Path]) -> None:
+    # A bounded loop of five million turns: the verifier gives up after a million
+    # instructions (this takes it a few seconds).
+    report = _refusal(prog("too_large")).report
+    assert "too large" in report.error_text
+    assert report.source_line in (19, 20, 21, 22)  # inside the loop
+    assert "million instructions" in report.explanation
+
+
 def test_no_program_section(prog: Callable[[str], Path]) -> None:
     obj_path = build_or_raise(prog("no_section")).obj
     with pytest.raises(XdpTuiError, match="no program section") as caught:
