@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
+import sys
+import termios
 import threading
 from pathlib import Path
 
@@ -28,6 +31,20 @@ from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.workbench import Workbench
 
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TERMINAL_CHECK_S = 1.0
+
+
+def terminal_hung_up(fd: int) -> bool:
+    """True once the terminal behind FD is gone (a hung-up tty answers EIO).
+
+    SIGHUP normally tells us; this catches a hang-up whose signal never came,
+    so the app does not outlive its terminal.
+    """
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as exc:
+        return exc.args[0] == errno.EIO
+    return False
 
 
 class XdpTuiApp(App[int]):
@@ -49,6 +66,7 @@ class XdpTuiApp(App[int]):
     def on_mount(self) -> None:
         self._pick_theme()
         self._install_signal_handlers()
+        self._watch_terminal()
         self.push_screen(self.workshop)
 
     def _pick_theme(self) -> None:
@@ -64,6 +82,18 @@ class XdpTuiApp(App[int]):
         for signum in LEAVING_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._leave_on_signal, signum)
+
+    def _watch_terminal(self) -> None:
+        try:
+            fd = sys.__stdin__.fileno()
+        except (AttributeError, ValueError, OSError):  # no stdin at all
+            return
+        if os.isatty(fd):  # headless tests and pipes have no terminal to lose
+            self.set_interval(TERMINAL_CHECK_S, lambda: self._leave_if_hung_up(fd))
+
+    def _leave_if_hung_up(self, fd: int) -> None:
+        if terminal_hung_up(fd):
+            self._leave_on_signal(signal.SIGHUP)
 
     def _leave_on_signal(self, signum: int) -> None:
         self.workbench.close()  # first: the terminal may already be gone (SIGHUP)
