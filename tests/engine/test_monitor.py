@@ -128,3 +128,13 @@ def test_cli_monitor_json(lab: object, load_on_lab: Callable[..., object]) -> No
     assert mine and mine[0]["action"] == 0 and mine[0]["count"] > 0
     assert mine[0]["prog_name"] == "xdp_abort_count"
     assert out.stderr == ""  # type: ignore[attr-defined]
+
+
+@pytest.mark.kernel
+def test_a_second_trace_pipe_reader_is_told_why() -> None:
+    from xdp_tui.engine.monitor import TracePipe
+    from xdp_tui.errors import XdpTuiError
+
+    with TracePipe(), pytest.raises(XdpTuiError) as caught, TracePipe():
+        pass
+    assert "only one reader at a time" in (caught.value.hint or "")

@@ -209,3 +209,33 @@ async def test_program_chooser_lists_the_lesson_programs(lab_name: Any) -> None:
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         assert [key for key, _ in app.screen.choices] == list(lesson.programs)
         await pilot.press("escape")
+
+
+@pytest.mark.kernel
+async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
+    from xdp_tui.screens.chooser import ChoiceScreen
+
+    lab = await asyncio.to_thread(make_lab, "max")
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, "basic03-map-counter")
+        await pilot.press("m")  # auto -> native: the kernel sends a full-speed stream
+        await _attach(app, pilot)
+
+        def passed_packets() -> int:
+            sample = app.workshop.last_sample or {}
+            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+
+        assert await wait_for(pilot, lambda: app.workshop.last_sample is not None)
+        before = passed_packets()
+        await pilot.press("3", "t")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("end", "enter")  # the last choice: as fast as possible
+        assert await wait_for(pilot, lambda: passed_packets() > before)
+        await pilot.press("t")
+        assert await wait_for(
+            pilot, lambda: any("stream stopped" in line for line in app.workshop.activity.history)
+        )
+        stopped = next(line for line in app.workshop.activity.history if "stream stopped" in line)
+        sent = int(stopped.split(":")[1].split()[0])
+        assert await wait_for(pilot, lambda: passed_packets() - before == sent), (sent, before)

@@ -269,6 +269,16 @@ def parse_trace_line(line: str) -> TraceLine | None:
     )
 
 
+def _trace_pipe_hint(err: int | None) -> str:
+    if err == errno.EBUSY:
+        # The kernel allows one trace_pipe reader at a time.
+        return (
+            "another program is reading trace_pipe (another xdp-tui, `bpftool prog tracelog`, "
+            "`cat trace_pipe`); only one reader at a time: close it and reopen this view"
+        )
+    return "reading trace_pipe needs root"
+
+
 def trace_pipe_path() -> Path:
     """Where trace_pipe is; a clear error (with the mount command) when tracefs is not mounted."""
     for base in TRACEFS_DIRS:
@@ -304,8 +314,7 @@ class TracePipe:
                 self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
             except OSError as exc:
                 raise XdpTuiError(
-                    f"cannot open {self.path}: {exc.strerror}",
-                    hint="reading trace_pipe needs root",
+                    f"cannot open {self.path}: {exc.strerror}", hint=_trace_pipe_hint(exc.errno)
                 ) from None
         return self
 

@@ -47,12 +47,14 @@ from xdp_tui.workbench import Workbench
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
 LAB_EVERY_N_SAMPLES = 4  # the lab diagram (when shown) refreshes once a second
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
-# The stream is sent by a Python thread of this process: rates stay where the UI keeps up.
+# Paced streams are sent by a Python thread of this process; "max" lets the kernel
+# repeat the frame when the lab's outer end runs native XDP (testenv.live_frames).
 STREAM_RATES = [
     ("100", "100 packets/s"),
     ("1000", "1 000 packets/s"),
     ("10000", "10 000 packets/s"),
     ("100000", "100 000 packets/s"),
+    ("max", "as fast as possible (millions/s with a native-mode program)"),
 ]
 README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops moving
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
@@ -535,14 +537,15 @@ class WorkshopScreen(Screen[None]):
         def chosen(rate: str | None) -> None:
             if rate is not None:
                 self._streaming = True
-                pps = int(rate)
-                self.status.activity = f"streaming {pps} pps (t stops)"
+                pps = None if rate == "max" else int(rate)
+                shown = "at full speed" if pps is None else f"{pps} pps"
+                self.status.activity = f"streaming {shown} (t stops)"
                 self.stream(pps)
 
         self.app.push_screen(ChoiceScreen("UDP stream from inside the lab", STREAM_RATES), chosen)
 
     @work(thread=True, exclusive=True, group="stream", exit_on_error=False)
-    def stream(self, pps: int) -> None:
+    def stream(self, pps: int | None) -> None:
         try:
             total = self.workbench.stream(pps, lambda _chunk: None)
         finally:
