@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from testenv.lab import Lab, netns_thread
-from xdp_tui.engine import _lib
+from xdp_tui.engine import _lib, bpfsys
 from xdp_tui.engine.attach import query
 
 BPF_PROG_TYPE_XDP = 6
@@ -53,31 +53,9 @@ _PROGRAM = _INSN.pack(0xB7, 0, 0, XDP_TX) + _INSN.pack(0x95, 0, 0, 0)  # r0 = XD
 _XDP_MD = struct.Struct("<6I")
 
 
-class _TestRunOpts(C.Structure):
-    # struct bpf_test_run_opts (libbpf 1.x)
-    _fields_ = [
-        ("sz", C.c_size_t),
-        ("data_in", C.c_void_p),
-        ("data_out", C.c_void_p),
-        ("data_size_in", C.c_uint32),
-        ("data_size_out", C.c_uint32),
-        ("ctx_in", C.c_void_p),
-        ("ctx_out", C.c_void_p),
-        ("ctx_size_in", C.c_uint32),
-        ("ctx_size_out", C.c_uint32),
-        ("retval", C.c_uint32),
-        ("repeat", C.c_int),
-        ("duration", C.c_uint32),
-        ("flags", C.c_uint32),
-        ("cpu", C.c_uint32),
-        ("batch_size", C.c_uint32),
-    ]
-
-
 _prog_load = _lib.cfunc(
     "bpf_prog_load", C.c_int, C.c_int, C.c_char_p, C.c_char_p, C.c_char_p, C.c_size_t, C.c_void_p
 )
-_test_run = _lib.cfunc("bpf_prog_test_run_opts", C.c_int, C.c_int, C.c_void_p)
 
 
 class Unsupported(Exception):
@@ -131,8 +109,7 @@ class LiveFrameSender:
 
     def _run(self, ifindex: int, frames: int) -> None:
         _XDP_MD.pack_into(self._ctx, 0, 0, self._size, 0, ifindex, 0, 0)
-        opts = _TestRunOpts(
-            sz=C.sizeof(_TestRunOpts),
+        opts = bpfsys.TestRunOpts(
             data_in=C.addressof(self._frame),
             data_size_in=self._size,
             ctx_in=C.addressof(self._ctx),
@@ -141,7 +118,7 @@ class LiveFrameSender:
             flags=BPF_F_TEST_XDP_LIVE_FRAMES,
             batch_size=KERNEL_BATCH,
         )
-        ret = _test_run(self._prog_fd, C.byref(opts))
+        ret = bpfsys.prog_test_run(self._prog_fd, opts)
         if ret == 0:
             return
         err = _lib.errno_from(ret)

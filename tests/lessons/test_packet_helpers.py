@@ -94,35 +94,15 @@ def helper_object(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _test_run(prog_fd: int, frame: bytes) -> tuple[int, bytes]:
     """Run the program once on FRAME in the kernel; (verdict, frame afterwards)."""
-    from xdp_tui.engine._lib import cfunc
+    from xdp_tui.engine.bpfsys import TestRunOpts, prog_test_run
 
-    class TestRunOpts(C.Structure):
-        _fields_ = [
-            ("sz", C.c_size_t),
-            ("data_in", C.c_void_p),
-            ("data_out", C.c_void_p),
-            ("data_size_in", C.c_uint32),
-            ("data_size_out", C.c_uint32),
-            ("ctx_in", C.c_void_p),
-            ("ctx_out", C.c_void_p),
-            ("ctx_size_in", C.c_uint32),
-            ("ctx_size_out", C.c_uint32),
-            ("retval", C.c_uint32),
-            ("repeat", C.c_int),
-            ("duration", C.c_uint32),
-            ("flags", C.c_uint32),
-            ("cpu", C.c_uint32),
-            ("batch_size", C.c_uint32),
-        ]
-
-    run = cfunc("bpf_prog_test_run_opts", C.c_int, C.c_int, C.POINTER(TestRunOpts))
     data_in = C.create_string_buffer(frame, len(frame))
     data_out = C.create_string_buffer(len(frame) + 64)
-    opts = TestRunOpts(sz=C.sizeof(TestRunOpts))
+    opts = TestRunOpts()
     opts.data_in, opts.data_size_in = C.cast(data_in, C.c_void_p), len(frame)
     opts.data_out, opts.data_size_out = C.cast(data_out, C.c_void_p), len(data_out)
     opts.repeat = 1
-    assert run(prog_fd, C.byref(opts)) == 0
+    assert prog_test_run(prog_fd, opts) == 0
     return opts.retval, data_out.raw[: opts.data_size_out]
 
 

@@ -596,6 +596,41 @@ def lookup_batch(
     return BatchReader(fd, key_size, value_size, max_entries, per_cpu).read()
 
 
+# ---- test runs -----------------------------------------------------------
+
+
+class TestRunOpts(C.Structure):
+    """struct bpf_test_run_opts (libbpf 1.x): run a loaded program on given input."""
+
+    __test__ = False  # a kernel struct, not a pytest class
+    _fields_ = [
+        ("sz", C.c_size_t),
+        ("data_in", C.c_void_p),
+        ("data_out", C.c_void_p),
+        ("data_size_in", C.c_uint32),
+        ("data_size_out", C.c_uint32),
+        ("ctx_in", C.c_void_p),
+        ("ctx_out", C.c_void_p),
+        ("ctx_size_in", C.c_uint32),
+        ("ctx_size_out", C.c_uint32),
+        ("retval", C.c_uint32),
+        ("repeat", C.c_int),
+        ("duration", C.c_uint32),
+        ("flags", C.c_uint32),
+        ("cpu", C.c_uint32),
+        ("batch_size", C.c_uint32),
+    ]
+
+
+_prog_test_run = cfunc("bpf_prog_test_run_opts", C.c_int, C.c_int, C.POINTER(TestRunOpts))
+
+
+def prog_test_run(prog_fd: int, opts: TestRunOpts) -> int:
+    """BPF_PROG_TEST_RUN; libbpf's return value (0, or a negative errno)."""
+    opts.sz = C.sizeof(TestRunOpts)
+    return int(_prog_test_run(prog_fd, C.byref(opts)))
+
+
 # ---- run-time stats ------------------------------------------------------
 
 
