@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import re
 import shutil
@@ -24,15 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pyroute2 import IPRoute, netns
-from pyroute2.netlink.exceptions import NetlinkError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from testenv import state
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.privileges import require_root
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 DEFAULT_NAME = "test01"
 INNER_IFNAME = "veth0"
@@ -47,7 +46,7 @@ IFA_F_NODAD = 0x02
 NUD_PERMANENT = 0x80
 IFF_UP = 0x1
 CLONE_NEWNET = 0x40000000
-NETNS_RUN_DIR = Path(netns.NETNS_RUN_DIR)
+NETNS_RUN_DIR = Path("/var/run/netns")  # pyroute2.netns.NETNS_RUN_DIR, iproute2's folder
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
 # Names the kernel or sysctl tree already uses for something else.
@@ -135,7 +134,20 @@ def _lab_from_record(record: dict[str, Any]) -> Lab:
 
 # ---------------------------------------------------------------- namespaces and threads
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def _iproute() -> IPRoute:
+    """A netlink socket in the calling thread's namespace.
+
+    pyroute2 costs ~100 ms of imports: it is loaded on first use, so commands
+    that only read lab records (is_lab_interface, get, netns_thread) start fast.
+    """
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+# libc is in the process already (find_library would run ldconfig: ~15 ms).
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def netns_path(name: str) -> Path:
@@ -228,7 +240,7 @@ def _addresses_of(ipr: IPRoute, index: int) -> set[str]:
 
 
 def _outer_link_exists(name: str) -> bool:
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         return bool(ipr.link_lookup(ifname=name))
 
 
@@ -239,8 +251,10 @@ def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
     """Build namespace, veth pair, addresses, neighbours and routes."""
     addrs = _addresses(number, legacy_ip)
     families = ("ipv6", "ipv4") if legacy_ip else ("ipv6",)
+    from pyroute2 import netns
+
     netns.create(name)
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
 
     def wanted(side: str) -> list[str]:
@@ -282,7 +296,7 @@ def _configure_end(ifname: str, addresses: list[str]) -> tuple[int, str]:
     """
     _write_sysctls(ifname, _QUIET_IPV6_SYSCTLS)
     _disable_offloads(ifname)
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         index = ipr.link_lookup(ifname=ifname)[0]
         for address in addresses:
             if ":" in address:
@@ -305,7 +319,7 @@ def _add_neighbours_and_routes(
 
     They go in after "up": taking a device down flushes neighbour entries.
     """
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         for address, mac in neighbours:
             ipr.neigh("replace", dst=address, lladdr=mac, ifindex=index, state=NUD_PERMANENT)
         for destination, gateway in routes:
@@ -314,12 +328,16 @@ def _add_neighbours_and_routes(
 
 def _remove_kernel_objects(name: str) -> None:
     """Remove the lab's outer link (if it is a veth) and its namespace."""
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         msg = _link(ipr, name)
         if msg is not None and _link_kind(msg) == "veth":
+            from pyroute2.netlink.exceptions import NetlinkError
+
             with contextlib.suppress(NetlinkError):  # already gone with its peer
                 ipr.link("del", index=msg["index"])
     if _netns_exists(name):
+        from pyroute2 import netns
+
         netns.remove(name)
 
 
@@ -379,6 +397,8 @@ def _problems(name: str, record: dict[str, Any] | None) -> list[str]:
     problems = _end_problems(lab.outer, _wanted(lab, "outer"), lab.outer_ifindex)
     if not _netns_exists(lab.netns):
         return [*problems, f"namespace {lab.netns} is missing"]
+    from pyroute2.netlink.exceptions import NetlinkError
+
     try:
         inside = netns_thread(lab.netns, _end_problems, lab.inner, _wanted(lab, "inner"), None)
     except (OSError, NetlinkError) as exc:
@@ -395,7 +415,7 @@ def _wanted(lab: Lab, side: str) -> list[str]:
 
 def _end_problems(ifname: str, addresses: list[str], ifindex: int | None) -> list[str]:
     """Check one end in the calling thread's namespace: exists, same index, up, addressed."""
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         msg = _link(ipr, ifname)
         if msg is None:
             return [f"interface {ifname} is missing"]
@@ -444,7 +464,7 @@ def _numbers_on_host() -> set[int]:
     """
     taken: set[int] = set()
     v6_head = IPV6_PREFIX + ":"
-    with IPRoute() as ipr:
+    with _iproute() as ipr:
         for msg in ipr.addr("dump"):
             address = msg.get("IFA_ADDRESS") or ""
             if address.startswith(v6_head):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from testenv import traffic
+from tests.conftest import new_lab_name
 from tests.engine.conftest import percpu_datarec_sum
 from xdp_tui import paths
 from xdp_tui.engine import attach as attach_mod
@@ -222,3 +223,31 @@ def test_xdp_tx_in_native_mode_reaches_the_inner_end(lab: Any, prog: Callable[[s
                 if payload in got:
                     break
     assert got[:6] == frame[6:12] and got[6:12] == frame[:6]  # MACs swapped by the program
+
+
+def test_every_load_shares_one_loaded_peer_program(lab: Any, prog: Callable[[str], Path]) -> None:
+    """The inner peer's XDP_PASS program is loaded once per process; close() keeps it loaded."""
+    with session.load_program(prog("xdp_pass"), lab.outer, mode="native"):
+        first = attach_mod.query(lab.inner, netns=lab.netns).prog_id
+    assert attach_mod.query(lab.inner, netns=lab.netns).prog_id is None
+    with session.load_program(prog("xdp_pass"), lab.outer, mode="native"):
+        assert attach_mod.query(lab.inner, netns=lab.netns).prog_id == first
+
+
+def test_auto_mode_falls_back_to_generic_without_driver_support(
+    prog: Callable[[str], Path],
+) -> None:
+    """An ifb device has no native XDP: "auto" must end up in skb mode, as the kernel's own auto."""
+    name = new_lab_name("ifb")
+    subprocess.run(["ip", "link", "add", name, "type", "ifb"], check=True, capture_output=True)
+    try:
+        with BpfObject.open(build_or_raise(prog("xdp_pass")).obj) as obj:
+            obj.load()
+            att = attach_mod.attach(name, obj.program_fd("xdp_pass_all"), "auto", force=True)
+            try:
+                assert att.mode == "skb"
+                assert attach_mod.query(name).mode == "skb"
+            finally:
+                att.close()
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from xdp_tui.engine.build import BuildError, build, build_or_raise, parse_diagnostics
+from xdp_tui.engine import build as build_mod
+from xdp_tui.engine.build import (
+    BuildError,
+    build,
+    build_or_raise,
+    compile_flags,
+    parse_diagnostics,
+)
 
 
 def test_build_makes_an_object_next_to_the_source(prog: Callable[[str], Path]) -> None:
@@ -73,3 +81,85 @@ def test_parse_diagnostics_reads_clang_lines() -> None:
         ("a.c", 3, 5, "warning"),
         ("a.c", 9, 1, "error"),
     ]
+
+
+# ---- the warm compiler: a clang started ahead of the next build ------------
+
+VERDICT_SOURCE = (
+    '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include "verdict.h"\n'
+    'SEC("xdp") int xdp_h(struct xdp_md *ctx) { return VERDICT; }\n'
+)
+
+
+def _write_lesson(folder: Path, verdict: str = "XDP_PASS", tail: str = "") -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "verdict.h").write_text(f"#define VERDICT {verdict}\n")
+    source = folder / "uses_header.c"
+    source.write_text(VERDICT_SOURCE + tail)
+    return source
+
+
+def test_the_next_build_in_a_folder_uses_the_clang_started_after_the_last(
+    tmp_path: Path,
+) -> None:
+    source = _write_lesson(tmp_path)
+    assert build(source).ok
+    waiting = build_mod._warm
+    assert waiting is not None and waiting.alive
+    assert waiting.key == build_mod._warm_key(tmp_path, compile_flags())
+
+    # An edit with an error: the waiting clang compiles it, finds the header
+    # next to the source and names the real file in its diagnostics.
+    _write_lesson(tmp_path, tail="int broken(void) { return XDP_PASSS; }\n")
+    result = build(source)
+    assert waiting.proc.returncode is not None  # it did this build and exited
+    assert not result.ok
+    assert result.errors[0].location == f"{source}:5:27"
+    assert build_mod._warm is not None and build_mod._warm is not waiting
+
+    _write_lesson(tmp_path)
+    again = build(source)
+    assert again.ok and not again.cached
+    stamp = (tmp_path / "uses_header.o.xdp-tui-build.json").read_text()
+    assert str(tmp_path / "verdict.h") in stamp  # headers found there are recorded absolute
+
+
+def test_a_new_folder_of_the_same_name_gets_a_new_clang(tmp_path: Path) -> None:
+    """clang resolves quoted includes in its working folder: a replaced folder needs a new one."""
+    folder = tmp_path / "lesson"
+    source = _write_lesson(folder)
+    assert build(source).ok
+    waiting = build_mod._warm
+    assert waiting is not None
+    shutil.rmtree(folder)
+    source = _write_lesson(folder, verdict="XDP_DROP")
+    result = build(source)
+    assert result.ok and not result.cached
+    assert waiting.proc.returncode is not None  # replaced, not used
+    assert build(source).cached
+
+
+def test_warm_up_starts_the_clang_and_skips_an_up_to_date_object(tmp_path: Path) -> None:
+    source = _write_lesson(tmp_path)
+    build_mod.discard_warm_compiler()
+    try:
+        build_mod.keep_compiler_warm(False)  # what the CLI does: only warm_up starts one
+        build_mod.warm_up(source)
+        waiting = build_mod._warm
+        assert waiting is not None and waiting.alive
+        assert build(source).ok
+        assert waiting.proc.returncode is not None and build_mod._warm is None
+        build_mod.warm_up(source)  # the object is up to date: nothing to start
+        assert build_mod._warm is None
+    finally:
+        build_mod.keep_compiler_warm(True)
+
+
+def test_paths_with_quotes_and_backslashes_are_named_exactly(tmp_path: Path) -> None:
+    folder = tmp_path / 'odd "name" \\ here'
+    folder.mkdir()
+    source = folder / "oops.c"
+    source.write_text("#include <linux/bpf.h>\nint f(void) { return XDP_PASSS; }\n")
+    result = build(source)
+    assert not result.ok
+    assert result.errors[0].file == str(source)

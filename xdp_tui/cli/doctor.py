@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from xdp_tui.cli.output import add_command, print_json
 
 
@@ -23,6 +20,9 @@ def register(sub: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from xdp_tui.doctor import report, run_checks
 
     checks = run_checks()

@@ -82,8 +82,9 @@ def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from xdp_tui.engine.build import BuildError, build
+    from xdp_tui.engine.build import BuildError, build, keep_compiler_warm
 
+    keep_compiler_warm(False)  # a one-shot process: no clang waiting for a next build
     try:
         with quiet_fd2():
             result = build(args.file, args.output)
@@ -107,6 +108,13 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from xdp_tui.engine import build
+
+    # A one-shot process: no clang for a next build, but start the one this
+    # load needs now, so its start-up runs while Python imports the engine.
+    build.keep_compiler_warm(False)
+    if args.file.suffix == ".c":
+        build.warm_up(args.file)
     from xdp_tui.engine.session import load_program
 
     dev = default_lab(args.dev)

@@ -16,17 +16,18 @@ import json
 import socket
 import sys
 import time
-from typing import Any
-
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from xdp_tui.cli.output import add_command, default_lab, positive_float, positive_int, print_json
-from xdp_tui.engine import bpfsys
-from xdp_tui.engine.stats import ACTION_NAMES, STATS_MAP, StatsSampler, ifindex_of
 from xdp_tui.errors import XdpTuiError
+
+# rich and the stats engine load only when one of these commands runs: every
+# other `xdp-tui` command builds this parser too and should not pay for them.
+if TYPE_CHECKING:
+    from rich.console import Console, Group
+    from rich.table import Table
+
+    from xdp_tui.engine.stats import StatsSampler
 
 
 def register(sub: Any) -> None:
@@ -57,6 +58,8 @@ def _dev_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.stats import StatsSampler, ifindex_of
+
     dev = default_lab(args.dev)
     ifindex_of(dev)  # a clear error for a missing interface, before anything else
     with StatsSampler(dev, run_stats=True) as sampler:
@@ -84,6 +87,9 @@ def _stats_json(sampler: StatsSampler, interval: float, count: int | None) -> No
 
 
 def _stats_text(sampler: StatsSampler, interval: float, count: int | None) -> None:
+    from rich.console import Console
+    from rich.live import Live
+
     console = Console()
     if not console.is_terminal or count == 1:
         for sample in _samples(sampler, interval, count):
@@ -104,6 +110,11 @@ def _mbit(bps: float) -> str:
 
 def render_sample(sample: dict[str, Any]) -> Group:
     """A rich renderable of one stats sample (also used for `--count 1` plain output)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from xdp_tui.engine.stats import STATS_MAP
+
     parts: list[Any] = []
     when = time.strftime("%H:%M:%S", time.localtime(sample["time"]))
     if sample["prog_id"] is None:
@@ -130,6 +141,10 @@ def render_sample(sample: dict[str, Any]) -> Group:
 
 
 def _actions_table(actions: dict[str, dict[str, float]]) -> Table:
+    from rich.table import Table
+
+    from xdp_tui.engine.stats import ACTION_NAMES
+
     table = Table(title="XDP actions", title_justify="left", expand=False)
     table.add_column("action")
     for col in ("packets", "pps", "bytes", "Mbit/s"):
@@ -174,6 +189,9 @@ def _compact(value: Any) -> str:
 
 
 def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {m['value_type'] or 'raw'})"
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("key")
@@ -199,6 +217,8 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
 
 
 def _monitor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
 
     console = Console(stderr=False)
@@ -226,6 +246,8 @@ class _Names:
 
     def prog(self, prog_id: int) -> str:
         if prog_id not in self._progs:
+            from xdp_tui.engine import bpfsys
+
             try:
                 self._progs[prog_id] = bpfsys.prog_info_by_id(prog_id).name
             except XdpTuiError:
@@ -243,6 +265,8 @@ class _Names:
 def _monitor_loop(
     mon: Any, pipe: Any, args: argparse.Namespace, console: Console, notes: list[str]
 ) -> None:
+    from rich.text import Text
+
     names = _Names()
     end = time.monotonic() + args.duration if args.duration else None
     if not args.json:
@@ -301,6 +325,8 @@ def _monitor_report(mon: Any, names: _Names, lines: list[Any]) -> dict[str, Any]
 
 
 def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any, int]) -> None:
+    from rich.text import Text
+
     for line in report["printk"]:
         console.print(
             Text.assemble(
@@ -336,6 +362,8 @@ def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any
 
 
 def _print_monitor_summary(console: Console, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title="XDP exceptions since start", title_justify="left")
     for col in ("prog id", "program", "action", "interface"):
         table.add_column(col)

@@ -283,8 +283,7 @@ def attach(
     check_safe(ifname, netns=netns, force=force)
     if persistent and link_pin is None:
         link_pin = paths.pin_dir(ifname) / LINK_PIN_NAME
-    # One trip into the namespace for both the attach and the mode it got.
-    link_fd, attached_mode = in_netns(netns, _create_link_and_query, ifname, prog_fd, mode)
+    link_fd, attached_mode = in_netns(netns, _create_link_with_mode, ifname, prog_fd, mode)
     try:
         if persistent and link_pin is not None:
             _pin_link(link_fd, link_pin)
@@ -308,23 +307,40 @@ def attach(
     return att
 
 
-def _create_link_and_query(ifname: str, prog_fd: int, mode: Mode) -> tuple[int, int]:
-    link_fd = _create_link(ifname, prog_fd, mode)
-    try:
-        return link_fd, _raw_query(ifname)[1]
-    except BaseException:
-        os.close(link_fd)
-        raise
+def _create_link_with_mode(ifname: str, prog_fd: int, mode: Mode) -> tuple[int, int]:
+    """(link fd, attach mode as bpf_xdp_query numbers it: 1 native, 2 skb).
 
-
-def _create_link(ifname: str, prog_fd: int, mode: Mode) -> int:
+    The kernel's "auto" is native when the driver has XDP support and generic
+    otherwise. Asking for native first, then generic when the driver says it
+    has none (EOPNOTSUPP), gets the same result and tells us which mode we
+    got without a netlink query afterwards. That query matters: it waits for
+    the rtnl lock, which an attach elsewhere (the lab's inner peer) may hold
+    for a whole RCU grace period.
+    """
     ifindex = ifindex_of(ifname)
+    if mode == "auto":
+        fd = _link_create_raw(ifindex, prog_fd, "native")
+        if fd >= 0:
+            return fd, 1
+        if -fd != errno.EOPNOTSUPP:
+            raise _attach_error(ifname, mode, -fd)
+        fd = _link_create_raw(ifindex, prog_fd, "skb")
+        attached_mode = 2
+    else:
+        fd = _link_create_raw(ifindex, prog_fd, mode)
+        attached_mode = 1 if mode == "native" else 2
+    if fd < 0:
+        raise _attach_error(ifname, mode, -fd)
+    return fd, attached_mode
+
+
+def _link_create_raw(ifindex: int, prog_fd: int, mode: Mode) -> int:
+    """The new link's fd, or -errno."""
     opts = _LinkCreateOpts(sz=C.sizeof(_LinkCreateOpts), flags=_MODE_FLAGS[mode])
     fd = _link_create(prog_fd, ifindex, BPF_XDP, C.byref(opts))
     if fd >= 0:
         return int(fd)
-    err = -fd if fd < -1 else C.get_errno()
-    raise _attach_error(ifname, mode, err)
+    return int(fd) if fd < -1 else -C.get_errno()
 
 
 def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:

@@ -24,7 +24,7 @@ from pathlib import Path
 import testenv
 from xdp_tui import paths
 from xdp_tui.engine import attach as attach_mod
-from xdp_tui.engine.attach import Attachment, Mode, check_safe, query
+from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise
 from xdp_tui.engine.libbpf import BpfObject
 from xdp_tui.errors import XdpTuiError
@@ -51,9 +51,8 @@ class LoadedProgram:
     def close(self) -> None:
         """Detach (unless persistent) and close every fd; safe to call twice."""
         if self.peer is not None:
-            peer_obj, peer_att = self.peer
+            _, peer_att = self.peer  # the peer's program object is shared: it stays loaded
             peer_att.close()
-            peer_obj.close()
             self.peer = None
         if self.attachment is not None:
             self.attachment.close()
@@ -120,6 +119,10 @@ def load_program(
     if mode not in attach_mod.MODES:
         raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
     check_safe(dev, force=force)  # before anything is built, pinned or attached
+    # Ask what DEV runs before the peer's attach starts: an attach holds the
+    # kernel's rtnl lock for a while (it waits for an RCU grace period), and
+    # this query would wait for it.
+    status = query(dev)
     # The inner peer's program is independent of the learner's: set it up
     # while clang compiles, so it adds (almost) no time to a load.
     peer = _PeerAttach.start(dev, mode, persistent)
@@ -129,7 +132,7 @@ def load_program(
     pin_dir_existed = pin_dir.exists()
     try:
         object_path, source, notes = object_for(path)
-        replace = _make_room(dev, force=force, notes=notes)
+        replace = _make_room(dev, status, force=force, notes=notes)
         obj = BpfObject.open(object_path, source=source)
         name = obj.load(program, pin_dir=pin_dir if pin_maps else None)
         if obj.reused_pins:
@@ -171,9 +174,8 @@ def load_program(
         raise
 
 
-def _make_room(dev: str, *, force: bool, notes: list[str]) -> bool:
-    """Is DEV free? True when our own persistent program is there and will be replaced."""
-    status = query(dev)
+def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) -> bool:
+    """Is DEV (as STATUS found it) free? True: our own persistent program, to be replaced."""
     if status.prog_id is None:
         return False
     record = attach_mod.read_record(dev)
@@ -242,10 +244,9 @@ class _PeerAttach:
             if keep and self.error is not None:
                 raise self.error
             return None
-        peer_obj, peer_att = self.result
+        _, peer_att = self.result
         if not keep:
             peer_att.remove()
-            peer_obj.close()
             return None
         notes.append(
             f"attached an XDP_PASS program on {self.lab.inner} (inside {self.lab.netns}) as well: "
@@ -260,27 +261,43 @@ def _attach_peer(
 ) -> tuple[BpfObject, Attachment] | None:
     if query(lab.inner, netns=lab.netns).prog_id is not None:
         return None  # already there (ours from an earlier load, or the learner's own)
-    peer_obj = BpfObject.open(_peer_object())
-    try:
-        peer_obj.load()
-        peer_att = attach_mod.attach(
-            lab.inner,
-            peer_obj.program_fd(peer_obj.loaded_program or ""),
-            "native",
-            persistent=persistent,
-            netns=lab.netns,
-            link_pin=paths.pin_dir(dev) / PEER_LINK_PIN,
-            prog_name=peer_obj.loaded_program,
-        )
-    except BaseException:
-        peer_obj.close()
-        raise
+    peer_obj = _peer_program()
+    peer_att = attach_mod.attach(
+        lab.inner,
+        peer_obj.program_fd(peer_obj.loaded_program or ""),
+        "native",
+        persistent=persistent,
+        netns=lab.netns,
+        link_pin=paths.pin_dir(dev) / PEER_LINK_PIN,
+        prog_name=peer_obj.loaded_program,
+    )
     return peer_obj, peer_att
 
 
-def _peer_object() -> Path:
-    out = paths.run_dir() / "build" / "xdp_pass_peer.o"
-    return build_or_raise(PEER_SOURCE, out).obj
+_peer_lock = threading.Lock()
+_peer_loaded: BpfObject | None = None
+
+
+def _peer_program() -> BpfObject:
+    """The peer's XDP_PASS program, built and loaded once per process and shared.
+
+    It never changes, and one loaded program can be attached on any number
+    of interfaces, so every load reuses it instead of opening and loading
+    the object again. It stays loaded until the process ends.
+    """
+    global _peer_loaded
+    with _peer_lock:
+        if _peer_loaded is None:
+            out = paths.run_dir() / "build" / "xdp_pass_peer.o"
+            built = build_or_raise(PEER_SOURCE, out, warm_next=False)
+            peer_obj = BpfObject.open(built.obj)
+            try:
+                peer_obj.load()
+            except BaseException:
+                peer_obj.close()
+                raise
+            _peer_loaded = peer_obj
+        return _peer_loaded
 
 
 # ---- unload ---------------------------------------------------------------
