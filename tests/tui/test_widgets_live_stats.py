@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 
 from xdp_tui.widgets.live_stats import (
@@ -256,3 +257,32 @@ async def test_fits_the_live_tab_beside_the_lesson_list() -> None:
     assert all(len(line.rstrip()) <= 54 for line in lines)
     assert any(line.startswith(" PASS") and "3,000" in line for line in lines)
     assert "5 runs  ·  – ns/run  ·  0 runs/s" in "\n".join(lines)
+
+
+@pytest.mark.parametrize("theme", [None, "ansi-dark", "textual-light"])
+async def test_fast_lines_draw_exactly_what_textual_would(theme: str | None) -> None:
+    # CachedLines turns each line into segments itself (render_line) instead of going
+    # through Textual's Content; text, styles and selection offsets must not differ.
+    from textual.visual import Visual, visualize
+
+    from xdp_tui.widgets.live_stats import CachedLines
+
+    app = StatsApp([make_sample(tick) for tick in range(1, 25)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        if theme:
+            app.theme = theme
+        await pilot.pause()
+        compared = 0
+        for widget in app.query(CachedLines):
+            style = widget.visual_style
+            visual = visualize(widget, widget.render())
+            textual_lines = Visual.to_strips(
+                widget, visual, widget.size.width, widget.line_count(), style
+            )
+            for y in range(widget.line_count()):
+                ours = [s for s in widget._line_strip(widget.line_text(y), style, y) if s.text]
+                theirs = [s for s in textual_lines[y] if s.text]
+                assert [(s.text, s.style) for s in ours] == [(s.text, s.style) for s in theirs]
+                assert [s.style.meta for s in ours] == [s.style.meta for s in theirs]
+                compared += 1
+        assert compared > 10

@@ -11,23 +11,31 @@ The widget never reads a map itself: the app's sampler hands it a dict
 Why no DataTable or Sparkline widgets here: at 4 Hz a DataTable re-renders
 every row on each `update_cell` and a dozen small widgets each redraw on their
 own; measured in a real terminal that cost 8-9 % of a core. These parts are
-instead small line widgets that keep their rows keyed (one row per action or
-map key, updated in place, never rebuilt), compare the new text with what is
-on screen, and repaint only when it differs, re-laying out only when the
-number of lines changes. Column widths only grow, so growing numbers are never
-cut and the table does not jitter. Sparklines are drawn inline from a
-per-action pps history (`HISTORY` samples).
+instead small line widgets (`CachedLines`) that keep their rows keyed (one row
+per action or map key, updated in place, never rebuilt), compare each new line
+with what is on screen, and repaint only the lines that differ, re-laying out
+only when the number of lines changes. At 1000 pps that is the busy action's
+row and the three rate lines per tick (bench/tui_cpu.py, issue 6). Column
+widths only grow, so growing numbers are never cut and the table does not
+jitter. Sparklines are drawn inline from a per-action pps history (`HISTORY`
+samples).
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.style import Style as TextualStyle
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 HISTORY = 60  # samples per sparkline: 15 s at 4 Hz
@@ -41,10 +49,133 @@ SPARK_BARS = "▁▂▃▄▅▆▇█"
 # The map the "actions" table is computed from; shown once, not twice.
 DEFAULT_ACTIONS_MAP = "xdp_stats_map"
 NOT_ATTACHED = "Not attached: no live counters."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class TextLines(Widget):
-    """A few lines of text, repainted only when they change."""
+class CachedLines(Widget):
+    """Lines of rich Text drawn one at a time and kept as strips until they change.
+
+    Textual's usual path (`render()` -> every line through `Content`) costs
+    about 0.3 ms per line and redraws the whole block when one number moved.
+    Here `line_text(y)` gives one line, `repaint_lines(rows)` marks just those
+    rows dirty, and a line becomes segments directly, with the same styles and
+    selection offsets Textual would give it (see `_line_strip`). Strips are
+    dropped when the width or the styles change (resize, theme); while text is
+    selected with the mouse, Textual's own path draws (it paints the selection).
+    """
+
+    DEFAULT_CSS = "CachedLines { height: auto; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._strips: dict[int, Strip] = {}
+        self._strips_for: tuple[int, object] | None = None  # (width, visual style)
+        self._piece_styles: dict[object, TextualStyle] = {}  # rich span styles -> combined
+        self._rich_styles: dict[object, Style] = {}  # (span styles, x, y) -> rich style
+
+    def line_count(self) -> int:
+        raise NotImplementedError
+
+    def line_text(self, y: int) -> Text:
+        raise NotImplementedError
+
+    def repaint_lines(self, rows: list[int]) -> None:
+        """Redraw ROWS only (the others keep their strips)."""
+        if not rows:
+            return
+        for y in rows:
+            self._strips.pop(y, None)
+        width = max(self.size.width, 1)
+        self.refresh(*[Region(0, y, width, 1) for y in rows])
+
+    def repaint_all(self, *, layout: bool = False) -> None:
+        self._strips.clear()
+        self.refresh(layout=layout)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return self.line_count()
+
+    def render_line(self, y: int) -> Strip:
+        if self.text_selection is not None:
+            return super().render_line(y)  # whole block via render(), selection painted
+        width, style = self.size.width, self.visual_style
+        if self._strips_for != (width, style):
+            self._strips.clear()
+            self._piece_styles.clear()
+            self._rich_styles.clear()
+            self._strips_for = (width, style)
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = self._render_one(y, width, style)
+        return strip
+
+    def _render_one(self, y: int, width: int, style: TextualStyle) -> Strip:
+        if not 0 <= y < self.line_count():
+            return Strip.blank(width, style.rich_style)
+        text = self.line_text(y)
+        if _CONTROL.search(text.plain):  # Content strips control codes: let it
+            strips = Visual.to_strips(self, visualize(self, text), width, 1, style)
+            return strips[0] if strips else Strip.blank(width, style.rich_style)
+        return self._line_strip(text, style, y)
+
+    def _line_strip(self, text: Text, base: TextualStyle, y: int) -> Strip:
+        """TEXT as one strip, styled as Textual's `Content.to_strip` would style it.
+
+        Each piece gets base + the text's own style + the spans covering it (in
+        span order), as a rich style carrying its (x, y) offset for selection.
+        """
+        plain = text.plain
+        spans = [span for span in text.spans if span.end > span.start]
+        cuts = sorted({0, len(plain), *(s.start for s in spans), *(s.end for s in spans)})
+        segments = []
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            if end > len(plain):
+                end = len(plain)
+            if end <= start:
+                continue
+            key = (text.style, *(s.style for s in spans if s.start <= start and s.end >= end))
+            segments.append(Segment(plain[start:end], self._piece_style(base, key, start, y)))
+        return Strip(segments)
+
+    def _piece_style(self, base: TextualStyle, key: tuple[Any, ...], x: int, y: int) -> Style:
+        """The rich style of a piece at (X, Y); pieces mostly stay put, so this is cached."""
+        rich = self._rich_styles.get((key, x, y))
+        if rich is None:
+            piece_style = self._piece_styles.get(key)
+            if piece_style is None:
+                piece_style = self._piece_styles[key] = self._combine(base, key)
+            if len(self._rich_styles) > 4096:  # numbers that moved around left stale entries
+                self._rich_styles.clear()
+            rich = self._rich_styles[key, x, y] = piece_style.rich_style_with_offset(x, y)
+        return rich
+
+    def _combine(self, base: TextualStyle, rich_styles: tuple[Any, ...]) -> TextualStyle:
+        combined = base
+        theme = self.app.ansi_theme
+        for rich_style in rich_styles:
+            if not rich_style:
+                continue
+            if isinstance(rich_style, str):
+                rich_style = self.app.console.get_style(rich_style)
+            combined = combined + TextualStyle.from_rich_style(rich_style, theme)
+        return combined
+
+    def render(self) -> Text:  # the whole block, for text selection and copying
+        return Text("\n").join(self.line_text(y) for y in range(self.line_count()))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._piece_styles.clear()
+        self._rich_styles.clear()
+
+    def selection_updated(self, selection: Any) -> None:
+        self._strips.clear()
+        super().selection_updated(selection)
+
+
+class TextLines(CachedLines):
+    """A few lines of text; only the lines that changed are repainted."""
 
     DEFAULT_CSS = "TextLines { height: auto; }"
 
@@ -55,23 +186,31 @@ class TextLines(Widget):
     def set_lines(self, lines: list[Text]) -> None:
         if lines == self.lines:
             return
-        relayout = len(lines) != len(self.lines)
-        self.lines = lines
-        self.refresh(layout=relayout)
+        old, self.lines = self.lines, lines
+        if len(lines) != len(old):
+            self.repaint_all(layout=True)
+        else:
+            self.repaint_lines(_changed_rows(old, lines))
 
     @property
     def plain(self) -> list[str]:
         return [line.plain for line in self.lines]
 
-    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+    def line_count(self) -> int:
         return len(self.lines)
 
-    def render(self) -> Text:
-        return Text("\n").join(self.lines)
+    def line_text(self, y: int) -> Text:
+        return self.lines[y]
 
 
-class ActionTable(Widget):
-    """Per-action packets, bytes, pps and Mbit/s, each row with its pps sparkline."""
+class ActionTable(CachedLines):
+    """Per-action packets, bytes, pps and Mbit/s, each row with its pps sparkline.
+
+    Line 0 is the header, then one line per action. Each tick works out what
+    every line would show (cells, column widths, sparkline) and repaints only
+    the lines where that changed: at 1000 pps only the busy action's line.
+    The text is built when a line is drawn, with the current theme's styles.
+    """
 
     COMPONENT_CLASSES = {
         "action-table--header",
@@ -94,7 +233,10 @@ class ActionTable(Widget):
         super().__init__(id=id)
         self.cells: dict[str, dict[str, str]] = {}  # action -> column -> text, in display order
         self.history: dict[str, deque[float]] = {}
+        self._busy: dict[str, int] = {}  # action -> non-zero samples in its history
         self._widths = {column: len(title) for column, title in ACTION_HEADERS.items()}
+        self._shown: list[object] = []  # per line: what it shows (compared, never drawn)
+        self._styles: dict[str, Style] = {}
 
     def update_actions(self, actions: dict[str, dict[str, Any]]) -> None:
         added = False
@@ -103,8 +245,9 @@ class ActionTable(Widget):
             if action not in self.history:
                 # Start from a flat line, so every sparkline shares one time axis.
                 self.history[action] = deque([0.0] * HISTORY, maxlen=HISTORY)
+                self._busy[action] = 0
                 added = True
-            self.history[action].append(float(numbers.get("pps") or 0))
+            self._remember(action, float(numbers.get("pps") or 0))
             self.cells[action] = {
                 "action": action.removeprefix("XDP_"),
                 "packets": _count(numbers.get("packets")),
@@ -114,36 +257,74 @@ class ActionTable(Widget):
             }
         if added:  # keep rows in the XDP action order, whatever order they arrived in
             self.cells = {a: self.cells[a] for a in _ordered(self.cells)}
+        widths = self._widths
         for row in self.cells.values():
             for column, text in row.items():
-                self._widths[column] = max(self._widths[column], len(text))
-        self.refresh(layout=added)
+                if len(text) > widths[column]:
+                    widths[column] = len(text)
+        shown = self._line_states()
+        if added or len(shown) != len(self._shown):
+            self._shown = shown
+            self.repaint_all(layout=True)
+            return
+        changed = _changed_rows(self._shown, shown)
+        self._shown = shown
+        self.repaint_lines(changed)
 
     def clear(self) -> None:
         self.cells.clear()
         self.history.clear()
-        self.refresh(layout=True)
+        self._busy.clear()
+        self._shown = []
+        self.repaint_all(layout=True)
 
-    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+    def _remember(self, action: str, pps: float) -> None:
+        history = self.history[action]
+        if history[0]:
+            self._busy[action] -= 1  # about to leave the window
+        history.append(pps)
+        if pps:
+            self._busy[action] += 1
+
+    def _line_states(self) -> list[object]:
+        """What each line shows, given the data (not the styles): equal means no repaint."""
+        if not self.cells:
+            return []
+        widths = tuple(self._widths.values())
+        spark_width = self._spark_width(self.size.width)
+        states: list[object] = [(widths, spark_width)]
+        for action, row in self.cells.items():
+            states.append((tuple(row.values()), widths, self._spark(action, spark_width)))
+        return states
+
+    def _spark(self, action: str, width: int) -> str:
+        if width < 4:
+            return ""
+        if not self._busy[action]:  # all zero: a flat line, nothing to scale
+            return SPARK_BARS[0] * min(width, HISTORY)
+        return sparkline(self.history[action], width)
+
+    # ---- drawing --------------------------------------------------------------
+
+    def line_count(self) -> int:
         return len(self.cells) + 1 if self.cells else 0
 
-    def render(self) -> Text:
-        if not self.cells:
-            return Text()
-        header = self._style("header")
-        spark_width = self.size.width - self._row_width() - 2
-        lines = [self._header_line(header, spark_width)]
-        for action, row in self.cells.items():
-            line = Text(" ")
-            line.append(row["action"].ljust(self._widths["action"]), self._action_style(action))
-            for column in ACTION_COLUMNS:
-                line.append("  " + row[column].rjust(self._widths[column]))
-            if spark_width >= 4:
-                line.append(
-                    "  " + sparkline(self.history[action], spark_width), self._style("spark")
-                )
-            lines.append(line)
-        return Text("\n").join(lines)
+    def line_text(self, y: int) -> Text:
+        spark_width = self._spark_width(self.size.width)
+        if y == 0:
+            return self._header_line(self._style("header"), spark_width)
+        action = list(self.cells)[y - 1]
+        row = self.cells[action]
+        line = Text(" ")
+        line.append(row["action"].ljust(self._widths["action"]), self._action_style(action))
+        for column in ACTION_COLUMNS:
+            line.append("  " + row[column].rjust(self._widths[column]))
+        if spark_width >= 4:
+            line.append("  " + self._spark(action, spark_width), self._style("spark"))
+        return line
+
+    def _spark_width(self, width: int) -> int:
+        return width - self._row_width() - 2
 
     def _header_line(self, style: Style, spark_width: int) -> Text:
         titles = [ACTION_HEADERS["action"].ljust(self._widths["action"])]
@@ -157,11 +338,21 @@ class ActionTable(Widget):
         return 1 + sum(self._widths.values()) + 2 * len(ACTION_COLUMNS)
 
     def _style(self, part: str) -> Style:
-        return self.get_component_rich_style(f"action-table--{part}", partial=True)
+        # Kept until the styles change: Textual's own cache is emptied on every refresh.
+        style = self._styles.get(part)
+        if style is None:
+            style = self._styles[part] = self.get_component_rich_style(
+                f"action-table--{part}", partial=True
+            )
+        return style
 
     def _action_style(self, action: str) -> Style:
         kind = {"XDP_PASS": "pass", "XDP_DROP": "drop", "XDP_ABORTED": "drop"}.get(action, "other")
         return self._style(kind)
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
 
 
 class LiveStats(VerticalScroll):
@@ -176,6 +367,7 @@ class LiveStats(VerticalScroll):
     LiveStats > .live-stats--note { color: $text-muted; }
     LiveStats #live-head { color: $text-muted; }
     LiveStats .live-map { margin-top: 1; }
+    LiveStats #live-maps { height: auto; }  /* empty: no space, nothing to draw per tick */
     """
 
     def __init__(
@@ -190,46 +382,51 @@ class LiveStats(VerticalScroll):
         self.actions_map = actions_map
         self._maps: dict[str, TextLines] = {}
         self._last_sample: dict[str, Any] | None = None
+        # Kept at hand: a query per part and tick is measurable at 4 Hz.
+        self._head = TextLines(id="live-head")
+        self._actions = ActionTable(id="live-actions")
+        self._rates = TextLines(id="live-rates")
+        self._map_box = Vertical(id="live-maps")
 
     def compose(self) -> ComposeResult:
-        yield TextLines(id="live-head")
-        yield ActionTable(id="live-actions")
-        yield TextLines(id="live-rates")
-        yield Vertical(id="live-maps")
+        yield self._head
+        yield self._actions
+        yield self._rates
+        yield self._map_box
 
     def on_mount(self) -> None:
-        self.query_one("#live-head", TextLines).set_lines([Text(NOT_ATTACHED)])
+        self._head.set_lines([Text(NOT_ATTACHED)])
 
     # ---- public API ------------------------------------------------------
 
     def update_sample(self, sample: dict[str, Any]) -> None:
         """Show one sample; cheap enough to call at 4 Hz."""
         self._last_sample = sample
-        self.query_one("#live-head", TextLines).set_lines([self._head_text(sample)])
+        self._head.set_lines([self._head_text(sample)])
         actions = sample.get("actions") or {}
-        self.query_one("#live-actions", ActionTable).update_actions(actions)
+        self._actions.update_actions(actions)
         iface = sample.get("iface") or sample.get("interface")  # the sampler says "interface"
         run = self._run_text(sample.get("run"))
         rates = self._iface_text(iface) + ([run] if run is not None else [])
-        self.query_one("#live-rates", TextLines).set_lines(rates)
+        self._rates.set_lines(rates)
         skip = sample.get("actions_map", self.actions_map) if actions else None
         self._update_maps({n: m for n, m in (sample.get("maps") or {}).items() if n != skip})
 
     def clear(self) -> None:
         """Forget everything shown (the program was detached)."""
         self._last_sample = None
-        self.query_one("#live-actions", ActionTable).clear()
-        self.query_one("#live-head", TextLines).set_lines([Text(NOT_ATTACHED)])
-        self.query_one("#live-rates", TextLines).set_lines([])
-        self.query_one("#live-maps", Vertical).remove_children()
+        self._actions.clear()
+        self._head.set_lines([Text(NOT_ATTACHED)])
+        self._rates.set_lines([])
+        self._map_box.remove_children()
         self._maps.clear()
 
     def history(self, action: str) -> list[float]:
-        return list(self.query_one("#live-actions", ActionTable).history.get(action, ()))
+        return list(self._actions.history.get(action, ()))
 
     def action_cells(self, action: str) -> dict[str, str]:
         """What the action table shows for ACTION (column -> text)."""
-        return dict(self.query_one("#live-actions", ActionTable).cells.get(action, {}))
+        return dict(self._actions.cells.get(action, {}))
 
     def map_lines(self, name: str) -> list[str]:
         """What is shown for map NAME, as plain lines (title first)."""
@@ -291,7 +488,7 @@ class LiveStats(VerticalScroll):
             widget = self._maps.get(name)
             if widget is None:
                 widget = self._maps[name] = TextLines(classes="live-map")
-                self.query_one("#live-maps", Vertical).mount(widget)
+                self._map_box.mount(widget)
             widget.set_lines(self._map_text(name, spec))
 
     def _map_text(self, name: str, spec: dict[str, Any]) -> list[Text]:
@@ -334,6 +531,11 @@ def sparkline(values: Any, width: int) -> str:
 
 
 # ---- formatting ------------------------------------------------------------
+
+
+def _changed_rows(old: list[Any], new: list[Any]) -> list[int]:
+    """Rows where two equally long lists differ."""
+    return [y for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
 
 
 def _ordered(actions: Any) -> list[str]:
