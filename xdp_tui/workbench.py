@@ -113,6 +113,12 @@ class Workbench:
 
         return Path(lessons.workspace_source(lesson))
 
+    def prepare_build(self, lesson: Any) -> None:
+        """Start the lesson's clang now, so the first build skips its start-up."""
+        from xdp_tui.engine import build
+
+        build.warm_up(self.source_path(lesson))
+
     def solution_path(self, lesson: Any) -> Path:
         from xdp_tui import lessons
 

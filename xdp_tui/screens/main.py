@@ -248,6 +248,7 @@ class WorkshopScreen(Screen[None]):
     def load_source(self, lesson: Any, *, reset: bool = False) -> None:
         path = self.workbench.reset_source(lesson) if reset else self.workbench.source_path(lesson)
         self.post_message(msg.SourceLoaded(lesson.id, path, path.read_text()))
+        self.workbench.prepare_build(lesson)
 
     def on_source_loaded(self, message: msg.SourceLoaded) -> None:
         if self.lesson is None or message.lesson_id != self.lesson.id:
