@@ -69,89 +69,68 @@ def test_packet01_without_vlan_and_ipv4_fails_4_and_5(tmp_path: Path) -> None:
     assert _passed(results) == {"1", "2", "3"}, [r.to_dict() for r in results]
 
 
-def test_packet01_one_vlan_tag_is_not_enough(tmp_path: Path) -> None:
-    lesson = get_lesson("packet01-parsing")
-    one_tag = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("#define VLAN_MAX_DEPTH 2", "#define VLAN_MAX_DEPTH 1"),
-    )
-    [result] = _run(lesson.id, one_tag, "4")
+# ---- a solution with one thing broken fails that thing's check -----------------
+
+# (lesson, (old, new) edits to its solution, the assignment that must fail, words of the verdict)
+ONE_THING_BROKEN = [
+    pytest.param(
+        "packet01-parsing",
+        [("#define VLAN_MAX_DEPTH 2", "#define VLAN_MAX_DEPTH 1")],
+        "4",
+        "two tags",
+        id="packet01-one-vlan-tag-is-not-enough",
+    ),
+    pytest.param(
+        "packet02-rewriting",
+        [("\tcsum_replace2(check, old_port, *port);\n", "")],
+        "1",
+        "checksum",
+        id="packet02-port-change-without-checksum-fix",
+    ),
+    pytest.param(
+        "packet02-rewriting",
+        [("\tif (ipv4 && udph->check == 0) {", "\tif (0) {")],
+        "1",
+        "without a checksum",
+        id="packet02-updating-an-absent-ipv4-udp-checksum",
+    ),
+    pytest.param(
+        "packet02-rewriting",
+        [("\teth->h_proto = inner_proto;\n", "")],
+        "2",
+        "",
+        id="packet02-pop-that-forgets-the-inner-type",
+    ),
+    pytest.param(
+        "packet03-redirecting",
+        [("\tcsum_replace2(&icmph->cksum, old_word, *(__be16 *)icmph);\n", "\t(void)old_word;\n")],
+        "1",
+        "answered",
+        id="packet03-echo-reply-with-a-stale-checksum",
+    ),
+    pytest.param(
+        "packet03-redirecting",
+        [("\t__builtin_memcpy(eth->h_dest, target->dst_mac, ETH_ALEN);\n", "")],
+        "2",
+        "destination MAC",
+        id="packet03-redirect-without-the-new-mac",
+    ),
+    pytest.param(
+        "packet03-redirecting",
+        [("\t\taction = bpf_redirect(fib.ifindex, 0);\n", "\t\taction = XDP_PASS;\n")],
+        "4",
+        "",
+        id="packet03-router-that-leaves-forwarding-to-the-kernel",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lesson_id", "edits", "assignment", "verdict"), ONE_THING_BROKEN)
+def test_a_solution_with_one_thing_broken_fails_that_check(
+    tmp_path: Path, lesson_id: str, edits: list[tuple[str, str]], assignment: str, verdict: str
+) -> None:
+    lesson = get_lesson(lesson_id)
+    broken = _variant(tmp_path, solution_source(lesson), *edits)
+    [result] = _run(lesson.id, broken, assignment)
     assert not result.passed
-    assert "two tags" in result.detail
-
-
-# ---- packet02 --------------------------------------------------------------
-
-
-def test_packet02_port_change_without_checksum_fix_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet02-rewriting")
-    no_csum = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\tcsum_replace2(check, old_port, *port);\n", ""),
-    )
-    [result] = _run(lesson.id, no_csum, "1")
-    assert not result.passed
-    assert "checksum" in result.detail
-
-
-def test_packet02_updating_an_absent_ipv4_udp_checksum_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet02-rewriting")
-    always_update = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\tif (ipv4 && udph->check == 0) {", "\tif (0) {"),
-    )
-    [result] = _run(lesson.id, always_update, "1")
-    assert not result.passed
-    assert "without a checksum" in result.detail
-
-
-def test_packet02_pop_that_forgets_the_inner_type_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet02-rewriting")
-    broken = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\teth->h_proto = inner_proto;\n", ""),
-    )
-    [result] = _run(lesson.id, broken, "2")
-    assert not result.passed
-
-
-# ---- packet03 --------------------------------------------------------------
-
-
-def test_packet03_echo_reply_with_a_stale_checksum_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet03-redirecting")
-    no_csum = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\tcsum_replace2(&icmph->cksum, old_word, *(__be16 *)icmph);\n", "\t(void)old_word;\n"),
-    )
-    [result] = _run(lesson.id, no_csum, "1")
-    assert not result.passed
-    assert "answered" in result.detail
-
-
-def test_packet03_redirect_without_the_new_mac_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet03-redirecting")
-    no_mac = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\t__builtin_memcpy(eth->h_dest, target->dst_mac, ETH_ALEN);\n", ""),
-    )
-    [result] = _run(lesson.id, no_mac, "2")
-    assert not result.passed
-    assert "destination MAC" in result.detail
-
-
-def test_packet03_router_that_leaves_forwarding_to_the_kernel_fails(tmp_path: Path) -> None:
-    lesson = get_lesson("packet03-redirecting")
-    lazy = _variant(
-        tmp_path,
-        solution_source(lesson),
-        ("\t\taction = bpf_redirect(fib.ifindex, 0);\n", "\t\taction = XDP_PASS;\n"),
-    )
-    [result] = _run(lesson.id, lazy, "4")
-    assert not result.passed
+    assert verdict in result.detail
