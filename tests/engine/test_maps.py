@@ -110,19 +110,15 @@ def test_prog_maps_list_and_internal_maps(lab: object, load_on_lab: Callable[...
     assert len(ids) >= 4  # libbpf also binds the object's .rodata map to every program
 
 
+# bpf_map_create(type, name, key_size, value_size, max_entries, opts): maps made by hand.
+_map_create = _lib.cfunc(
+    "bpf_map_create", C.c_int, C.c_int, C.c_char_p, C.c_uint32, C.c_uint32, C.c_uint32, C.c_void_p
+)
+
+
 @pytest.mark.kernel
 def test_map_without_btf_shows_raw_hex() -> None:
-    create = _lib.cfunc(
-        "bpf_map_create",
-        C.c_int,
-        C.c_int,
-        C.c_char_p,
-        C.c_uint32,
-        C.c_uint32,
-        C.c_uint32,
-        C.c_void_p,
-    )
-    fd = create(1, b"nobtf", 4, 8, 4, None)  # plain hash, no BTF
+    fd = _map_create(1, b"nobtf", 4, 8, 4, None)  # plain hash, no BTF
     assert fd >= 0
     with bpfsys.Fd(fd) as owned:
         bpfsys.update(owned, b"\x01\x02\x03\x04", b"\xaa" * 8)
@@ -224,19 +220,9 @@ def test_btf_decoder_on_a_rich_value(lab: object, load_on_lab: Callable[..., obj
 
 @pytest.mark.kernel
 def test_redirect_and_socket_maps_read_gracefully() -> None:
-    create = _lib.cfunc(
-        "bpf_map_create",
-        C.c_int,
-        C.c_int,
-        C.c_char_p,
-        C.c_uint32,
-        C.c_uint32,
-        C.c_uint32,
-        C.c_void_p,
-    )
-    with bpfsys.Fd(create(14, b"devmap", 4, 4, 8, None)) as devmap:  # DEVMAP, no BTF
+    with bpfsys.Fd(_map_create(14, b"devmap", 4, 4, 8, None)) as devmap:  # DEVMAP, no BTF
         bpfsys.update(devmap, struct.pack("I", 3), struct.pack("I", 1))  # slot 3 -> lo
         assert read_map(devmap).entries == [{"key": 3, "value": 1}]  # empty slots skipped
-    with bpfsys.Fd(create(17, b"xsks", 4, 4, 8, None)) as xskmap:  # XSKMAP
+    with bpfsys.Fd(_map_create(17, b"xsks", 4, 4, 8, None)) as xskmap:  # XSKMAP
         m = read_map(xskmap)
         assert m.entries == [] and "socket" in m.note

@@ -58,7 +58,11 @@ TRACEPOINT_PROBE(xdp, xdp_exception) {
     return 0;
 }
 
-TRACEPOINT_PROBE(xdp, xdp_redirect_err) {
+"""
+
+# One body for every redirect-error tracepoint (TP_NAME stands for its name).
+_REDIRECT_ERR_PROBE = r"""
+TRACEPOINT_PROBE(xdp, TP_NAME) {
     struct redir_key key = {};
     key.prog_id = args->prog_id;
     key.ifindex = args->ifindex;
@@ -70,19 +74,9 @@ TRACEPOINT_PROBE(xdp, xdp_redirect_err) {
 }
 """
 
-# Older kernels report map redirects on their own tracepoint.
-_REDIRECT_MAP_ERR = r"""
-TRACEPOINT_PROBE(xdp, xdp_redirect_map_err) {
-    struct redir_key key = {};
-    key.prog_id = args->prog_id;
-    key.ifindex = args->ifindex;
-    key.to_ifindex = args->to_ifindex;
-    key.err = args->err;
-    key.map_id = args->map_id;
-    redirect_errors.atomic_increment(key);
-    return 0;
-}
-"""
+
+def _redirect_err_probe(tracepoint: str) -> str:
+    return _REDIRECT_ERR_PROBE.replace("TP_NAME", tracepoint)
 
 
 @dataclass(frozen=True)
@@ -135,10 +129,11 @@ class ExceptionMonitor:
             return self
         bcc = _import_bcc()
         _check_headers()
-        text = _BCC_PROGRAM
+        text = _BCC_PROGRAM + _redirect_err_probe("xdp_redirect_err")
         with contextlib.suppress(Exception):
+            # Older kernels report map redirects on their own tracepoint.
             if bcc.BPF.tracepoint_exists(b"xdp", b"xdp_redirect_map_err"):
-                text += _REDIRECT_MAP_ERR
+                text += _redirect_err_probe("xdp_redirect_map_err")
         captured: list[str] = []
         try:
             with quiet_fd2() as captured:
