@@ -54,7 +54,7 @@ STREAM_RATES = [
     ("1000", "1 000 packets/s"),
     ("10000", "10 000 packets/s"),
     ("100000", "100 000 packets/s"),
-    ("max", "as fast as possible (millions/s with a native-mode program)"),
+    ("max", "as fast as possible (Mpps on a native attach)"),
 ]
 README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops moving
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
