@@ -356,7 +356,7 @@ class Workbench:
                 notes.append(f"exception monitor unavailable: {_words(exc)}")
         if self._trace is None:
             try:
-                self._trace = monitor.TracePipe().open()
+                self._trace = monitor.open_printk_reader()
             except Exception as exc:  # noqa: BLE001 - tracefs may not be mounted
                 notes.append(f"bpf_printk log unavailable: {_words(exc)}")
         return "; ".join(notes) or None

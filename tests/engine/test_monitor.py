@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,50 @@ def test_a_second_trace_pipe_reader_is_told_why() -> None:
     with TracePipe(), pytest.raises(XdpTuiError) as caught, TracePipe():
         pass
     assert "only one reader at a time" in (caught.value.hint or "")
+
+
+def _wait_for_message(pipe: Any, message: str) -> bool:
+    stop = threading.Event()
+    threading.Timer(10.0, stop.set).start()  # a safety net, not a timing assertion
+    for line in pipe.follow(stop, poll=0.1):
+        if line.message == message:
+            stop.set()
+            return True
+    return False
+
+
+@pytest.mark.kernel
+def test_private_readers_each_get_every_line_and_leave_the_global_one_its_own(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    from xdp_tui.engine.monitor import PrivateTracePipe, open_printk_reader
+
+    with TracePipe() as shared, open_printk_reader() as first, PrivateTracePipe() as second:
+        assert isinstance(first, PrivateTracePipe)  # this kernel has trace instances
+        for pipe in (shared, first, second):
+            pipe.read()  # drop what earlier programs printed
+        load_on_lab(lab, "xdp_printk")
+        traffic.udp_stream(lab, count=2, size=120)
+        for pipe in (first, second, shared):
+            assert _wait_for_message(pipe, "xdp-tui-test len=120")
+        instances = (first.instance, second.instance)
+        assert all(folder.is_dir() for folder in instances)
+    assert not any(folder.exists() for folder in instances)  # removed on close
+
+
+@pytest.mark.kernel
+def test_without_trace_instances_the_global_pipe_is_used_and_a_busy_one_explained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from xdp_tui.engine import monitor
+    from xdp_tui.errors import XdpTuiError
+
+    def no_instances(self: object) -> None:  # a kernel without tracefs instances (a fake)
+        raise XdpTuiError("no trace instances")
+
+    monkeypatch.setattr(monitor.PrivateTracePipe, "open", no_instances)
+    with monitor.open_printk_reader() as reader:
+        assert type(reader) is TracePipe
+        with pytest.raises(XdpTuiError) as caught:
+            monitor.open_printk_reader()
+    assert "one reader at a time" in (caught.value.hint or "")

@@ -219,14 +219,14 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
 def _monitor(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
+    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe, open_printk_reader
 
     console = Console(stderr=False)
     pipe: TracePipe | None = None
     notes: list[str] = []
     if not args.no_printk:
         try:
-            pipe = TracePipe().open()
+            pipe = open_printk_reader()
         except XdpTuiError as exc:
             notes.append(f"printk lines not shown: {exc.render()}")
     with ExceptionMonitor() as mon:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import re
 import select
@@ -28,6 +29,7 @@ from typing import Any
 
 from xdp_tui.engine import _lib
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.process import pid_alive
 from xdp_tui.stderr import quiet_fd2
 
 ACTION_NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
@@ -363,3 +365,68 @@ class TracePipe:
         """Yield lines as they come until STOP is set (checked every POLL seconds)."""
         while not stop.is_set():
             yield from self.read(timeout=poll)
+
+
+# ---- a trace_pipe of our own ------------------------------------------------
+
+INSTANCE_PREFIX = "xdp-tui-"
+PRINTK_EVENT_SWITCH = Path("events") / "bpf_trace" / "bpf_trace_printk" / "enable"
+_instance_numbers = itertools.count(1)
+
+
+class PrivateTracePipe(TracePipe):
+    """bpf_printk lines from a tracefs instance of our own.
+
+    The kernel copies each bpf_printk line to every trace instance where the
+    bpf_trace_printk event is on. Reading our own instance, we neither take
+    lines from whoever holds the global trace_pipe (bpftool prog tracelog,
+    `cat trace_pipe`, another xdp-tui) nor get refused by it. The instance is
+    removed on close; those of processes that died first are swept on open.
+    """
+
+    def __init__(self) -> None:
+        self.instance = (
+            trace_pipe_path().parent
+            / "instances"
+            / f"{INSTANCE_PREFIX}{os.getpid()}-{next(_instance_numbers)}"
+        )
+        super().__init__(self.instance / "trace_pipe", printk_only=True)
+
+    def open(self) -> TracePipe:
+        if self._fd is None:
+            _sweep_dead_instances(self.instance.parent)
+            try:
+                self.instance.mkdir(exist_ok=True)
+                (self.instance / PRINTK_EVENT_SWITCH).write_text("1")
+            except OSError as exc:
+                self._remove_instance()
+                raise XdpTuiError(
+                    f"cannot make a trace instance for bpf_printk: {exc.strerror}",
+                    hint="a kernel without tracefs instances: the global trace_pipe is used",
+                ) from None
+            super().open()
+        return self
+
+    def close(self) -> None:
+        super().close()
+        self._remove_instance()
+
+    def _remove_instance(self) -> None:
+        with contextlib.suppress(OSError):
+            self.instance.rmdir()  # tracefs removes an instance's files with it
+
+
+def _sweep_dead_instances(instances: Path) -> None:
+    for folder in instances.glob(f"{INSTANCE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(INSTANCE_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def open_printk_reader() -> TracePipe:
+    """An open reader of bpf_printk lines: our own instance, else the global trace_pipe."""
+    try:
+        return PrivateTracePipe().open()
+    except XdpTuiError:
+        return TracePipe().open()
