@@ -568,6 +568,8 @@ def status() -> dict[str, Any]:
                 "inner": lab.inner if lab else INNER_IFNAME,
                 "ipv6": lab.ipv6 if lab else [],
                 "ipv4": lab.ipv4 if lab else [],
+                "outer_mac": lab.outer_mac if lab else None,
+                "inner_mac": lab.inner_mac if lab else None,
                 "healthy": not problems,
                 "problems": problems,
             }

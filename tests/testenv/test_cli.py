@@ -46,6 +46,7 @@ def test_setup_status_ping_traffic_teardown_json(cli_lab) -> None:
     assert entry["healthy"] is True
     assert entry["ipv6"] == [lab["outer_ipv6"] + "/64", lab["inner_ipv6"] + "/64"]
     assert entry["ipv4"] == [lab["outer_ipv4"] + "/24", lab["inner_ipv4"] + "/24"]
+    assert (entry["outer_mac"], entry["inner_mac"]) == (lab["outer_mac"], lab["inner_mac"])
 
     # No --name: the current lab.
     ping = run_json("ping", "-c", "3", "-i", "0.01")

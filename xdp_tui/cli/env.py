@@ -245,6 +245,10 @@ def _status(args: argparse.Namespace) -> int:
         health = "healthy" if lab["healthy"] else "BROKEN: " + "; ".join(lab["problems"])
         addresses = " ".join(lab["ipv6"] + lab["ipv4"])
         print(f"{mark} {lab['name']:<15} {health:<8} {addresses}")
+        if lab["outer_mac"]:
+            print(
+                f"  {'':<15} MAC {lab['outer']} {lab['outer_mac']}, {lab['inner']} {lab['inner_mac']}"
+            )
     if any(not lab["healthy"] for lab in report["labs"]):
         print("repair a broken lab with `xdp-tui env reset --name NAME`")
     return 0
