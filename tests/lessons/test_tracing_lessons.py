@@ -154,3 +154,94 @@ def test_busy_global_pipe_fails_with_the_reason(monkeypatch: pytest.MonkeyPatch)
             module.check_ethertype(ctx)
     assert "cannot read the bpf_printk output" in info.value.detail
     assert "one reader at a time" in info.value.detail
+
+
+# ---- tracing02-xdp-monitor ------------------------------------------------------
+#
+# One verdict wrong at a time: each fails exactly its own assignment, with a
+# detail that names the cause; and exceptions of another program (another lab
+# aborting pings at the same moment) never count for the program under test.
+
+LESSON_02 = "tracing02-xdp-monitor"
+
+
+def _run_02(source: Path, assignment: str | None = None) -> dict[str, CheckResult]:
+    results = run_checks(get_lesson(LESSON_02), assignment, source=source, progress=False)
+    for result in results:
+        assert "internal error" not in result.detail, result.detail
+    return {r.assignment: r for r in results}
+
+
+def _solution_02_variant(tmp_path: Path, old: str, new: str) -> Path:
+    return _variant(tmp_path, solution_source(get_lesson(LESSON_02)), (old, new))
+
+
+def test_02_aborting_every_frame_fails_only_assignment_2(tmp_path: Path) -> None:
+    aborts_all = _solution_02_variant(
+        tmp_path, "__u32 action = XDP_PASS;", "__u32 action = XDP_ABORTED;"
+    )
+    results = _run_02(aborts_all)
+    assert results["1"].passed, results["1"].detail
+    assert not results["2"].passed
+    assert "exceptions of program" in results["2"].detail
+    assert "XDP_ABORTED" in results["2"].detail  # what the stats map saw
+    assert results["2"].hint
+    assert results["3"].passed, results["3"].detail
+
+
+def test_02_dropping_pings_fails_only_assignment_1(tmp_path: Path) -> None:
+    drops_pings = _solution_02_variant(
+        tmp_path,
+        "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_ABORTED;",
+        "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_DROP;",
+    )
+    results = _run_02(drops_pings)
+    assert not results["1"].passed
+    assert "only 0 XDP_ABORTED" in results["1"].detail
+    assert "dropped them (XDP_DROP)" in results["1"].detail
+    assert results["2"].passed, results["2"].detail
+    assert results["3"].passed, results["3"].detail
+
+
+def test_02_aborting_the_unwanted_port_fails_only_assignment_3(tmp_path: Path) -> None:
+    aborts_port = _solution_02_variant(
+        tmp_path, "action = XDP_DROP; /* not reported", "action = XDP_ABORTED; /* not reported"
+    )
+    results = _run_02(aborts_port)
+    assert results["1"].passed, results["1"].detail
+    assert results["2"].passed, results["2"].detail
+    assert not results["3"].passed
+    assert "they were aborted" in results["3"].detail
+
+
+def test_02_passing_the_unwanted_port_fails_assignment_3(tmp_path: Path) -> None:
+    passes_port = _solution_02_variant(tmp_path, "bpf_htons(DROP_PORT)", "bpf_htons(DROP_PORT + 1)")
+    result = _run_02(passes_port, "3")["3"]
+    assert not result.passed
+    assert "got past XDP" in result.detail
+
+
+def test_02_another_programs_exceptions_do_not_count(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """Another lab aborting pings at the same moment must not pass the starter's assignment 1."""
+    from testenv import traffic
+    from xdp_tui.engine.session import load_program
+
+    lesson = get_lesson(LESSON_02)
+    other = make_lab("tr02", make_current=False)
+    obj = build_for_checks(lesson, solution_source(lesson), "solution")
+    stop = threading.Event()
+
+    def keep_pinging() -> None:
+        while not stop.is_set():
+            traffic.ping(other, 2, interval=0.05, timeout=0.2)
+
+    with load_program(obj, other.outer, program="xdp_abort_icmp"):
+        pinger = threading.Thread(target=keep_pinging, daemon=True)
+        pinger.start()
+        try:
+            result = _run_02(lesson.starter_source, "1")["1"]
+        finally:
+            stop.set()
+            pinger.join()
+    assert not result.passed
+    assert "only 0 XDP_ABORTED" in result.detail
