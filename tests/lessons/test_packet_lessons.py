@@ -12,21 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.lessons.variants import variant
 from xdp_tui.checks import CheckResult, run_checks
 from xdp_tui.lessons import get_lesson, solution_source
 
 pytestmark = pytest.mark.kernel
-
-
-def _variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
-    """A copy of ORIGINAL with each (old, new) replaced; every OLD must be there."""
-    text = original.read_text()
-    for old, new in edits:
-        assert old in text, f"{original} no longer contains {old!r}: update this test"
-        text = text.replace(old, new)
-    out = tmp_path / original.name
-    out.write_text(text)
-    return out
 
 
 def _run(lesson_id: str, source: Path, assignment: str | None = None) -> list[CheckResult]:
@@ -45,7 +35,7 @@ def _passed(results: list[CheckResult]) -> set[str]:
 
 def test_packet01_fixed_bounds_check_passes_only_assignment_1(tmp_path: Path) -> None:
     lesson = get_lesson("packet01-parsing")
-    fixed = _variant(
+    fixed = variant(
         tmp_path,
         lesson.starter_source,
         ("if (nh->pos + 1 > data_end)", "if (nh->pos + hdrsize > data_end)"),
@@ -59,7 +49,7 @@ def test_packet01_fixed_bounds_check_passes_only_assignment_1(tmp_path: Path) ->
 
 def test_packet01_without_vlan_and_ipv4_fails_4_and_5(tmp_path: Path) -> None:
     lesson = get_lesson("packet01-parsing")
-    partial = _variant(
+    partial = variant(
         tmp_path,
         solution_source(lesson),
         ("#define VLAN_MAX_DEPTH 2", "#define VLAN_MAX_DEPTH 0"),
@@ -130,7 +120,7 @@ def test_a_solution_with_one_thing_broken_fails_that_check(
     tmp_path: Path, lesson_id: str, edits: list[tuple[str, str]], assignment: str, verdict: str
 ) -> None:
     lesson = get_lesson(lesson_id)
-    broken = _variant(tmp_path, solution_source(lesson), *edits)
+    broken = variant(tmp_path, solution_source(lesson), *edits)
     [result] = _run(lesson.id, broken, assignment)
     assert not result.passed
     assert verdict in result.detail

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lessons.variants import variant
 from xdp_tui.checks import (
     CheckContext,
     CheckFailed,
@@ -31,17 +32,6 @@ from xdp_tui.lessons import get_lesson, solution_source
 pytestmark = pytest.mark.kernel
 
 LESSON = "tracing03-xdp-debug-print"
-
-
-def _variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
-    """A copy of ORIGINAL with each (old, new) replaced; every OLD must be there."""
-    text = original.read_text()
-    for old, new in edits:
-        assert old in text, f"{original} no longer contains {old!r}: update this test"
-        text = text.replace(old, new)
-    out = tmp_path / original.name
-    out.write_text(text)
-    return out
 
 
 def _run(source: Path) -> dict[str, CheckResult]:
@@ -68,7 +58,7 @@ def _global_trace_pipe() -> Iterator[object]:
 
 def test_ethertype_without_byte_swap_fails_only_assignment_1(tmp_path: Path) -> None:
     lesson = get_lesson(LESSON)
-    raw = _variant(tmp_path, solution_source(lesson), ("bpf_ntohs(eth->h_proto)", "eth->h_proto"))
+    raw = variant(tmp_path, solution_source(lesson), ("bpf_ntohs(eth->h_proto)", "eth->h_proto"))
     results = _run(raw)
     assert not results["1"].passed
     assert "56710" in results["1"].detail and "bpf_ntohs" in results["1"].detail
@@ -78,7 +68,7 @@ def test_ethertype_without_byte_swap_fails_only_assignment_1(tmp_path: Path) -> 
 
 def test_swapped_addresses_fail_only_assignment_2(tmp_path: Path) -> None:
     lesson = get_lesson(LESSON)
-    swapped = _variant(
+    swapped = variant(
         tmp_path,
         solution_source(lesson),
         (
@@ -94,7 +84,7 @@ def test_swapped_addresses_fail_only_assignment_2(tmp_path: Path) -> None:
 
 def test_without_the_marker_nothing_is_ours(tmp_path: Path) -> None:
     lesson = get_lesson(LESSON)
-    unmarked = _variant(tmp_path, solution_source(lesson), ('"xdp-debug src=', '"dbg src='))
+    unmarked = variant(tmp_path, solution_source(lesson), ('"xdp-debug src=', '"dbg src='))
     results = _run(unmarked)
     assert not results["1"].passed and not results["2"].passed
     assert "no 'xdp-debug' line" in results["1"].detail
@@ -172,12 +162,12 @@ def _run_02(source: Path, assignment: str | None = None) -> dict[str, CheckResul
     return {r.assignment: r for r in results}
 
 
-def _solution_02_variant(tmp_path: Path, old: str, new: str) -> Path:
-    return _variant(tmp_path, solution_source(get_lesson(LESSON_02)), (old, new))
+def _solution_02variant(tmp_path: Path, old: str, new: str) -> Path:
+    return variant(tmp_path, solution_source(get_lesson(LESSON_02)), (old, new))
 
 
 def test_02_aborting_every_frame_fails_only_assignment_2(tmp_path: Path) -> None:
-    aborts_all = _solution_02_variant(
+    aborts_all = _solution_02variant(
         tmp_path, "__u32 action = XDP_PASS;", "__u32 action = XDP_ABORTED;"
     )
     results = _run_02(aborts_all)
@@ -190,7 +180,7 @@ def test_02_aborting_every_frame_fails_only_assignment_2(tmp_path: Path) -> None
 
 
 def test_02_dropping_pings_fails_only_assignment_1(tmp_path: Path) -> None:
-    drops_pings = _solution_02_variant(
+    drops_pings = _solution_02variant(
         tmp_path,
         "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_ABORTED;",
         "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_DROP;",
@@ -204,7 +194,7 @@ def test_02_dropping_pings_fails_only_assignment_1(tmp_path: Path) -> None:
 
 
 def test_02_aborting_the_unwanted_port_fails_only_assignment_3(tmp_path: Path) -> None:
-    aborts_port = _solution_02_variant(
+    aborts_port = _solution_02variant(
         tmp_path, "action = XDP_DROP; /* not reported", "action = XDP_ABORTED; /* not reported"
     )
     results = _run_02(aborts_port)
@@ -215,7 +205,7 @@ def test_02_aborting_the_unwanted_port_fails_only_assignment_3(tmp_path: Path) -
 
 
 def test_02_passing_the_unwanted_port_fails_assignment_3(tmp_path: Path) -> None:
-    passes_port = _solution_02_variant(tmp_path, "bpf_htons(DROP_PORT)", "bpf_htons(DROP_PORT + 1)")
+    passes_port = _solution_02variant(tmp_path, "bpf_htons(DROP_PORT)", "bpf_htons(DROP_PORT + 1)")
     result = _run_02(passes_port, "3")["3"]
     assert not result.passed
     assert "got past XDP" in result.detail
