@@ -58,7 +58,8 @@ def _dev_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from xdp_tui.engine.stats import StatsSampler, ifindex_of
+    from xdp_tui.engine.attach import ifindex_of
+    from xdp_tui.engine.stats import StatsSampler
 
     dev = default_lab(args.dev)
     ifindex_of(dev)  # a clear error for a missing interface, before anything else

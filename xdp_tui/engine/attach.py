@@ -174,7 +174,7 @@ def ifindex_of(ifname: str) -> int:
         return socket.if_nametoindex(ifname)
     except OSError:
         raise XdpTuiError(
-            f"no interface named {ifname}",
+            f"no interface named {ifname!r}",
             location=f"dev {ifname}",
             hint="`xdp-tui env status` lists the labs and their interfaces",
         ) from None

@@ -21,15 +21,14 @@ import contextlib
 import ctypes as C
 import json
 import os
-import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine.attach import ifindex_of
 from xdp_tui.engine.maps import DecodedMap, ProgMaps
 from xdp_tui.errors import XdpTuiError
 
@@ -50,33 +49,15 @@ _BYTE_FIELDS = ("rx_bytes", "bytes")
 _xdp_query_id = cfunc("bpf_xdp_query_id", C.c_int, C.c_int, C.c_int, C.POINTER(C.c_uint32))
 
 
-def ifindex_of(dev: str) -> int:
-    try:
-        return int(Path(f"/sys/class/net/{dev}/ifindex").read_text())
-    except (OSError, ValueError):
-        raise XdpTuiError(
-            f"no interface named {dev!r}",
-            hint="create the lab with `xdp-tui env setup` or pick one with --dev",
-        ) from None
-
-
 def attached_prog_id(dev: str) -> int | None:
     """The id of the XDP program on DEV (attached in one mode), or None.
 
     One netlink request through libbpf, as `attach.query` makes, but without
     its attach record and program name: the live view asks this 4 times a
-    second. if_nametoindex asks in this thread's namespace (see attach.ifindex_of).
+    second.
     """
-    try:
-        ifindex = socket.if_nametoindex(dev)
-    except OSError:
-        raise XdpTuiError(
-            f"no interface named {dev!r}",
-            location=f"dev {dev}",
-            hint="create the lab with `xdp-tui env setup` or pick one with --dev",
-        ) from None
     prog_id = C.c_uint32(0)
-    ret = _xdp_query_id(ifindex, 0, C.byref(prog_id))
+    ret = _xdp_query_id(ifindex_of(dev), 0, C.byref(prog_id))
     if ret != 0:
         from xdp_tui.engine._lib import raise_errno
 
