@@ -40,7 +40,7 @@ from typing import Literal
 
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
-from xdp_tui.process import pid_alive
+from xdp_tui.process import left_by_dead_processes
 
 Severity = Literal["error", "warning", "note"]
 
@@ -447,10 +447,8 @@ def _sweep_dead_workdirs() -> None:
     if _swept:
         return
     _swept = True
-    for folder in Path(tempfile.gettempdir()).glob(f"{_WORKDIR_PREFIX}*-*"):
-        pid = folder.name[len(_WORKDIR_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder in left_by_dead_processes(Path(tempfile.gettempdir()), _WORKDIR_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def warm_up(source: Path, output: Path | None = None) -> None:

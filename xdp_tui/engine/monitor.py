@@ -29,7 +29,7 @@ from typing import Any
 
 from xdp_tui.engine import _lib
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.process import pid_alive
+from xdp_tui.process import left_by_dead_processes
 from xdp_tui.stderr import quiet_fd2
 
 ACTION_NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
@@ -417,11 +417,9 @@ class PrivateTracePipe(TracePipe):
 
 
 def _sweep_dead_instances(instances: Path) -> None:
-    for folder in instances.glob(f"{INSTANCE_PREFIX}*-*"):
-        pid = folder.name.removeprefix(INSTANCE_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+    for folder in left_by_dead_processes(instances, INSTANCE_PREFIX):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def open_printk_reader() -> TracePipe:
