@@ -24,7 +24,6 @@ Writes bench/results/load_attach.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -34,6 +33,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from results_file import save_results  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -209,9 +210,7 @@ def main() -> int:
             "including Python start-up (with compiled bytecode, as installed)"
         ),
     }
-    out = REPO / "bench" / "results" / "load_attach.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_results("load_attach", result)
     print(f"baseline (clang+bpftool+ip) median {result['baseline_median_s'] * 1000:.1f} ms")
     print(f"xdp-tui load_program       median {result['ours_median_s'] * 1000:.1f} ms")
     print(f"  same, clang not warm     median {result['ours_cold_median_s'] * 1000:.1f} ms")

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from results_file import save_results  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -138,9 +140,7 @@ def main() -> int:
         "decoding every entry again (nothing reused from the last tick); cold = read_prog_maps() "
         "opening and closing every map fd and building decoders from the BTF cache",
     }
-    out = REPO / "bench" / "results" / "map_refresh.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save_results("map_refresh", result)
     print(json.dumps(result, indent=2))
     return 0
 

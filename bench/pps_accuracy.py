@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results_file import save_results  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -190,9 +192,7 @@ def main() -> int:
         "notes": "rate error per interval = |shown pps - sender pps| / sender pps; "
         "`ok` also needs the generator to reach 1 Mpps on this machine",
     }
-    out = REPO / "bench" / "results" / "pps_accuracy.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    save_results("pps_accuracy", result)
     print(json.dumps(result, indent=2))
     return 0
 

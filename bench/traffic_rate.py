@@ -23,7 +23,6 @@ Needs root; trafgen comes from Debian's netsniff-ng package.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -34,9 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import save_results  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-RESULTS = REPO / "bench" / "results" / "traffic_rate.json"
 WARMUP_S = 0.2
 
 
@@ -224,8 +224,7 @@ def main() -> int:
         "target_ratio": 0.5,
         "receivers": receivers,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    save_results("traffic_rate", result)
     for receiver, numbers in receivers.items():
         ours = "   ".join(
             f"ours/{engine} {figures['pps']:,} pps ({figures['ratio']}x)"

@@ -37,9 +37,10 @@ import threading
 import time
 from pathlib import Path
 
+from results_file import save_results  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parent.parent
 XDP_TUI = Path(sys.executable).parent / "xdp-tui"
-RESULTS = REPO / "bench" / "results" / "tui_cpu.json"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -274,15 +275,14 @@ def main() -> int:
     parser.add_argument(
         "--app-path", type=Path, help="run the app from this tree (PYTHONPATH) to compare versions"
     )
-    parser.add_argument("--no-save", action="store_true", help=f"do not write {RESULTS.name}")
+    parser.add_argument("--no-save", action="store_true", help="do not write results/tui_cpu.json")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/tui_cpu.py needs root (it attaches XDP programs)", file=sys.stderr)
         return 2
     result = run(args.seconds, args.starts, args.pps, args.profile, args.app_path)
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        save_results("tui_cpu", result)
     print(json.dumps(result, indent=2))
     return 0
 
