@@ -45,6 +45,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import (
     Assignment,
@@ -56,7 +57,7 @@ from xdp_tui.lessons import (
 from xdp_tui.paths import pin_dir, run_dir, user_data_dir
 from xdp_tui.process import pid_alive
 
-ACTION_NAMES = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
+ACTION_NAMES = XDP_ACTIONS  # lessons' checks import it from here
 STATS_MAP = "xdp_stats_map"
 
 # Private lab names: "xc" + pid + role initial + counter, well under 15 chars.

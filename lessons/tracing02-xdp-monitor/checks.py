@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from testenv import packets, traffic
-from xdp_tui.checks import CheckContext, CheckResult
+from xdp_tui.checks import ACTION_NAMES, CheckContext, CheckResult
 from xdp_tui.engine.monitor import ExceptionMonitor
 from xdp_tui.errors import XdpTuiError
 
@@ -39,7 +39,6 @@ TCP_FRAMES = 5
 DROP_PORT = 9999  # DROP_PORT in the program
 SETTLE_S = 1.0  # upper bound for the program to judge what we sent; normally at once
 XDP_ABORTED, XDP_DROP, XDP_PASS = 0, 1, 2
-VERDICTS = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
 
 
 # ---- watching the program ----------------------------------------------------
@@ -100,7 +99,7 @@ def _minus(after: dict, before: dict) -> dict:
 
 def _described(verdicts: dict[str, int]) -> str:
     """'xdp_stats_map counted 4 XDP_DROP' (only the verdicts that moved)."""
-    moved = [f"{verdicts[name]} {name}" for name in VERDICTS if verdicts.get(name, 0) > 0]
+    moved = [f"{verdicts[name]} {name}" for name in ACTION_NAMES if verdicts.get(name, 0) > 0]
     return f"xdp_stats_map counted {', '.join(moved)}" if moved else ""
 
 

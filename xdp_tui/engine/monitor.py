@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from xdp_tui.engine import _lib
+from xdp_tui.engine.actions import action_name
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.process import left_by_dead_processes
 from xdp_tui.stderr import quiet_fd2
 
-ACTION_NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
 SETUP_HINT = "run `sudo ./setup.sh install` (it installs python3-bpfcc and kernel headers)"
 
 _BCC_PROGRAM = r"""
@@ -175,7 +175,7 @@ class ExceptionMonitor:
                 ExceptionCount(
                     prog_id=k.prog_id,
                     action=k.act,
-                    action_name=ACTION_NAMES.get(k.act, f"unknown({k.act})"),
+                    action_name=action_name(k.act),
                     ifindex=k.ifindex,
                     count=n,
                 )

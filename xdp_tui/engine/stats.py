@@ -28,11 +28,12 @@ from typing import Any
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.engine.attach import ifindex_of
 from xdp_tui.engine.maps import DecodedMap, ProgMaps
 from xdp_tui.errors import XdpTuiError
 
-ACTION_NAMES = ("XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT")
+ACTION_NAMES = XDP_ACTIONS
 STATS_MAP = "xdp_stats_map"
 HISTORY_LEN = 120
 

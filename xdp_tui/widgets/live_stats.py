@@ -38,10 +38,12 @@ from textual.style import Style as TextualStyle
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
+from xdp_tui.engine.actions import XDP_ACTIONS
+
 HISTORY = 60  # samples per sparkline: 15 s at 4 Hz
 MAX_MAP_ROWS = 32  # entries shown per map; the rest is counted, not drawn
 MAX_KEY_WIDTH = 40
-ACTION_ORDER = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"]
+ACTION_ORDER = XDP_ACTIONS
 ACTION_COLUMNS = ("packets", "bytes", "pps", "mbits")
 ACTION_HEADERS = {"action": "Action", "packets": "Packets", "bytes": "Bytes", "pps": "pps"}
 ACTION_HEADERS["mbits"] = "Mbit/s"

@@ -19,8 +19,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, RichLog, Static
 
+from xdp_tui.engine.actions import action_name
+
 MAX_LOG_LINES = 1000
-XDP_ACTIONS = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX", 4: "XDP_REDIRECT"}
 REDIRECT_ERRORS = "redirect_errors"
 _PROG_LABEL = re.compile(r"^prog (\d+): (.*)$")
 NO_EVENTS = "none so far (XDP_ABORTED verdicts and failed redirects, from the xdp tracepoints)"
@@ -139,7 +140,7 @@ def _split_key(key: Any) -> tuple[Any, Any]:
 
 def _action_name(action: Any) -> str:
     if isinstance(action, int) or (isinstance(action, str) and action.isdigit()):
-        return XDP_ACTIONS.get(int(action), f"action {action}")
+        return action_name(int(action), "action {}")
     return str(action)
 
 
