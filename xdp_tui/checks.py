@@ -26,7 +26,7 @@ What a check can use on `ctx`:
   ctx.stats(role) / ctx.stats_delta(before, after)   {"XDP_PASS": {"packets", "bytes"}, ...}
   ctx.pin_path(map_name, role)        /sys/fs/bpf/<lab>/<map>
   ctx.ping / udp_stream / send_frames / build_udp_frame / tap   testenv.traffic on a role
-  ctx.passed(detail) / ctx.fail(detail) / ctx.expect(cond, detail) / ctx.defer(fn, *args)
+  ctx.passed(detail) / ctx.fail(detail) / ctx.fail_because(what, exc) / ctx.expect(cond, detail) / ctx.defer(fn, *args)
 """
 
 from __future__ import annotations
@@ -114,6 +114,10 @@ class CheckContext:
 
     def fail(self, detail: str) -> NoReturn:
         raise CheckFailed(detail)
+
+    def fail_because(self, what: str, exc: XdpTuiError) -> NoReturn:
+        """Fail with "WHAT: <the error> (<its hint>)", e.g. when a tool the check needs is busy."""
+        self.fail(f"{what}: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
 
     def expect(self, condition: bool, detail: str) -> None:
         """Fail with DETAIL unless CONDITION holds."""

@@ -87,8 +87,7 @@ def _start_monitor(ctx: CheckContext) -> ExceptionMonitor:
     try:
         monitor.start()
     except XdpTuiError as exc:
-        hint = f" ({exc.hint})" if exc.hint else ""
-        ctx.fail(f"cannot watch the xdp:xdp_exception tracepoint: {exc.message}{hint}")
+        ctx.fail_because("cannot watch the xdp:xdp_exception tracepoint", exc)
     ctx.defer(monitor.close)
     return monitor
 

@@ -60,8 +60,7 @@ def _printk_reader(ctx: CheckContext) -> TracePipe:
     try:
         pipe = open_printk_reader()
     except XdpTuiError as exc:
-        hint = f" ({exc.hint})" if exc.hint else ""
-        ctx.fail(f"cannot read the bpf_printk output: {exc.message}{hint}")
+        ctx.fail_because("cannot read the bpf_printk output", exc)
     ctx.defer(pipe.close)
     for _ in range(100):  # bounded: a busy global pipe never runs dry
         if not pipe.read(timeout=0):
