@@ -236,6 +236,12 @@ class WorkshopScreen(Screen[None]):
         if self.lesson is not None:
             path = self.workbench.readme_path(self.lesson)
             self.run_worker(self._readme_worker(path), exclusive=True, group="readme")
+            self.warm_compiler(self.lesson)  # the highlight rests here: a build may follow
+
+    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
+    def warm_compiler(self, lesson: Any) -> None:
+        """Start the lesson's clang now, so its first build skips clang's start-up."""
+        self.workbench.prepare_build(lesson)
 
     async def _readme_worker(self, path: Path) -> None:
         await self.readme.show_readme(path)
@@ -248,7 +254,6 @@ class WorkshopScreen(Screen[None]):
     def load_source(self, lesson: Any, *, reset: bool = False) -> None:
         path = self.workbench.reset_source(lesson) if reset else self.workbench.source_path(lesson)
         self.post_message(msg.SourceLoaded(lesson.id, path, path.read_text()))
-        self.workbench.prepare_build(lesson)
 
     def on_source_loaded(self, message: msg.SourceLoaded) -> None:
         if self.lesson is None or message.lesson_id != self.lesson.id:
