@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes as C
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -107,13 +108,12 @@ def test_bcc_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "setup.sh install" in (info.value.hint or "")
 
 
-@pytest.mark.kernel
-def test_cli_monitor_json(lab: object, load_on_lab: Callable[..., object]) -> None:
-    lp = load_on_lab(lab, "xdp_abort_count")
-    result: dict[str, object] = {}
+def _cli_monitor_while_aborting(lab: object, *options: str) -> subprocess.CompletedProcess[str]:
+    """`xdp-tui monitor` for 3 s while the lab's aborting program gets frames."""
+    result: dict[str, subprocess.CompletedProcess[str]] = {}
 
     def run() -> None:
-        result["out"] = _cli(["monitor", "--json", "--duration", "3", "--interval", "0.5"])
+        result["out"] = _cli(["monitor", *options, "--duration", "3", "--interval", "0.5"])
 
     worker = threading.Thread(target=run)
     worker.start()
@@ -121,14 +121,29 @@ def test_cli_monitor_json(lab: object, load_on_lab: Callable[..., object]) -> No
     while worker.is_alive():
         traffic.udp_stream(lab, count=200)
         time.sleep(0.2)
-    out = result["out"]
-    assert out.returncode == 0, out.stderr  # type: ignore[attr-defined]
-    reports = [json.loads(line) for line in out.stdout.splitlines()]  # type: ignore[attr-defined]
+    return result["out"]
+
+
+@pytest.mark.kernel
+def test_cli_monitor_json(lab: object, load_on_lab: Callable[..., object]) -> None:
+    lp = load_on_lab(lab, "xdp_abort_count")
+    out = _cli_monitor_while_aborting(lab, "--json")
+    assert out.returncode == 0, out.stderr
+    reports = [json.loads(line) for line in out.stdout.splitlines()]
     assert reports and {"time", "exceptions", "redirect_errors", "printk"} <= set(reports[-1])
     mine = [e for e in reports[-1]["exceptions"] if e["prog_id"] == lp.prog_id]
     assert mine and mine[0]["action"] == 0 and mine[0]["count"] > 0
     assert mine[0]["prog_name"] == "xdp_abort_count"
-    assert out.stderr == ""  # type: ignore[attr-defined]
+    assert out.stderr == ""
+
+
+@pytest.mark.kernel
+def test_cli_monitor_text_prints_what_grew(lab: object, load_on_lab: Callable[..., object]) -> None:
+    lp = load_on_lab(lab, "xdp_abort_count")
+    out = _cli_monitor_while_aborting(lab)
+    assert out.returncode == 0, out.stderr
+    mine = f"exception: XDP_ABORTED from xdp_abort_count (prog id {lp.prog_id}) on {lab.name}: "
+    assert mine in out.stdout and "(+" in out.stdout  # rich wraps long lines in a pipe
 
 
 @pytest.mark.kernel

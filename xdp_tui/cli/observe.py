@@ -337,29 +337,25 @@ def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any
             )
         )
     for e in report["exceptions"]:
+        what = f"exception: {e['action_name']} from {e['prog_name']} (prog id {e['prog_id']})"
         key = ("exc", e["prog_id"], e["action"], e["ifindex"])
-        if e["count"] != last.get(key, 0):
-            delta = e["count"] - last.get(key, 0)
-            last[key] = e["count"]
-            console.print(
-                Text(
-                    f"exception: {e['action_name']} from {e['prog_name']} (prog id {e['prog_id']}) "
-                    f"on {e['dev']}: {e['count']:,} (+{delta:,})",
-                    style="red",
-                )
-            )
+        _print_growth(console, last, key, e["count"], f"{what} on {e['dev']}")
     for r in report["redirect_errors"]:
+        what = f"redirect error: {r['prog_name']} (prog id {r['prog_id']}) on {r['dev']}"
         key = ("redir", r["prog_id"], r["ifindex"], r["to_ifindex"], r["err"], r["map_id"])
-        if r["count"] != last.get(key, 0):
-            delta = r["count"] - last.get(key, 0)
-            last[key] = r["count"]
-            console.print(
-                Text(
-                    f"redirect error: {r['prog_name']} (prog id {r['prog_id']}) on {r['dev']} "
-                    f"to ifindex {r['to_ifindex']}: {r['error']}: {r['count']:,} (+{delta:,})",
-                    style="red",
-                )
-            )
+        _print_growth(
+            console, last, key, r["count"], f"{what} to ifindex {r['to_ifindex']}: {r['error']}"
+        )
+
+
+def _print_growth(console: Console, last: dict[Any, int], key: Any, count: int, text: str) -> None:
+    """Print "TEXT: COUNT (+delta)" in red when COUNT moved since the last report."""
+    from rich.text import Text
+
+    delta = count - last.get(key, 0)
+    if delta:
+        last[key] = count
+        console.print(Text(f"{text}: {count:,} (+{delta:,})", style="red"))
 
 
 def _print_monitor_summary(console: Console, report: dict[str, Any]) -> None:
