@@ -494,7 +494,12 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
     if stamp is not None:
         raw = str(stamp.get("raw", ""))
         return BuildResult(
-            source=source, obj=obj, ok=True, diagnostics=parse_diagnostics(raw), raw=raw, cached=True
+            source=source,
+            obj=obj,
+            ok=True,
+            diagnostics=parse_diagnostics(raw),
+            raw=raw,
+            cached=True,
         )
 
     obj.parent.mkdir(parents=True, exist_ok=True)
