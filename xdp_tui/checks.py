@@ -430,6 +430,25 @@ def run_checks(
     return results
 
 
+def check_assignment(
+    lesson: Lesson,
+    assignment_id: str,
+    *,
+    solution: bool = False,
+    source: Path | None = None,
+    progress: bool | None = None,
+) -> CheckResult:
+    """Check the ONE assignment the learner chose (recorded like run_checks)."""
+    [result] = run_checks(
+        lesson,
+        lesson.assignment(assignment_id).id,
+        solution=solution,
+        source=source,
+        progress=progress,
+    )
+    return result
+
+
 def _run_one(
     lesson: Lesson, item: Assignment, module: ModuleType, source: Path, obj: Path
 ) -> CheckResult:

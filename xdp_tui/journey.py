@@ -95,9 +95,7 @@ class LessonProgress:
         raise XdpTuiError(f"lesson {self.lesson_id} has no assignment {assignment_id!r}")
 
 
-def assignment_state(
-    lesson: Lesson, assignment: Assignment, progress: Progress
-) -> AssignmentState:
+def assignment_state(lesson: Lesson, assignment: Assignment, progress: Progress) -> AssignmentState:
     entry = progress.result(lesson.id, assignment.id) or {}
     checked_at = entry.get("checked_at")
     tried = isinstance(checked_at, (int, float)) and "passed" in entry
@@ -226,7 +224,9 @@ def _marked_blocks(lines: list[str], where: str) -> dict[str, list[SolutionBlock
         for aid in (part.strip() for part in marker["ids"].split(",") if part.strip()):
             if marker["edge"] == ">>>":
                 if aid in open_blocks:
-                    raise XdpTuiError(f"assignment {aid} opened twice", location=f"{where}:{number}")
+                    raise XdpTuiError(
+                        f"assignment {aid} opened twice", location=f"{where}:{number}"
+                    )
                 open_blocks[aid] = (shown_number + 1, [])
             else:
                 if aid not in open_blocks:
