@@ -9,7 +9,10 @@ Everything a checklist, a hint button or a diff view needs, as typed data:
   solution;
 - `solution_part()`: the lines of the solution file marked for an assignment;
 - `solution_diff()`: the learner's file against the solution, as unified-diff
-  lines tagged for colouring.
+  lines tagged for colouring;
+- `traffic_choices()`: the traffic a lesson needs (IPv6 ping, IPv4, VLAN, ports);
+- `render_readme()`: a README with `{{outer_ipv6}}`-style placeholders filled
+  from the learner's lab (or said generically when there is none).
 
 Solution files mark each assignment's lines with comment lines:
 
@@ -30,7 +33,14 @@ from pathlib import Path
 from typing import Literal
 
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.lessons import Assignment, Lesson, Progress, solution_source, workspace_source
+from xdp_tui.lessons import (
+    Assignment,
+    Lesson,
+    Progress,
+    TrafficChoice,
+    solution_source,
+    workspace_source,
+)
 
 AssignmentStateName = Literal["not tried", "failing", "passed"]
 
@@ -300,3 +310,57 @@ def _diff_line(text: str) -> DiffLine:
     if text.startswith("-"):
         return DiffLine("removed", text)
     return DiffLine("same", text)
+
+
+# ---- traffic a lesson needs -------------------------------------------------------
+
+
+def traffic_choices(lesson: Lesson) -> list[TrafficChoice]:
+    """What the learner can send for LESSON: the IPv6 ping, IPv4 and VLAN pings when the
+    lesson's lab has them, then the lesson's own `[[traffic]]` entries."""
+    choices = [TrafficChoice("IPv6 ping")]
+    if lesson.lab.legacy_ip:
+        choices.append(TrafficChoice("IPv4 ping", family=4))
+    if lesson.lab.vlan:
+        choices.append(TrafficChoice("VLAN-tagged ping (id 100)", vlan=100))
+    labels = {choice.label for choice in choices}
+    choices.extend(choice for choice in lesson.traffic if choice.label not in labels)
+    return choices
+
+
+# ---- README addresses that match the lab ---------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+_LAB_FIELDS = ("outer_ipv6", "inner_ipv6", "outer_ipv4", "inner_ipv4")
+# Said generically when no lab exists yet: N is the lab's number.
+GENERIC_VALUES = {
+    "lab": "test01",
+    "n": "N",
+    "outer_ipv6": "fc00:dead:cafe:N::1",
+    "inner_ipv6": "fc00:dead:cafe:N::2",
+    "outer_ipv4": "10.11.N.1",
+    "inner_ipv4": "10.11.N.2",
+}
+
+
+def readme_values(lab: object | None) -> dict[str, str]:
+    """Placeholder values from a testenv Lab (its name, number and addresses)."""
+    if lab is None:
+        return dict(GENERIC_VALUES)
+    number = getattr(lab, "number", None)
+    values = {"lab": str(getattr(lab, "name", "test01")), "n": str(number)}
+    for name in _LAB_FIELDS:
+        address = getattr(lab, name, None)
+        if address is None and number is not None:  # a lab without IPv4 yet gets it by number
+            address = GENERIC_VALUES[name].replace("N", str(number))
+        values[name] = str(address) if address else GENERIC_VALUES[name]
+    return values
+
+
+def render_readme(text: str, lab: object | None = None) -> str:
+    """TEXT with `{{outer_ipv6}}`, `{{inner_ipv4}}`, `{{lab}}`, `{{n}}` filled in for LAB.
+
+    Unknown `{{names}}` stay as written (C code never uses double braces).
+    """
+    values = readme_values(lab)
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)

@@ -71,8 +71,8 @@ class TrafficChoice:
     """One kind of traffic a lesson offers the learner (`[[traffic]]` in lesson.toml).
 
     kind "ping" (echo requests), "udp" or "tcp" (to `port`); `family` 6 or 4;
-    `vlan` tags the frames; `to` pings another address, where `{n}` stands
-    for the lab's number (e.g. "fc00:dead:cafe:{n}::2").
+    `vlan` tags the frames; `ask_to`: ping an address the learner types
+    (another lab's end, packet03).
     """
 
     label: str
@@ -80,7 +80,7 @@ class TrafficChoice:
     family: int = 6
     vlan: int | None = None
     port: int | None = None
-    to: str | None = None
+    ask_to: bool = False
     count: int = 5
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class TrafficChoice:
             "family": self.family,
             "vlan": self.vlan,
             "port": self.port,
-            "to": self.to,
+            "ask_to": self.ask_to,
             "count": self.count,
         }
 
@@ -256,7 +256,7 @@ def _traffic_from_dict(data: dict[str, Any]) -> TrafficChoice:
         family=family,
         vlan=int(data["vlan"]) if data.get("vlan") is not None else None,
         port=int(data["port"]) if data.get("port") is not None else None,
-        to=str(data["to"]) if data.get("to") else None,
+        ask_to=bool(data.get("ask_to", False)),
         count=int(data.get("count", 5)),
     )
 

@@ -5,6 +5,7 @@ No kernel needed: the progress store and the shipped lesson files only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from xdp_tui.journey import (
     help_step,
     lesson_progress,
     next_help,
+    render_readme,
     solution_diff,
     solution_part,
     solution_text,
+    traffic_choices,
 )
 from xdp_tui.lessons import Progress, catalog, get_lesson, workspace_source
 
@@ -142,3 +145,78 @@ def test_broken_markers_are_located(scratch_lessons: Callable[..., Path], data_d
     # One `hint` is one level; the step after it is the solution.
     assert lesson.assignment("1").hints == ("think",)
     assert help_step(lesson, "1", 1).text == "think"
+
+
+# ---- traffic choices and README addresses ------------------------------------------
+
+
+def test_traffic_choices_follow_the_lesson_metadata() -> None:
+    labels = [c.label for c in traffic_choices(get_lesson("basic01-xdp-pass"))]
+    assert labels == ["IPv6 ping"]
+    packet01 = traffic_choices(get_lesson("packet01-parsing"))
+    assert [(c.kind, c.family, c.vlan) for c in packet01[:3]] == [
+        ("ping", 6, None),
+        ("ping", 4, None),
+        ("ping", 6, 100),
+    ]
+    assert ("udp", 7777) in [(c.kind, c.port) for c in packet01]
+    tracing02 = traffic_choices(get_lesson("tracing02-xdp-monitor"))
+    assert {(c.kind, c.port) for c in tracing02} >= {("udp", 9999), ("udp", 9), ("tcp", 80)}
+    assert any(c.ask_to for c in traffic_choices(get_lesson("packet03-redirecting")))
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ('kind = "icmp"', "traffic kind 'icmp'"),
+        ('kind = "udp"', "udp traffic needs a port"),
+        ("family = 5", "family 5"),
+    ],
+)
+def test_bad_traffic_entries_are_located(
+    scratch_lessons: Callable[..., Path], entry: str, words: str
+) -> None:
+    from tests.lessons.conftest import MINIMAL_TOML
+
+    toml = MINIMAL_TOML.format(id="traffic-lesson", order=1)
+    folder = scratch_lessons("traffic-lesson", toml=toml + f'[[traffic]]\nlabel = "x"\n{entry}\n')
+    with pytest.raises(XdpTuiError) as caught:
+        get_lesson("traffic-lesson")
+    assert words in caught.value.message
+    assert caught.value.location == str(folder / "lesson.toml")
+
+
+class _Lab:
+    name, number = "hJ7", 7
+    outer_ipv6, inner_ipv6 = "fc00:dead:cafe:7::1", "fc00:dead:cafe:7::2"
+    outer_ipv4: str | None = None
+    inner_ipv4: str | None = None
+
+
+def test_readme_addresses_come_from_the_lab() -> None:
+    text = "ping {{inner_ipv6}} from {{lab}}; IPv4 {{outer_ipv4}}; C: { {x} } {{unknown}}"
+    assert render_readme(text, _Lab()) == (
+        "ping fc00:dead:cafe:7::2 from hJ7; IPv4 10.11.7.1; C: { {x} } {{unknown}}"
+    )
+    generic = render_readme(text)
+    assert "fc00:dead:cafe:N::2 from test01" in generic and "10.11.N.1" in generic
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_readme_placeholders_are_all_known(lesson_id: str) -> None:
+    text = get_lesson(lesson_id).readme.read_text()
+    rendered = render_readme(text, _Lab())
+    assert "{{" not in rendered.replace("{{unknown}}", ""), "an unknown README placeholder"
+    assert "fc00:dead:cafe:1::" not in rendered, "a fixed lab address: use {{outer_ipv6}}"
+
+
+def test_packet01_readme_names_every_include_the_solution_needs() -> None:
+    lesson = get_lesson("packet01-parsing")
+    readme = lesson.readme.read_text()
+    includes = re.compile(r"#include [<\"]([^>\"]+)[>\"]")
+    added = set(includes.findall(solution_text(lesson))) - set(
+        includes.findall(lesson.starter_source.read_text())
+    )
+    assert "linux/in.h" in added
+    for header in sorted(added):  # what the learner must add, the README says
+        assert header in readme, header
