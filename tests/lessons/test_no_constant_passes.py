@@ -45,6 +45,13 @@ CONSTANT_CHEATS = [
         "arrived on",
         id="packet02-writing-the-old-fixed-port",
     ),
+    pytest.param(
+        "tracing03-xdp-debug-print",
+        [("bpf_ntohs(eth->h_proto));", "34525);")],
+        "1",
+        "4 is 2048",
+        id="tracing03-printing-the-ipv6-ethertype-always",
+    ),
 ]
 
 
