@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +84,7 @@ class TrafficChoice:
     count: int = 5
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "kind": self.kind,
-            "family": self.family,
-            "vlan": self.vlan,
-            "port": self.port,
-            "ask_to": self.ask_to,
-            "count": self.count,
-        }
+        return asdict(self)
 
 
 TRAFFIC_KINDS = ("ping", "udp", "tcp")

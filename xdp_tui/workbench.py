@@ -140,6 +140,38 @@ class Workbench:
         lessons.reset_workspace(lesson)
         return self.source_path(lesson)
 
+    # ---- the learner's journey (checklist, graduated help, solution) -------------------
+
+    def lesson_progress(self, lesson: Any) -> Any:
+        """journey.LessonProgress: each assignment's title, state and last detail; the fraction."""
+        from xdp_tui.journey import lesson_progress
+
+        return lesson_progress(lesson)
+
+    def next_help(self, lesson: Any, assignment_id: str) -> Any:
+        """journey.HelpStep: the next hint level for the assignment, then its solution part."""
+        from xdp_tui.journey import next_help
+
+        return next_help(lesson, assignment_id)
+
+    def solution_part(self, lesson: Any, assignment_id: str) -> Any:
+        """journey.SolutionPart: the solution's lines for one assignment."""
+        from xdp_tui.journey import solution_part
+
+        return solution_part(lesson, assignment_id)
+
+    def solution_text(self, lesson: Any) -> str:
+        """The whole solution, without its assignment markers."""
+        from xdp_tui.journey import solution_text
+
+        return solution_text(lesson)
+
+    def solution_diff(self, lesson: Any) -> Any:
+        """journey.SolutionDiff: the learner's file against the solution, lines tagged for colour."""
+        from xdp_tui.journey import solution_diff
+
+        return solution_diff(lesson, self.source_path(lesson))
+
     @staticmethod
     def current_assignment(lesson: Any, passed: set[str]) -> Any | None:
         """The first assignment not yet passed; the last one when all passed."""
