@@ -426,7 +426,8 @@ def run_checks(
     if record:
         store = Progress.load()
         for result in results:
-            store.mark(lesson.id, result.assignment, result.passed, result.detail)
+            title = lesson.assignment(result.assignment).title
+            store.mark(lesson.id, result.assignment, result.passed, result.detail, title=title)
     return results
 
 

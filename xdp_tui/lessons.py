@@ -358,12 +358,23 @@ class Progress:
             data = {"lessons": {}}
         return cls(path, data)
 
-    def mark(self, lesson_id: str, assignment_id: str, passed: bool, detail: str = "") -> None:
-        """Record one check result and save at once."""
+    def mark(
+        self,
+        lesson_id: str,
+        assignment_id: str,
+        passed: bool,
+        detail: str = "",
+        *,
+        title: str = "",
+    ) -> None:
+        """Record one check result (and the assignment's TITLE, for readers without the
+        lesson files, such as the instructor's view) and save at once."""
         lessons = self._data["lessons"]
         entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
         now = time.time()
         entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        if title:
+            entry["title"] = title
         if passed and not entry.get("passed_at"):
             entry["passed_at"] = now
         entry.setdefault("passed_at", None)

@@ -92,12 +92,14 @@ def test_states_follow_the_checks(data_dir: Path) -> None:
 
     store = Progress.load()
     store.mark(lesson.id, "1", False, "rx_bytes grew by 0")
-    store.mark(lesson.id, "2", True, "5 slots")
+    store.mark(lesson.id, "2", True, "5 slots", title="Count every verdict under its own key")
     progress = lesson_progress(lesson)
     one, two, three = progress.assignments
     assert (one.state, one.detail, one.ever_passed) == ("failing", "rx_bytes grew by 0", False)
     assert (two.state, two.ever_passed) == ("passed", True) and two.checked_at
     assert three.state == "not tried" and three.detail == "" and three.checked_at is None
+    stored = Progress.load().result(lesson.id, "2") or {}
+    assert stored["title"] == two.title  # kept with the result, for the instructor's view
     assert (progress.done, progress.total) == (1, 3)
     assert progress.fraction == pytest.approx(1 / 3)
     assert progress.next_up is not None and progress.next_up.id == "1"
