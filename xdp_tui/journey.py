@@ -107,8 +107,9 @@ class LessonProgress:
 
 def assignment_state(lesson: Lesson, assignment: Assignment, progress: Progress) -> AssignmentState:
     entry = progress.result(lesson.id, assignment.id) or {}
-    checked_at = entry.get("checked_at")
-    tried = isinstance(checked_at, (int, float)) and "passed" in entry
+    stamp = entry.get("checked_at")
+    checked_at = float(stamp) if isinstance(stamp, (int, float)) else None
+    tried = checked_at is not None and "passed" in entry
     state: AssignmentStateName = (
         "not tried" if not tried else ("passed" if entry.get("passed") else "failing")
     )
@@ -117,7 +118,7 @@ def assignment_state(lesson: Lesson, assignment: Assignment, progress: Progress)
         assignment=assignment,
         state=state,
         detail=str(entry.get("detail") or "") if tried else "",
-        checked_at=float(checked_at) if tried else None,
+        checked_at=checked_at if tried else None,
         ever_passed=bool(entry.get("passed_at")),
         hints_shown=progress.hints_shown(lesson.id, assignment.id),
     )
