@@ -358,10 +358,21 @@ def readme_values(lab: object | None) -> dict[str, str]:
     return values
 
 
-def render_readme(text: str, lab: object | None = None) -> str:
-    """TEXT with `{{outer_ipv6}}`, `{{inner_ipv4}}`, `{{lab}}`, `{{n}}` filled in for LAB.
+# The generic spelling of the lab's own addresses in a README ("N" is the lab's number).
+_GENERIC_ADDRESS = re.compile(r"fc00:dead:cafe:N::[12]\b|\b10\.11\.N\.[12]\b")
 
-    Unknown `{{names}}` stay as written (C code never uses double braces).
+
+def render_readme(text: str, lab: object | None = None) -> str:
+    """TEXT with the lab's own addresses filled in for LAB.
+
+    Two spellings are filled: the generic addresses a README says anyway
+    (`fc00:dead:cafe:N::1`, `10.11.N.2`, ...: readable raw, exact when
+    rendered), and `{{outer_ipv6}}`, `{{inner_ipv4}}`, `{{lab}}`, `{{n}}`
+    placeholders. Unknown `{{names}}` stay as written (C never uses double
+    braces); without a lab only the placeholders are filled, generically.
     """
     values = readme_values(lab)
+    if lab is not None:
+        by_generic = {GENERIC_VALUES[name]: values[name] for name in _LAB_FIELDS}
+        text = _GENERIC_ADDRESS.sub(lambda m: by_generic.get(m.group(0), m.group(0)), text)
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)

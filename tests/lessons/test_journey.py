@@ -202,14 +202,20 @@ def test_readme_addresses_come_from_the_lab() -> None:
     )
     generic = render_readme(text)
     assert "fc00:dead:cafe:N::2 from test01" in generic and "10.11.N.1" in generic
+    said = "outside fc00:dead:cafe:N::1 and 10.11.N.1, another lab: fc00:dead:cafe:M::2"
+    assert render_readme(said) == said  # no lab: the generic words stay
+    assert render_readme(said, _Lab()) == (
+        "outside fc00:dead:cafe:7::1 and 10.11.7.1, another lab: fc00:dead:cafe:M::2"
+    )
 
 
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
-def test_readme_placeholders_are_all_known(lesson_id: str) -> None:
+def test_readme_addresses_are_the_labs(lesson_id: str) -> None:
     text = get_lesson(lesson_id).readme.read_text()
     rendered = render_readme(text, _Lab())
-    assert "{{" not in rendered.replace("{{unknown}}", ""), "an unknown README placeholder"
-    assert "fc00:dead:cafe:1::" not in rendered, "a fixed lab address: use {{outer_ipv6}}"
+    assert "{{" not in rendered, "an unknown README placeholder"
+    assert "fc00:dead:cafe:1::" not in rendered, "a fixed lab address: write fc00:dead:cafe:N::1"
+    assert "cafe:N::" not in rendered and "10.11.N." not in rendered
 
 
 def test_packet01_readme_names_every_include_the_solution_needs() -> None:
