@@ -299,10 +299,13 @@ class Workbench:
         from xdp_tui.engine import session
 
         result = self.build(lesson, progress)  # first: a compiler error needs no lab
-        # Before the detach below: adding IPv4 rebuilds the lab, and what it
-        # carried goes with it; the lesson's program is attached afresh anyway.
-        needs_ipv4 = bool(getattr(getattr(lesson, "lab", None), "legacy_ip", False))
-        lab = self.ensure_lab(progress, legacy_ip=needs_ipv4)
+        lab = self.ensure_lab(progress)
+        if getattr(getattr(lesson, "lab", None), "legacy_ip", False) and not lab.legacy_ip:
+            # The lesson needs IPv4: adding it rebuilds the lab, so detach first
+            # (the rebuild would take our link with it).
+            with self._lock:
+                self._detach_locked()
+            lab = self.ensure_lab(progress, legacy_ip=True)
         program = program or getattr(lesson, "default_program", None) or None
         with self._lock:
             self._detach_locked()

@@ -68,3 +68,22 @@ def test_a_lesson_that_needs_ipv4_gets_it_on_its_lab(make_lab: Any) -> None:
     upgraded = bench.ensure_lab(legacy_ip=True)
     assert upgraded.legacy_ip and upgraded.number == lab.number and upgraded.outer_ipv4
     assert traffic.ping(upgraded, 2, family=4).received == 2
+
+
+def test_switching_to_a_lesson_that_needs_ipv4_upgrades_the_lab(make_lab: Any) -> None:
+    lab = make_lab("sw")  # IPv6 only, as basic01 leaves it
+    bench = Workbench(lab=lab.name)
+    try:
+        first = bench.build_and_attach(get_lesson("basic01-xdp-pass"), None)
+        assert first.dev == lab.outer
+        needs_ipv4 = get_lesson("tracing03-xdp-debug-print")
+        assert needs_ipv4.lab.legacy_ip
+        second = bench.build_and_attach(needs_ipv4, None)
+        assert second.program == "xdp_prog_simple" and second.dev == lab.outer
+        upgraded = bench.ensure_lab()
+        assert upgraded.legacy_ip and upgraded.number == lab.number
+        assert traffic.ping(upgraded, 2, family=4).received == 2
+        status = bench.attach_status()
+        assert status is not None and status.get("prog_id") == second.prog_id
+    finally:
+        bench.close()
