@@ -36,6 +36,13 @@ async def _open_lesson(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
     await settle(app, pilot)
 
 
+def _packets(app: XdpTuiApp, action: str) -> int:
+    """ACTION's packet count in the last live sample (0 before any)."""
+    sample = app.workshop.last_sample
+    row = sample.action(action) if sample is not None else None
+    return row.packets if row is not None else 0
+
+
 async def _attach(app: XdpTuiApp, pilot: Any) -> None:
     await pilot.press("b")
     assert await wait_for(pilot, lambda: app.workshop.status.prog_id != 0), (
@@ -117,8 +124,7 @@ async def test_attach_then_counters_rise_and_quit_cleans_up(make_lab: Any) -> No
                                                  for line in app.workshop.activity.history))  # fmt: skip
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: passed_packets() >= 5)
         await pilot.press("q")
@@ -185,8 +191,7 @@ async def test_mode_stream_and_object(make_lab: Any) -> None:
         await pilot.press("enter")
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: passed_packets() >= 20)
         await pilot.press("t")  # stop
@@ -225,8 +230,7 @@ async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
         await _attach(app, pilot)
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: app.workshop.last_sample is not None)
         before = passed_packets()
