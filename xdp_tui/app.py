@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -144,9 +145,19 @@ class XdpTuiApp(App[int]):
 def run_app(lab: str | None = None) -> int:
     """Run the TUI on LAB (default: the current lab, or test01); returns the exit code."""
     divert_fd2_to_log(paths.log_file())
+    _log_to_file(paths.log_file())
     app = XdpTuiApp(lab=lab)
     try:
         app.run()
     finally:
         app.workbench.close()
     return int(app.return_code or 0)
+
+
+def _log_to_file(log_path: Path) -> None:
+    """The workbench's notes (what it went on without, and why) go to the log file."""
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger = logging.getLogger("xdp_tui")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

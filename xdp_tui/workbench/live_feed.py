@@ -71,6 +71,11 @@ class LiveFeed:
             log.info("%s", note)
         return "; ".join(notes) or None
 
+    @property
+    def monitoring(self) -> bool:
+        """The exception monitor runs (start_monitor succeeded)."""
+        return self._monitor is not None
+
     def sample(self) -> LiveSample | None:
         """One live sample; None when nothing is followed (detached)."""
         with self._lock:
