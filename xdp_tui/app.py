@@ -26,7 +26,7 @@ from textual.binding import Binding
 from xdp_tui import paths
 from xdp_tui.screens.commands import WorkshopCommands
 from xdp_tui.screens.help import HelpScreen
-from xdp_tui.screens.main import WorkshopScreen
+from xdp_tui.screens.main import WORKSHOP_KEYS, WorkshopScreen
 from xdp_tui.screens.problems import log_unexpected
 from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.workbench import Workbench
@@ -113,7 +113,7 @@ class XdpTuiApp(App[int]):
             "ctrl+p", "command_palette", "Commands", tooltip="Find any command by name"
         )
         interrupt = Binding("ctrl+c", "quit", "Quit", tooltip="Same as q")
-        bindings = [*WorkshopScreen.BINDINGS, palette, interrupt]
+        bindings = [*WORKSHOP_KEYS, palette, interrupt]
         self.push_screen(HelpScreen(bindings))
 
     async def action_quit(self) -> None:

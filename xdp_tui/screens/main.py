@@ -23,11 +23,11 @@ becomes words on the screen.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.screen import Screen
@@ -102,16 +102,19 @@ SCREEN_KEYS_LAST = [
 ]
 
 
+# The key bar's keys first, in pane order; then the hidden ones (the help screen lists
+# every key in this order, which stays the one users knew).
+WORKSHOP_KEYS: list[Binding] = [
+    *SCREEN_KEYS_FIRST,
+    *(key for pane in PANES for key in pane.KEYS if key.show),
+    *SCREEN_KEYS_LAST,
+    *(key for pane in reversed(PANES) for key in pane.KEYS if not key.show),
+]
+
+
 class WorkshopScreen(Screen[None]):
     BINDING_GROUP_TITLE = "Workshop"
-    # The key bar's keys first, in pane order; then the hidden ones (the help screen lists
-    # every key in this order, which stays the one users knew).
-    BINDINGS = [
-        *SCREEN_KEYS_FIRST,
-        *(key for pane in PANES for key in pane.KEYS if key.show),
-        *SCREEN_KEYS_LAST,
-        *(key for pane in reversed(PANES) for key in pane.KEYS if not key.show),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*WORKSHOP_KEYS]
 
     def __init__(self, workbench: Workbench) -> None:
         super().__init__()
@@ -141,7 +144,7 @@ class WorkshopScreen(Screen[None]):
                     yield Lazy(ObjectView(id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
-        yield KeyBar(self.BINDINGS, id="keys")
+        yield KeyBar(WORKSHOP_KEYS, id="keys")
         yield from self._panes.values()
 
     def on_mount(self) -> None:

@@ -263,8 +263,8 @@ class ActionTable(CachedLines):
         if added:  # keep rows in the XDP action order, whatever order they arrived in
             self.cells = {a: self.cells[a] for a in _ordered(self.cells)}
         widths = self._widths
-        for row in self.cells.values():
-            for column, text in row.items():
+        for cells in self.cells.values():
+            for column, text in cells.items():
                 if len(text) > widths[column]:
                     widths[column] = len(text)
         shown = self._line_states()

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,31 +35,54 @@ from typing import TYPE_CHECKING, Any
 from xdp_tui import paths
 from xdp_tui.engine.live import LiveSample
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.workbench.attached import MODES, Attached, AttachedSession
+from xdp_tui.workbench.attached import MODES, Attached, AttachedSession, Mode
 from xdp_tui.workbench.live_feed import LiveFeed
 
 if TYPE_CHECKING:
     from testenv.lab import Lab
     from testenv.traffic import PingResult, StreamResult
+    from xdp_tui.engine.attach import XdpStatus
     from xdp_tui.engine.build import BuildResult
     from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
     from xdp_tui.lessons import Assignment, Lesson
 
-__all__ = ["MODES", "Attached", "CheckOutcome", "Leftover", "LiveSample", "Workbench"]
+__all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "Workbench"]
 
 log = logging.getLogger(__name__)
 logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds its log file
 
 Progress = Callable[[str], None]
 DEFAULT_LAB = "test01"
-# testenv.status() narrowed to one lab ("name", "outer", "inner", "healthy", ...) and
-# attach.query().to_dict(): the lab diagram's input, kept in testenv's own shape.
-LabStatus = dict[str, Any]
-AttachStatus = dict[str, Any]
 
 
 def _no_progress(_: str) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class LabState:
+    """The session's lab as the status line and the Lab tab show it."""
+
+    name: str
+    outer: str  # the interface in the root namespace (where programs attach)
+    inner: str  # its peer inside the lab's namespace
+    ipv6: tuple[str, ...] = ()  # outer's address first, then inner's
+    ipv4: tuple[str, ...] = ()
+    healthy: bool = True
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def from_status(cls, entry: Mapping[str, Any]) -> LabState:
+        """From one entry of testenv.status()["labs"]."""
+        return cls(
+            name=str(entry["name"]),
+            outer=str(entry["outer"]),
+            inner=str(entry["inner"]),
+            ipv6=tuple(entry.get("ipv6") or ()),
+            ipv4=tuple(entry.get("ipv4") or ()),
+            healthy=bool(entry.get("healthy", True)),
+            problems=tuple(str(p) for p in entry.get("problems") or ()),
+        )
 
 
 @dataclass
@@ -95,7 +118,7 @@ class Workbench:
         self.session = AttachedSession()
         self.live = LiveFeed()
         self._stream_stop = threading.Event()
-        self._lab_cache: tuple[float, LabStatus | None] | None = None
+        self._lab_cache: tuple[float, LabState | None] | None = None
 
     # ---- lessons ------------------------------------------------------------
 
@@ -179,12 +202,12 @@ class Workbench:
             progress(f"creating lab {name}…")
             return testenv.setup(name)
         status = self.lab_status()
-        if status is not None and status.get("healthy", True):
+        if status is not None and status.healthy:
             return lab
         progress(f"repairing lab {name}…")
         return testenv.setup(name)
 
-    def lab_status(self, max_age: float = 0.0) -> LabStatus | None:
+    def lab_status(self, max_age: float = 0.0) -> LabState | None:
         """testenv.status() narrowed to the session's lab (None when it does not exist).
 
         A status costs a netlink dump (~20 ms of CPU); MAX_AGE lets the live
@@ -196,13 +219,17 @@ class Workbench:
         if cached is not None and time.monotonic() - cached[0] <= max_age:
             return cached[1]
         found = next(
-            (dict(lab) for lab in testenv.status().get("labs", []) if lab["name"] == self.lab_name),
+            (
+                LabState.from_status(lab)
+                for lab in testenv.status().get("labs", [])
+                if lab["name"] == self.lab_name
+            ),
             None,
         )
         self._lab_cache = (time.monotonic(), found)
         return found
 
-    def inner_attach_status(self) -> AttachStatus | None:
+    def inner_attach_status(self) -> XdpStatus | None:
         """What is attached on the lab's inner end (veth0 inside the namespace); None: no lab."""
         import testenv
         from xdp_tui.engine import attach
@@ -211,32 +238,27 @@ class Workbench:
             lab = testenv.get(self.lab_name)
         except XdpTuiError:  # no lab yet: nothing inside to show
             return None
-        return attach.query(lab.inner, netns=lab.netns).to_dict()
+        return attach.query(lab.inner, netns=lab.netns)
 
-    def attach_status(self) -> AttachStatus | None:
-        """attach.query() of the lab's outer interface, plus what this session knows."""
+    def attach_status(self) -> XdpStatus | None:
+        """What is attached on the lab's outer interface; None while it does not exist."""
         from xdp_tui.engine import attach
 
         attached = self.session.attached
         dev = attached.dev if attached else self.lab_name
         try:
-            status = attach.query(dev).to_dict()
+            return attach.query(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet): nothing attached
             log.info("no XDP status for %s: %s", dev, exc.render())
-            status = {"dev": dev, "prog_id": None}
-        if attached is not None:
-            status.setdefault("prog_name", attached.program)
-            status["session_mode"] = attached.mode
-            status["lesson"] = attached.lesson_id
-        return status
+            return None
 
     # ---- build and attach ----------------------------------------------------------
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return self.session.mode
 
-    def cycle_mode(self) -> str:
+    def cycle_mode(self) -> Mode:
         return self.session.cycle_mode()
 
     @property

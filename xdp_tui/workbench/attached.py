@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from xdp_tui.errors import XdpTuiError
 
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODES = ("auto", "native", "skb")
+# The modes `m` cycles through (engine.attach.Mode): auto tries native, then generic.
+Mode = Literal["auto", "native", "skb"]
+MODES: tuple[Mode, ...] = ("auto", "native", "skb")
 
 
 @dataclass
@@ -40,11 +42,11 @@ class AttachedSession:
     def __init__(self) -> None:
         self.lock = threading.RLock()  # held while attaching, detaching and listing leftovers
         self.attached: Attached | None = None
-        self.mode = "auto"
+        self.mode: Mode = "auto"
         self.closed = False
         self._attached_devs: set[str] = set()  # where this session attached (pins to remove)
 
-    def cycle_mode(self) -> str:
+    def cycle_mode(self) -> Mode:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         return self.mode
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.css.query import NoMatches
@@ -11,7 +12,10 @@ from textual.message import Message
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.problems import guarded
 from xdp_tui.widgets.lab_diagram import LabDiagram
-from xdp_tui.workbench import AttachStatus, LabStatus, Workbench
+from xdp_tui.workbench import LabState, Workbench
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import XdpStatus
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
@@ -19,9 +23,9 @@ LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
 
 @dataclass
 class LabChanged(Message):
-    lab_status: LabStatus | None  # None: the lab does not exist (yet)
-    attach_status: AttachStatus | None
-    inner_status: AttachStatus | None
+    lab_status: LabState | None  # None: the lab does not exist (yet)
+    attach_status: XdpStatus | None
+    inner_status: XdpStatus | None
     lab_name: str
 
 
@@ -62,7 +66,7 @@ class LabPane(Pane):
             return  # unchanged: spare the diagram a relayout
         self._shown = shown
         status.lab_state = "" if lab else "not created yet"
-        if lab is not None and not lab.get("healthy", True):
+        if lab is not None and not lab.healthy:
             status.lab_state = "unhealthy"
         try:
             diagram = self.workshop.query_one(LabDiagram)
