@@ -121,7 +121,7 @@ class WorkshopScreen(Screen[None]):
         self.workbench = workbench
         self.active_tab = "readme"
         self._started = False
-        self._panes: dict[str, Pane] = {pane.NAME: pane(workbench) for pane in PANES}
+        self._panes: dict[str, Pane] = {pane.NAME: pane(self) for pane in PANES}
 
     # ---- layout ---------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.panes.messages import Progress
 from xdp_tui.widgets.problem_panel import ProblemPanel
-from xdp_tui.workbench import Attached, Workbench
+from xdp_tui.workbench import Attached
 
 if TYPE_CHECKING:
     from xdp_tui.lessons import Lesson
+    from xdp_tui.screens.main import WorkshopScreen
 
 
 @dataclass
@@ -54,8 +55,8 @@ class AttachPane(Pane):
         ),  # fmt: skip
     ]
 
-    def __init__(self, workbench: Workbench) -> None:
-        super().__init__(workbench)
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
         self.chosen_program: dict[str, str] = {}  # lesson id -> program the learner chose
 
     def action_build_attach(self) -> None:

@@ -53,17 +53,12 @@ class Pane(Widget):
     NAME: ClassVar[str] = ""  # what `pane_key` and `WorkshopScreen.pane_named` call it
     KEYS: ClassVar[list[Binding]] = []
 
-    def __init__(self, workbench: Workbench) -> None:
+    def __init__(self, workshop: WorkshopScreen) -> None:
         super().__init__(id=f"pane-{self.NAME}")
-        self.workbench = workbench
-
-    @property
-    def workshop(self) -> WorkshopScreen:
-        from xdp_tui.screens.main import WorkshopScreen
-
-        screen = self.screen
-        assert isinstance(screen, WorkshopScreen)
-        return screen
+        # Kept, not looked up: workers reach the screen from their threads, even while
+        # the app is leaving and the DOM is being taken down.
+        self.workshop = workshop
+        self.workbench: Workbench = workshop.workbench
 
     @property
     def status(self) -> StatusLine:

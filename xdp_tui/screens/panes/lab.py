@@ -12,10 +12,11 @@ from textual.message import Message
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.problems import guarded
 from xdp_tui.widgets.lab_diagram import LabDiagram
-from xdp_tui.workbench import LabState, Workbench
+from xdp_tui.workbench import LabState
 
 if TYPE_CHECKING:
     from xdp_tui.engine.attach import XdpStatus
+    from xdp_tui.screens.main import WorkshopScreen
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
@@ -33,8 +34,8 @@ class LabPane(Pane):
     NAME = "lab"
     KEYS = [pane_key("lab", "l", "show_lab", "Lab", "The lab at a glance")]
 
-    def __init__(self, workbench: Workbench) -> None:
-        super().__init__(workbench)
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
         self._shown: tuple[object, ...] | None = None
 
     def on_mount(self) -> None:

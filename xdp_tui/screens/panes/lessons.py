@@ -20,10 +20,10 @@ from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.problem_panel import ProblemPanel
-from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
     from xdp_tui.lessons import Lesson
+    from xdp_tui.screens.main import WorkshopScreen
 
 README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops moving
 
@@ -64,8 +64,8 @@ class LessonsPane(Pane):
         ),  # fmt: skip
     ]
 
-    def __init__(self, workbench: Workbench) -> None:
-        super().__init__(workbench)
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
         self.lessons: list[Lesson] = []
         self.passed: dict[str, set[str]] = {}
         self.current: Lesson | None = None

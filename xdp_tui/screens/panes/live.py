@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.css.query import NoMatches
@@ -21,10 +22,12 @@ from xdp_tui.screens.panes.messages import Notice
 from xdp_tui.screens.problems import guarded
 from xdp_tui.widgets.live_stats import LiveStats
 from xdp_tui.widgets.monitor_log import MonitorLog
-from xdp_tui.workbench import Workbench
 
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
 RETRY_AFTER_S = 1.0  # a failed sample: try again after this, keep the view alive
+
+if TYPE_CHECKING:
+    from xdp_tui.screens.main import WorkshopScreen
 
 
 @dataclass
@@ -35,8 +38,8 @@ class SampleReady(Message):
 class LivePane(Pane):
     NAME = "live"
 
-    def __init__(self, workbench: Workbench) -> None:
-        super().__init__(workbench)
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
         self.last_sample: LiveSample | None = None
         self._fed_sample: LiveSample | None = None
         self._sampling = False

@@ -10,10 +10,10 @@ from textual.message import Message
 
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.panes.base import Pane, pane_key
-from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
     from testenv.traffic import PingResult
+    from xdp_tui.screens.main import WorkshopScreen
 
 # Paced streams are sent by a Python thread of this process; "max" lets the kernel
 # repeat the frame when the lab's outer end runs native XDP (testenv.live_frames).
@@ -45,8 +45,8 @@ class TrafficPane(Pane):
         ),  # fmt: skip
     ]
 
-    def __init__(self, workbench: Workbench) -> None:
-        super().__init__(workbench)
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
         self.streaming = False
 
     def action_ping(self) -> None:
