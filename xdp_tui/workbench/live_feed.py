@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from xdp_tui.engine.live import LiveSample, MonitorTotals, from_stats, monitor_totals
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The monitor's totals are read at most this often: each read walks two bcc hash
+# tables from Python, the costliest part of a sample, and a second is soon enough.
+MONITOR_PERIOD_S = 1.0
+
 
 class LiveFeed:
     def __init__(self) -> None:
@@ -28,6 +33,8 @@ class LiveFeed:
         self._sampler: StatsSampler | None = None
         self._monitor: ExceptionMonitor | None = None
         self._trace: TracePipe | None = None
+        self._totals = MonitorTotals()
+        self._totals_read_at = float("-inf")
 
     def follow(self, dev: str) -> None:
         """Sample DEV's program from now on (replacing what was followed)."""
@@ -83,9 +90,14 @@ class LiveFeed:
             if sampler is None:
                 return None
             stats = sampler.sample()
-        totals = monitor_totals(self._monitor) if self._monitor is not None else MonitorTotals()
         trace = self._trace.read(0.0) if self._trace is not None else []
-        return from_stats(stats, totals, trace)
+        return from_stats(stats, self._monitor_totals(), trace)
+
+    def _monitor_totals(self) -> MonitorTotals:
+        now = time.monotonic()
+        if self._monitor is not None and now - self._totals_read_at >= MONITOR_PERIOD_S:
+            self._totals, self._totals_read_at = monitor_totals(self._monitor), now
+        return self._totals
 
     def close(self) -> None:
         self.stop()
