@@ -41,6 +41,7 @@ _prog_fd = cfunc("bpf_program__fd", C.c_int, P)
 _prog_set_autoload = cfunc("bpf_program__set_autoload", C.c_int, P, C.c_bool)
 _prog_set_log_buf = cfunc("bpf_program__set_log_buf", C.c_int, P, C.c_char_p, C.c_size_t)
 _prog_set_log_level = cfunc("bpf_program__set_log_level", C.c_int, P, C.c_uint32)
+_prog_set_type = cfunc("bpf_program__set_type", C.c_int, P, C.c_int)
 _prog_type_str = cfunc("libbpf_bpf_prog_type_str", C.c_char_p, C.c_int)
 
 _map_name = cfunc("bpf_map__name", C.c_char_p, P)
@@ -66,11 +67,25 @@ ELF_MAGIC = b"\x7fELF"
 class ProgramSpec:
     name: str
     section: str
-    type: str  # "xdp", "tracepoint", ...
+    type: str  # "xdp", "tracepoint", ... as libbpf reads the section name
 
     @property
     def is_xdp(self) -> bool:
-        return self.type == "xdp" or self.section.startswith("xdp")
+        """Loaded as XDP: libbpf says so, or the section name starts with `xdp`.
+
+        The tutorial's and many older programs use sections such as
+        `xdp_patch_ports` or `xdp_fail1`, which libbpf 1.x does not know
+        (type "unspec"); xdp-loader and `bpftool prog load ... type xdp`
+        load them as XDP, and so do we (the type is set before loading).
+        """
+        return self.type == "xdp" or (self.type == "unspec" and self.section.startswith("xdp"))
+
+    @property
+    def listing(self) -> str:
+        """`name (section S)` or, for another type, `name (tracepoint, section S)`."""
+        if self.is_xdp:
+            return f"{self.name} (section {self.section})"
+        return f"{self.name} ({self.type}, section {self.section})"
 
 
 @dataclass(frozen=True)
@@ -216,30 +231,34 @@ class BpfObject:
     # ---- load ------------------------------------------------------------
 
     def choose_program(self, program: str | None) -> str:
-        """Resolve which XDP program to load; clear errors for unknown or ambiguous names."""
-        xdp = self.xdp_programs
-        every = [p.name for p in self.programs]
+        """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
+        and for programs of another type (listed with their type, then refused)."""
+        specs = self.programs
+        xdp = [p for p in specs if p.is_xdp]
         if program is None:
             if len(xdp) == 1:
-                return xdp[0]
+                return xdp[0].name
             if not xdp:
                 raise XdpTuiError(
-                    'the object has no XDP program (no function in a SEC("xdp") section)',
+                    "the object has no XDP program (no function in a section whose name "
+                    'starts with "xdp")',
                     location=self.where,
-                    hint=f"programs found: {', '.join(every)}" if every else None,
+                    hint=f"programs found: {_listing(specs)}" if specs else None,
                 )
             raise XdpTuiError(
-                f"the object has {len(xdp)} XDP programs; choose one: {', '.join(xdp)}",
+                f"the object has {len(xdp)} XDP programs; choose one: {_listing(xdp)}",
                 location=self.where,
-                hint="pass the function name, e.g. `--prog " + xdp[0] + "`",
+                hint="pass the function name, e.g. `--prog " + xdp[0].name + "`",
             )
-        if program not in every:
-            listing = ", ".join(xdp or every)
+        chosen = next((p for p in specs if p.name == program), None)
+        if chosen is None:
             raise XdpTuiError(
-                f"no program named '{program}' in the object; available: {listing}",
+                f"no program named '{program}' in the object; available: {_listing(xdp or specs)}",
                 location=self.where,
                 hint="use the C function name of the program",
             )
+        if not chosen.is_xdp:
+            raise _not_xdp_error(chosen, xdp, self.where)
         return program
 
     def load(self, program: str | None = None, *, pin_dir: Path | None = None) -> str:
@@ -253,6 +272,9 @@ class BpfObject:
         for prog in self._program_handles():
             _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
         chosen = _find_program(self.handle, name.encode())
+        # Say it is XDP instead of letting libbpf guess from the section name
+        # (it refuses `xdp_patch_ports` with "missing BPF prog type").
+        _prog_set_type(chosen, BPF_PROG_TYPE_XDP)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
@@ -372,6 +394,33 @@ class BpfObject:
 
     def map_fds(self) -> dict[str, int]:
         return {spec.name: self.map_fd(spec.name) for spec in self.maps}
+
+
+def _listing(specs: list[ProgramSpec]) -> str:
+    return ", ".join(spec.listing for spec in specs)
+
+
+# What to use instead of xdp-tui for the program types a learner meets in
+# the tutorial's world.
+_OTHER_TOOLS = {
+    "sched_cls": "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
+    "ingress bpf da obj FILE.o sec SECTION`)",
+    "sched_act": "attach it with tc",
+    "tracepoint": "it runs on a kernel event, not on an interface: load it with "
+    "`bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach` (or a libbpf loader)",
+    "kprobe": "it runs on a kernel function, not on an interface: use a libbpf loader",
+}
+
+
+def _not_xdp_error(spec: ProgramSpec, xdp: list[ProgramSpec], where: str) -> XdpTuiError:
+    other = _OTHER_TOOLS.get(spec.type, "use a loader for that program type")
+    hint = f"XDP programs in this object: {_listing(xdp)}" if xdp else other
+    return XdpTuiError(
+        f"'{spec.name}' is a {spec.type} program (section {spec.section}), not XDP: "
+        f"xdp-tui loads and attaches XDP programs only; {other}",
+        location=where,
+        hint=hint,
+    )
 
 
 def _check_is_object(path: Path) -> None:
