@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     build.add_argument(
         "-o", "--output", type=Path, default=None, help="object path (default: FILE.o)"
     )
+    _add_include(build)
     build.add_argument("--json", action="store_true", help="machine-readable output")
 
     load = add_command(
@@ -37,6 +38,7 @@ def register(sub: Any) -> None:
     )
     load.add_argument("file", type=Path, help="C source (.c) or BPF object (.o)")
     _add_dev(load)
+    _add_include(load)
     load.add_argument("--prog", default=None, help="function name of the XDP program to load")
     load.add_argument("--mode", choices=["native", "skb", "auto"], default="auto")
     load.add_argument(
@@ -70,6 +72,19 @@ def _add_dev(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_include(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also search DIR for #include files (repeatable; a folder's own list: "
+        "include_dirs = [...] in its xdp-tui.toml)",
+    )
+
+
 def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
     """JSON callers get the error on stdout too; --log shows the raw log."""
     if getattr(args, "json", False):
@@ -87,7 +102,7 @@ def _build(args: argparse.Namespace) -> int:
     keep_compiler_warm(False)  # a one-shot process: no clang waiting for a next build
     try:
         with quiet_fd2():
-            result = build(args.file, args.output)
+            result = build(args.file, args.output, include_dirs=args.include_dirs)
         if not result.ok:
             raise BuildError(result)
     except XdpTuiError as exc:
@@ -114,7 +129,7 @@ def _load(args: argparse.Namespace) -> int:
     # load needs now, so its start-up runs while Python imports the engine.
     build.keep_compiler_warm(False)
     if args.file.suffix == ".c":
-        build.warm_up(args.file)
+        build.warm_up(args.file, include_dirs=args.include_dirs)
     from xdp_tui.engine.session import load_program
 
     dev = default_lab(args.dev)
@@ -128,6 +143,7 @@ def _load(args: argparse.Namespace) -> int:
                 persistent=True,
                 force=args.force,
                 pin_maps=not args.no_pin,
+                include_dirs=args.include_dirs,
             )
             shown = loaded.to_dict()
             loaded.close()  # our fds only: the pinned link keeps it attached

@@ -132,6 +132,11 @@ class BuildError(XdpTuiError):
             location = str(result.source)
         more = len(result.errors) - 1
         hint = f"{more} more error(s); see the build output" if more > 0 else None
+        if first is not None and "gnu/stubs-32.h" in first.message:
+            hint = (
+                "glibc's headers need their 32-bit stubs in BPF builds: "
+                "apt-get install libc6-dev-i386 (`xdp-tui doctor` checks it)"
+            )
         super().__init__(message, location=location, hint=hint, detail=result.raw)
         self.result = result
 

@@ -17,7 +17,7 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,11 +89,13 @@ def _lab_of(dev: str) -> testenv.Lab | None:
         return None
 
 
-def object_for(path: Path) -> tuple[Path, Path | None, list[str]]:
+def object_for(
+    path: Path, include_dirs: Sequence[Path] = ()
+) -> tuple[Path, Path | None, list[str]]:
     """(object file, C source or None, build warnings) for a .c or .o path."""
     path = Path(path)
     if path.suffix == ".c":
-        result = build_or_raise(path)
+        result = build_or_raise(path, include_dirs=include_dirs)
         warnings = [f"{d.location}: warning: {d.message}" for d in result.warnings]
         return result.obj, result.source, warnings
     if path.suffix == ".o":
@@ -114,8 +116,12 @@ def load_program(
     persistent: bool = False,
     force: bool = False,
     pin_maps: bool = True,
+    include_dirs: Sequence[Path] = (),
 ) -> LoadedProgram:
-    """Build (if .c), load PROGRAM and attach it on DEV; undo everything on failure."""
+    """Build (if .c), load PROGRAM and attach it on DEV; undo everything on failure.
+
+    include_dirs: extra -I folders for the build (`xdp-tui load -I DIR`).
+    """
     if mode not in attach_mod.MODES:
         raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
     check_safe(dev, force=force)  # before anything is built, pinned or attached
@@ -131,7 +137,7 @@ def load_program(
     pin_dir = paths.pin_dir(dev)
     pin_dir_existed = pin_dir.exists()
     try:
-        object_path, source, notes = object_for(path)
+        object_path, source, notes = object_for(path, include_dirs)
         replace = _make_room(dev, status, force=force, notes=notes)
         obj = BpfObject.open(object_path, source=source)
         name = obj.load(program, pin_dir=pin_dir if pin_maps else None)
