@@ -165,7 +165,7 @@ def test_compatible_pin_is_reused_and_incompatible_pin_is_explained(
     err = caught.value
     assert err.location == str(pin_root / "xdp_stats_map")
     assert "different shape" in err.message
-    assert f"xdp-tui unload --dev {pin_root.name}" in (err.hint or "")
+    assert f"rm {pin_root / 'xdp_stats_map'}" in (err.hint or "")
     assert (pin_root / "xdp_stats_map").exists()  # the old pin is left for the user to decide
 
 

@@ -14,15 +14,15 @@ removes them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import testenv
-from xdp_tui import paths
+from xdp_tui import paths, pins
 from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise
@@ -125,6 +125,20 @@ def load_program(
     if mode not in attach_mod.MODES:
         raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
     check_safe(dev, force=force)  # before anything is built, pinned or attached
+    with device_lock(dev):
+        return _load_locked(path, dev, program, mode, persistent, force, pin_maps, include_dirs)
+
+
+def _load_locked(
+    path: Path,
+    dev: str,
+    program: str | None,
+    mode: Mode,
+    persistent: bool,
+    force: bool,
+    pin_maps: bool,
+    include_dirs: Sequence[Path],
+) -> LoadedProgram:
     # Ask what DEV runs before the peer's attach starts: an attach holds the
     # kernel's rtnl lock for a while (it waits for an RCU grace period), and
     # this query would wait for it.
@@ -140,7 +154,17 @@ def load_program(
         object_path, source, notes = object_for(path, include_dirs)
         replace = _make_room(dev, status, force=force, notes=notes)
         obj = BpfObject.open(object_path, source=source)
-        name = obj.load(program, pin_dir=pin_dir if pin_maps else None)
+        name = obj.load(
+            program,
+            pin_dir=pin_dir if pin_maps else None,
+            replaceable=lambda pin: pins.is_ours(dev, pin),
+        )
+        _record_pins(dev, obj, created_dir=not pin_dir_existed)
+        for pin, changed in obj.replaced_pins:
+            notes.append(
+                f"replaced the map pinned at {pin}: its shape changed ({changed}); "
+                "its counters restart from zero"
+            )
         if obj.reused_pins:
             shown = ", ".join(p.name for p in obj.reused_pins)
             notes.append(f"reused pinned map(s) {shown} from {pin_dir} (their values are kept)")
@@ -172,12 +196,55 @@ def load_program(
         if att is not None:
             att.remove()
         if obj is not None:
+            for pin in obj.pinned_now:
+                pins.forget_pin(dev, pin)
             obj.unpin_new_maps()
             obj.close()
         if not pin_dir_existed:
             with contextlib.suppress(OSError):
                 pin_dir.rmdir()  # only if empty
         raise
+
+
+def _record_pins(dev: str, obj: BpfObject, *, created_dir: bool) -> None:
+    """Remember the pins this load made: unload and clean remove those, and only those."""
+    if created_dir and paths.pin_dir(dev).is_dir():
+        pins.record_dir_created(dev)
+    for pin in obj.pinned_now:
+        pins.record_pin(dev, pin)
+
+
+# ---- one load or unload per device at a time ------------------------------
+
+
+@contextlib.contextmanager
+def device_lock(dev: str) -> Iterator[None]:
+    """Hold DEV for one load or unload; a second one at the same time is told it is busy.
+
+    Two loads racing on one device both see the old program, both detach it
+    and then both attach: one of them must lose. It loses at once, with a
+    clear message, instead of half-way with a kernel error. The lock lives in
+    a root-only folder (nobody else can hold it) and goes with its holder.
+    """
+    folder = paths.run_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(folder / f"{dev}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise XdpTuiError(
+                f"{dev} is busy: another xdp-tui (process {holder}) is loading or unloading "
+                "a program on it right now",
+                location=f"dev {dev}",
+                hint="wait for it to finish, then try again",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) -> bool:
@@ -197,15 +264,19 @@ def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) ->
             location=f"dev {dev}",
             hint="close() the earlier LoadedProgram before loading another one",
         )
-    who = (
-        f"the running xdp-tui process {record.get('pid')}"
-        if status.ours and record
-        else "another tool (not xdp-tui)"
-    )
+    if status.ours and record:
+        raise XdpTuiError(
+            f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by "
+            f"the running xdp-tui process {record.get('pid')}",
+            location=f"dev {dev}",
+            hint="close it there (it detaches when that process ends), or pass --force",
+        )
     raise XdpTuiError(
-        f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by {who}",
+        f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by "
+        "another tool (not xdp-tui)",
         location=f"dev {dev}",
-        hint=f"unload it first (`xdp-tui unload --dev {dev}`) or pass --force",
+        hint="pass --force to detach it and load yours, or remove it with the tool that "
+        f"attached it (`ip link set dev {dev} xdp off`, `xdp-loader unload {dev} --all`)",
     )
 
 
@@ -310,17 +381,35 @@ def _peer_program() -> BpfObject:
 
 
 def unload(dev: str, *, force: bool = False) -> dict[str, object]:
-    """Remove what xdp-tui put on DEV: the program (pinned link), the inner peer, the pins."""
+    """Remove what xdp-tui put on DEV: the program (pinned link), the inner peer, the pins.
+
+    Only pins xdp-tui created go; another tool's pins in the folder stay.
+    An interface that no longer exists: its records and pins go (`clean`).
+    """
+    if not attach_mod.interface_exists(dev):
+        return _unload_vanished(dev)
     check_safe(dev, force=force)
-    detached = attach_mod.detach(dev, force=force)
-    peer_detached = _remove_peer(dev)
-    removed = _remove_pins(dev)
+    with device_lock(dev):
+        detached = attach_mod.detach(dev, force=force)
+        peer_detached = _remove_peer(dev)
+        removed = pins.remove_ours(dev)
     return {
         "dev": dev,
         "detached": detached,
         "peer_detached": peer_detached,
         "pins_removed": removed,
     }
+
+
+def _unload_vanished(dev: str) -> dict[str, object]:
+    """DEV is gone: what xdp-tui left for it (records, pinned links and maps) goes."""
+    had_records = attach_mod.read_record(dev) is not None or dev in pins.recorded_devs()
+    if not had_records:
+        raise attach_mod.no_such_interface(dev)
+    with device_lock(dev):
+        attach_mod.forget_vanished(dev)
+        removed = pins.remove_ours(dev)
+    return {"dev": dev, "detached": False, "peer_detached": False, "pins_removed": removed}
 
 
 def _remove_peer(dev: str) -> bool:
@@ -332,20 +421,3 @@ def _remove_peer(dev: str) -> bool:
         return False  # a program the learner put there themselves stays
     attach_mod.detach(lab.inner, netns=lab.netns, force=True)
     return True
-
-
-def _remove_pins(dev: str) -> list[str]:
-    pin_dir = paths.pin_dir(dev)
-    if not pin_dir.is_dir():
-        return []
-    removed = sorted(str(p) for p in _walk(pin_dir))
-    shutil.rmtree(pin_dir, ignore_errors=True)
-    return removed
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for entry in root.iterdir():
-        if entry.is_dir():
-            yield from _walk(entry)
-        else:
-            yield entry
