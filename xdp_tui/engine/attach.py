@@ -254,6 +254,21 @@ def forget_vanished(dev: str) -> list[str]:
     return removed
 
 
+def forget_ended(dev: str) -> list[str]:
+    """DEV exists: drop its record if the attachment it describes has ended."""
+    record = read_record(dev)
+    if record is None:
+        return []
+    status = query(dev)
+    if status.ours:
+        return []  # still running: a live session's, or a deliberate persistent load
+    if status.prog_id != record.get("prog_id"):
+        _unpin_recorded(record)  # a link of ours whose program is gone
+    path = _record_path(dev, None)
+    path.unlink(missing_ok=True)
+    return [str(path)]
+
+
 def _forget(dev: str, netns: str | None, prog_id: int | None = None) -> None:
     """Drop the record; with PROG_ID only if it still describes that program."""
     if prog_id is not None:

@@ -233,10 +233,10 @@ def device_lock(dev: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            who = f"another xdp-tui (process {holder})" if holder.isdigit() else "another xdp-tui"
             raise XdpTuiError(
-                f"{dev} is busy: another xdp-tui (process {holder}) is loading or unloading "
-                "a program on it right now",
+                f"{dev} is busy: {who} is loading or unloading a program on it right now",
                 location=f"dev {dev}",
                 hint="wait for it to finish, then try again",
             ) from None
@@ -407,8 +407,8 @@ def _unload_vanished(dev: str) -> dict[str, object]:
     if not had_records:
         raise attach_mod.no_such_interface(dev)
     with device_lock(dev):
+        removed = pins.remove_ours(dev)  # first, so the links' pins are listed too
         attach_mod.forget_vanished(dev)
-        removed = pins.remove_ours(dev)
     return {"dev": dev, "detached": False, "peer_detached": False, "pins_removed": removed}
 
 
@@ -421,3 +421,42 @@ def _remove_peer(dev: str) -> bool:
         return False  # a program the learner put there themselves stays
     attach_mod.detach(lab.inner, netns=lab.netns, force=True)
     return True
+
+
+# ---- clean ----------------------------------------------------------------
+
+
+@dataclass
+class Cleaned:
+    """What `clean()` removed for one interface."""
+
+    dev: str
+    gone: bool  # the interface no longer exists
+    records: list[str] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"dev": self.dev, "gone": self.gone, "records": self.records, "pins": self.pins}
+
+
+def clean() -> list[Cleaned]:
+    """Remove xdp-tui's leftovers (the counterpart of `xdp-loader clean`).
+
+    For interfaces that no longer exist: their attach records, the links and
+    maps xdp-tui pinned for them (a pinned link keeps its program loaded
+    after its interface is gone). For existing interfaces: records of
+    attachments that ended (their process died, or the program is no
+    longer there). A deliberate persistent load that still runs stays, and
+    nothing xdp-tui did not create is touched.
+    """
+    done = []
+    for dev in sorted(set(attach_mod.recorded_devs()) | set(pins.recorded_devs())):
+        if not attach_mod.interface_exists(dev):
+            with device_lock(dev):
+                removed = pins.remove_ours(dev)  # first, so the links' pins are listed too
+                item = Cleaned(dev, True, attach_mod.forget_vanished(dev), removed)
+        else:
+            item = Cleaned(dev, False, attach_mod.forget_ended(dev))
+        if item.records or item.pins:
+            done.append(item)
+    return done
