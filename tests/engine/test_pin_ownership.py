@@ -127,6 +127,7 @@ def test_the_load_result_carries_the_notice_for_the_tui(
         pass
     with session.load_program(prog("counter_other_shape"), lab.outer) as loaded:
         assert any("its counters restart from zero" in note for note in loaded.notes)
+        assert loaded.replaced_maps == [str(paths.pin_dir(lab.outer) / "xdp_stats_map")]
         assert "its counters restart from zero" in " ".join(loaded.to_dict()["notes"])  # type: ignore[arg-type]
     with session.load_program(prog("counter_other_shape"), lab.outer) as again:
         assert not any("replaced the map" in note for note in again.notes)

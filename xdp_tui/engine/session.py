@@ -41,6 +41,8 @@ class LoadedProgram:
     mode: str  # "native" | "skb" as attached
     maps: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    # Pinned maps xdp-tui replaced because their shape changed (a notice is in notes).
+    replaced_maps: list[str] = field(default_factory=list)
     persistent: bool = False
     object_path: Path | None = None
     source: Path | None = None
@@ -77,6 +79,7 @@ class LoadedProgram:
             "persistent": self.persistent,
             "maps": sorted(self.maps),
             "notes": self.notes,
+            "replaced_maps": self.replaced_maps,
         }
 
 
@@ -181,6 +184,7 @@ def _load_locked(
             mode=att.mode,
             maps=obj.map_fds(),
             notes=notes,
+            replaced_maps=[str(pin) for pin, _ in obj.replaced_pins],
             persistent=persistent,
             object_path=object_path,
             source=source,
