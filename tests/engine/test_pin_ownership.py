@@ -174,7 +174,7 @@ def test_unknown_devices_are_named_as_such(run_cli: Cli, prog: Callable[[str], P
         ("status", "--dev", "nosuchdevhD"),
     ):
         code, _, err = run_cli(*argv)
-        assert code == 1 and "no interface named nosuchdevhD" in err, argv
+        assert code == 1 and "no interface named 'nosuchdevhD'" in err, argv
         assert "not a lab interface" not in err
 
 

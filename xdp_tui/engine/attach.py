@@ -189,7 +189,7 @@ def interface_exists(ifname: str) -> bool:
 
 def no_such_interface(ifname: str) -> XdpTuiError:
     return XdpTuiError(
-        f"no interface named {ifname}",
+        f"no interface named {ifname!r}",
         location=f"dev {ifname}",
         hint="`xdp-tui env status` lists the labs; `ip link` every interface",
     )
