@@ -267,3 +267,35 @@ def test_a_tc_program_is_refused_before_anything_is_attached(
     from xdp_tui.engine.attach import query
 
     assert query(lab.outer).prog_id is None
+
+
+@pytest.mark.parametrize("section", ["xdp_foo", "xdp/foo", "xdp.frags", "xdp"])
+def test_any_section_starting_with_xdp_loads_as_xdp(tmp_path: Path, section: str) -> None:
+    source = tmp_path / "sections.c"
+    source.write_text(
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+        f'SEC("{section}") int xdp_in_a_section(struct xdp_md *ctx) {{ return XDP_PASS; }}\n'
+        'char _license[] SEC("license") = "GPL";\n'
+    )
+    with BpfObject.open(build_or_raise(source).obj) as bpf:
+        assert bpf.xdp_programs == ["xdp_in_a_section"]
+        assert bpf.load() == "xdp_in_a_section"
+        info = bpfsys.prog_info(bpf.program_fd("xdp_in_a_section"))
+        assert info.type_name == "xdp"
+
+
+def test_build_dash_i_on_the_command_line(
+    corpus: Path, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    source = tmp_path / "needs_vlan.c"
+    source.write_text(
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include <linux/if_ether.h>\n"
+        '#include "vlan.h"\n'
+        'SEC("xdp") int xdp_v(struct xdp_md *ctx) { return XDP_PASS; }\n'
+    )
+    code, _, err = run_cli("build", str(source))
+    assert code == 1 and "'vlan.h' file not found" in err
+    code, out, err = run_cli(
+        "build", str(source), "-I", str(tmp_path), "-I", str(corpus / "common")
+    )
+    assert code == 0, err
