@@ -221,7 +221,9 @@ def test_a_forced_interface_is_in_status_and_unloads_with_force(
     code, out, _ = run_cli("status")
     assert f"{foreign_veth}: xdp_count_pass" in out and "attached by xdp-tui" in out
     code, _, err = run_cli("unload", "--dev", foreign_veth)
-    assert code == 2 and "not a lab interface" in err and "--force" in err
+    assert (
+        code == 2 and "because --force was given" in err and f"--dev {foreign_veth} --force" in err
+    )
     code, out, _ = run_cli("unload", "--dev", foreign_veth, "--force")
     assert code == 0 and "detached" in out
     assert attach_mod.query(foreign_veth).prog_id is None

@@ -27,7 +27,7 @@ from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise
 from xdp_tui.engine.libbpf import BpfObject
-from xdp_tui.errors import XdpTuiError
+from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
 
 PEER_SOURCE = Path(__file__).resolve().parent / "peer" / "xdp_pass_peer.c"
 PEER_LINK_PIN = "xdp_peer_link"
@@ -392,6 +392,12 @@ def unload(dev: str, *, force: bool = False) -> dict[str, object]:
     """
     if not attach_mod.interface_exists(dev):
         return _unload_vanished(dev)
+    if not force and _lab_of(dev) is None and attach_mod.read_record(dev) is not None:
+        raise UnsafeInterfaceError(
+            f"{dev} is not a lab interface; xdp-tui attached to it because --force was given",
+            location=f"dev {dev}",
+            hint=f"unload it with --force as well: `xdp-tui unload --dev {dev} --force`",
+        )
     check_safe(dev, force=force)
     with device_lock(dev):
         detached = attach_mod.detach(dev, force=force)
