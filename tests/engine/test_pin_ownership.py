@@ -283,3 +283,34 @@ def test_unload_of_a_vanished_forced_interface_removes_its_leftovers(
     assert code == 0, err
     assert f"removed pin {paths.pin_dir(name) / 'xdp_link'}" in out
     assert not paths.pin_dir(name).exists() and attach_mod.read_record(name) is None
+
+
+# ---- pins never block a lesson (issue 10, item 1), through the TUI's workbench ----------
+
+
+def test_basic03_shape_changes_rebuild_in_the_app_with_a_notice(make_lab: Any) -> None:
+    from xdp_tui.workbench import Workbench
+
+    lab = make_lab("b03")
+    bench = Workbench(lab=lab.name)
+    lesson = next(x for x in bench.lessons() if x.id == "basic03-map-counter")
+    source = bench.source_path(lesson)
+    starter = source.read_text()
+    try:
+        bench.build_and_attach(lesson, None)
+        assert not any("replaced the map" in note for note in bench.notes())
+        # Assignment 1 as the README says: a second counter (the value grows to 16 bytes).
+        source.write_text(
+            starter.replace("__u64 rx_packets;", "__u64 rx_packets;\n\t__u64 rx_bytes;")
+        )
+        attached = bench.build_and_attach(lesson, None)
+        assert attached.handle.replaced_maps == [str(paths.pin_dir(lab.outer) / "xdp_stats_map")]
+        assert any("value 8 B" in n and "value 16 B" in n for n in bench.notes())
+        # Assignment 3: per-CPU.
+        per_cpu = source.read_text().replace("BPF_MAP_TYPE_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY")
+        source.write_text(per_cpu)
+        bench.build_and_attach(lesson, None)
+        assert any("was array" in n and "now percpu_array" in n for n in bench.notes())
+    finally:
+        source.write_text(starter)
+        bench.close()

@@ -230,6 +230,8 @@ def device_lock(dev: str) -> Iterator[None]:
     clear message, instead of half-way with a kernel error. The lock lives in
     a root-only folder (nobody else can hold it) and goes with its holder.
     """
+    if not dev or "/" in dev or dev.startswith("."):
+        raise attach_mod.no_such_interface(dev)  # never a path outside the lock folder
     folder = paths.run_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(folder / f"{dev}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
