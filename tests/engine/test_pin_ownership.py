@@ -314,3 +314,15 @@ def test_basic03_shape_changes_rebuild_in_the_app_with_a_notice(make_lab: Any) -
     finally:
         source.write_text(starter)
         bench.close()
+
+
+def test_a_link_pinned_before_pins_were_recorded_still_unloads(
+    lab: Any, prog: Callable[[str], Path], run_cli: Cli
+) -> None:
+    assert run_cli("load", str(prog("xdp_pass")), "--dev", lab.outer)[0] == 0
+    (paths.run_dir() / "pins" / f"{lab.outer}.json").unlink()  # as an older xdp-tui left it
+    link_pin = paths.pin_dir(lab.outer) / attach_mod.LINK_PIN_NAME
+    assert not pins.is_ours(lab.outer, link_pin)
+    code, out, err = run_cli("unload", "--dev", lab.outer)
+    assert code == 0 and "detached" in out, err
+    assert not link_pin.exists() and attach_mod.query(lab.outer).prog_id is None

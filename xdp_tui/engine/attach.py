@@ -512,8 +512,39 @@ def _wait_until_detached(ifname: str, netns: str | None, prog_id: int) -> bool:
 
 
 def _unpin_recorded(record: dict[str, Any]) -> None:
-    if record.get("link_pin"):
-        _unpin_link(Path(record["link_pin"]))
+    """Remove the link pin an attach record names, if it is still that attachment's.
+
+    A pin recorded as ours qualifies; so does one whose link runs exactly the
+    recorded program (made by an xdp-tui from before pins were recorded).
+    """
+    if not record.get("link_pin"):
+        return
+    pin = Path(record["link_pin"])
+    if not pins.is_ours(pin.parent.name, pin) and _pinned_link_prog(pin) == record.get("prog_id"):
+        pins.record_pin(pin.parent.name, pin)
+    _unpin_link(pin)
+
+
+def _pinned_link_prog(pin: Path) -> int | None:
+    """The program id of the link pinned at PIN (None: not a link, or no such pin)."""
+    fd = _obj_get(str(pin).encode())
+    if fd < 0:
+        return None
+    try:
+        # fdinfo names the kind of object: only a link has "link_type".
+        fields = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines()
+            if ":" in line
+        )
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if fields.get("link_type", "").strip() != "xdp":
+        return None
+    prog_id = fields.get("prog_id", "").strip()
+    return int(prog_id) if prog_id.isdigit() else None
 
 
 def _unpin_link(pin: Path) -> None:
