@@ -46,7 +46,7 @@ def foreign_pin(lab: Any) -> Iterator[Path]:
         pin.parent.rmdir()
 
 
-def _xdp_tui(*argv: str) -> subprocess.Popen[str]:
+def _xdp_tui(*argv: str, clang: str = "clang") -> subprocess.Popen[str]:
     """A real `xdp-tui` process with this test run's private state."""
     return subprocess.Popen(
         [sys.executable, "-m", "xdp_tui", *argv],
@@ -54,7 +54,7 @@ def _xdp_tui(*argv: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDP_TUI_CLANG": clang},
     )
 
 
@@ -195,18 +195,38 @@ def test_a_load_while_another_holds_the_device_is_told_it_is_busy(
 def test_two_loads_at_once_one_wins_the_other_is_busy(
     lab: Any, prog: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    # Two sources, so each load builds (inside the lock) and they overlap.
-    first, second = prog("xdp_pass"), tmp_path / "other.c"
-    second.write_text(first.read_text().replace("xdp_pass_all", "xdp_pass_other"))
-    procs = [_xdp_tui("load", str(src), "--dev", lab.outer) for src in (first, second)]
-    results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
-    codes = sorted(code for code, _ in results)
-    errors = [err for code, err in results if code != 0]
-    assert codes == [0, 1], results
-    assert all("is busy" in err for err in errors), errors  # never a half-way kernel error
+    # The first load's clang waits for a go-ahead file, so the second load
+    # surely comes while the first holds the device (both real processes).
+    go = tmp_path / "go"
+    gated = tmp_path / "gated-clang"
+    gated.write_text(f'#!/bin/sh\nwhile [ ! -e {go} ]; do sleep 0.02; done\nexec clang "$@"\n')
+    gated.chmod(0o755)
+    other = tmp_path / "other.c"
+    other.write_text(prog("xdp_pass").read_text().replace("xdp_pass_all", "xdp_pass_other"))
+    first = _xdp_tui("load", str(prog("xdp_pass")), "--dev", lab.outer, clang=str(gated))
+    try:
+        lock = paths.run_dir() / "locks" / f"{lab.outer}.lock"
+        _wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid))
+        second = _xdp_tui("load", str(other), "--dev", lab.outer)
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 1
+        assert f"{lab.outer} is busy: another xdp-tui (process {first.pid})" in err
+    finally:
+        go.touch()
+        _, first_err = first.communicate(timeout=60)
+    assert first.returncode == 0, first_err
     status = attach_mod.query(lab.outer)
-    assert status.ours and status.prog_name in ("xdp_pass_all", "xdp_pass_other")
+    assert status.ours and status.prog_name == "xdp_pass_all"
     session.unload(lab.outer)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 # ---- forced and vanished interfaces, clean -----------------------------------------
