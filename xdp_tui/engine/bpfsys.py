@@ -317,6 +317,26 @@ def prog_info(fd: int) -> ProgInfo:
     )
 
 
+def prog_func_type_ids(fd: int) -> list[int]:
+    """BTF type ids of the program's functions (func_info), its main function first.
+
+    The name in prog_info is cut to 15 characters; the BTF FUNC named by the
+    first id carries the full C name (what fentry/fexit attach by).
+    """
+    info = BpfProgInfo()
+    _info(fd, info, "reading program info")
+    if not info.nr_func_info or not info.btf_id:
+        return []
+    records = (C.c_uint32 * (2 * info.nr_func_info))()  # struct bpf_func_info {insn_off, type_id}
+    again = BpfProgInfo()
+    again.nr_func_info = info.nr_func_info
+    again.func_info_rec_size = 8
+    again.func_info = C.addressof(records)
+    _info(fd, again, "reading program func info")
+    count = min(info.nr_func_info, again.nr_func_info)
+    return [records[2 * i + 1] for i in range(count)]
+
+
 def map_info(fd: int) -> MapInfo:
     info = BpfMapInfo()
     _info(fd, info, "reading map info")
@@ -675,6 +695,7 @@ __all__ = [
     "prog_fd_by_id",
     "prog_ids",
     "prog_info",
+    "prog_func_type_ids",
     "prog_info_by_id",
     "prog_type_name",
 ]

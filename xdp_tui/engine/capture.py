@@ -1,0 +1,374 @@
+"""Capture at the hook: each packet's bytes at entry to and exit from the XDP
+program attached on an interface, with its verdict and CPU.
+
+    with Capture.start("lab01", snaplen=256) as cap:
+        packets = cap.poll(timeout_ms=200)      # list[CapturedPacket]
+        cap.counters()                          # seen / recorded / rate-capped / lost
+
+How: two tracing programs (fentry and fexit, bpf/capture/xdp_capture.bpf.c)
+are attached to the XDP program itself, the way xdpdump does it. The kernel
+runs them around every run of that program, whoever loaded it, and they
+write one record per packet into a BPF ring buffer that `poll()` drains
+through libbpf's ring_buffer API. The C is built with our build layer on
+first use into a root-owned cache under run_dir().
+
+Nothing on the interface changes: closing the capture (or dying) drops the
+two links and the XDP program runs on as before.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from xdp_tui import paths
+from xdp_tui.engine import _lib, bpfsys
+from xdp_tui.engine._lib import capture_libbpf_log, cfunc
+from xdp_tui.engine.actions import action_name
+from xdp_tui.errors import XdpTuiError
+
+P = C.c_void_p
+
+_set_attach_target = cfunc("bpf_program__set_attach_target", C.c_int, P, C.c_int, C.c_char_p)
+_attach_trace = cfunc("bpf_program__attach_trace", P, P)
+_link_destroy = cfunc("bpf_link__destroy", C.c_int, P)
+_find_program = cfunc("bpf_object__find_program_by_name", P, P, C.c_char_p)
+_find_map = cfunc("bpf_object__find_map_by_name", P, P, C.c_char_p)
+_map_set_max_entries = cfunc("bpf_map__set_max_entries", C.c_int, P, C.c_uint32)
+_obj_load = cfunc("bpf_object__load", C.c_int, P)
+
+_SAMPLE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_size_t)
+_ring_new = cfunc("ring_buffer__new", P, C.c_int, _SAMPLE_FN, P, P)
+_ring_poll = cfunc("ring_buffer__poll", C.c_int, P, C.c_int)
+_ring_free = cfunc("ring_buffer__free", None, P)
+
+CAPTURE_SOURCE = paths.bpf_include_dir() / "capture" / "xdp_capture.bpf.c"
+SNAP_MAX = 1024  # SNAP_MAX in the C
+DEFAULT_SNAPLEN = 256
+DEFAULT_RATE = 20_000  # packets a second (all CPUs together); 0: record every packet
+DEFAULT_RING_BYTES = 1 << 22
+BURST_PACKETS = 64  # a quiet CPU may save up credit for this many packets
+ENTRY_PROG, EXIT_PROG = "capture_entry", "capture_exit"
+
+# struct capture_record up to data[]: time_ns seq ifindex cpu len_in len_out cap_in cap_out verdict
+RECORD_HEADER = struct.Struct("<QQIIIIHHi")
+# struct capture_config: ifindex snaplen interval_ns burst_ns
+CONFIG = struct.Struct("<IIQQ")
+COUNTER_NAMES = ("seen", "recorded", "rate_skipped", "ring_full")
+
+
+@dataclass(frozen=True)
+class CapturedPacket:
+    """One packet as the XDP program saw it (data_in) and left it (data_out)."""
+
+    time: float  # wall clock, seconds
+    seq: int  # per-CPU packet number (gaps: packets the rate cap skipped)
+    cpu: int
+    ifindex: int
+    verdict: int
+    len_in: int  # frame lengths; data_* hold at most snaplen bytes of them
+    len_out: int
+    data_in: bytes
+    data_out: bytes
+
+    @property
+    def verdict_name(self) -> str:
+        return action_name(self.verdict)
+
+    @property
+    def changed(self) -> bool:
+        """Did the program change the frame (bytes or length)?"""
+        return self.len_in != self.len_out or self.data_in != self.data_out
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.data_in) < self.len_in or len(self.data_out) < self.len_out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `xdp-tui capture --json` (one object per packet)."""
+        from xdp_tui.engine.dissect import summary
+
+        return {
+            "time": round(self.time, 6),
+            "verdict": self.verdict_name,
+            "cpu": self.cpu,
+            "len": self.len_in,
+            "len_out": self.len_out,
+            "summary": summary(self.data_in),
+            "changed": self.changed,
+            "data_in": self.data_in.hex(),
+            "data_out": self.data_out.hex(),
+        }
+
+
+@dataclass(frozen=True)
+class CaptureCounters:
+    """Totals since the capture started (summed over CPUs)."""
+
+    seen: int = 0  # runs of the program on this interface
+    recorded: int = 0  # handed to user space
+    rate_skipped: int = 0  # left out by the rate cap
+    ring_full: int = 0  # lost: user space did not drain the ring fast enough
+
+    @property
+    def dropped(self) -> int:
+        """Packets the capture missed, for whatever reason."""
+        return self.rate_skipped + self.ring_full
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTER_NAMES}
+
+
+def decode_record(raw: bytes, wall_offset: float) -> CapturedPacket:
+    """One ring-buffer record as a CapturedPacket (WALL_OFFSET: wall minus monotonic clock)."""
+    time_ns, seq, ifindex, cpu, len_in, len_out, cap_in, cap_out, verdict = (
+        RECORD_HEADER.unpack_from(raw)
+    )
+    start = RECORD_HEADER.size
+    return CapturedPacket(
+        time=wall_offset + time_ns / 1e9,
+        seq=seq,
+        cpu=cpu,
+        ifindex=ifindex,
+        verdict=verdict,
+        len_in=len_in,
+        len_out=len_out,
+        data_in=raw[start : start + cap_in],
+        data_out=raw[start + cap_in : start + cap_in + cap_out],
+    )
+
+
+@dataclass(frozen=True)
+class CaptureTarget:
+    """The XDP program a capture watches."""
+
+    dev: str
+    ifindex: int
+    prog_id: int
+    func_name: str  # the C function: what fentry/fexit attach to
+
+
+def find_target(dev: str, *, force: bool = False) -> CaptureTarget:
+    """The program attached on DEV (a lab's outer end unless FORCE), with its BTF function name."""
+    from xdp_tui.engine import attach
+
+    attach.check_safe(dev, force=force)
+    status = attach.query(dev)
+    if not status.prog_id:
+        raise XdpTuiError(
+            "no XDP program is attached, so there is nothing to capture",
+            location=f"dev {dev}",
+            hint=f"load one first: `xdp-tui load FILE.c --dev {dev}`",
+        )
+    return CaptureTarget(
+        dev=dev,
+        ifindex=attach.ifindex_of(dev),
+        prog_id=status.prog_id,
+        func_name=program_func_name(status.prog_id, where=f"dev {dev}"),
+    )
+
+
+def program_func_name(prog_id: int, *, where: str) -> str:
+    """The full C name of the program's main function, from its BTF."""
+    from xdp_tui.engine.maps import btf_by_id
+
+    with bpfsys.prog_fd_by_id(prog_id) as fd:
+        info = bpfsys.prog_info(fd)
+        type_ids = bpfsys.prog_func_type_ids(fd)
+    btf = btf_by_id(info.btf_id)
+    func = btf.get(type_ids[0]) if btf is not None and type_ids else None
+    if func is None or not func.name:
+        raise XdpTuiError(
+            f"program {info.name} (id {prog_id}) has no BTF, so it cannot be traced",
+            location=where,
+            hint="build it with debug info (clang -g); `xdp-tui load FILE.c` does",
+        )
+    return func.name
+
+
+def build_capture_object() -> Path:
+    """Build the capture programs once into a root-owned cache (reused while up to date)."""
+    from xdp_tui.engine.build import build_or_raise
+
+    out = paths.run_dir() / "build" / "xdp_capture.bpf.o"
+    return build_or_raise(CAPTURE_SOURCE, out, warm_next=False).obj
+
+
+def _interval_ns(rate: int, cpus: int) -> int:
+    """Per-CPU spacing of recorded packets for a total RATE a second (0: no cap)."""
+    if rate <= 0:
+        return 0
+    return max(1, int(1e9 * cpus / rate))
+
+
+class Capture:
+    """A running capture on one interface's XDP program. Close it (or use `with`)."""
+
+    def __init__(self, target: CaptureTarget, obj: Any, links: list[int], snaplen: int) -> None:
+        self.target = target
+        self.snaplen = snaplen
+        self._obj = obj  # the BpfObject holding the two tracing programs and their maps
+        self._links = links
+        self._pending: list[bytes] = []
+        self._lock = threading.Lock()  # poll() may run in a worker while close() comes from the UI
+        self._callback = _SAMPLE_FN(self._on_sample)  # keep a reference: freed callbacks crash
+        self._wall_offset = time.time() - time.monotonic()
+        self._counters_fd = obj.map_fd("capture_counters")
+        self._ring: int | None = _ring_new(obj.map_fd("capture_ring"), self._callback, None, None)
+        if not self._ring:
+            err = C.get_errno()
+            self.close()
+            _lib.raise_errno(-err, "opening the capture ring buffer")
+
+    # ---- start -------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        dev: str,
+        *,
+        snaplen: int = DEFAULT_SNAPLEN,
+        rate: int = DEFAULT_RATE,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        force: bool = False,
+    ) -> Capture:
+        """Attach the capture to whatever XDP program runs on DEV now."""
+        from xdp_tui.engine.libbpf import BpfObject
+
+        if not 1 <= snaplen <= SNAP_MAX:
+            raise XdpTuiError(
+                f"snapshot length {snaplen} is out of range 1..{SNAP_MAX}", location="--snaplen"
+            )
+        if rate < 0:
+            raise XdpTuiError(f"rate cap {rate} is negative", location="--rate")
+        target = find_target(dev, force=force)
+        obj = BpfObject.open(build_capture_object(), source=CAPTURE_SOURCE)
+        links: list[int] = []
+        try:
+            _load_traced(obj, target, ring_bytes)
+            cpus = bpfsys.possible_cpus()
+            interval = _interval_ns(rate, cpus)
+            config = CONFIG.pack(target.ifindex, snaplen, interval, interval * BURST_PACKETS)
+            bpfsys.update(obj.map_fd("capture_config"), struct.pack("<I", 0), config)
+            for name in (EXIT_PROG, ENTRY_PROG):  # exit first: no entry is left unfinished
+                links.append(_attach(obj, name, target))
+            return cls(target, obj, links, snaplen)
+        except BaseException:
+            for link in links:
+                _link_destroy(link)
+            obj.close()
+            raise
+
+    # ---- reading -------------------------------------------------------------
+
+    def _on_sample(self, _ctx: int, data: int, size: int) -> int:
+        self._pending.append(C.string_at(data, size))
+        return 0
+
+    def poll(self, timeout_ms: int = 100, limit: int | None = None) -> list[CapturedPacket]:
+        """Wait up to TIMEOUT_MS for records; return what arrived (oldest first).
+
+        LIMIT bounds what one call decodes, so a burst cannot hold a caller
+        long; the rest stays in the ring (and a full ring counts its losses).
+        """
+        with self._lock:
+            if self._ring is None:
+                return []
+            ret = _ring_poll(self._ring, timeout_ms)
+            raw, self._pending = self._pending, []
+        if ret < 0 and _lib.errno_from(ret) != 4:  # EINTR: a signal, just return
+            _lib.raise_errno(ret, "reading the capture ring buffer")
+        if limit is not None:
+            raw = raw[:limit]
+        return [decode_record(r, self._wall_offset) for r in raw]
+
+    def counters(self) -> CaptureCounters:
+        fd = self._counters_fd
+        totals = []
+        for key in range(len(COUNTER_NAMES)):
+            per_cpu = bpfsys.lookup(fd, struct.pack("<I", key), 8, per_cpu=True)
+            values = per_cpu if isinstance(per_cpu, list) else [per_cpu or b""]
+            totals.append(sum(int.from_bytes(v[:8], "little") for v in values if v))
+        return CaptureCounters(*totals)
+
+    def target_replaced(self) -> bool:
+        """True when another program now runs on the interface (the capture watches the old one)."""
+        from xdp_tui.engine import attach
+
+        return attach.query(self.target.dev).prog_id != self.target.prog_id
+
+    # ---- end -----------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._ring is not None:
+                _ring_free(self._ring)
+                self._ring = None
+            for link in self._links:
+                _link_destroy(link)
+            self._links = []
+            if self._obj is not None:
+                self._obj.close()
+                self._obj = None
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _load_traced(obj: Any, target: CaptureTarget, ring_bytes: int) -> None:
+    """Point both tracing programs at TARGET's function and load them."""
+    with bpfsys.prog_fd_by_id(target.prog_id) as prog_fd:
+        for name in (ENTRY_PROG, EXIT_PROG):
+            prog = _find_program(obj.handle, name.encode())
+            ret = _set_attach_target(prog, int(prog_fd), target.func_name.encode())
+            if ret != 0:
+                _lib.raise_errno(ret, f"aiming {name} at {target.func_name}")
+        ring = _find_map(obj.handle, b"capture_ring")
+        _map_set_max_entries(ring, _ring_size(ring_bytes))
+        with capture_libbpf_log() as messages:
+            ret = _obj_load(obj.handle)
+    if ret != 0:
+        err = _lib.errno_from(ret)
+        raise XdpTuiError(
+            f"the kernel refused the capture programs for {target.func_name} "
+            f"(program id {target.prog_id}): errno {err}",
+            location=f"dev {target.dev}",
+            hint="the program must have BTF (built with -g) and the kernel must allow fentry/fexit",
+            detail="".join(text for _, text in messages),
+        )
+
+
+def _ring_size(ring_bytes: int) -> int:
+    """A ring buffer's size must be a power of two pages."""
+    size = 4096
+    while size < ring_bytes and size < (1 << 30):
+        size <<= 1
+    return size
+
+
+def _attach(obj: Any, name: str, target: CaptureTarget) -> int:
+    prog = _find_program(obj.handle, name.encode())
+    with capture_libbpf_log() as messages:
+        link = _attach_trace(prog)
+    if not link:
+        err = C.get_errno()
+        raise XdpTuiError(
+            f"cannot attach {name} to {target.func_name}: errno {err}",
+            location=f"dev {target.dev}",
+            detail="".join(text for _, text in messages),
+        )
+    return int(link)
