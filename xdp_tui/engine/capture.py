@@ -372,3 +372,43 @@ def _attach(obj: Any, name: str, target: CaptureTarget) -> int:
             detail="".join(text for _, text in messages),
         )
     return int(link)
+
+
+# ---- pcapng -------------------------------------------------------------------
+
+
+def packet_comment(packet: CapturedPacket) -> str:
+    """What a pcapng reader shows beside the frame: the verdict and whether the program changed it."""
+    change = "changed by the program" if packet.changed else "unchanged"
+    return f"{packet.verdict_name} cpu {packet.cpu} seq {packet.seq}: {change}"
+
+
+class PcapngWriter:
+    """Captured packets into a pcapng file (the frame as the program left it, with a comment).
+
+    Each packet is written once, with its bytes at exit (what the program
+    made of it); the comment carries the verdict and says whether it changed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from scapy.utils import PcapNgWriter
+
+        try:
+            self._writer = PcapNgWriter(str(path))
+        except OSError as exc:
+            raise XdpTuiError(f"cannot write: {exc.strerror}", location=str(path)) from None
+        self.path = path
+        self.count = 0
+
+    def write(self, packet: CapturedPacket) -> None:
+        from xdp_tui.engine.dissect import parse
+
+        frame = parse(packet.data_out)
+        frame.time = packet.time
+        frame.wirelen = packet.len_out
+        frame.comments = [packet_comment(packet).encode()]
+        self._writer.write(frame)
+        self.count += 1
+
+    def close(self) -> None:
+        self._writer.close()

@@ -83,7 +83,7 @@ def _layer_line(layer: Any) -> str:
     if name == "ICMP":
         return f"ICMP type {layer.type} code {layer.code}" + _echo_seq(layer)
     if name.startswith("ICMPv6"):
-        return f"ICMPv6 {layer.name}" + _echo_seq(layer)
+        return str(layer.name) + _echo_seq(layer)
     if name in ("UDP", "TCP"):
         flags = f" [{layer.flags}]" if name == "TCP" else ""
         return f"{name} {layer.sport} > {layer.dport}{flags}"
