@@ -19,6 +19,8 @@ two links and the XDP program runs on as before.
 from __future__ import annotations
 
 import ctypes as C
+import errno
+import os
 import struct
 import threading
 import time
@@ -342,14 +344,32 @@ def _load_traced(obj: Any, target: CaptureTarget, ring_bytes: int) -> None:
         with capture_libbpf_log() as messages:
             ret = _obj_load(obj.handle)
     if ret != 0:
-        err = _lib.errno_from(ret)
-        raise XdpTuiError(
-            f"the kernel refused the capture programs for {target.func_name} "
-            f"(program id {target.prog_id}): errno {err}",
+        raise _refused(target, _lib.errno_from(ret), "".join(text for _, text in messages))
+
+
+def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
+    if err == errno.EPERM:
+        # Seen on locked-down VMs: every BPF trampoline (fentry, fexit,
+        # freplace) is refused while other program types load; xdpdump fails alike.
+        return CaptureRefusedError(
+            "this kernel refuses BPF tracing programs (fentry/fexit: Operation not permitted), "
+            "so packets cannot be captured at the hook",
             location=f"dev {target.dev}",
-            hint="the program must have BTF (built with -g) and the kernel must allow fentry/fexit",
-            detail="".join(text for _, text in messages),
+            hint="run your program on chosen frames with `xdp-tui run FILE --packet SPEC` "
+            "instead, or watch what it passes with `xdp-tui env tcpdump`",
+            detail=log,
         )
+    return CaptureRefusedError(
+        f"the kernel refused the capture programs for {target.func_name} "
+        f"(program id {target.prog_id}): {os.strerror(err)} (errno {err})",
+        location=f"dev {target.dev}",
+        hint="the program must have BTF (built with -g) and the kernel must allow fentry/fexit",
+        detail=log,
+    )
+
+
+class CaptureRefusedError(XdpTuiError):
+    """The kernel would not load or attach the tracing programs."""
 
 
 def _ring_size(ring_bytes: int) -> int:
@@ -365,12 +385,7 @@ def _attach(obj: Any, name: str, target: CaptureTarget) -> int:
     with capture_libbpf_log() as messages:
         link = _attach_trace(prog)
     if not link:
-        err = C.get_errno()
-        raise XdpTuiError(
-            f"cannot attach {name} to {target.func_name}: errno {err}",
-            location=f"dev {target.dev}",
-            detail="".join(text for _, text in messages),
-        )
+        raise _refused(target, C.get_errno(), "".join(text for _, text in messages))
     return int(link)
 
 
