@@ -145,3 +145,34 @@ def test_cli_capture_json_one_object_per_packet(loaded) -> None:
     for line in proc.stdout.splitlines():
         data = json.loads(line)
         assert {"time", "verdict", "cpu", "len", "summary", "data_in", "data_out"} <= set(data)
+
+
+def test_capture_leaves_the_program_and_its_counters_as_they_were(loaded) -> None:
+    from testenv import traffic
+    from xdp_tui.engine import attach
+    from xdp_tui.engine.maps import read_map
+
+    lab, lp = loaded("packet01-parsing")
+    before = attach.query(lab.name).prog_id
+    with _start(lab.name, rate=0) as cap:
+        traffic.ping(lab, count=2, interval=0.05)
+        _collect(cap, 2)
+    assert attach.query(lab.name).prog_id == before == lp.prog_id
+    # the program's own counters counted the packets seen while capturing
+    stats = read_map(lp.maps["xdp_stats_map"])
+    assert stats.value_of(1)["rx_packets"] >= 1  # seq 2, dropped
+    assert stats.value_of(2)["rx_packets"] >= 1  # seq 1, passed
+
+
+def test_twin_refuses_a_source_edited_after_loading(loaded) -> None:
+    import os
+
+    lab, lp = loaded("packet01-parsing")
+    from xdp_tui.engine.capture import find_target
+    from xdp_tui.engine.capture_twin import source_of
+
+    source = source_of(find_target(lab.name).prog_id, where="test")
+    later = time.time() + 60
+    os.utime(source, (later, later))
+    with pytest.raises(XdpTuiError, match="changed after the program was loaded"):
+        Capture.start(lab.name, method="twin")

@@ -337,6 +337,24 @@ def prog_func_type_ids(fd: int) -> list[int]:
     return [records[2 * i + 1] for i in range(count)]
 
 
+def prog_line_file_offsets(fd: int) -> list[int]:
+    """Offsets, in the program's BTF strings, of the source file names its line info names."""
+    info = BpfProgInfo()
+    _info(fd, info, "reading program info")
+    if not info.nr_line_info or not info.btf_id:
+        return []
+    records = (
+        C.c_uint32 * (4 * info.nr_line_info)
+    )()  # bpf_line_info {insn_off, file_name_off, line_off, line_col}
+    again = BpfProgInfo()
+    again.nr_line_info = info.nr_line_info
+    again.line_info_rec_size = 16
+    again.line_info = C.addressof(records)
+    _info(fd, again, "reading program line info")
+    count = min(info.nr_line_info, again.nr_line_info)
+    return list(dict.fromkeys(records[4 * i + 1] for i in range(count)))
+
+
 def map_info(fd: int) -> MapInfo:
     info = BpfMapInfo()
     _info(fd, info, "reading map info")
@@ -696,6 +714,7 @@ __all__ = [
     "prog_ids",
     "prog_info",
     "prog_func_type_ids",
+    "prog_line_file_offsets",
     "prog_info_by_id",
     "prog_type_name",
 ]

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import ctypes as C
 import errno
+import functools
 import os
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +65,7 @@ RECORD_HEADER = struct.Struct("<QQIIIIHHi")
 # struct capture_config: ifindex snaplen interval_ns burst_ns
 CONFIG = struct.Struct("<IIQQ")
 COUNTER_NAMES = ("seen", "recorded", "rate_skipped", "ring_full")
+Undo = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class CaptureTarget:
     ifindex: int
     prog_id: int
     func_name: str  # the C function: what fentry/fexit attach to
+    mode: str = "native"  # how it is attached (native, skb, ...)
 
 
 def find_target(dev: str, *, force: bool = False) -> CaptureTarget:
@@ -173,6 +177,7 @@ def find_target(dev: str, *, force: bool = False) -> CaptureTarget:
         ifindex=attach.ifindex_of(dev),
         prog_id=status.prog_id,
         func_name=program_func_name(status.prog_id, where=f"dev {dev}"),
+        mode=status.mode,
     )
 
 
@@ -210,13 +215,21 @@ def _interval_ns(rate: int, cpus: int) -> int:
 
 
 class Capture:
-    """A running capture on one interface's XDP program. Close it (or use `with`)."""
+    """A running capture on one interface's XDP program. Close it (or use `with`).
 
-    def __init__(self, target: CaptureTarget, obj: Any, links: list[int], snaplen: int) -> None:
+    `method` says how: "fentry" (tracing programs around the program) or
+    "twin" (on kernels refusing fentry: a capturing build of the program's
+    source swapped in while the capture runs; see capture_twin).
+    """
+
+    def __init__(
+        self, target: CaptureTarget, obj: Any, undo: list[Undo], snaplen: int, method: str
+    ) -> None:
         self.target = target
         self.snaplen = snaplen
-        self._obj = obj  # the BpfObject holding the two tracing programs and their maps
-        self._links = links
+        self.method = method
+        self._obj = obj  # the BpfObject holding the capture programs and their maps
+        self._undo = undo  # what close() must do to take the capture off again
         self._pending: list[bytes] = []
         self._lock = threading.Lock()  # poll() may run in a worker while close() comes from the UI
         self._callback = _SAMPLE_FN(self._on_sample)  # keep a reference: freed callbacks crash
@@ -239,10 +252,9 @@ class Capture:
         rate: int = DEFAULT_RATE,
         ring_bytes: int = DEFAULT_RING_BYTES,
         force: bool = False,
+        method: str = "auto",
     ) -> Capture:
-        """Attach the capture to whatever XDP program runs on DEV now."""
-        from xdp_tui.engine.libbpf import BpfObject
-
+        """Capture what the XDP program on DEV does now (method: auto, fentry or twin)."""
         if not 1 <= snaplen <= SNAP_MAX:
             raise XdpTuiError(
                 f"snapshot length {snaplen} is out of range 1..{SNAP_MAX}", location="--snaplen"
@@ -250,20 +262,38 @@ class Capture:
         if rate < 0:
             raise XdpTuiError(f"rate cap {rate} is negative", location="--rate")
         target = find_target(dev, force=force)
-        obj = BpfObject.open(build_capture_object(), source=CAPTURE_SOURCE)
-        links: list[int] = []
+        config = (target, snaplen, rate, ring_bytes)
+        if method == "twin":
+            return cls._start(*config, _start_twin, "twin")
         try:
-            _load_traced(obj, target, ring_bytes)
-            cpus = bpfsys.possible_cpus()
-            interval = _interval_ns(rate, cpus)
-            config = CONFIG.pack(target.ifindex, snaplen, interval, interval * BURST_PACKETS)
-            bpfsys.update(obj.map_fd("capture_config"), struct.pack("<I", 0), config)
-            for name in (EXIT_PROG, ENTRY_PROG):  # exit first: no entry is left unfinished
-                links.append(_attach(obj, name, target))
-            return cls(target, obj, links, snaplen)
+            return cls._start(*config, _start_traced, "fentry")
+        except CaptureRefusedError as exc:
+            if method == "fentry" or not exc.trampolines_refused:
+                raise
+        return cls._start(*config, _start_twin, "twin")
+
+    @classmethod
+    def _start(
+        cls,
+        target: CaptureTarget,
+        snaplen: int,
+        rate: int,
+        ring_bytes: int,
+        how: Callable[[Any, CaptureTarget, int, bytes], list[Undo]],
+        method: str,
+    ) -> Capture:
+        from xdp_tui.engine.libbpf import BpfObject
+
+        interval = _interval_ns(rate, bpfsys.possible_cpus())
+        config = CONFIG.pack(target.ifindex, snaplen, interval, interval * BURST_PACKETS)
+        obj_path, source = _object_for(target, method)
+        obj = BpfObject.open(obj_path, source=source)
+        undo: list[Undo] = []
+        try:
+            undo = how(obj, target, ring_bytes, config)
+            return cls(target, obj, undo, snaplen, method)
         except BaseException:
-            for link in links:
-                _link_destroy(link)
+            _run_undo(undo)
             obj.close()
             raise
 
@@ -312,9 +342,8 @@ class Capture:
             if self._ring is not None:
                 _ring_free(self._ring)
                 self._ring = None
-            for link in self._links:
-                _link_destroy(link)
-            self._links = []
+            _run_undo(self._undo)
+            self._undo = []
             if self._obj is not None:
                 self._obj.close()
                 self._obj = None
@@ -331,20 +360,72 @@ class Capture:
         self.close()
 
 
-def _load_traced(obj: Any, target: CaptureTarget, ring_bytes: int) -> None:
-    """Point both tracing programs at TARGET's function and load them."""
+def _object_for(target: CaptureTarget, method: str) -> tuple[Path, Path]:
+    if method == "twin":
+        from xdp_tui.engine import capture_twin
+
+        source = capture_twin.source_of(target.prog_id, where=f"dev {target.dev}")
+        return capture_twin.build_twin(source, target.func_name), source
+    return build_capture_object(), CAPTURE_SOURCE
+
+
+def _size_ring(obj: Any, ring_bytes: int) -> None:
+    _map_set_max_entries(_find_map(obj.handle, b"capture_ring"), _ring_size(ring_bytes))
+
+
+def _configure(obj: Any, config: bytes) -> None:
+    bpfsys.update(obj.map_fd("capture_config"), struct.pack("<I", 0), config)
+
+
+def _start_traced(obj: Any, target: CaptureTarget, ring_bytes: int, config: bytes) -> list[Undo]:
+    """Aim fentry/fexit at TARGET's function, load, configure and attach them."""
     with bpfsys.prog_fd_by_id(target.prog_id) as prog_fd:
         for name in (ENTRY_PROG, EXIT_PROG):
             prog = _find_program(obj.handle, name.encode())
             ret = _set_attach_target(prog, int(prog_fd), target.func_name.encode())
             if ret != 0:
                 _lib.raise_errno(ret, f"aiming {name} at {target.func_name}")
-        ring = _find_map(obj.handle, b"capture_ring")
-        _map_set_max_entries(ring, _ring_size(ring_bytes))
+        _size_ring(obj, ring_bytes)
         with capture_libbpf_log() as messages:
             ret = _obj_load(obj.handle)
     if ret != 0:
         raise _refused(target, _lib.errno_from(ret), "".join(text for _, text in messages))
+    _configure(obj, config)
+    undo: list[Undo] = []
+    try:
+        for name in (EXIT_PROG, ENTRY_PROG):  # exit first: no entry is left unfinished
+            link = _attach(obj, name, target)
+            undo.append(functools.partial(_link_destroy, link))
+    except BaseException:
+        _run_undo(undo)
+        raise
+    return undo
+
+
+def _start_twin(obj: Any, target: CaptureTarget, ring_bytes: int, config: bytes) -> list[Undo]:
+    """Load the capturing twin, configure it and swap it in for the running program."""
+    from xdp_tui.engine import capture_twin
+
+    _size_ring(obj, ring_bytes)
+    capture_twin.load_twin(obj, target.func_name, target.prog_id)
+    _configure(obj, config)
+    return [
+        capture_twin.swap_in(
+            target.dev, target.prog_id, obj.program_fd(target.func_name), target.mode
+        )
+    ]
+
+
+def _run_undo(undo: list[Undo]) -> None:
+    """Undo in reverse order; every step runs even if one fails (the first error is raised)."""
+    failed: BaseException | None = None
+    for step in reversed(undo):
+        try:
+            step()
+        except Exception as exc:  # keep undoing the rest
+            failed = failed or exc
+    if failed is not None:
+        raise failed
 
 
 def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
@@ -358,6 +439,7 @@ def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
             hint="run your program on chosen frames with `xdp-tui run FILE --packet SPEC` "
             "instead, or watch what it passes with `xdp-tui env tcpdump`",
             detail=log,
+            trampolines_refused=True,
         )
     return CaptureRefusedError(
         f"the kernel refused the capture programs for {target.func_name} "
@@ -370,6 +452,10 @@ def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
 
 class CaptureRefusedError(XdpTuiError):
     """The kernel would not load or attach the tracing programs."""
+
+    def __init__(self, message: str, *, trampolines_refused: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.trampolines_refused = trampolines_refused
 
 
 def _ring_size(ring_bytes: int) -> int:
