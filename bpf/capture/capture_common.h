@@ -43,7 +43,7 @@ struct capture_cpu_state {
 	__u64 credit_ns;
 	__u64 last_ns;
 	__u32 taking; /* this CPU's current packet is being recorded */
-	__u32 pad;
+	__u32 unsignalled; /* records sent since user space was last woken */
 };
 
 enum capture_counter {
@@ -195,6 +195,24 @@ static __always_inline __u32 capture_out_offset(struct capture_record *rec)
 	return offset > SNAP_MAX ? SNAP_MAX : offset;
 }
 
+/*
+ * Wake the reader for one record in WAKEUP_EVERY only: a wake-up per packet
+ * costs more than the record itself at high rates. The reader also drains
+ * the ring after each poll's timeout, so a lone packet still shows up.
+ */
+#define WAKEUP_EVERY 64
+
+static __always_inline __u64 capture_wakeup_flag(void)
+{
+	__u32 zero = 0;
+	struct capture_cpu_state *st = bpf_map_lookup_elem(&capture_state, &zero);
+
+	if (!st || ++st->unsignalled < WAKEUP_EVERY)
+		return BPF_RB_NO_WAKEUP;
+	st->unsignalled = 0;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /* Hand the finished record to user space (or count it lost). */
 static __always_inline void capture_finish(struct capture_record *rec, __u32 offset,
 					   __u32 cap_out, __u32 len_out, int verdict)
@@ -206,7 +224,7 @@ static __always_inline void capture_finish(struct capture_record *rec, __u32 off
 	rec->verdict = verdict;
 	if (size > sizeof(*rec))
 		return;
-	if (bpf_ringbuf_output(&capture_ring, rec, size, 0))
+	if (bpf_ringbuf_output(&capture_ring, rec, size, capture_wakeup_flag()))
 		capture_count(COUNT_RING_FULL);
 	else
 		capture_count(COUNT_RECORDED);

@@ -176,3 +176,23 @@ def test_twin_refuses_a_source_edited_after_loading(loaded) -> None:
     os.utime(source, (later, later))
     with pytest.raises(XdpTuiError, match="changed after the program was loaded"):
         Capture.start(lab.name, method="twin")
+
+
+def test_poll_limit_keeps_the_rest_for_the_next_call(loaded) -> None:
+    from testenv import traffic
+
+    lab, _ = loaded("packet01-parsing")
+    with _start(lab.name, rate=0) as cap:
+        traffic.send_frames(lab, [traffic.build_udp_frame(lab, 7000 + i) for i in range(20)])
+        time.sleep(0.2)
+        got: list[CapturedPacket] = []
+        for _ in range(30):
+            batch = cap.poll(50, limit=5)
+            assert len(batch) <= 5
+            got += batch
+        ports = {
+            p.to_dict()["summary"].rsplit(" > ", 1)[1]
+            for p in got
+            if "UDP" in p.to_dict()["summary"]
+        }
+    assert ports >= {str(7000 + i) for i in range(20)}

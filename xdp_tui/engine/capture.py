@@ -50,6 +50,7 @@ _obj_load = cfunc("bpf_object__load", C.c_int, P)
 _SAMPLE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_size_t)
 _ring_new = cfunc("ring_buffer__new", P, C.c_int, _SAMPLE_FN, P, P)
 _ring_poll = cfunc("ring_buffer__poll", C.c_int, P, C.c_int)
+_ring_consume = cfunc("ring_buffer__consume", C.c_int, P)
 _ring_free = cfunc("ring_buffer__free", None, P)
 
 CAPTURE_SOURCE = paths.bpf_include_dir() / "capture" / "xdp_capture.bpf.c"
@@ -307,17 +308,23 @@ class Capture:
         """Wait up to TIMEOUT_MS for records; return what arrived (oldest first).
 
         LIMIT bounds what one call decodes, so a burst cannot hold a caller
-        long; the rest stays in the ring (and a full ring counts its losses).
+        long. Records already taken from the ring wait for the next call;
+        while some wait, the ring is not read (a full ring counts its losses),
+        so what is held here never exceeds about one ring's worth.
         """
+        ret = 0
         with self._lock:
             if self._ring is None:
                 return []
-            ret = _ring_poll(self._ring, timeout_ms)
-            raw, self._pending = self._pending, []
+            if not self._pending:
+                ret = _ring_poll(self._ring, timeout_ms)
+                if ret >= 0:
+                    # The programs wake us once per 64 records: collect the rest too.
+                    ret = _ring_consume(self._ring)
+            cut = len(self._pending) if limit is None else limit
+            raw, self._pending = self._pending[:cut], self._pending[cut:]
         if ret < 0 and _lib.errno_from(ret) != 4:  # EINTR: a signal, just return
             _lib.raise_errno(ret, "reading the capture ring buffer")
-        if limit is not None:
-            raw = raw[:limit]
         return [decode_record(r, self._wall_offset) for r in raw]
 
     def counters(self) -> CaptureCounters:
