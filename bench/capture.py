@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from xdp_tui import paths  # noqa: E402
+from xdp_tui.engine.capture import DEFAULT_RATE  # noqa: E402
 
 LESSON = "packet01-parsing"
 
@@ -131,7 +132,7 @@ def capture_bench(duration: float, rounds: int) -> dict[str, Any]:
                 off, capped, uncapped = [], [], []
                 for _ in range(rounds):
                     off.append(stream_pps(lab, duration))
-                    capped.append(with_capture(lab, duration, rate=20_000))
+                    capped.append(with_capture(lab, duration, rate=DEFAULT_RATE))
                     uncapped.append(with_capture(lab, duration, rate=0))
                 baseline = xdpdump_baseline(lab, duration)
     finally:

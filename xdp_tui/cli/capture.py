@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from xdp_tui.engine.testrun import TestRunResult
 
 POLL_MS = 200
+DEFAULT_RATE = 5_000  # as engine.capture.DEFAULT_RATE (not imported: --help stays light)
 
 
 def register(sub: Any) -> None:
@@ -41,8 +42,8 @@ def register(sub: Any) -> None:
     capture.add_argument(
         "--rate",
         type=int,
-        default=20_000,
-        help="record at most this many packets a second (20000; 0: every packet)",
+        default=DEFAULT_RATE,
+        help=f"record at most this many packets a second ({DEFAULT_RATE}; 0: every packet)",
     )
     capture.add_argument("--duration", type=float, help="stop after S seconds")
     capture.add_argument("--force", action="store_true", help="allow a non-lab interface")

@@ -57,6 +57,7 @@ def parse(frame: bytes) -> Any:
         return Raw(frame)
 
 
+@functools.lru_cache(maxsize=4096)  # streams repeat the same frame; scapy takes ~0.2 ms a frame
 def summary(frame: bytes) -> str:
     """One line: Ethernet, VLAN tags, IPv4/IPv6, ICMP(v6) type and sequence, UDP/TCP ports."""
     if not frame:
