@@ -143,7 +143,7 @@ def capture_bench(duration: float, rounds: int) -> dict[str, Any]:
         "off_pps": [round(p) for p in off],
         "capped": capped,
         "uncapped": uncapped,
-        "capped_ratio": round(capped_pps / off_pps, 3),
+        "capped_ratio": round(capped_pps / off_pps, 3),  # medians of alternating rounds
         "uncapped_ratio": round(statistics.median(r["pps"] for r in uncapped) / off_pps, 3),
         "uncapped_recorded_per_s": round(statistics.median(r["recorded_per_s"] for r in uncapped)),
         "xdpdump": baseline,
@@ -187,7 +187,8 @@ def testrun_bench(repeat: int, rounds: int) -> dict[str, Any]:
         "repeat": repeat,
         "ours_ns": ours,
         "bpftool_ns": theirs,
-        "ratio": round(statistics.median(ours) / statistics.median(theirs), 3),
+        # best of the rounds: on a shared VM the slow rounds measure the neighbours
+        "ratio": round(min(ours) / min(theirs), 3),
     }
 
 
