@@ -28,13 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from xdp_tui import paths
 from xdp_tui.engine import _lib, bpfsys
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc
 from xdp_tui.engine.actions import action_name
+from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
 P = C.c_void_p
@@ -215,7 +215,7 @@ def _interval_ns(rate: int, cpus: int) -> int:
     return max(1, int(1e9 * cpus / rate))
 
 
-class Capture:
+class Capture(Closable):
     """A running capture on one interface's XDP program. Close it (or use `with`).
 
     `method` says how: "fentry" (tracing programs around the program) or
@@ -354,17 +354,6 @@ class Capture:
             if self._obj is not None:
                 self._obj.close()
                 self._obj = None
-
-    def __enter__(self) -> Capture:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _object_for(target: CaptureTarget, method: str) -> tuple[Path, Path]:

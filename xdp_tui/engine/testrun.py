@@ -20,11 +20,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine.actions import action_name
+from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
 MAX_REPEAT = 10_000_000
@@ -105,7 +105,7 @@ def run_frame(prog_fd: int, frame: bytes, repeat: int = 1) -> tuple[int, int, by
     return int(opts.retval), int(opts.duration), out.raw[: opts.data_size_out]
 
 
-class TestRunner:
+class TestRunner(Closable):
     """A private copy of an XDP program, loaded once and run on frames on demand."""
 
     __test__ = False
@@ -156,17 +156,6 @@ class TestRunner:
         if self._obj is not None:
             self._obj.close()
             self._obj = None
-
-    def __enter__(self) -> TestRunner:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def diff_snapshots(
