@@ -131,6 +131,10 @@ class _Values:
             raise _spec_error(self.spec, f"field '{key}' = {value} is outside {low}..{high}")
         return value
 
+    def int_field(self, key: str, low: int, high: int, default: int) -> int:
+        value = self.number(key, low, high, default)
+        return default if value is None else value
+
     def text(self, key: str, default: str) -> str:
         return self.fields.get(key, default)
 
@@ -156,9 +160,9 @@ def _build(template: Template, v: _Values) -> bytes:
             pkt = pkt / l2.Dot1AD(vlan=outer)
         if inner is not None:
             pkt = pkt / l2.Dot1Q(vlan=inner)
-        payload = raw(bytes(v.number("payload", 0, MAX_FRAME, 0) or 0))
+        payload = raw(bytes(v.int_field("payload", 0, MAX_FRAME, 0)))
         if template.family == 0:
-            ethertype = v.number("ethertype", 0, 0xFFFF, 0x88B5)
+            ethertype = v.int_field("ethertype", 0, 0xFFFF, 0x88B5)
             return bytes(_with_type(pkt, ethertype) / payload)
         pkt = pkt / _ip_layer(template.family, v, inet, inet6)
         return bytes(pkt / _l4_layer(template, v, inet, inet6) / payload)
@@ -181,13 +185,13 @@ def _ip_layer(family: int, v: _Values, inet: Any, inet6: Any) -> Any:
 
 def _l4_layer(template: Template, v: _Values, inet: Any, inet6: Any) -> Any:
     if template.name.startswith("icmp"):
-        seq = v.number("seq", 0, 0xFFFF, 1)
-        ident = v.number("id", 0, 0xFFFF, 0x1234)
+        seq = v.int_field("seq", 0, 0xFFFF, 1)
+        ident = v.int_field("id", 0, 0xFFFF, 0x1234)
         if template.family == 6:
             return inet6.ICMPv6EchoRequest(id=ident, seq=seq, data=bytes(range(56)))
         return inet.ICMP(type=8, id=ident, seq=seq) / bytes(range(56))
-    sport = v.number("sport", 0, 0xFFFF, 40000)
-    dport = v.number("dport", 0, 0xFFFF, 9)
+    sport = v.int_field("sport", 0, 0xFFFF, 40000)
+    dport = v.int_field("dport", 0, 0xFFFF, 9)
     if template.name.startswith("udp"):
         return inet.UDP(sport=sport, dport=dport)
     return inet.TCP(sport=sport, dport=dport, flags=v.text("flags", "S"))
