@@ -70,6 +70,8 @@ def summary(frame: bytes) -> str:
     while layer is not None and layer.name not in ("Raw", "Padding", "NoPayload"):
         parts.append(_layer_line(layer))
         layer = layer.payload if layer.payload else None
+    if len(parts) > 1:
+        parts = parts[1:]  # the MACs crowd out what matters; layers() and the diff show them
     return " / ".join(p for p in parts if p) or pkt.summary()
 
 
