@@ -147,3 +147,37 @@ async def test_workbench_runs_keeps_and_reruns_cases(tmp_path: Path) -> None:
         app.query_one("#wb-spec", Input).value = "icmp6-echo:sq=1"
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: "has no field 'sq'" in _text(app, "#wb-result"))
+
+
+async def test_packets_pane_follows_a_program_loaded_while_it_captures(
+    packet01_lab: Any, tmp_path: Path
+) -> None:
+    from testenv import traffic
+    from xdp_tui.engine import session
+
+    lab = packet01_lab
+    app = PacketsApp(lab.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(PacketsPane)
+        assert await wait_for(pilot, lambda: "Packets on" in _text(app, "#packets-status"))
+        source = _solution(tmp_path / "again", "packet02-rewriting")
+        loaded = await asyncio.to_thread(
+            session.load_program,
+            source,
+            lab.name,
+            program="xdp_port_rewrite_func",
+            mode="native",
+            pin_maps=False,
+            force=True,
+        )
+        try:
+            assert await wait_for(
+                pilot, lambda: "xdp_port_rewrite_func" in _text(app, "#packets-status")
+            )
+            frame = traffic.build_udp_frame(lab, 9)
+            await asyncio.to_thread(traffic.send_frames, lab, [frame])
+            assert await wait_for(pilot, lambda: any(r.packet.changed for r in pane.rows))
+        finally:
+            pane.stop_capture()
+            await pilot.pause(0.5)
+            await asyncio.to_thread(loaded.close)

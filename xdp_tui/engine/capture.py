@@ -236,6 +236,12 @@ class Capture(Closable):
         self._callback = _SAMPLE_FN(self._on_sample)  # keep a reference: freed callbacks crash
         self._wall_offset = time.time() - time.monotonic()
         self._counters_fd = obj.map_fd("capture_counters")
+        # What runs on the interface while we capture: the twin has an id of its own.
+        self.running_prog_id = (
+            bpfsys.prog_info(obj.program_fd(target.func_name)).id
+            if method == "twin"
+            else target.prog_id
+        )
         self._ring: int | None = _ring_new(obj.map_fd("capture_ring"), self._callback, None, None)
         if not self._ring:
             err = C.get_errno()
@@ -340,7 +346,7 @@ class Capture(Closable):
         """True when another program now runs on the interface (the capture watches the old one)."""
         from xdp_tui.engine import attach
 
-        return attach.query(self.target.dev).prog_id != self.target.prog_id
+        return attach.query(self.target.dev).prog_id != self.running_prog_id
 
     # ---- end -----------------------------------------------------------------
 

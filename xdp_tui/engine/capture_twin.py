@@ -196,7 +196,8 @@ def swap_in(dev: str, prog_id: int, twin_fd: int, mode: str) -> Undo:
 
         def undo_link() -> None:
             try:
-                _replace_in_link(link_fd, int(original), twin_fd, dev)
+                if _still_attached(dev, twin_fd):
+                    _replace_in_link(link_fd, int(original), twin_fd, dev)
             finally:
                 os.close(link_fd)
                 original.close()
@@ -208,11 +209,20 @@ def swap_in(dev: str, prog_id: int, twin_fd: int, mode: str) -> Undo:
 
     def undo_netlink() -> None:
         try:
-            _replace_netlink(ifindex, int(original), twin_fd, flags, dev)
+            if _still_attached(dev, twin_fd):
+                _replace_netlink(ifindex, int(original), twin_fd, flags, dev)
         finally:
             original.close()
 
     return undo_netlink
+
+
+def _still_attached(dev: str, twin_fd: int) -> bool:
+    """Is the twin still what runs on DEV? If someone loaded or detached meanwhile,
+    their choice stands and there is nothing to put back."""
+    from xdp_tui.engine.attach import query
+
+    return query(dev).prog_id == bpfsys.prog_info(twin_fd).id
 
 
 def _replace_in_link(link_fd: int, new_fd: int, old_fd: int, dev: str) -> None:

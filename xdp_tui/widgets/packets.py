@@ -152,13 +152,19 @@ class PacketsPane(Vertical, can_focus=False):
 
     @work(thread=True, exclusive=True, group="packets-capture", exit_on_error=False)
     def _capture(self, dev: str, stop: threading.Event) -> None:
+        """Capture until STOP; when another program is attached meanwhile, follow it."""
+        while not stop.is_set() and self._capture_once(dev, stop):
+            self.post_message(self.Status(f"Packets: the program on {dev} changed; following it"))
+
+    def _capture_once(self, dev: str, stop: threading.Event) -> bool:
+        """One capture on what runs now; True when it ended because the program was replaced."""
         from xdp_tui.engine.capture import Capture
 
         try:
             cap = Capture.start(dev, rate=PANE_RATE)
         except XdpTuiError as exc:
             self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
-            return
+            return False
         with cap:
             how = "fentry/fexit" if cap.method == "fentry" else "a capturing twin of the program"
             self.post_message(
@@ -171,6 +177,9 @@ class PacketsPane(Vertical, can_focus=False):
                 if packets or now - last >= 1.0:
                     last = now
                     self.post_message(self.Captured(_rows(packets), cap.counters()))
+                    if not packets and cap.target_replaced():
+                        return True
+        return False
 
     # ---- messages ------------------------------------------------------------
 
