@@ -196,3 +196,55 @@ def test_poll_limit_keeps_the_rest_for_the_next_call(loaded) -> None:
             if "UDP" in p.to_dict()["summary"]
         }
     assert ports >= {str(7000 + i) for i in range(20)}
+
+
+def _cli_capture_while_pinging(lab: object, *options: str) -> tuple[str, str]:
+    from testenv import traffic
+
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "xdp_tui",
+            "capture",
+            "--dev",
+            lab.name,
+            "--rate",
+            "0",
+            "--duration",
+            "20",
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # started (a twin capture builds once, then comes from the cache)
+    traffic.ping(lab, count=8, interval=0.1)
+    stdout, stderr = run.communicate(timeout=30)
+    if "refuses BPF tracing programs" in stderr:
+        pytest.skip("this kernel cannot capture at the hook")
+    return stdout, stderr
+
+
+def test_cli_capture_writes_json_and_pcapng_while_pinging(loaded, tmp_path: Path) -> None:
+    lab, _ = loaded("packet01-parsing")
+    stdout, stderr = _cli_capture_while_pinging(lab, "--json", "--count", "3", "--verdict", "DROP")
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert len(lines) == 3 and {d["verdict"] for d in lines} == {"XDP_DROP"}, stderr
+    assert all("Echo Request" in d["summary"] and not d["changed"] for d in lines)
+    assert "recorded" in stderr  # the capture's own counters, on stderr
+
+    out = tmp_path / "ping.pcapng"
+    _cli_capture_while_pinging(lab, "-w", str(out), "--count", "2")
+    shown = subprocess.run(["tcpdump", "-r", str(out), "-nn"], capture_output=True, text=True)
+    assert shown.stdout.count("ICMP6") == 2
+
+
+def test_a_second_twin_capture_on_the_same_program_is_refused(loaded) -> None:
+    lab, _ = loaded("packet01-parsing")
+    with _start(lab.name) as first:
+        if first.method != "twin":
+            pytest.skip("fentry captures can run side by side")
+        with pytest.raises(XdpTuiError, match="a capture already runs"):
+            Capture.start(lab.name)

@@ -91,6 +91,14 @@ def _as_captured(data_in: bytes, data_out: bytes, verdict: int) -> CapturedPacke
     return CapturedPacket(1e9, 1, 0, 1, verdict, len(data_in), len(data_out), data_in, data_out)
 
 
+def test_malformed_ip_length_and_hop_limit_fields() -> None:
+    frame = frame_from_spec("udp6:dport=9,iplen=999,hops=1")
+    assert frame[18:20] == (999).to_bytes(2, "big") and frame[21] == 1  # IPv6 plen, hop limit
+    assert frame_from_spec("udp4:iplen=10")[16:18] == (10).to_bytes(2, "big")  # IPv4 total length
+    with pytest.raises(XdpTuiError, match="udp4 has no field 'ethertype'"):
+        frame_from_spec("udp4:ethertype=1")
+
+
 def test_dissection_names_tags_addresses_and_ports() -> None:
     frame = frame_from_spec("udp4:dport=53,vlan=5,qinq=7")
     assert summary(frame) == ("vlan 7 / vlan 5 / IP 10.11.1.2 > 10.11.1.1 / UDP 40000 > 53")

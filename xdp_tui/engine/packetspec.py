@@ -32,9 +32,12 @@ ETH_HLEN = 14
 MAX_FRAME = 9000
 MAX_VLAN = 4095
 
-COMMON_FIELDS = ("src", "dst", "smac", "dmac", "vlan", "qinq", "payload", "truncate", "ethertype")
-ECHO_FIELDS = (*COMMON_FIELDS, "seq", "id")
-PORT_FIELDS = (*COMMON_FIELDS, "sport", "dport")
+COMMON_FIELDS = ("smac", "dmac", "vlan", "qinq", "payload", "truncate")
+ETH_FIELDS = (*COMMON_FIELDS, "ethertype")
+# iplen: the IPv4 total length / IPv6 payload length, set to a lie (a malformed header)
+IP_FIELDS = (*COMMON_FIELDS, "src", "dst", "iplen", "hops")
+ECHO_FIELDS = (*IP_FIELDS, "seq", "id")
+PORT_FIELDS = (*IP_FIELDS, "sport", "dport")
 TCP_FIELDS = (*PORT_FIELDS, "flags")
 
 
@@ -55,7 +58,7 @@ TEMPLATES: dict[str, Template] = {
         Template("udp4", 4, PORT_FIELDS, "UDP over IPv4"),
         Template("tcp6", 6, TCP_FIELDS, "TCP over IPv6"),
         Template("tcp4", 4, TCP_FIELDS, "TCP over IPv4"),
-        Template("eth", 0, COMMON_FIELDS, "a bare Ethernet frame (set ethertype, payload)"),
+        Template("eth", 0, ETH_FIELDS, "a bare Ethernet frame (set ethertype, payload)"),
     )
 }
 SPEC_HELP = (
@@ -178,9 +181,13 @@ def _with_type(pkt: Any, ethertype: int) -> Any:
 
 
 def _ip_layer(family: int, v: _Values, inet: Any, inet6: Any) -> Any:
+    hops = v.int_field("hops", 0, 255, 64)
+    length = v.number("iplen", 0, 0xFFFF, None)  # None: scapy computes the true one
     if family == 6:
-        return inet6.IPv6(src=v.text("src", DEFAULTS["src6"]), dst=v.text("dst", DEFAULTS["dst6"]))
-    return inet.IP(src=v.text("src", DEFAULTS["src4"]), dst=v.text("dst", DEFAULTS["dst4"]))
+        src, dst = v.text("src", DEFAULTS["src6"]), v.text("dst", DEFAULTS["dst6"])
+        return inet6.IPv6(src=src, dst=dst, hlim=hops, plen=length)
+    src, dst = v.text("src", DEFAULTS["src4"]), v.text("dst", DEFAULTS["dst4"])
+    return inet.IP(src=src, dst=dst, ttl=hops, len=length)
 
 
 def _l4_layer(template: Template, v: _Values, inet: Any, inet6: Any) -> Any:

@@ -228,7 +228,8 @@ def _intro() -> Text:
     return Text(
         "Run your program on one frame (BPF_PROG_TEST_RUN on a private copy: the lab is untouched).\n"
         + SPEC_HELP
-        + "\nfields: seq, id, sport, dport, flags, vlan, qinq, src, dst, smac, dmac, payload, truncate",
+        + "\nfields: seq, id, sport, dport, flags, vlan, qinq, src, dst, smac, dmac, hops,"
+        + " payload, truncate (cut the frame), iplen (a wrong IP length: a malformed header)",
         style="dim",
     )
 
