@@ -52,6 +52,8 @@ from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.live_stats import LiveStats
 from xdp_tui.widgets.monitor_log import MonitorLog
 from xdp_tui.widgets.object_view import ObjectView
+from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packets import PacketsPane
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
 from xdp_tui.widgets.source_view import SourceView
@@ -98,6 +100,8 @@ SCREEN_KEYS_LAST = [
     _b("4", "tab('lab')", "Lab tab", "The lab diagram", show=False, name="lab_tab"),
     _b("5", "tab('object')", "Object tab", "The object view", show=False, name="object_tab"),
     _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
+    _b("7", "tab('packets')", "Packets", "Every packet at the hook", show=False, name="packets"),
+    _b("8", "tab('packet-bench')", "Run frame", "Run the program on one frame", show=False),
     _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
 ]
 
@@ -144,8 +148,19 @@ class WorkshopScreen(Screen[None]):
                     yield Lazy(ObjectView(id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
+                with TabPane("Packets", id="packets"):
+                    yield Lazy(PacketsPane(lambda: self.workbench.lab_name, id="packets-pane"))
+                with TabPane("Run frame", id="packet-bench"):
+                    yield Lazy(PacketWorkbench(self._program_to_run, id="packet-bench-pane"))
         yield KeyBar(WORKSHOP_KEYS, id="keys")
         yield from self._panes.values()
+
+    def _program_to_run(self) -> tuple[Path | None, str | None]:
+        """For the packet workbench (from its worker): the learner's source and chosen function."""
+        lesson = self.lesson
+        chosen = self.pane(AttachPane).chosen_program
+        program = chosen.get(lesson.id) if lesson is not None else None
+        return self.source_path, program or (lesson.default_program if lesson else None)
 
     def on_mount(self) -> None:
         status = self.status
