@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from testenv import state
 from xdp_tui import paths
@@ -116,7 +116,14 @@ def validate_name(name: str) -> str:
     return name
 
 
-def _addresses(number: int, legacy_ip: bool) -> dict[str, str | None]:
+class _Addresses(TypedDict):
+    outer_ipv6: str
+    inner_ipv6: str
+    outer_ipv4: str | None
+    inner_ipv4: str | None
+
+
+def _addresses(number: int, legacy_ip: bool) -> _Addresses:
     six = f"{IPV6_PREFIX}:{number:x}"
     four = f"{IPV4_PREFIX}.{number}"
     return {
@@ -192,7 +199,8 @@ def netns_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
         os.close(ns_fd)
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["result"]
+    result: T = outcome["result"]
+    return result
 
 
 def _disable_offloads(ifname: str) -> None:
@@ -258,7 +266,10 @@ def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
         ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
 
     def wanted(side: str) -> list[str]:
-        return [addrs[f"{side}_{family}"] for family in families]  # type: ignore[misc]
+        """SIDE's addresses, IPv6 first; the IPv4 one is None without legacy_ip."""
+        if side == "outer":
+            return [a for a in (addrs["outer_ipv6"], addrs["outer_ipv4"]) if a is not None]
+        return [a for a in (addrs["inner_ipv6"], addrs["inner_ipv4"]) if a is not None]
 
     # Each end is configured from a thread in its own namespace (cheaper than
     # pyroute2's netns= mode, which forks a helper process).

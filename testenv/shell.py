@@ -38,9 +38,12 @@ def _check(result: int, what: str) -> None:
         raise XdpTuiError(f"{what} failed: {os.strerror(err)}")
 
 
+def _encode(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
+
+
 def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
-    encode = lambda s: s.encode() if s is not None else None  # noqa: E731
-    result = _libc.mount(encode(source), encode(target), encode(fstype), flags, None)
+    result = _libc.mount(_encode(source), _encode(target), _encode(fstype), flags, None)
     _check(result, f"mount {fstype or source} on {target}")
 
 

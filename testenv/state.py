@@ -68,11 +68,12 @@ def record_path(name: str) -> Path:
 
 def read_record(name: str) -> dict[str, Any] | None:
     try:
-        return json.loads(record_path(name).read_text())
+        record = json.loads(record_path(name).read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return None  # a damaged record counts as no record
+    return record if isinstance(record, dict) else None
 
 
 def write_record(name: str, record: dict[str, Any]) -> None:

@@ -84,6 +84,8 @@ class XdpTuiApp(App[int]):
                 loop.add_signal_handler(signum, self._leave_on_signal, signum)
 
     def _watch_terminal(self) -> None:
+        if sys.__stdin__ is None:  # started without any stdin
+            return
         try:
             fd = sys.__stdin__.fileno()
         except (AttributeError, ValueError, OSError):  # no stdin at all

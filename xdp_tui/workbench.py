@@ -22,13 +22,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
 
-Progress = Callable[[str], None]
-MODES = ("auto", "native", "skb")
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import Mode
+
+Progress = Callable[[str], object]  # a return value (post_message's bool) is ignored
+MODES: tuple[Mode, ...] = ("auto", "native", "skb")
 DEFAULT_LAB = "test01"
 
 
@@ -88,7 +91,7 @@ class Workbench:
         self._closed = False
         self._lab_cache: tuple[float, dict[str, Any] | None] | None = None
         self._attached_devs: set[str] = set()  # where this session attached (pins to remove)
-        self.mode = "auto"
+        self.mode: Mode = "auto"
 
     # ---- lessons ------------------------------------------------------------
 
@@ -374,11 +377,11 @@ class Workbench:
         data["trace"] = self._trace_lines()
         return data
 
-    def _exception_counts(self) -> dict[Any, int]:
+    def _exception_counts(self) -> dict[Any, Any]:
         if self._monitor is None:
             return {}
         try:
-            counts: dict[Any, int] = dict(self._monitor.counts())
+            counts: dict[Any, Any] = dict(self._monitor.counts())
             errors = self._monitor.redirect_errors()
         except Exception:  # noqa: BLE001 - a monitor hiccup must not stop the live view
             return {}
@@ -509,8 +512,9 @@ class Workbench:
             result = session.unload(dev, force=True)
             if result.get("detached"):
                 done.append(f"detached the program on {dev}")
-            if result.get("pins_removed"):
-                done.append(f"removed {len(result['pins_removed'])} pin(s) of {dev}")
+            pins_removed = result.get("pins_removed")
+            if isinstance(pins_removed, list) and pins_removed:
+                done.append(f"removed {len(pins_removed)} pin(s) of {dev}")
         return done
 
     def close(self) -> None:

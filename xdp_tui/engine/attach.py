@@ -190,9 +190,10 @@ def _record_path(dev: str, netns: str | None) -> Path:
 
 def read_record(dev: str, netns: str | None = None) -> dict[str, Any] | None:
     try:
-        return json.loads(_record_path(dev, netns).read_text())
+        record = json.loads(_record_path(dev, netns).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def _write_record(att: Attachment) -> None:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 from xdp_tui.engine import _lib
 from xdp_tui.engine._lib import cfunc
@@ -436,6 +437,14 @@ def map_keys(fd: int, key_size: int, limit: int | None = None) -> list[bytes]:
     return keys
 
 
+@overload
+def lookup(
+    fd: int, key: bytes, value_size: int, per_cpu: Literal[False] = False
+) -> bytes | None: ...
+@overload
+def lookup(fd: int, key: bytes, value_size: int, per_cpu: Literal[True]) -> list[bytes] | None: ...
+@overload
+def lookup(fd: int, key: bytes, value_size: int, per_cpu: bool) -> bytes | list[bytes] | None: ...
 def lookup(
     fd: int, key: bytes, value_size: int, per_cpu: bool = False
 ) -> bytes | list[bytes] | None:

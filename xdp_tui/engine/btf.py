@@ -149,8 +149,8 @@ class Btf:
         if t.kind == KIND_ARRAY:
             return f"{self.type_name(t.array_elem)}[{t.array_nelems}]"
         if t.kind in (KIND_CONST, KIND_VOLATILE, KIND_RESTRICT):
-            word = {KIND_CONST: "const", KIND_VOLATILE: "volatile", KIND_RESTRICT: "restrict"}
-            return f"{word[t.kind]} {self.type_name(t.ref)}"
+            qualifier = {KIND_CONST: "const", KIND_VOLATILE: "volatile", KIND_RESTRICT: "restrict"}
+            return f"{qualifier[t.kind]} {self.type_name(t.ref)}"
         if t.kind == KIND_TYPE_TAG:
             return self.type_name(t.ref)
         if t.kind == KIND_VAR:
@@ -296,9 +296,9 @@ class Btf:
         One `struct.unpack_from` replaces a Python call per field.
         """
         layout = self.flat_int_layout(t.id) if t.kind == KIND_STRUCT else None
-        if layout is None:
+        if layout is None or layout[1] is None:
             return None
-        fmt, names = layout
+        fmt, names = layout[0], layout[1]
         unpack = struct.Struct("<" + fmt).unpack_from
         return lambda data, off: dict(zip(names, unpack(data, off), strict=True))
 

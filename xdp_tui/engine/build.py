@@ -136,7 +136,7 @@ class BuildError(XdpTuiError):
 def multiarch_include_dir() -> Path | None:
     """`/usr/include/<triplet>`: BPF builds need it for <asm/types.h>."""
     # Debian's Python knows the triplet: no need to start gcc (a few ms) to ask.
-    triplet = getattr(sys.implementation, "_multiarch", None)
+    triplet: str | None = getattr(sys.implementation, "_multiarch", None)
     if triplet and (Path("/usr/include") / triplet / "asm").is_dir():
         return Path("/usr/include") / triplet
     for compiler in ("gcc", CLANG):
@@ -263,7 +263,7 @@ def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
     if stamp.get("source_digest") != _source_digest(source):
         return False
-    return stamp.get("digest") == _digest(source, stamp.get("deps", []), flags)
+    return bool(stamp.get("digest") == _digest(source, stamp.get("deps", []), flags))
 
 
 def _read_depfile(depfile: Path, source: Path) -> list[str]:

@@ -18,9 +18,11 @@ class WorkshopCommands(Provider):
                 continue
             action = partial(screen.run_action, binding.action)
             entries.append((binding.description, binding.tooltip or "", action))
+        go_to_lesson = getattr(screen, "go_to_lesson", None)
+        if go_to_lesson is None:
+            return entries
         for lesson in getattr(screen, "lessons", []):
-            goto = partial(screen.go_to_lesson, lesson.id)
-            entries.append((f"Lesson: {lesson.title}", lesson.id, goto))
+            entries.append((f"Lesson: {lesson.title}", lesson.id, partial(go_to_lesson, lesson.id)))
         return entries
 
     async def discover(self) -> Hits:
