@@ -29,9 +29,9 @@ import struct
 import time
 from pathlib import Path
 
-from testenv.lab import Lab, netns_thread
 from xdp_tui.engine import _lib, bpfsys
 from xdp_tui.engine.attach import query
+from xdp_tui.labs import Lab, netns_thread
 
 BPF_PROG_TYPE_XDP = 6
 BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1

@@ -11,6 +11,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from xdp_tui.labs import mac_bytes
+
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 ETH_P_8021Q = 0x8100
@@ -38,10 +40,6 @@ HOP_LIMIT = 64
 # Like ping's default: 56 payload bytes make 118-byte ICMPv6 and 98-byte ICMP frames.
 ECHO_PAYLOAD = bytes(range(56))
 SOURCE_PORT = 40000
-
-
-def mac_bytes(mac: str) -> bytes:
-    return bytes.fromhex(mac.replace(":", ""))
 
 
 def ip_bytes(address: str) -> bytes:

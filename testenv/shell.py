@@ -17,9 +17,9 @@ import tempfile
 from collections.abc import Sequence
 from typing import NoReturn
 
-from testenv.lab import CLONE_NEWNET, Lab, netns_path
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import CLONE_NEWNET, Lab, netns_path
 
 CLONE_NEWNS = 0x00020000
 MS_BIND = 0x1000

@@ -131,7 +131,7 @@ def test_private_lab_never_becomes_current(make_lab, learner_has_lab: bool) -> N
     import contextlib
 
     import testenv
-    from testenv import state
+    from xdp_tui import lab_records as state
 
     if learner_has_lab:
         mine = make_lab("cur")

@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import testenv
-from xdp_tui import paths
+from xdp_tui import labs, paths
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
@@ -137,11 +136,11 @@ def check_safe(ifname: str, *, netns: str | None = None, force: bool = False) ->
     """Refuse interfaces no lab created: XDP_DROP on eth0 would cut an SSH session."""
     if force:
         return
-    if netns is None and testenv.is_lab_interface(ifname):
+    if netns is None and labs.is_lab_interface(ifname):
         return
     if netns is not None:
         try:
-            if testenv.get(netns).inner == ifname:
+            if labs.get(netns).inner == ifname:
                 return
         except XdpTuiError:
             pass
@@ -161,7 +160,7 @@ def in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:
     """Run fn in the lab's namespace (a helper thread) or right here."""
     if netns is None:
         return fn(*args)
-    return testenv.netns_thread(netns, fn, *args)
+    return labs.netns_thread(netns, fn, *args)
 
 
 def ifindex_of(ifname: str) -> int:

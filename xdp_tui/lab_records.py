@@ -1,5 +1,8 @@
 """Lab records on disk, so that every process (CLI, TUI, checks) sees the same labs.
 
+A bottom module (see docs/ARCHITECTURE.md): testenv writes these records when it
+builds labs; the engine reads them to tell lab interfaces from the host's.
+
 Layout under `xdp_tui.paths.run_dir()/labs/`:
   <name>.json   one record per lab (what setup created, with its number)
   current       name of the current lab
