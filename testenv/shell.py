@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from xdp_tui import paths
+from xdp_tui.engine import _lib
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.labs import CLONE_NEWNET, Lab, netns_path
 
@@ -34,8 +35,7 @@ _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        err = ctypes.get_errno()
-        raise XdpTuiError(f"{what} failed: {os.strerror(err)}")
+        raise _lib.call_error(result, f"{what} failed")
 
 
 def _encode(text: str | None) -> bytes | None:

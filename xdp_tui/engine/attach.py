@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar
 
 from xdp_tui import labs, paths
 from xdp_tui.engine import bpfsys
-from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine._lib import CallError, call_error, cfunc, errno_of
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
 from xdp_tui.process import pid_alive
 
@@ -230,10 +230,7 @@ def _raw_query(ifname: str) -> tuple[int, int]:
     opts = _XdpQueryOpts(sz=C.sizeof(_XdpQueryOpts))
     ret = _xdp_query(ifindex_of(ifname), 0, C.byref(opts))
     if ret != 0:
-        err = -ret if ret < 0 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot query XDP on {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
-        )
+        raise call_error(ret, f"cannot query XDP on {ifname}", location=f"dev {ifname}")
     return int(opts.prog_id), int(opts.attach_mode)
 
 
@@ -340,7 +337,7 @@ def _link_create_raw(ifindex: int, prog_fd: int, mode: Mode) -> int:
     fd = _link_create(prog_fd, ifindex, BPF_XDP, C.byref(opts))
     if fd >= 0:
         return int(fd)
-    return int(fd) if fd < -1 else -C.get_errno()
+    return -errno_of(fd)
 
 
 def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
@@ -370,10 +367,7 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             location=where,
             hint="use --mode skb (generic XDP works on every interface) or --mode auto",
         )
-    return XdpTuiError(
-        f"cannot attach XDP on {ifname} in {mode} mode: {os.strerror(err)} (errno {err})",
-        location=where,
-    )
+    return CallError(f"cannot attach XDP on {ifname} in {mode} mode", err, location=where)
 
 
 def _pin_link(link_fd: int, pin: Path) -> None:
@@ -381,10 +375,7 @@ def _pin_link(link_fd: int, pin: Path) -> None:
     pin.unlink(missing_ok=True)  # a stale pin of an old link would block the new one
     ret = _obj_pin(link_fd, str(pin).encode())
     if ret != 0:
-        err = -ret if ret < -1 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot pin the XDP link at {pin}: {os.strerror(err)}", location=str(pin)
-        )
+        raise call_error(ret, f"cannot pin the XDP link at {pin}", location=str(pin))
 
 
 # ---- detach ---------------------------------------------------------------
@@ -462,10 +453,7 @@ def _force_detach(ifname: str, prog_id: int) -> None:
     flags = XDP_FLAGS_SKB_MODE if mode == 2 else XDP_FLAGS_DRV_MODE
     ret = _xdp_detach(ifindex_of(ifname), flags, None)
     if ret != 0:
-        err = -ret if ret < -1 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot detach XDP from {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
-        )
+        raise call_error(ret, f"cannot detach XDP from {ifname}", location=f"dev {ifname}")
 
 
 def _xdp_link_of(prog_id: int) -> int | None:

@@ -20,6 +20,7 @@ from typing import Literal, overload
 
 from xdp_tui.engine import _lib
 from xdp_tui.engine._lib import cfunc
+from xdp_tui.errors import XdpTuiError
 
 # ---- names from the uapi enums -------------------------------------------
 
@@ -138,9 +139,7 @@ class Fd(int):
 
 
 def _check_fd(ret: int, what: str, hint: str | None = None) -> Fd:
-    if ret < 0:
-        _lib.raise_errno(ret, what, hint)
-    return Fd(ret)
+    return Fd(_lib.check(ret, what, hint=hint))
 
 
 # ---- uapi structs --------------------------------------------------------
@@ -283,7 +282,7 @@ def _info(fd: int, info: C.Structure, what: str) -> None:
     size = C.c_uint32(C.sizeof(info))
     ret = _get_info(fd, C.byref(info), C.byref(size))
     if ret != 0:
-        _lib.raise_errno(ret, what)
+        raise _lib.call_error(ret, what)
 
 
 def prog_info(fd: int) -> ProgInfo:
@@ -383,10 +382,10 @@ def _ids(next_fn: object) -> Iterator[int]:
         nxt = C.c_uint32(0)
         ret = next_fn(current.value, C.byref(nxt))  # type: ignore[operator]
         if ret != 0:
-            err = _lib.errno_from(ret)
+            err = _lib.errno_of(ret)
             if err == errno.ENOENT:
                 return
-            _lib.raise_errno(ret, "listing BPF object ids")
+            raise _lib.CallError("listing BPF object ids", err)
         yield nxt.value
         current = nxt
 
@@ -419,18 +418,51 @@ def value_slot(value_size: int) -> int:
     return (value_size + 7) & ~7
 
 
+def checked_map_info(
+    fd: int,
+    *,
+    key: bytes | None = None,
+    key_size: int | None = None,
+    value_size: int | None = None,
+    per_cpu: bool | None = None,
+) -> MapInfo:
+    """The map's info, after checking that our buffers have the map's sizes.
+
+    The kernel copies exactly the map's key and value sizes (times the
+    possible CPUs for per-CPU maps) from and into the buffers we pass: a
+    wrong size would make it read or write past a Python buffer.
+    """
+    info = map_info(fd)
+    given = len(key) if key is not None else key_size
+    if given is not None and given != info.key_size:
+        raise XdpTuiError(
+            f"map '{info.name}' has {info.key_size}-byte keys; got {given} bytes",
+            location=f"map {info.name}",
+        )
+    if value_size is not None and value_size != info.value_size:
+        raise XdpTuiError(
+            f"map '{info.name}' has {info.value_size}-byte values; got {value_size} bytes",
+            location=f"map {info.name}",
+        )
+    if per_cpu is not None and per_cpu != info.per_cpu:
+        kind = "a per-CPU" if info.per_cpu else "not a per-CPU"
+        raise XdpTuiError(f"map '{info.name}' is {kind} map", location=f"map {info.name}")
+    return info
+
+
 def map_keys(fd: int, key_size: int, limit: int | None = None) -> list[bytes]:
     """Every key of the map, in the kernel's iteration order."""
+    checked_map_info(fd, key_size=key_size)
     keys: list[bytes] = []
     prev = None
     nxt = C.create_string_buffer(max(key_size, 1))
     while limit is None or len(keys) < limit:
         ret = _next_key(fd, prev, nxt)
         if ret != 0:
-            err = _lib.errno_from(ret)
+            err = _lib.errno_of(ret)
             if err == errno.ENOENT:
                 break
-            _lib.raise_errno(ret, "iterating map keys")
+            raise _lib.CallError("iterating map keys", err)
         key = nxt.raw[:key_size]
         keys.append(key)
         prev = C.create_string_buffer(key, max(key_size, 1))
@@ -449,6 +481,7 @@ def lookup(
     fd: int, key: bytes, value_size: int, per_cpu: bool = False
 ) -> bytes | list[bytes] | None:
     """The value stored under KEY (per-CPU maps: one bytes per possible CPU); None if absent."""
+    checked_map_info(fd, key=key, value_size=value_size, per_cpu=per_cpu)
     if per_cpu:
         ncpus = possible_cpus()
         slot = value_slot(value_size)
@@ -458,10 +491,10 @@ def lookup(
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     ret = _lookup(fd, kbuf, buf)
     if ret != 0:
-        err = _lib.errno_from(ret)
+        err = _lib.errno_of(ret)
         if err == errno.ENOENT:
             return None
-        _lib.raise_errno(ret, "looking up a map element")
+        raise _lib.CallError("looking up a map element", err)
     raw = buf.raw
     if per_cpu:
         return [raw[i * slot : i * slot + value_size] for i in range(ncpus)]
@@ -473,27 +506,35 @@ BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
 
 def update(fd: int, key: bytes, value: bytes | list[bytes], flags: int = BPF_ANY) -> None:
     """Store VALUE under KEY; per-CPU maps take a list with one value per possible CPU."""
-    if isinstance(value, list):
-        size = len(value[0]) if value else 0
-        slot = value_slot(size)
-        raw = b"".join(v.ljust(slot, b"\0") for v in value)
-    else:
-        raw = value
+    info = checked_map_info(fd, key=key, per_cpu=isinstance(value, list))
+    values = value if isinstance(value, list) else [value]
+    wrong = {len(v) for v in values} - {info.value_size}
+    if wrong or (info.per_cpu and len(values) != possible_cpus()):
+        shape = f"{possible_cpus()} values of " if info.per_cpu else ""
+        raise XdpTuiError(
+            f"map '{info.name}' takes {shape}{info.value_size} bytes;"
+            f" got {len(values)} value(s) of {sorted({len(v) for v in values})} bytes",
+            location=f"map {info.name}",
+        )
+    slot = value_slot(info.value_size) if info.per_cpu else info.value_size
+    raw = b"".join(v.ljust(slot, b"\0") for v in values)
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     vbuf = C.create_string_buffer(raw, max(len(raw), 1))
     ret = _update(fd, kbuf, vbuf, flags)
     if ret != 0:
-        _lib.raise_errno(ret, "updating a map element")
+        raise _lib.call_error(ret, "updating a map element")
 
 
 def delete(fd: int, key: bytes) -> bool:
     """Remove KEY; False if it was not there."""
+    checked_map_info(fd, key=key)
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     ret = _delete(fd, kbuf)
     if ret != 0:
-        if _lib.errno_from(ret) == errno.ENOENT:
+        err = _lib.errno_of(ret)
+        if err == errno.ENOENT:
             return False
-        _lib.raise_errno(ret, "deleting a map element")
+        raise _lib.CallError("deleting a map element", err)
     return True
 
 
@@ -507,6 +548,7 @@ class BatchReader:
     def __init__(
         self, fd: int, key_size: int, value_size: int, max_entries: int, per_cpu: bool = False
     ) -> None:
+        checked_map_info(fd, key_size=key_size, value_size=value_size, per_cpu=per_cpu)
         self.fd = fd
         self.key_size = key_size
         self.value_size = value_size
@@ -543,7 +585,7 @@ class BatchReader:
             self.fd, None, self._out_addr, self._keys_addr, self._values_addr,
             self._count_ref, None,
         )  # fmt: skip
-        if ret != 0 and _lib.errno_from(ret) == errno.ENOENT:
+        if ret != 0 and _lib.errno_of(ret) == errno.ENOENT:
             # The usual case: the whole map came in this one call.
             n = self._count.value
             return (
@@ -557,11 +599,11 @@ class BatchReader:
         """`read_raw` past its first call (RET): an error, or a map bigger than a chunk."""
         count_total, key_parts, value_parts = 0, [], []
         while True:
-            err = _lib.errno_from(ret) if ret != 0 else 0
+            err = _lib.errno_of(ret) if ret != 0 else 0
             if err and err != errno.ENOENT:
                 if not count_total and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # ENOTSUPP
                     return None
-                _lib.raise_errno(ret, "reading map entries (batch)")
+                raise _lib.CallError("reading map entries (batch)", err)
             n = self._count.value
             count_total += n
             key_parts.append(self._keys_view[: n * self.key_size].tobytes())
