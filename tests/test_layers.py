@@ -28,6 +28,7 @@ BASE = {
     "xdp_tui.lab_records",
     "xdp_tui.labs",
     "xdp_tui.config",
+    "xdp_tui.userfiles",
 }
 # The modules that make system calls: a widget or screen reaches them only
 # through the workbench, from a thread worker.

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import DEFAULT_NAME
 
 if TYPE_CHECKING:
     from xdp_tui.engine.attach import Mode
 
 Progress = Callable[[str], object]  # a return value (post_message's bool) is ignored
 MODES: tuple[Mode, ...] = ("auto", "native", "skb")
-DEFAULT_LAB = "test01"
+DEFAULT_LAB = DEFAULT_NAME
 
 
 def _no_progress(_: str) -> None:

@@ -38,13 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import config
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
 
 Severity = Literal["error", "warning", "note"]
 
-CLANG = os.environ.get("XDP_TUI_CLANG", "clang")
+CLANG = config.clang()
 
 WARNING_FLAGS = [
     "-Wall",
