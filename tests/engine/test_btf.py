@@ -200,3 +200,16 @@ def test_not_btf_at_all() -> None:
         btf.parse(b"\0" * 32)
     with pytest.raises(XdpTuiError, match="too short"):
         btf.parse(b"\x9f\xeb")
+
+
+def test_types_that_refer_to_themselves_are_an_error_not_a_hang() -> None:
+    blob = BtfBlob()
+    loop = blob.typedef("loop_t", 2)
+    blob.typedef("back_t", loop)
+    arr = blob.array(3, 3, 2)  # an array of itself
+    parsed = btf.parse(blob.bytes())
+    for type_id in (loop, arr):
+        with pytest.raises(XdpTuiError, match="refers to itself"):
+            parsed.size_of(type_id)
+    with pytest.raises(XdpTuiError, match="refers to itself"):
+        parsed.type_name(arr)

@@ -132,15 +132,17 @@ class Btf:
         """Follow typedefs and qualifiers to the underlying type id."""
         seen = 0
         t = self.get(type_id)
-        while t is not None and t.kind in _QUALIFIERS and seen < 64:
+        while t is not None and t.kind in _QUALIFIERS:
+            _check_depth(type_id, seen)
             type_id = t.ref
             t = self.get(type_id)
             seen += 1
         return type_id
 
-    def type_name(self, type_id: int) -> str:
+    def type_name(self, type_id: int, depth: int = 0) -> str:
         """A C-like spelling of the type: `struct datarec`, `__u32`, `__u8[6]`."""
         t = self.get(type_id)
+        _check_depth(type_id, depth)
         if t is None:
             return "void"
         if t.kind in (KIND_INT, KIND_TYPEDEF, KIND_FLOAT):
@@ -154,16 +156,14 @@ class Btf:
             }.get(t.kind, "union" if t.kflag else "struct")
             return f"{word} {t.name}" if t.name else f"{word} {{...}}"
         if t.kind == KIND_PTR:
-            return f"{self.type_name(t.ref)} *"
+            return f"{self.type_name(t.ref, depth + 1)} *"
         if t.kind == KIND_ARRAY:
-            return f"{self.type_name(t.array_elem)}[{t.array_nelems}]"
+            return f"{self.type_name(t.array_elem, depth + 1)}[{t.array_nelems}]"
         if t.kind in (KIND_CONST, KIND_VOLATILE, KIND_RESTRICT):
             qualifier = {KIND_CONST: "const", KIND_VOLATILE: "volatile", KIND_RESTRICT: "restrict"}
-            return f"{qualifier[t.kind]} {self.type_name(t.ref)}"
-        if t.kind == KIND_TYPE_TAG:
-            return self.type_name(t.ref)
-        if t.kind == KIND_VAR:
-            return self.type_name(t.ref)
+            return f"{qualifier[t.kind]} {self.type_name(t.ref, depth + 1)}"
+        if t.kind in (KIND_TYPE_TAG, KIND_VAR):
+            return self.type_name(t.ref, depth + 1)
         return t.name or f"<kind {t.kind}>"
 
     def size_of(self, type_id: int) -> int:
@@ -173,7 +173,8 @@ class Btf:
             size = self._sizes[type_id] = self._size_of(type_id)
         return size
 
-    def _size_of(self, type_id: int) -> int:
+    def _size_of(self, type_id: int, depth: int = 0) -> int:
+        _check_depth(type_id, depth)
         t = self.get(self.resolve(type_id))
         if t is None:
             return 0
@@ -184,9 +185,9 @@ class Btf:
         if t.kind == KIND_PTR:
             return 8
         if t.kind == KIND_ARRAY:
-            return self._size_of(t.array_elem) * t.array_nelems
+            return self._size_of(t.array_elem, depth + 1) * t.array_nelems
         if t.kind == KIND_VAR:
-            return self._size_of(t.ref)
+            return self._size_of(t.ref, depth + 1)
         return 0
 
     def find(self, name: str, kind: int | None = None) -> int | None:
@@ -389,6 +390,16 @@ class Btf:
 
 
 Decoder = Callable[[bytes, int], Any]
+
+# Deeper than any real type; only BTF whose types refer to themselves gets there.
+_MAX_DEPTH = 64
+
+
+def _check_depth(type_id: int, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise XdpTuiError(
+            f"BTF type #{type_id} refers to itself (or nests deeper than {_MAX_DEPTH})"
+        )
 
 
 # ---- helpers ---------------------------------------------------------------
