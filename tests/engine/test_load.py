@@ -194,6 +194,7 @@ def test_pin_by_name_maps_go_to_the_pin_dir_or_nowhere(
     assert (pin_root / "xdptui_by_name").exists() and not default_pin.exists()
 
 
+@pytest.mark.kernel
 def test_instruction_without_a_line_takes_the_nearest_earlier_one(
     prog: Callable[[str], Path],
 ) -> None:
@@ -209,6 +210,7 @@ def test_instruction_without_a_line_takes_the_nearest_earlier_one(
     assert "(near if (!is_vlan(proto)))" in err.message
 
 
+@pytest.mark.kernel
 def test_log_view_interleaves_source_and_marks_the_refused_instruction(
     prog: Callable[[str], Path],
 ) -> None:
