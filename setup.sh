@@ -4,7 +4,7 @@
 # and stays quiet when there is nothing to do.
 #
 #   sudo ./setup.sh run  [xdp-tui arguments...]   set up, then start xdp-tui
-#   sudo ./setup.sh test [pytest arguments...]    set up, then run the tests
+#   sudo ./setup.sh test [pytest arguments...]    set up, lint (ruff, mypy), then run the tests
 #   sudo ./setup.sh install                       set up only
 set -euo pipefail
 
@@ -98,6 +98,13 @@ fi
 ulimit -l unlimited 2>/dev/null || true
 case "$MODE" in
     run) exec "$VENV/bin/xdp-tui" "$@" ;;
-    test) cd "$REPO"; exec "$VENV/bin/python" -m pytest "$@" ;;
+    test)
+        # Lint and types first: cheap, and a red line here needs no kernel to explain.
+        cd "$REPO"
+        say "ruff check, ruff format --check, mypy"
+        "$VENV/bin/python" -m ruff check --quiet .
+        "$VENV/bin/python" -m ruff format --check --quiet .
+        "$VENV/bin/python" -m mypy
+        exec "$VENV/bin/python" -m pytest "$@" ;;
     install) exit 0 ;;
 esac

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from xdp_tui import pins
 from xdp_tui.engine.actions import XDP_ACTIONS
@@ -56,6 +56,9 @@ from xdp_tui.lessons import (
 )
 from xdp_tui.paths import pin_dir, run_dir, user_data_dir
 from xdp_tui.process import pid_alive
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import Mode
 
 ACTION_NAMES = XDP_ACTIONS  # lessons' checks import it from here
 STATS_MAP = "xdp_stats_map"
@@ -155,7 +158,7 @@ class CheckContext:
 
     # ---- programs -------------------------------------------------------
 
-    def load(self, program: str | None, role: str = "test01", mode: str = "auto") -> Any:
+    def load(self, program: str | None, role: str = "test01", mode: Mode = "auto") -> Any:
         """Build-once, load PROGRAM from the source under test and attach it on ROLE's lab.
 
         Replaces whatever this check had attached there before. Maps are

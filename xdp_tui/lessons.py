@@ -419,12 +419,12 @@ class Progress:
 
     def last_checked(self) -> float | None:
         """When this user last ran a check (seconds since the epoch), if ever."""
-        times = [
+        times: list[float] = [
             entry.get("checked_at") or 0
             for entries in self._data["lessons"].values()
             for entry in entries.values()
         ]
-        return max(times) if times and max(times) else None
+        return max(times, default=0) or None
 
     def save(self) -> None:
         # Write-then-rename so a crash never leaves half a file.

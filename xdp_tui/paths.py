@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 from pathlib import Path
+
+from xdp_tui import config
+from xdp_tui.userfiles import invoking_user
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,38 +38,20 @@ def run_dir() -> Path:
     Network namespaces and XDP attachments vanish at reboot, so their records
     live on tmpfs. Tests point XDP_TUI_RUN_DIR at a private directory.
     """
-    return Path(os.environ.get("XDP_TUI_RUN_DIR", "/run/xdp-tui"))
+    return config.run_dir()
 
 
 def user_data_dir() -> Path:
-    """Per-user data that persists: lesson workspaces and progress.
-
-    Learners start xdp-tui with sudo; their work belongs in their own home,
-    not root's, so SUDO_USER's home wins over $HOME.
-    """
-    if "XDP_TUI_DATA_DIR" in os.environ:
-        return Path(os.environ["XDP_TUI_DATA_DIR"])
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]) / "xdp-tui"
-    return _invoking_user_home() / ".local" / "share" / "xdp-tui"
-
-
-def _invoking_user_home() -> Path:
-    sudo_user = os.environ.get("SUDO_USER")
-    if sudo_user and sudo_user != "root":
-        try:
-            return Path(pwd.getpwnam(sudo_user).pw_dir)
-        except KeyError:
-            pass
-    return Path.home()
+    """Per-user data that persists (see config.data_dir)."""
+    return config.data_dir()
 
 
 def give_to_invoking_user(path: Path) -> None:
     """Files we create for a sudo user (workspace, progress) stay editable by them."""
     uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if os.geteuid() != 0 or not uid or not gid or "XDP_TUI_DATA_DIR" in os.environ:
+    if os.geteuid() != 0 or not uid or not gid or config.data_dir_override() is not None:
         return
-    home = _invoking_user_home()
+    home = invoking_user().home
     current = path
     # Hand over the created path and its parents up to (not including) the home.
     while current != home and home in current.parents:
@@ -77,7 +61,7 @@ def give_to_invoking_user(path: Path) -> None:
 
 
 def bpffs_root() -> Path:
-    return Path(os.environ.get("XDP_TUI_BPFFS", "/sys/fs/bpf"))
+    return config.bpffs_root()
 
 
 def pin_dir(ifname: str) -> Path:

@@ -72,7 +72,6 @@ async def test_navigate_lessons(lab_name: Any) -> None:
         assert "SEC(" in app.workshop.source.text
 
 
-@pytest.mark.kernel
 async def test_build_error_is_shown_at_its_line(lab_name: Any) -> None:
     lesson = _lesson("basic01-xdp-pass")
     source = lessons.workspace_source(lesson)

@@ -14,9 +14,10 @@ from typing import Any
 
 from xdp_tui.cli.output import add_command, default_lab, print_json
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import DEFAULT_NAME
 from xdp_tui.stderr import quiet_fd2
 
-DEFAULT_DEV = "test01"
+DEFAULT_DEV = DEFAULT_NAME
 
 
 def register(sub: Any) -> None:

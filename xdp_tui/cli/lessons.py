@@ -157,7 +157,7 @@ def _all_users_progress(args: argparse.Namespace) -> int:
         )
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
-    users = []
+    users: list[dict[str, Any]] = []
     for user, progress in users_progress():
         summary = progress.summary(lessons)
         users.append(

@@ -338,7 +338,7 @@ def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any
         )
     for e in report["exceptions"]:
         what = f"exception: {e['action_name']} from {e['prog_name']} (prog id {e['prog_id']})"
-        key = ("exc", e["prog_id"], e["action"], e["ifindex"])
+        key: tuple[object, ...] = ("exc", e["prog_id"], e["action"], e["ifindex"])
         _print_growth(console, last, key, e["count"], f"{what} on {e['dev']}")
     for r in report["redirect_errors"]:
         what = f"redirect error: {r['prog_name']} (prog id {r['prog_id']}) on {r['dev']}"

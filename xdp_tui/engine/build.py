@@ -40,13 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import config
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
 
 Severity = Literal["error", "warning", "note"]
 
-CLANG = os.environ.get("XDP_TUI_CLANG", "clang")
+CLANG = config.clang()
 
 WARNING_FLAGS = [
     "-Wall",
@@ -148,7 +149,7 @@ class BuildError(XdpTuiError):
 def multiarch_include_dir() -> Path | None:
     """`/usr/include/<triplet>`: BPF builds need it for <asm/types.h>."""
     # Debian's Python knows the triplet: no need to start gcc (a few ms) to ask.
-    triplet = getattr(sys.implementation, "_multiarch", None)
+    triplet: str | None = getattr(sys.implementation, "_multiarch", None)
     if triplet and (Path("/usr/include") / triplet / "asm").is_dir():
         return Path("/usr/include") / triplet
     for compiler in ("gcc", CLANG):

@@ -246,7 +246,7 @@ class Capture(Closable):
         if not self._ring:
             err = C.get_errno()
             self.close()
-            _lib.raise_errno(-err, "opening the capture ring buffer")
+            raise _lib.call_error(-err, "opening the capture ring buffer")
 
     # ---- start -------------------------------------------------------------
 
@@ -329,8 +329,8 @@ class Capture(Closable):
                     ret = _ring_consume(self._ring)
             cut = len(self._pending) if limit is None else limit
             raw, self._pending = self._pending[:cut], self._pending[cut:]
-        if ret < 0 and _lib.errno_from(ret) != 4:  # EINTR: a signal, just return
-            _lib.raise_errno(ret, "reading the capture ring buffer")
+        if ret < 0 and _lib.errno_of(ret) != 4:  # EINTR: a signal, just return
+            raise _lib.call_error(ret, "reading the capture ring buffer")
         return [decode_record(r, self._wall_offset) for r in raw]
 
     def counters(self) -> CaptureCounters:
@@ -386,12 +386,12 @@ def _start_traced(obj: Any, target: CaptureTarget, ring_bytes: int, config: byte
             prog = _find_program(obj.handle, name.encode())
             ret = _set_attach_target(prog, int(prog_fd), target.func_name.encode())
             if ret != 0:
-                _lib.raise_errno(ret, f"aiming {name} at {target.func_name}")
+                raise _lib.call_error(ret, f"aiming {name} at {target.func_name}")
         _size_ring(obj, ring_bytes)
         with capture_libbpf_log() as messages:
             ret = _obj_load(obj.handle)
     if ret != 0:
-        raise _refused(target, _lib.errno_from(ret), "".join(text for _, text in messages))
+        raise _refused(target, _lib.errno_of(ret), "".join(text for _, text in messages))
     _configure(obj, config)
     undo: list[Undo] = []
     try:

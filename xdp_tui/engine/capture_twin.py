@@ -173,7 +173,7 @@ def load_twin(obj: Any, func_name: str, prog_id: int) -> None:
         for fd in running.values():
             fd.close()
     if ret != 0:
-        err = _lib.errno_from(ret)
+        err = _lib.errno_of(ret)
         raise XdpTuiError(
             f"the capturing twin of {func_name} did not load: {os.strerror(err)}",
             location=str(obj.path),
@@ -191,7 +191,7 @@ def swap_in(dev: str, prog_id: int, twin_fd: int, mode: str) -> Undo:
         link_fd = _link_fd_by_id(link_id)
         if link_fd < 0:
             original.close()
-            _lib.raise_errno(link_fd, f"opening the XDP link of {dev}")
+            raise _lib.call_error(link_fd, f"opening the XDP link of {dev}")
         _replace_in_link(link_fd, twin_fd, int(original), dev)
 
         def undo_link() -> None:
@@ -229,11 +229,11 @@ def _replace_in_link(link_fd: int, new_fd: int, old_fd: int, dev: str) -> None:
     opts = _LinkUpdateOpts(sz=C.sizeof(_LinkUpdateOpts), flags=BPF_F_REPLACE, old_prog_fd=old_fd)
     ret = _link_update(link_fd, new_fd, C.byref(opts))
     if ret != 0:
-        _lib.raise_errno(ret, f"swapping the program in the XDP link of {dev}")
+        raise _lib.call_error(ret, f"swapping the program in the XDP link of {dev}")
 
 
 def _replace_netlink(ifindex: int, new_fd: int, old_fd: int, flags: int, dev: str) -> None:
     opts = _XdpAttachOpts(sz=C.sizeof(_XdpAttachOpts), old_prog_fd=old_fd)
     ret = _xdp_attach(ifindex, new_fd, flags, C.byref(opts))
     if ret != 0:
-        _lib.raise_errno(ret, f"swapping the XDP program on {dev}")
+        raise _lib.call_error(ret, f"swapping the XDP program on {dev}")

@@ -115,7 +115,7 @@ def layers(frame: bytes) -> list[Layer]:
 def _field_text(layer: Any, name: str) -> str:
     try:
         value = layer.getfieldval(name)
-        text = layer.get_field(name).i2repr(layer, value)
+        text = str(layer.get_field(name).i2repr(layer, value))
     except Exception:  # a malformed field still shows, raw
         text = repr(getattr(layer, name, "?"))
     return text if len(text) <= MAX_FIELD_TEXT else text[: MAX_FIELD_TEXT - 1] + "…"

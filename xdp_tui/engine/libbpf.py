@@ -15,13 +15,18 @@ map of the same shape (with its values) or pins the new one there.
 from __future__ import annotations
 
 import ctypes as C
-import errno
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xdp_tui.engine._lib import capture_libbpf_log, cfunc
+from xdp_tui.engine._lib import (
+    CallError,
+    LibbpfErrno,
+    call_error,
+    capture_libbpf_log,
+    cfunc,
+    errno_of,
+)
 from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
@@ -61,7 +66,6 @@ BPF_PROG_TYPE_XDP = 6
 # The kernel keeps the tail of a longer log (the part with the error), so
 # 1 MiB is enough even for a program that hits the 1M-instruction limit.
 LOG_BUF_SIZE = 1 << 20
-LIBBPF_ERRNO_FORMAT = 4003  # libbpf's "not an ELF / bad ELF" error
 ELF_MAGIC = b"\x7fELF"
 
 
@@ -132,20 +136,16 @@ class BpfObject(Closable):
         with capture_libbpf_log() as messages:
             handle = _open_file(str(path).encode(), None)
         if not handle:
-            err = C.get_errno()
+            err = errno_of(handle)
             log = _libbpf_lines(messages)
-            if err == LIBBPF_ERRNO_FORMAT or "elf" in log.lower():
+            if err in (LibbpfErrno.LIBELF, LibbpfErrno.FORMAT) or "elf" in log.lower():
                 raise XdpTuiError(
                     "not a valid BPF object file (libbpf could not parse the ELF)",
                     location=str(path),
                     hint="build it from C with `xdp-tui build FILE.c`",
                     detail=log,
                 )
-            raise XdpTuiError(
-                f"libbpf could not open the object: {os.strerror(err) if err < 4000 else log.strip()}",
-                location=str(path),
-                detail=log,
-            )
+            raise CallError("libbpf could not open the object", err, location=str(path), detail=log)
         obj = cls(path, handle, source)
         if not obj.programs:
             obj.close()
@@ -295,7 +295,7 @@ class BpfObject(Closable):
             self._note_pins()
             return name
 
-        err = -ret if ret < 0 else C.get_errno()
+        err = errno_of(ret)
         libbpf_log = _libbpf_lines(messages)
         verifier_log = self._log_buf.value.decode(errors="replace")
         self._forget_pins_on_failure()
@@ -332,9 +332,8 @@ class BpfObject(Closable):
                 continue
             ret = _map_set_pin_path(m, str(target).encode())
             if ret != 0:
-                raise XdpTuiError(
-                    f"cannot set the pin path of map '{target.name}': {os.strerror(-ret)}",
-                    location=str(self.path),
+                raise call_error(
+                    ret, f"cannot set the pin path of map '{target.name}'", location=str(self.path)
                 )
 
     def _reuse_pinned_by_hand(self, m: int, pin: Path) -> None:
@@ -353,9 +352,7 @@ class BpfObject(Closable):
                 raise _incompatible_pin_error(str(pin), self.pin_dir, "its shape changed")
             ret = _map_reuse_fd(m, int(fd))  # libbpf keeps its own duplicate of the fd
         if ret != 0:
-            raise XdpTuiError(
-                f"cannot reuse the pinned map {pin}: {os.strerror(-ret)}", location=str(pin)
-            )
+            raise call_error(ret, f"cannot reuse the pinned map {pin}", location=str(pin))
         _map_set_pin_path(m, None)
 
     def _clear_pin_paths(self) -> None:
@@ -528,7 +525,3 @@ def _incompatible_pin_error(
         hint=f"remove it (`rm {pin}`) and load again, or load with --no-pin",
         detail=detail,
     )
-
-
-def errno_name(err: int) -> str:
-    return errno.errorcode.get(err, str(err))

@@ -165,8 +165,8 @@ class _Decoder:
     def __init__(self, info: bpfsys.MapInfo, btf: Btf | None) -> None:
         self.key_type = ""
         self.value_type = ""
-        self.key = self._raw_key if info.type in _INDEXED else _hex
-        self.value = _fd_slot if info.type in _FD_ARRAYS else _hex
+        self.key: Callable[[bytes], Any] = self._raw_key if info.type in _INDEXED else _hex
+        self.value: Callable[[bytes], Any] = _fd_slot if info.type in _FD_ARRAYS else _hex
         if btf is None:
             return
         if info.btf_key_type_id and btf.size_of(info.btf_key_type_id) <= info.key_size:
@@ -468,7 +468,8 @@ def _compiled_batch_decoder(
     )
     namespace: dict[str, Any] = {"keys": keys, "values": values}
     exec(compile(source, "<map batch decoder>", "exec"), namespace)  # noqa: S102
-    return namespace["decode_batch"]
+    decode_batch: BatchDecoder = namespace["decode_batch"]
+    return decode_batch
 
 
 def _batch_keys(

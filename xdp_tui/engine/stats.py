@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xdp_tui.engine import bpfsys
-from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine._lib import call_error, cfunc
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.engine.attach import ifindex_of
 from xdp_tui.engine.maps import DecodedMap, ProgMaps
@@ -60,9 +60,7 @@ def attached_prog_id(dev: str) -> int | None:
     prog_id = C.c_uint32(0)
     ret = _xdp_query_id(ifindex_of(dev), 0, C.byref(prog_id))
     if ret != 0:
-        from xdp_tui.engine._lib import raise_errno
-
-        raise_errno(ret, f"querying the XDP program on {dev}")
+        raise call_error(ret, f"querying the XDP program on {dev}")
     return prog_id.value or None
 
 

@@ -20,12 +20,12 @@ the C text of its line) for the TUI to render and `render_log_view()` prints.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui.engine._lib import describe_errno
 from xdp_tui.errors import XdpTuiError
 
 _INSN = re.compile(r"^(\d+): \([0-9a-f]{2}\)")
@@ -383,7 +383,7 @@ def explain_load_failure(
         return VerifierError(program, parse_log(verifier_log, object_path, source))
     # No verifier log: libbpf failed before the kernel checked the program.
     last = [ln for ln in libbpf_log.splitlines() if ln.strip()]
-    reason = os.strerror(err) if 0 < err < 4000 else f"libbpf error {err}"
+    reason = describe_errno(err)
     hint = None
     if err == 1:  # EPERM
         hint = "loading BPF programs needs root (run with sudo)"

@@ -36,15 +36,16 @@ from typing import TYPE_CHECKING, Any
 from xdp_tui import paths
 from xdp_tui.engine.live import LiveSample
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import DEFAULT_NAME
 from xdp_tui.workbench.attached import MODES, Attached, AttachedSession, Mode
 from xdp_tui.workbench.live_feed import LiveFeed
 
 if TYPE_CHECKING:
-    from testenv.lab import Lab
     from testenv.traffic import PingResult, StreamResult
     from xdp_tui.engine.attach import XdpStatus
     from xdp_tui.engine.build import BuildResult
     from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
+    from xdp_tui.labs import Lab
     from xdp_tui.lessons import Assignment, Lesson
 
 __all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "Workbench"]
@@ -52,8 +53,8 @@ __all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSam
 log = logging.getLogger(__name__)
 logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds its log file
 
-Progress = Callable[[str], None]
-DEFAULT_LAB = "test01"
+Progress = Callable[[str], object]  # a return value (post_message's bool) is ignored
+DEFAULT_LAB = DEFAULT_NAME
 
 
 def _no_progress(_: str) -> None:

@@ -1,5 +1,8 @@
 """Lab records on disk, so that every process (CLI, TUI, checks) sees the same labs.
 
+A bottom module (see docs/ARCHITECTURE.md): testenv writes these records when it
+builds labs; the engine reads them to tell lab interfaces from the host's.
+
 Layout under `xdp_tui.paths.run_dir()/labs/`:
   <name>.json   one record per lab (what setup created, with its number)
   current       name of the current lab
@@ -68,11 +71,12 @@ def record_path(name: str) -> Path:
 
 def read_record(name: str) -> dict[str, Any] | None:
     try:
-        return json.loads(record_path(name).read_text())
+        record = json.loads(record_path(name).read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return None  # a damaged record counts as no record
+    return record if isinstance(record, dict) else None
 
 
 def write_record(name: str, record: dict[str, Any]) -> None:
