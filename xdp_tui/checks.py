@@ -54,7 +54,7 @@ from xdp_tui.lessons import (
     solution_source,
     workspace_source,
 )
-from xdp_tui.paths import pin_dir, run_dir, user_data_dir
+from xdp_tui.paths import learner_build_dir, pin_dir, run_dir
 from xdp_tui.process import pid_alive
 
 ACTION_NAMES = XDP_ACTIONS  # lessons' checks import it from here
@@ -385,11 +385,10 @@ def source_under_test(lesson: Lesson, *, solution: bool = False) -> Path:
 
 
 def build_for_checks(lesson: Lesson, source: Path, kind: str) -> Path:
-    """Build SOURCE into a private checks folder (never next to a shipped file)."""
+    """Build SOURCE into a root-private folder (never next to a shipped file, never in a home)."""
     from xdp_tui.engine.build import build_or_raise
 
-    out_dir = user_data_dir() / "checks-build" / lesson.id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = learner_build_dir(lesson.id) / "checks"
     result = build_or_raise(source, out_dir / f"{kind}-{source.stem}.o")
     return result.obj
 

@@ -117,7 +117,7 @@ class Workbench:
         """Start the lesson's clang now, so the first build skips its start-up."""
         from xdp_tui.engine import build
 
-        build.warm_up(self.source_path(lesson))
+        build.warm_up(self.source_path(lesson), self._object_path(lesson))
 
     def solution_path(self, lesson: Any) -> Path:
         from xdp_tui import lessons
@@ -241,7 +241,11 @@ class Workbench:
 
         source = self.source_path(lesson)
         progress(f"building {source.name}…")
-        return build.build_or_raise(source)
+        return build.build_or_raise(source, self._object_path(lesson))
+
+    def _object_path(self, lesson: Any) -> Path:
+        """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
+        return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
 
     def programs_in(self, obj: Path) -> list[str]:
         from xdp_tui.engine.libbpf import BpfObject

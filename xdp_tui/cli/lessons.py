@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from xdp_tui.cli.output import add_command, print_json
@@ -109,8 +110,10 @@ def _progress(args: argparse.Namespace) -> int:
         return _all_users_progress(args)
     progress = Progress.load()
     summary = progress.summary(catalog())
+    if progress.problem:
+        print(f"xdp-tui: {progress.problem} (set aside at the next check)", file=sys.stderr)
     if args.json:
-        print_json({"file": str(progress.path), "lessons": summary})
+        print_json({"file": str(progress.path), "lessons": summary, "problem": progress.problem})
         return 0
     for row in summary:
         print(f"{row['lesson']:<24} {len(row['passed'])}/{row['total']} passed")
@@ -122,7 +125,7 @@ def _all_users_progress(args: argparse.Namespace) -> int:
     import time
 
     from xdp_tui.errors import XdpTuiError
-    from xdp_tui.lessons import catalog, users_progress
+    from xdp_tui.lessons import catalog, users_progress_report
 
     if os.geteuid() != 0:
         raise XdpTuiError(
@@ -131,7 +134,13 @@ def _all_users_progress(args: argparse.Namespace) -> int:
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
     users = []
-    for user, progress in users_progress():
+    skipped = []
+    for found in users_progress_report():
+        if found.progress is None:
+            skipped.append({"user": found.user, "file": str(found.path), "error": found.problem})
+            print(f"xdp-tui: skipped {found.user}: {found.problem}", file=sys.stderr)
+            continue
+        user, progress = found.user, found.progress
         summary = progress.summary(lessons)
         users.append(
             {
@@ -144,9 +153,9 @@ def _all_users_progress(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print_json({"users": users})
+        print_json({"users": users, "skipped": skipped})
         return 0
-    if not users:
+    if not users and not skipped:
         print("nobody on this machine has checked an assignment yet")
     for row in users:
         when = row["last_checked"]

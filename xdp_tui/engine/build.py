@@ -24,20 +24,26 @@ this off with `keep_compiler_warm(False)`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import re
+import resource
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
@@ -55,7 +61,9 @@ WARNING_FLAGS = [
 ]
 CODEGEN_FLAGS = ["-O2", "-g", "-target", "bpf", "-fno-stack-protector"]
 # Plain, parseable diagnostics; the caret lines stay for the raw text.
-DIAGNOSTIC_FLAGS = ["-fno-color-diagnostics", "-fdiagnostics-show-option"]
+# No crash reproducers: a clang stopped at its memory limit would leave
+# copies of the learner's source in /tmp.
+DIAGNOSTIC_FLAGS = ["-fno-color-diagnostics", "-fdiagnostics-show-option", "-fno-crash-diagnostics"]
 
 _DIAG_LINE = re.compile(
     r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): "
@@ -231,17 +239,26 @@ def _digest(source: Path, deps: list[str], flags: list[str]) -> str:
 _header_digests: dict[str, tuple[tuple[int, ...], bytes]] = {}
 
 
+# A header above this size is told by its identity (inode, size, mtime) alone:
+# `#include "/dev/zero"` or a huge file must not be read whole by the cache.
+HEADER_READ_LIMIT = 8 << 20
+
+
 def _header_digest(path: str) -> bytes:
     try:
         st = os.stat(path)
     except OSError:
         return b"<missing>"
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > HEADER_READ_LIMIT:
+        # A device, FIFO or huge file is never read: never up to date, so it rebuilds.
+        return f"<not hashed {st.st_mode:o}:{key}:{time.monotonic_ns()}>".encode()
     known = _header_digests.get(path)
     if known is not None and known[0] == key:
         return known[1]
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).digest()
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read(HEADER_READ_LIMIT + 1)).digest()
     except OSError:
         return b"<missing>"
     _header_digests[path] = (key, digest)
@@ -249,21 +266,28 @@ def _header_digest(path: str) -> bytes:
 
 
 def _source_digest(source: Path) -> str:
-    return hashlib.sha256(source.read_bytes()).hexdigest()
+    return hashlib.sha256(userfiles.read_source(source)).hexdigest()
 
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
     try:
-        stamp = json.loads(_stamp_path(obj).read_text())
-    except (OSError, ValueError):
+        with open(_stamp_path(obj), "rb") as handle:
+            stamp = json.loads(handle.read(DEPFILE_READ_LIMIT))
+    except (OSError, ValueError, RecursionError):
         return False
-    if not obj.is_file() or stamp.get("source") != str(source):
+    if not isinstance(stamp, dict) or not obj.is_file() or stamp.get("source") != str(source):
         return False
     # An edited source (the usual case) is told by its own hash alone, before
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
     if stamp.get("source_digest") != _source_digest(source):
         return False
-    return stamp.get("digest") == _digest(source, stamp.get("deps", []), flags)
+    deps = stamp.get("deps", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        return False
+    return stamp.get("digest") == _digest(source, deps, flags)
+
+
+DEPFILE_READ_LIMIT = 1 << 20
 
 
 def _read_depfile(depfile: Path, source: Path) -> list[str]:
@@ -273,7 +297,8 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     relatively: make them absolute, the stamp is checked from anywhere.
     """
     try:
-        text = depfile.read_text()
+        with open(depfile, "rb") as handle:
+            text = handle.read(DEPFILE_READ_LIMIT).decode(errors="surrogateescape")
     except OSError:
         return []
     _, _, prerequisites = text.replace("\\\n", " ").partition(": ")
@@ -288,12 +313,24 @@ def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str]) -> 
         "deps": deps,
         "digest": _digest(source, deps, flags),
     }
-    _stamp_path(obj).write_text(json.dumps(stamp, indent=1))
+    _write_new(_stamp_path(obj), json.dumps(stamp, indent=1).encode())
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Replace PATH by a new file: a link planted at PATH is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(tmp, flags, 0o644), "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
 
 
 # ---- one clang run -------------------------------------------------------
 
 COMPILE_TIMEOUT_S = 120
+# clang builds a lesson in well under 200 MB; a source that includes a device
+# or a huge file must fail alone, not exhaust the machine.
+CLANG_MEMORY_LIMIT = 2 << 30
 _WORKDIR_PREFIX = "xdp-tui-clang-"  # + "<pid>-<random>": swept when that pid is gone
 
 
@@ -334,6 +371,7 @@ class _Clang:
                 f"cannot run {CLANG}: {exc.strerror}",
                 hint="install clang (apt-get install clang llvm) or run ./setup.sh install",
             ) from exc
+        _limit_resources(self.proc.pid)
 
     @property
     def alive(self) -> bool:
@@ -341,7 +379,7 @@ class _Clang:
 
     def compile(self, source: Path) -> _Compiled:
         """Feed SOURCE's text (under its own name) and wait for clang to finish."""
-        text = _line_directive(source) + _without_bom(source.read_bytes())
+        text = _line_directive(source) + _without_bom(userfiles.read_source(source))
         try:
             _, err = self.proc.communicate(text, timeout=COMPILE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -363,6 +401,35 @@ class _Clang:
             if pipe is not None:
                 pipe.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _limit_resources(pid: int) -> None:
+    """Cap clang's memory and CPU time.
+
+    Set from outside (prlimit) rather than in a preexec function, which is not
+    safe in a threaded program; clang is still waiting for its input then.
+    """
+    limits = (
+        (resource.RLIMIT_AS, CLANG_MEMORY_LIMIT),
+        (resource.RLIMIT_CPU, COMPILE_TIMEOUT_S),
+    )
+    for which, value in limits:
+        with contextlib.suppress(OSError, ValueError):
+            resource.prlimit(
+                pid, which, (value, value + (5 if which == resource.RLIMIT_CPU else 0))
+            )
+
+
+def _limit_words(returncode: int, raw: str) -> str | None:
+    """What limit stopped clang, if one did."""
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL) and "out of memory" not in raw:
+        return f"clang used up its {COMPILE_TIMEOUT_S} s of CPU time and was stopped"
+    if "out of memory" in raw.lower() or "bad_alloc" in raw or returncode == -signal.SIGABRT:
+        return (
+            f"clang ran out of its {CLANG_MEMORY_LIMIT >> 20} MiB memory limit"
+            " (does the source include a device or a huge file?)"
+        )
+    return None
 
 
 def _warm_key(folder: Path, flags: list[str]) -> tuple[object, ...]:
@@ -496,6 +563,8 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
         if ok:
             shutil.move(done.obj, obj)  # a rename when on the same filesystem
             _write_stamp(source, obj, _read_depfile(done.depfile, source), flags)
+        elif (limit := _limit_words(done.returncode, done.raw)) is not None:
+            diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
         elif not diagnostics:
             message = done.raw.strip() or "clang failed"
             diagnostics = [Diagnostic(str(source), 1, 1, "error", message)]

@@ -1,0 +1,321 @@
+"""The learner's files, handled safely by a process that runs as root.
+
+xdp-tui runs as root (through sudo) for a learner who is not. The learner's
+data directory (workspaces, progress.json) is theirs: at any moment they can
+plant a symlink, a FIFO, a device or a huge sparse file there. So every
+access to it goes through this module, which
+
+- works with the learner's filesystem identity: setfsuid/setfsgid and their
+  supplementary groups, for the calling thread only (the kernel keeps these
+  per thread). The kernel then checks every path step as for the learner, so
+  root reads and writes through a planted link only what the learner could
+  reach anyway, and whatever it creates belongs to the learner;
+- opens the last path component with O_NOFOLLOW and O_NONBLOCK, and reads only
+  regular files owned by the learner, at most a stated number of bytes;
+- writes a new temporary file (O_EXCL) renamed over the target, so a reader
+  never sees half a file and a planted link is replaced, never followed.
+
+Without sudo (root itself, or an unprivileged run) the learner is the
+process's own user and nothing is switched; the checks still apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import platform
+import pwd
+import shutil
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdp_tui.errors import XdpTuiError
+
+# What the TUI and the checks read from a learner's folder: a lesson source is
+# a few kB, so 1 MiB refuses only what is not a lesson source at all.
+SOURCE_LIMIT = 1 << 20
+PROGRESS_LIMIT = 4 << 20
+
+# setgroups(2) through glibc changes every thread (it broadcasts the change);
+# the raw system call changes only the calling thread, which is what we need.
+_SETGROUPS_SYSCALL = {"x86_64": 116, "aarch64": 159, "riscv64": 159, "ppc64le": 81}.get(
+    platform.machine()
+)
+_libc = ctypes.CDLL(None, use_errno=True)
+_switched = threading.local()
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Whom the learner's files belong to: the sudo user, else this process's user."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    name: str
+
+    @property
+    def is_other(self) -> bool:
+        """True when we run as root for someone else (file access must switch to them)."""
+        return self.uid != os.geteuid()
+
+
+def learner() -> Learner:
+    """The user this run works for: SUDO_UID when root runs for someone, else ourselves."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if os.geteuid() == 0 and uid.isdigit() and gid.isdigit() and int(uid) != 0:
+        try:
+            name = pwd.getpwuid(int(uid)).pw_name
+            groups = tuple(os.getgrouplist(name, int(gid)))
+        except KeyError:  # a uid without a passwd entry: its own group only
+            name, groups = uid, (int(gid),)
+        return Learner(int(uid), int(gid), groups, name)
+    return Learner(os.geteuid(), os.getegid(), (), _name_of(os.geteuid()))
+
+
+def user(name: str) -> Learner:
+    """Another login user (the instructor's view reads each learner's progress as them)."""
+    entry = pwd.getpwnam(name)
+    if os.geteuid() != 0:  # cannot switch: only the ownership checks apply
+        return Learner(entry.pw_uid, entry.pw_gid, (), name)
+    return Learner(entry.pw_uid, entry.pw_gid, tuple(os.getgrouplist(name, entry.pw_gid)), name)
+
+
+def _name_of(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+@contextlib.contextmanager
+def as_learner(who: Learner | None = None) -> Iterator[Learner]:
+    """Inside the block, this thread's file accesses are checked as the learner's (or WHO's)."""
+    who = who or learner()
+    if os.geteuid() != 0 or not who.is_other or getattr(_switched, "active", False):
+        yield who
+        return
+    saved_groups = os.getgroups()
+    _set_thread_groups(who.groups)
+    _libc.setfsgid(who.gid)
+    _libc.setfsuid(who.uid)
+    _switched.active = True
+    try:
+        if _libc.setfsuid(-1) != who.uid:  # -1 only reports the current fsuid
+            raise XdpTuiError(f"cannot act as user {who.name} for their files")
+        yield who
+    finally:
+        _libc.setfsuid(os.geteuid())
+        _libc.setfsgid(os.getegid())
+        _set_thread_groups(tuple(saved_groups))
+        _switched.active = False
+
+
+def _set_thread_groups(groups: tuple[int, ...]) -> None:
+    if _SETGROUPS_SYSCALL is None:
+        return  # unknown architecture: fsuid/fsgid still apply
+    array = (ctypes.c_uint * max(len(groups), 1))(*groups)
+    if _libc.syscall(_SETGROUPS_SYSCALL, len(groups), array) != 0:
+        err = ctypes.get_errno()
+        raise XdpTuiError(f"cannot switch groups for the learner's files: {os.strerror(err)}")
+
+
+def learner_command(argv: list[str]) -> list[str]:
+    """ARGV run as the learner (their editor must not run as root)."""
+    who = learner()
+    if not who.is_other:
+        return argv
+    return [
+        "setpriv",
+        f"--reuid={who.uid}",
+        f"--regid={who.gid}",
+        f"--groups={','.join(str(g) for g in who.groups) or who.gid}",
+        "--",
+        *argv,
+    ]
+
+
+# ---- reading ----------------------------------------------------------------
+
+
+def read_bytes(
+    path: Path,
+    limit: int = SOURCE_LIMIT,
+    *,
+    owner: Learner | None = None,
+    owned: bool = True,
+) -> bytes:
+    """PATH's bytes, if it is a regular file of the learner's (or OWNER's) of at most LIMIT bytes.
+
+    owned=False: any regular file the learner may read (a shipped solution).
+    """
+    with as_learner(owner) as who:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _located(path, exc) from None
+        try:
+            info = os.fstat(fd)
+            _check_readable(path, info, who if owned else None, limit)
+            return _read_at_most(fd, limit, path)
+        finally:
+            os.close(fd)
+
+
+def read_text(path: Path, limit: int = SOURCE_LIMIT, *, owner: Learner | None = None) -> str:
+    """PATH as UTF-8 text (see read_bytes); a non-UTF-8 file is refused, located."""
+    data = read_bytes(path, limit, owner=owner, owned=in_data_dir(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise XdpTuiError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            location=f"{path}:{line}",
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def _check_readable(path: Path, info: os.stat_result, who: Learner | None, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise XdpTuiError("not a regular file", location=str(path))
+    if who is not None and info.st_uid != who.uid:
+        raise XdpTuiError(f"belongs to uid {info.st_uid}, not to {who.name}", location=str(path))
+    if info.st_size > limit:
+        raise XdpTuiError(
+            f"is {info.st_size} bytes; xdp-tui reads at most {limit} bytes here",
+            location=str(path),
+        )
+
+
+def _read_at_most(fd: int, limit: int, path: Path) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:  # it grew after fstat
+            raise XdpTuiError(f"is over {limit} bytes", location=str(path))
+
+
+def in_data_dir(path: Path) -> bool:
+    """Whether PATH lies in the learner's data folder (their files: owner checked)."""
+    from xdp_tui.paths import user_data_dir
+
+    folder = user_data_dir()
+    candidates = {folder, Path(os.path.realpath(folder))}
+    absolute = Path(os.path.abspath(path))
+    return any(absolute == c or c in absolute.parents for c in candidates)
+
+
+def read_source(path: Path, limit: int = SOURCE_LIMIT) -> bytes:
+    """A C source to build or show: as read_bytes, owner checked inside the data folder."""
+    return read_bytes(path, limit, owned=in_data_dir(path))
+
+
+def is_file(path: Path) -> bool:
+    """Whether PATH is a regular file (not a link to one), seen as the learner."""
+    with as_learner():
+        try:
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
+
+
+def lexists(path: Path, *, owner: Learner | None = None) -> bool:
+    with as_learner(owner):
+        return os.path.lexists(path)
+
+
+def owner_of(path: Path) -> Learner:
+    """The user who owns PATH (a home folder): their files there are read as them."""
+    uid = os.lstat(path).st_uid
+    if uid == learner().uid:
+        return learner()
+    try:
+        return user(pwd.getpwuid(uid).pw_name)
+    except KeyError:
+        return Learner(uid, uid, (), str(uid))
+
+
+# ---- writing ----------------------------------------------------------------
+
+
+def make_dirs(path: Path) -> None:
+    """Create PATH and missing parents as the learner (a planted link is refused)."""
+    with as_learner():
+        try:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise XdpTuiError("not a folder", location=str(path))
+        except OSError as exc:
+            raise _located(path, exc) from None
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Replace PATH with DATA as the learner: a new file renamed over it, never through a link."""
+    with as_learner():
+        make_dirs(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(tmp, flags, 0o644)
+        except OSError as exc:
+            raise _located(path, exc) from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise _located(path, exc) from None
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def rename_aside(path: Path, suffix: str) -> Path:
+    """Move PATH to a free `PATH.SUFFIX[.n]` name (kept for the learner, never overwritten)."""
+    with as_learner():
+        for n in range(100):
+            target = path.with_name(f"{path.name}.{suffix}" + (f".{n}" if n else ""))
+            if os.path.lexists(target):
+                continue
+            try:
+                os.rename(path, target)
+            except OSError as exc:
+                raise _located(path, exc) from None
+            return target
+    raise XdpTuiError("too many files set aside already", location=str(path))
+
+
+def remove_tree(path: Path) -> None:
+    """Remove PATH (a folder or file) as the learner; only what they could remove goes."""
+    with as_learner():
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _located(path, exc) from None
+
+
+def _located(path: Path, exc: OSError) -> XdpTuiError:
+    if exc.errno == errno.ELOOP:
+        return XdpTuiError("is a symbolic link; xdp-tui does not follow it", location=str(path))
+    return XdpTuiError(exc.strerror or str(exc), location=str(path))
