@@ -80,7 +80,11 @@ def private_dir(name: str) -> Path:
     What root writes for a learner's session (build outputs, logs) goes here,
     never into the learner's home, where a planted link could redirect it.
     """
-    folder = run_dir() / name
+    return private_folder(run_dir() / name)
+
+
+def private_folder(folder: Path) -> Path:
+    """FOLDER made (or checked) as one only we can enter: 0700, ours, not a link."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.mkdir(folder, 0o700)
@@ -94,6 +98,17 @@ def private_dir(name: str) -> Path:
     if info.st_mode & 0o077:
         os.chmod(folder, 0o700)
     return folder
+
+
+def lock_dir() -> Path:
+    """Where host-wide lock files live: a root-only folder (no other user can take a lock).
+
+    Fixed, not under XDP_TUI_RUN_DIR: labs of every state folder share the
+    kernel's address space, so all of them must serialise on the same lock.
+    """
+    if os.geteuid() != 0:
+        return private_dir("locks")
+    return private_folder(Path(os.environ.get("XDP_TUI_LOCK_DIR", "/run/xdp-tui/locks")))
 
 
 def learner_build_dir(lesson_id: str) -> Path:

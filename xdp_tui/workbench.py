@@ -113,6 +113,30 @@ class Workbench:
 
         return Path(lessons.workspace_source(lesson))
 
+    @staticmethod
+    def read_source(path: Path) -> str:
+        """A source to show or edit: the learner's file read as them, no links, at most 1 MiB.
+
+        XdpTuiError (located) for a link, a non-UTF-8 or an oversized file.
+        """
+        from xdp_tui import userfiles
+
+        return userfiles.read_text(path)
+
+    @staticmethod
+    def save_source(path: Path, text: str) -> None:
+        """Save the editor's text as the learner (a new file renamed over the old one)."""
+        from xdp_tui import userfiles
+
+        userfiles.write_text(path, text)
+
+    @staticmethod
+    def editor_command(argv: list[str]) -> list[str]:
+        """ARGV (the learner's $EDITOR on their file) run as the learner, never as root."""
+        from xdp_tui import userfiles
+
+        return userfiles.learner_command(argv)
+
     def prepare_build(self, lesson: Any) -> None:
         """Start the lesson's clang now, so the first build skips its start-up."""
         from xdp_tui.engine import build

@@ -27,6 +27,7 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens import messages as msg
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.confirm import ConfirmScreen
@@ -253,7 +254,12 @@ class WorkshopScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="source", exit_on_error=False)
     def load_source(self, lesson: Any, *, reset: bool = False) -> None:
         path = self.workbench.reset_source(lesson) if reset else self.workbench.source_path(lesson)
-        self.post_message(msg.SourceLoaded(lesson.id, path, path.read_text()))
+        try:
+            text = self.workbench.read_source(path)
+        except XdpTuiError as exc:
+            self.app.call_from_thread(self.notify, exc.render(), severity="error", timeout=10)
+            text = f"/* xdp-tui cannot show this file: {exc.render()} */\n"
+        self.post_message(msg.SourceLoaded(lesson.id, path, text))
 
     def on_source_loaded(self, message: msg.SourceLoaded) -> None:
         if self.lesson is None or message.lesson_id != self.lesson.id:
@@ -612,7 +618,8 @@ class WorkshopScreen(Screen[None]):
             return
         try:
             with self.app.suspend():
-                subprocess.run([*shlex.split(editor), str(self.source_path)], check=False)
+                command = [*shlex.split(editor), str(self.source_path)]
+                subprocess.run(self.workbench.editor_command(command), check=False)
         except SuspendNotSupported:
             self.action_edit_here()
             return
@@ -630,7 +637,13 @@ class WorkshopScreen(Screen[None]):
             if saved:
                 self._reload_source()
 
-        self.app.push_screen(EditorScreen(self.source_path), closed)
+        try:
+            text = self.workbench.read_source(self.source_path)
+        except XdpTuiError as exc:
+            self.notify(exc.render(), title="Cannot edit", severity="error", timeout=10)
+            return
+        editor = EditorScreen(self.source_path, text, self.workbench.save_source)
+        self.app.push_screen(editor, closed)
 
     def _reload_source(self) -> None:
         if self.lesson is not None:
@@ -737,7 +750,11 @@ class WorkshopScreen(Screen[None]):
             and (problem.file is None or Path(problem.file).name == self.source_path.name)
         )  # fmt: skip
         if same_file and self.source_path is not None:
-            self.source.show_text(self.source_path.read_text(), self.source_path)
+            try:
+                text = self.workbench.read_source(self.source_path)
+            except XdpTuiError:
+                return  # the Source tab already says why it cannot show the file
+            self.source.show_text(text, self.source_path)
             self.source.point_at(problem.line or 1, problem.column)
 
 
