@@ -38,11 +38,12 @@ def _no_progress(_: str) -> None:
 
 @dataclass
 class Leftover:
-    """Something an earlier session left on a lab: an attached program or a pin folder."""
+    """Something this user's earlier, killed session left: an attached program or a pin folder."""
 
     kind: str  # "attach" | "pins"
     dev: str
     what: str
+    session_pid: int = 0  # the session that left it (its record goes once answered)
 
     def describe(self) -> str:
         if self.kind == "attach":
@@ -301,8 +302,17 @@ class Workbench:
                 obj=Path(result.obj),
                 handle=loaded,
             )
+            self._note_session_dev(lab.outer)
             self._start_observers(lab.outer)
             return self._attached
+
+    @staticmethod
+    def _note_session_dev(dev: str) -> None:
+        """Remember DEV for this user's next session, should this one be killed."""
+        from xdp_tui import tui_sessions
+
+        with contextlib.suppress(OSError):  # a record is a convenience, never a failure
+            tui_sessions.note_dev(dev)
 
     def detach(self) -> bool:
         with self._lock:
@@ -476,39 +486,59 @@ class Workbench:
     # ---- leftovers and leaving --------------------------------------------------------
 
     def leftovers(self) -> list[Leftover]:
-        """Attachments and pins earlier sessions left on lab interfaces."""
-        found: list[Leftover] = []
-        try:
-            import testenv
+        """What this user's earlier xdp-tui sessions left when they were killed.
 
-            labs = [lab["outer"] for lab in testenv.status().get("labs", [])]
-        except Exception:  # noqa: BLE001 - no labs, nothing to report
-            return found
+        Only interfaces such a session attached to are looked at: other
+        users' labs and programs loaded on purpose (`xdp-tui load`) are
+        never listed. A dead session that left nothing is forgotten.
+        """
+        from xdp_tui import tui_sessions
+
+        found: list[Leftover] = []
         with self._lock:  # not while this session is attaching (it would look like a leftover)
             ours = self._session_devs()
-            for dev in labs:
-                if dev not in ours:
-                    found.extend(self._leftovers_on(dev))
+            for record in tui_sessions.dead_sessions():
+                left = [
+                    item
+                    for dev in record.devs
+                    if dev not in ours
+                    for item in self._leftovers_on(dev, record.pid)
+                ]
+                if not left:
+                    tui_sessions.forget(record.pid)
+                found.extend(left)
         return found
+
+    def forget_leftovers(self, leftovers: list[Leftover]) -> None:
+        """The learner answered about LEFTOVERS (cleaned or kept): do not ask again."""
+        from xdp_tui import tui_sessions
+
+        for pid in {item.session_pid for item in leftovers}:
+            tui_sessions.forget(pid)
 
     def _session_devs(self) -> set[str]:
         """Interfaces this session attached to (now or earlier): never leftovers."""
         current = {self._attached.dev} if self._attached is not None else set()
         return self._attached_devs | current
 
-    def _leftovers_on(self, dev: str) -> list[Leftover]:
+    def _leftovers_on(self, dev: str, session_pid: int) -> list[Leftover]:
         from xdp_tui.engine import attach
 
+        record = attach.read_record(dev) or {}
+        if record.get("persistent") or self._held_by_live_session(dev):
+            return []  # loaded on purpose, or another running session's
         found = []
         try:
             status = attach.query(dev)
         except Exception:  # noqa: BLE001 - interface vanished meanwhile
             status = None
-        if status is not None and status.prog_id and not self._held_by_live_session(dev):
-            found.append(Leftover("attach", dev, f"{status.prog_name} (id {status.prog_id})"))
+        left_by_session = int(record.get("pid", 0) or 0) == session_pid
+        if status is not None and status.prog_id and left_by_session:
+            what = f"{status.prog_name} (id {status.prog_id})"
+            found.append(Leftover("attach", dev, what, session_pid))
         pins = paths.pin_dir(dev)
-        if pins.is_dir() and any(pins.iterdir()) and not self._held_by_live_session(dev):
-            found.append(Leftover("pins", dev, str(pins)))
+        if pins.is_dir() and any(pins.iterdir()):
+            found.append(Leftover("pins", dev, str(pins), session_pid))
         return found
 
     @staticmethod
@@ -539,6 +569,7 @@ class Workbench:
                 done.append(f"detached the program on {dev}")
             if result.get("pins_removed"):
                 done.append(f"removed {len(result['pins_removed'])} pin(s) of {dev}")
+        self.forget_leftovers(leftovers)
         return done
 
     def close(self) -> None:
@@ -561,12 +592,20 @@ class Workbench:
             try:
                 self._detach_locked()
                 self._unpin_session_devs()
+                self._end_session_record()
             finally:
                 for observer in (self._monitor, self._trace):
                     if observer is not None:
                         with contextlib.suppress(Exception):  # leaving must go on
                             observer.close()
                 self._monitor = self._trace = None
+
+    @staticmethod
+    def _end_session_record() -> None:
+        from xdp_tui import tui_sessions
+
+        with contextlib.suppress(OSError, XdpTuiError):
+            tui_sessions.end()
 
 
 def _in_event_loop() -> bool:

@@ -691,6 +691,8 @@ class WorkshopScreen(Screen[None]):
         def answered(clean: bool | None) -> None:
             if clean:
                 self.clean_leftovers(message.leftovers)
+            else:
+                self.workbench.forget_leftovers(message.leftovers)
 
         self.app.push_screen(LeftoversScreen(message.leftovers), answered)
 
