@@ -55,7 +55,6 @@ from xdp_tui.lessons import (
     workspace_source,
 )
 from xdp_tui.paths import learner_build_dir, pin_dir, run_dir
-from xdp_tui.process import pid_alive
 
 ACTION_NAMES = XDP_ACTIONS  # lessons' checks import it from here
 STATS_MAP = "xdp_stats_map"
@@ -147,7 +146,7 @@ class CheckContext:
         name = f"xc{os.getpid() % 100000}{role[:1]}{next(_lab_counter)}"
         _sweep_orphan_labs()
         _register_lab(name)
-        self._stack.callback(_remove_lab, name)
+        self._stack.callback(remove_check_lab, name)
         # The learner's current lab must stay theirs.
         lab = testenv.setup(name, make_current=False, **opts)
         self._labs[role] = lab
@@ -329,17 +328,13 @@ def _register_lab(name: str) -> None:
 
 def _sweep_orphan_labs() -> None:
     """Remove private labs whose checking process died (killed mid-check)."""
-    folder = _registry()
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(entry.read_text().strip())
-            if not pid_alive(pid):
-                _remove_lab(entry.name)
+    from xdp_tui.sweep import sweep_check_labs
+
+    sweep_check_labs()
 
 
-def _remove_lab(name: str) -> None:
+def remove_check_lab(name: str) -> None:
+    """Tear down the private lab NAME, its pins and its registry entry."""
     import testenv
 
     pins = pin_dir(name)

@@ -85,6 +85,7 @@ class Workbench:
         self._sampler: Any = None
         self._monitor: Any = None
         self._trace: Any = None
+        self._printk_filter: Any = None  # monitor.PrintkFilter of the attached object
         self._stream_stop = threading.Event()
         self._closed = False
         self._lab_cache: tuple[float, dict[str, Any] | None] | None = None
@@ -368,7 +369,12 @@ class Workbench:
     # ---- live samples ------------------------------------------------------------
 
     def _start_observers(self, dev: str) -> None:
-        from xdp_tui.engine import stats
+        from xdp_tui.engine import monitor, stats
+
+        try:  # the bpf_printk pane shows only what this program prints
+            self._printk_filter = monitor.PrintkFilter.from_object(self._attached.obj)
+        except (OSError, AttributeError):
+            self._printk_filter = monitor.PrintkFilter(())
 
         self._stop_sampler()
         try:
@@ -435,7 +441,12 @@ class Workbench:
             lines = self._trace.read(0.0)
         except Exception:  # noqa: BLE001
             return []
-        return [f"{line.task}-{line.pid} {line.message}" for line in lines]
+        only_ours = self._printk_filter
+        return [
+            f"{line.task}-{line.pid} {line.message}"
+            for line in lines
+            if only_ours is None or only_ours.matches(line.message)
+        ]
 
     # ---- traffic -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from xdp_tui import __version__
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.privileges import require_root
+from xdp_tui.sweep import sweep_after_killed_runs
 
 # Domain modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("doctor", "env", "engine", "observe", "lessons")
@@ -52,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.needs_root:
             require_root("xdp-tui" if args.func is _run_tui else f"xdp-tui {args.command_name}")
+        sweep_after_killed_runs()
         return int(args.func(args) or 0)
     except XdpTuiError as exc:
         print(f"xdp-tui: error: {exc.render()}", file=sys.stderr)
