@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xdp_tui.cli.output import add_command, default_lab, print_json
+from xdp_tui.cli.output import add_command, default_lab, interface_name, print_json
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.stderr import quiet_fd2
 
@@ -60,13 +60,18 @@ def register(sub: Any) -> None:
     unload.add_argument("--json", action="store_true", help="machine-readable output")
 
     status = add_command(sub, "status", _status, help="which XDP program runs on the labs")
-    status.add_argument("--dev", default=None, help="one interface (default: every lab)")
+    status.add_argument(
+        "--dev", type=interface_name, default=None, help="one interface (default: every lab)"
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _add_dev(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dev", default=None, help=f"interface (default: the current lab, else {DEFAULT_DEV})"
+        "--dev",
+        type=interface_name,
+        default=None,
+        help=f"interface (default: the current lab, else {DEFAULT_DEV})",
     )
 
 
