@@ -113,12 +113,22 @@ class Lesson:
 
 
 def catalog() -> list[Lesson]:
-    """Every lesson found under `lessons_dir()`, in teaching order."""
+    """Every lesson found under `lessons_dir()`, in teaching order (damaged ones left out)."""
+    return load_catalog()[0]
+
+
+def load_catalog() -> tuple[list[Lesson], list[XdpTuiError]]:
+    """Every readable lesson in teaching order, and a located error for each damaged one."""
     root = lessons_dir()
     if not root.is_dir():
-        return []
-    found = [_read_lesson(toml) for toml in sorted(root.glob("*/lesson.toml"))]
-    return sorted(found, key=lambda lesson: (lesson.order, lesson.id))
+        return [], []
+    found, problems = [], []
+    for toml in sorted(root.glob("*/lesson.toml")):
+        try:
+            found.append(_read_lesson(toml))
+        except XdpTuiError as exc:
+            problems.append(exc)
+    return sorted(found, key=lambda lesson: (lesson.order, lesson.id)), problems
 
 
 def get_lesson(lesson_id: str) -> Lesson:

@@ -56,9 +56,11 @@ def register(sub: Any) -> None:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from xdp_tui.lessons import Progress, catalog
+    from xdp_tui.lessons import Progress, load_catalog
 
-    lessons = catalog()
+    lessons, problems = load_catalog()
+    for problem in problems:  # the other lessons are still listed
+        print(f"xdp-tui: skipped a lesson: {problem.render()}", file=sys.stderr)
     if args.json:
         print_json(
             [
