@@ -525,9 +525,11 @@ def warm_up(source: Path, output: Path | None = None) -> None:
     engine first): clang's start-up then runs beside that work.
     """
     source = Path(source).resolve()
+    if not source.is_file():
+        return  # build() says what is wrong with it
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags()
-    if source.is_file() and not _is_up_to_date(source, obj, flags):
+    if not _is_up_to_date(source, obj, flags):
         _start_warm(source.parent, flags, always=True)
 
 
@@ -544,9 +546,10 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
     waiting for another build in its folder.
     """
     source = Path(source).resolve()
-    obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     if not source.is_file():
-        raise XdpTuiError(f"no such source file: {source}", location=str(source))
+        what = "not a regular file" if source.exists() else "no such source file"
+        raise XdpTuiError(f"{what}: {source}", location=str(source))
+    obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags()
     if _is_up_to_date(source, obj, flags):
         return BuildResult(source=source, obj=obj, ok=True, cached=True)
