@@ -457,10 +457,23 @@ def _format_regex(fmt: str) -> str:
     text = fmt.rstrip("\n")
     for match in _CONVERSION.finditer(text):
         parts.append(re.escape(text[last : match.start()]))
-        parts.append("%" if match.group() == "%%" else ".*?")
+        parts.append(_conversion_regex(match.group()))
         last = match.end()
     parts.append(re.escape(text[last:]))
     return "".join(parts)
+
+
+# What each conversion prints (after any padding spaces a width adds).
+_PRINTED = {"d": r"-?\d+", "i": r"-?\d+", "u": r"\d+", "x": r"[0-9a-fA-F]+", "X": r"[0-9a-fA-F]+",
+            "o": r"[0-7]+", "c": r".", "s": r".*?"}  # fmt: skip
+
+
+def _conversion_regex(conversion: str) -> str:
+    if conversion == "%%":
+        return "%"
+    if "p" in conversion:  # %p, %pI4, %pK ...: one word
+        return r" *\S+"
+    return " *" + _PRINTED.get(conversion[-1], r".*?")
 
 
 # An object's read-only strings are a few kB; stop at what no lesson has.
