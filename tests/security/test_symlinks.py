@@ -139,3 +139,18 @@ def test_editor_runs_as_the_learner(learner: LoginUser) -> None:
     import subprocess
 
     assert subprocess.run(argv, capture_output=True, text=True).stdout.strip() == str(learner.uid)
+
+
+def test_clang_reads_includes_as_the_learner(learner: LoginUser, root_only: Path) -> None:
+    """`#include "<root-only file>"` would print that file in clang's errors if clang ran as root."""
+    from xdp_tui.engine.build import build
+
+    lesson = lessons.get_lesson(LESSON)
+    source = lessons.reset_workspace(lesson)
+    good = build(source, paths.learner_build_dir(LESSON) / "good.o", warm_next=False)
+    assert good.ok, good.raw  # an ordinary build works as the learner
+    assert good.obj.stat().st_uid == 0  # and its object is root's, in root's folder
+    learner.run("sh", "-c", f"printf '#include \"{root_only}\"\\n' > {source}")
+    refused = build(source, paths.learner_build_dir(LESSON) / "bad.o", warm_next=False)
+    assert not refused.ok
+    assert "Permission denied" in refused.raw and "root secret" not in refused.raw

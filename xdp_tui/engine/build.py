@@ -41,7 +41,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
@@ -297,7 +297,8 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     relatively: make them absolute, the stamp is checked from anywhere.
     """
     try:
-        with open(depfile, "rb") as handle:
+        fd = os.open(depfile, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
             text = handle.read(DEPFILE_READ_LIMIT).decode(errors="surrogateescape")
     except OSError:
         return []
@@ -364,6 +365,7 @@ class _Clang:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                **_as_learner(self.workdir),
             )
         except OSError as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -401,6 +403,37 @@ class _Clang:
             if pipe is not None:
                 pipe.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _as_learner(workdir: Path) -> dict[str, Any]:
+    """Popen arguments that run clang as the learner when root builds for one.
+
+    clang reads whatever the source `#include`s: as root, a learner's
+    `#include "/etc/shadow"` would print that file in its error messages.
+    The work folder is handed to the learner for clang's outputs, which root
+    then reads without following links (`_take_object`).
+    """
+    who = userfiles.learner()
+    if os.geteuid() != 0 or not who.is_other:
+        return {}
+    os.chown(workdir, who.uid, who.gid)
+    return {"user": who.uid, "group": who.gid, "extra_groups": list(who.groups)}
+
+
+# A lesson's object is tens of kB; what clang wrote is read up to this much.
+OBJECT_READ_LIMIT = 64 << 20
+
+
+def _take_object(made: Path, obj: Path) -> None:
+    """Move clang's object MADE to OBJ: read no-follow (its folder may be the learner's), written anew."""
+    fd = os.open(made, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise XdpTuiError("clang's output is not a regular file", location=str(made))
+        data = handle.read(OBJECT_READ_LIMIT + 1)
+    if len(data) > OBJECT_READ_LIMIT:
+        raise XdpTuiError(f"clang's output is over {OBJECT_READ_LIMIT} bytes", location=str(made))
+    _write_new(obj, data)
 
 
 def _limit_resources(pid: int) -> None:
@@ -564,7 +597,7 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
         # stale object where the old good one was mistaken for the new one.
         ok = done.returncode == 0 and done.obj.is_file()
         if ok:
-            shutil.move(done.obj, obj)  # a rename when on the same filesystem
+            _take_object(done.obj, obj)
             _write_stamp(source, obj, _read_depfile(done.depfile, source), flags)
         elif (limit := _limit_words(done.returncode, done.raw)) is not None:
             diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
