@@ -154,3 +154,20 @@ def test_clang_reads_includes_as_the_learner(learner: LoginUser, root_only: Path
     refused = build(source, paths.learner_build_dir(LESSON) / "bad.o", warm_next=False)
     assert not refused.ok
     assert "Permission denied" in refused.raw and "root secret" not in refused.raw
+
+
+def test_line_info_naming_a_root_only_file_shows_nothing_of_it(
+    learner: LoginUser, root_only: Path
+) -> None:
+    """`#line 1 "<root-only file>"` makes the object name that file; the Object view must not read it."""
+    from xdp_tui.engine.build import build_or_raise
+    from xdp_tui.engine.objinfo import describe_object
+
+    lesson = lessons.get_lesson(LESSON)
+    source = lessons.reset_workspace(lesson)
+    text = userfiles.read_text(source)
+    userfiles.write_text(source, f'#line 1 "{root_only}"\n' + text)
+    result = build_or_raise(source, paths.learner_build_dir(LESSON) / "line.o", warm_next=False)
+    info = describe_object(result.obj)
+    shown = "\n".join(row.text for rows in info.code.values() for row in rows)
+    assert "root secret" not in shown
