@@ -163,6 +163,7 @@ def test_line_info_naming_a_root_only_file_shows_nothing_of_it(
     from xdp_tui.engine.build import build_or_raise
     from xdp_tui.engine.objinfo import describe_object
 
+    root_only.write_text("root secret\n" * 200)  # every line the object names holds the secret
     lesson = lessons.get_lesson(LESSON)
     source = lessons.reset_workspace(lesson)
     text = userfiles.read_text(source)
@@ -170,4 +171,5 @@ def test_line_info_naming_a_root_only_file_shows_nothing_of_it(
     result = build_or_raise(source, paths.learner_build_dir(LESSON) / "line.o", warm_next=False)
     info = describe_object(result.obj)
     shown = "\n".join(row.text for rows in info.code.values() for row in rows)
+    assert f"{root_only.name}:" in shown  # the object does name the file
     assert "root secret" not in shown
