@@ -304,7 +304,7 @@ class Workbench:
                 handle=loaded,
             )
             self._note_session_dev(lab.outer)
-            self._start_observers(lab.outer)
+            self._start_observers(lab.outer, Path(result.obj))
             return self._attached
 
     @staticmethod
@@ -368,12 +368,12 @@ class Workbench:
 
     # ---- live samples ------------------------------------------------------------
 
-    def _start_observers(self, dev: str) -> None:
+    def _start_observers(self, dev: str, obj: Path) -> None:
         from xdp_tui.engine import monitor, stats
 
-        try:  # the bpf_printk pane shows only what this program prints
-            self._printk_filter = monitor.PrintkFilter.from_object(self._attached.obj)
-        except (OSError, AttributeError):
+        try:  # the bpf_printk pane shows only what this program (OBJ) prints
+            self._printk_filter = monitor.PrintkFilter.from_object(obj)
+        except OSError:
             self._printk_filter = monitor.PrintkFilter(())
 
         self._stop_sampler()
