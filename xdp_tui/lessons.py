@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,19 @@ class Assignment:
     id: str
     title: str
     check: str  # function name in the lesson's checks.py
-    hint: str = ""
+    hint: str = ""  # the first hint level (what a failed check shows)
+    # Graduated help, gentlest first: `hints = [...]` in lesson.toml (a lone
+    # `hint` is one level). The solution part comes after the last level.
+    hints: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "check": self.check, "hint": self.hint}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "check": self.check,
+            "hint": self.hint,
+            "hints": list(self.hints),
+        }
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,30 @@ class LabOptions:
 
 
 @dataclass(frozen=True)
+class TrafficChoice:
+    """One kind of traffic a lesson offers the learner (`[[traffic]]` in lesson.toml).
+
+    kind "ping" (echo requests), "udp" or "tcp" (to `port`); `family` 6 or 4;
+    `vlan` tags the frames; `ask_to`: ping an address the learner types
+    (another lab's end, packet03).
+    """
+
+    label: str
+    kind: str = "ping"
+    family: int = 6
+    vlan: int | None = None
+    port: int | None = None
+    ask_to: bool = False
+    count: int = 5
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TRAFFIC_KINDS = ("ping", "udp", "tcp")
+
+
+@dataclass(frozen=True)
 class Lesson:
     id: str
     title: str
@@ -72,6 +105,8 @@ class Lesson:
     starter_refused: str = ""
     # Assignments the untouched starter already satisfies (basic01: nothing to write).
     starter_passes: tuple[str, ...] = ()
+    # Traffic the lesson's assignments need, beyond the IPv6 ping every lab answers.
+    traffic: tuple[TrafficChoice, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -106,6 +141,7 @@ class Lesson:
             "assignments": [a.to_dict() for a in self.assignments],
             "starter_refused": self.starter_refused,
             "starter_passes": list(self.starter_passes),
+            "traffic": [t.to_dict() for t in self.traffic],
         }
 
 
@@ -204,16 +240,8 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
     lab = _typed(data.get("lab", {}), dict, "[lab]")
     roles = _strings(lab.get("roles", ["test01"]), "lab.roles")
     assignments = tuple(
-        Assignment(
-            id=str(_typed(a["id"], (str, int), "assignment id")),
-            title=_typed(a["title"], str, "assignment title"),
-            check=_typed(a["check"], str, "assignment check"),
-            hint=_typed(a.get("hint", ""), str, "assignment hint"),
-        )
-        for a in (
-            _typed(item, dict, "each [[assignments]]")
-            for item in _typed(data.get("assignments", []), list, "assignments")
-        )
+        _assignment_from_dict(_typed(item, dict, "each [[assignments]]"))
+        for item in _typed(data.get("assignments", []), list, "assignments")
     )
     lesson_id = _typed(data["id"], str, "id")
     if lesson_id != folder.name:
@@ -237,6 +265,45 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
         assignments=assignments,
         starter_refused=_typed(data.get("starter_refused", ""), str, "starter_refused"),
         starter_passes=_strings(data.get("starter_passes", []), "starter_passes"),
+        traffic=tuple(
+            _traffic_from_dict(_typed(item, dict, "each [[traffic]]"))
+            for item in _typed(data.get("traffic", []), list, "traffic")
+        ),
+    )
+
+
+def _assignment_from_dict(data: dict[str, Any]) -> Assignment:
+    hints = data.get("hints")
+    if hints is None:
+        hints = [_typed(data["hint"], str, "assignment hint")] if data.get("hint") else []
+    levels = _strings(hints, "assignment hints")
+    return Assignment(
+        id=str(_typed(data["id"], (str, int), "assignment id")),
+        title=_typed(data["title"], str, "assignment title"),
+        check=_typed(data["check"], str, "assignment check"),
+        hint=levels[0] if levels else "",
+        hints=levels,
+    )
+
+
+def _traffic_from_dict(data: dict[str, Any]) -> TrafficChoice:
+    kind = _typed(data.get("kind", "ping"), str, "traffic kind")
+    family = _typed(data.get("family", 6), int, "traffic family")
+    if kind not in TRAFFIC_KINDS:
+        raise ValueError(f"traffic kind {kind!r} is not one of {', '.join(TRAFFIC_KINDS)}")
+    if family not in (4, 6):
+        raise ValueError(f"traffic family {family} is not 4 or 6")
+    if kind != "ping" and data.get("port") is None:
+        raise ValueError(f"{kind} traffic needs a port")
+    vlan, port = data.get("vlan"), data.get("port")
+    return TrafficChoice(
+        label=_typed(data["label"], str, "traffic label"),
+        kind=kind,
+        family=family,
+        vlan=None if vlan is None else _typed(vlan, int, "traffic vlan"),
+        port=None if port is None else _typed(port, int, "traffic port"),
+        ask_to=_typed(data.get("ask_to", False), bool, "traffic ask_to"),
+        count=_typed(data.get("count", 5), int, "traffic count"),
     )
 
 
@@ -369,6 +436,7 @@ _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "detail": (str,),
     "checked_at": (int, float),
     "passed_at": (int, float, type(None)),
+    "title": (str,),
 }
 
 
@@ -425,16 +493,40 @@ class Progress:
         raw = userfiles.read_bytes(path, userfiles.PROGRESS_LIMIT, owner=owner)
         return cls(path, parse_progress(raw, str(path)))
 
-    def mark(self, lesson_id: str, assignment_id: str, passed: bool, detail: str = "") -> None:
-        """Record one check result and save at once."""
+    def mark(
+        self,
+        lesson_id: str,
+        assignment_id: str,
+        passed: bool,
+        detail: str = "",
+        *,
+        title: str = "",
+    ) -> None:
+        """Record one check result (and the assignment's TITLE, for readers without the
+        lesson files, such as the instructor's view) and save at once."""
         lessons = self._data["lessons"]
         entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
         now = time.time()
         entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        if title:
+            entry["title"] = title
         if passed and not entry.get("passed_at"):
             entry["passed_at"] = now
         entry.setdefault("passed_at", None)
         lessons[lesson_id][assignment_id] = entry
+        self.save()
+
+    def hints_shown(self, lesson_id: str, assignment_id: str) -> int:
+        """How many hint levels of the assignment the learner has opened (0: none)."""
+        entry = self._data["lessons"].get(lesson_id, {}).get(assignment_id) or {}
+        shown = entry.get("hints_shown", 0)
+        return shown if isinstance(shown, int) and shown > 0 else 0
+
+    def note_hints_shown(self, lesson_id: str, assignment_id: str, levels: int) -> None:
+        """Remember that LEVELS hint levels were opened (never fewer than before); saves."""
+        lessons = self._data["lessons"]
+        entry = lessons.setdefault(lesson_id, {}).setdefault(assignment_id, {})
+        entry["hints_shown"] = max(levels, self.hints_shown(lesson_id, assignment_id))
         self.save()
 
     def passed(self, lesson_id: str) -> set[str]:
