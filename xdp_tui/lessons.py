@@ -168,10 +168,13 @@ def load_catalog() -> tuple[list[Lesson], list[XdpTuiError]]:
 
 
 def get_lesson(lesson_id: str) -> Lesson:
-    lessons = catalog()
+    lessons, problems = load_catalog()
     for lesson in lessons:
         if lesson.id == lesson_id:
             return lesson
+    for problem in problems:  # it is there but damaged: say what is wrong with it
+        if problem.location and Path(problem.location).parent.name == lesson_id:
+            raise problem
     known = ", ".join(lesson.id for lesson in lessons) or "none found"
     raise XdpTuiError(
         f"unknown lesson {lesson_id!r}",

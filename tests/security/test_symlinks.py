@@ -173,3 +173,13 @@ def test_line_info_naming_a_root_only_file_shows_nothing_of_it(
     shown = "\n".join(row.text for rows in info.code.values() for row in rows)
     assert f"{root_only.name}:" in shown  # the object does name the file
     assert "root secret" not in shown
+
+
+def test_solution_diff_does_not_read_through_a_link(learner: LoginUser, root_only: Path) -> None:
+    from xdp_tui import journey
+
+    folder = _workspace(learner)
+    learner.run("ln", "-s", str(root_only), str(folder / "xdp_prog_kern.c"))
+    with pytest.raises(XdpTuiError) as refused:
+        journey.solution_diff(lessons.get_lesson(LESSON))
+    assert "root secret" not in refused.value.render()

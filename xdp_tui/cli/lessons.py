@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, positive_int, print_json
 
 
 def register(sub: Any) -> None:
@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
     parser.add_argument("lesson", help="lesson id")
     parser.add_argument("assignment", help="assignment id, e.g. 1")
     parser.add_argument(
-        "--level", type=int, default=None, help="show this level (1 = gentlest) instead"
+        "--level", type=positive_int, default=None, help="show this level (1 = gentlest) instead"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
