@@ -168,6 +168,9 @@ async def test_leftovers_are_offered_and_cleaned(make_lab: Any) -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: type(app.screen).__name__ == "LeftoversScreen")
         assert await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "keep")
+        await pilot.press("c", "enter")  # typed ahead, meant for the main screen: ignored
+        assert type(app.screen).__name__ == "LeftoversScreen"
+        assert any(paths.pin_dir(lab.outer).iterdir())
         await pilot.pause(0.7)  # past the dialog's guard against typed-ahead keys
         await pilot.press("c")
         assert await wait_for(pilot, lambda: not paths.pin_dir(lab.outer).exists())
