@@ -249,8 +249,18 @@ def owner_of(path: Path) -> Learner:
 # ---- writing ----------------------------------------------------------------
 
 
+def _inside_data_dir(path: Path) -> None:
+    """Root writes for a learner only inside their data folder (their permissions apply too)."""
+    if os.geteuid() == 0 and learner().is_other and not in_data_dir(path):
+        raise XdpTuiError(
+            "outside the learner's data folder; xdp-tui does not write there for them",
+            location=str(path),
+        )
+
+
 def make_dirs(path: Path) -> None:
     """Create PATH and missing parents as the learner (a planted link is refused)."""
+    _inside_data_dir(path)
     with as_learner():
         try:
             os.makedirs(path, mode=0o755, exist_ok=True)
@@ -262,6 +272,7 @@ def make_dirs(path: Path) -> None:
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Replace PATH with DATA as the learner: a new file renamed over it, never through a link."""
+    _inside_data_dir(path)
     with as_learner():
         make_dirs(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -288,6 +299,7 @@ def write_text(path: Path, text: str) -> None:
 
 def rename_aside(path: Path, suffix: str) -> Path:
     """Move PATH to a free `PATH.SUFFIX[.n]` name (kept for the learner, never overwritten)."""
+    _inside_data_dir(path)
     with as_learner():
         for n in range(100):
             target = path.with_name(f"{path.name}.{suffix}" + (f".{n}" if n else ""))
@@ -303,6 +315,7 @@ def rename_aside(path: Path, suffix: str) -> Path:
 
 def remove_tree(path: Path) -> None:
     """Remove PATH (a folder or file) as the learner; only what they could remove goes."""
+    _inside_data_dir(path)
     with as_learner():
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):

@@ -183,3 +183,10 @@ def test_solution_diff_does_not_read_through_a_link(learner: LoginUser, root_onl
     with pytest.raises(XdpTuiError) as refused:
         journey.solution_diff(lessons.get_lesson(LESSON))
     assert "root secret" not in refused.value.render()
+
+
+def test_nothing_is_written_for_the_learner_outside_their_data_folder(learner: LoginUser) -> None:
+    outside = learner.home / "not-data" / "file.c"  # the learner could write here, we do not
+    with pytest.raises(XdpTuiError, match="outside the learner's data folder"):
+        userfiles.write_text(outside, "x")
+    assert not outside.parent.exists()
