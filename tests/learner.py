@@ -46,6 +46,10 @@ def login_user() -> Iterator[LoginUser]:
         entry = pwd.getpwnam(name)
         yield LoginUser(name, entry.pw_uid, entry.pw_gid, home)
     finally:
+        # A clang kept warm for the user's next build runs as them: userdel refuses while it lives.
+        from xdp_tui.engine.build import discard_warm_compiler
+
+        discard_warm_compiler()
         subprocess.run(["userdel", name], check=False, capture_output=True)
         shutil.rmtree(parent, ignore_errors=True)
 
