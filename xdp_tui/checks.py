@@ -54,8 +54,7 @@ from xdp_tui.lessons import (
     solution_source,
     workspace_source,
 )
-from xdp_tui.paths import pin_dir, run_dir, user_data_dir
-from xdp_tui.process import pid_alive
+from xdp_tui.paths import learner_build_dir, pin_dir, run_dir
 
 if TYPE_CHECKING:
     from xdp_tui.engine.attach import Mode
@@ -150,7 +149,7 @@ class CheckContext:
         name = f"xc{os.getpid() % 100000}{role[:1]}{next(_lab_counter)}"
         _sweep_orphan_labs()
         _register_lab(name)
-        self._stack.callback(_remove_lab, name)
+        self._stack.callback(remove_check_lab, name)
         # The learner's current lab must stay theirs.
         lab = testenv.setup(name, make_current=False, **opts)
         self._labs[role] = lab
@@ -365,17 +364,13 @@ def _register_lab(name: str) -> None:
 
 def _sweep_orphan_labs() -> None:
     """Remove private labs whose checking process died (killed mid-check)."""
-    folder = _registry()
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(entry.read_text().strip())
-            if not pid_alive(pid):
-                _remove_lab(entry.name)
+    from xdp_tui.sweep import sweep_check_labs
+
+    sweep_check_labs()
 
 
-def _remove_lab(name: str) -> None:
+def remove_check_lab(name: str) -> None:
+    """Tear down the private lab NAME, its pins and its registry entry."""
     import testenv
 
     # Pinned maps keep kernel memory alive: the pins xdp-tui made go with the lab.
@@ -412,11 +407,10 @@ def source_under_test(lesson: Lesson, *, solution: bool = False) -> Path:
 
 
 def build_for_checks(lesson: Lesson, source: Path, kind: str) -> Path:
-    """Build SOURCE into a private checks folder (never next to a shipped file)."""
+    """Build SOURCE into a root-private folder (never next to a shipped file, never in a home)."""
     from xdp_tui.engine.build import build_or_raise
 
-    out_dir = user_data_dir() / "checks-build" / lesson.id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = learner_build_dir(lesson.id) / "checks"
     result = build_or_raise(source, out_dir / f"{kind}-{source.stem}.o")
     return result.obj
 

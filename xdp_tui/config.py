@@ -7,6 +7,7 @@ Environment (for admins and tests; read here and nowhere else):
   XDP_TUI_CLANG      the compiler                              default clang
   XDP_TUI_THEME      Textual theme, over everything else
   XDP_TUI_CONFIG     the settings file                         default ~/.config/xdp-tui/config.toml
+  XDP_TUI_LOCK_DIR   host-wide lock files (root-only folder)   default /run/xdp-tui/locks
 
 The settings file belongs to the learner (SUDO_USER's home under sudo, like
 the data folder), so it is read without following symlinks and only if the
@@ -40,6 +41,7 @@ ENV_BPFFS = "XDP_TUI_BPFFS"
 ENV_CLANG = "XDP_TUI_CLANG"
 ENV_THEME = "XDP_TUI_THEME"
 ENV_CONFIG = "XDP_TUI_CONFIG"
+ENV_LOCK_DIR = "XDP_TUI_LOCK_DIR"
 
 DEFAULT_RUN_DIR = Path("/run/xdp-tui")
 DEFAULT_BPFFS = Path("/sys/fs/bpf")
@@ -78,6 +80,11 @@ def data_dir() -> Path:
     if os.environ.get("XDG_DATA_HOME"):
         return Path(os.environ["XDG_DATA_HOME"]) / "xdp-tui"
     return invoking_user().home / ".local" / "share" / "xdp-tui"
+
+
+def lock_dir() -> Path:
+    """Host-wide locks: fixed, not under XDP_TUI_RUN_DIR (labs of every state folder share one kernel)."""
+    return Path(os.environ.get(ENV_LOCK_DIR, "/run/xdp-tui/locks"))
 
 
 def bpffs_root() -> Path:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import (
     Assignment,
@@ -285,10 +286,8 @@ def solution_diff(lesson: Lesson, source: Path | None = None, context: int = 3) 
     """Unified diff from the learner's file (or SOURCE) to the solution (markers left out)."""
     mine = Path(source) if source is not None else workspace_source(lesson)
     theirs = solution_source(lesson)
-    try:
-        mine_lines = mine.read_text(errors="replace").splitlines()
-    except OSError as exc:
-        raise XdpTuiError(f"cannot read {mine}: {exc.strerror}", location=str(mine)) from exc
+    # As the learner, no links, capped: the workspace file may be a link to anything.
+    mine_lines = userfiles.read_source(mine).decode(errors="replace").splitlines()
     solution_lines = _unmarked(theirs.read_text().splitlines())
     raw = difflib.unified_diff(
         mine_lines,

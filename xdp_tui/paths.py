@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from xdp_tui import config
-from xdp_tui.userfiles import invoking_user
+from xdp_tui.errors import XdpTuiError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -46,20 +47,6 @@ def user_data_dir() -> Path:
     return config.data_dir()
 
 
-def give_to_invoking_user(path: Path) -> None:
-    """Files we create for a sudo user (workspace, progress) stay editable by them."""
-    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if os.geteuid() != 0 or not uid or not gid or config.data_dir_override() is not None:
-        return
-    home = invoking_user().home
-    current = path
-    # Hand over the created path and its parents up to (not including) the home.
-    while current != home and home in current.parents:
-        with contextlib.suppress(OSError):
-            os.chown(current, int(uid), int(gid))
-        current = current.parent
-
-
 def bpffs_root() -> Path:
     return config.bpffs_root()
 
@@ -69,6 +56,56 @@ def pin_dir(ifname: str) -> Path:
     return bpffs_root() / ifname
 
 
+def private_dir(name: str) -> Path:
+    """`run_dir()/NAME`, a folder only we can enter (0700, ours, not a link), made if missing.
+
+    What root writes for a learner's session (build outputs, logs) goes here,
+    never into the learner's home, where a planted link could redirect it.
+    """
+    return private_folder(run_dir() / name)
+
+
+def private_folder(folder: Path) -> Path:
+    """FOLDER made (or checked) as one only we can enter: 0700, ours, not a link."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise XdpTuiError(
+            "not a folder of ours; refusing to use it",
+            location=str(folder),
+            hint="remove it (it is no xdp-tui state folder)",
+        )
+    if info.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def lock_dir() -> Path:
+    """Where host-wide lock files live: a root-only folder (no other user can take a lock).
+
+    Fixed, not under XDP_TUI_RUN_DIR: labs of every state folder share the
+    kernel's address space, so all of them must serialise on the same lock.
+    """
+    if os.geteuid() != 0:
+        return private_dir("locks")
+    return private_folder(config.lock_dir())
+
+
+def learner_build_dir(lesson_id: str) -> Path:
+    """Where the learner's builds of LESSON_ID go: private to root, one folder per user."""
+    uid = os.environ.get("SUDO_UID", str(os.getuid())) if os.geteuid() == 0 else str(os.getuid())
+    return private_dir("build") / f"user-{uid}" / lesson_id
+
+
 def log_file() -> Path:
-    """Where C-level stderr (libbpf, bcc, clang) goes while the TUI runs."""
-    return user_data_dir() / "stderr.log"
+    """Where C-level stderr (libbpf, bcc, clang) goes while the TUI runs.
+
+    Running as root it is a root-only file under the run directory (a log in
+    the learner's home could be a link to any file); unprivileged, in their data folder.
+    """
+    if os.geteuid() != 0:
+        return user_data_dir() / "stderr.log"
+    uid = os.environ.get("SUDO_UID", "0")
+    return private_dir("logs") / f"stderr-{uid if uid.isdigit() else 0}.log"

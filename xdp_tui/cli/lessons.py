@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, positive_int, print_json
 
 
 def register(sub: Any) -> None:
@@ -52,7 +53,7 @@ def register(sub: Any) -> None:
     parser.add_argument("lesson", help="lesson id")
     parser.add_argument("assignment", help="assignment id, e.g. 1")
     parser.add_argument(
-        "--level", type=int, default=None, help="show this level (1 = gentlest) instead"
+        "--level", type=positive_int, default=None, help="show this level (1 = gentlest) instead"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -79,9 +80,11 @@ def register(sub: Any) -> None:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from xdp_tui.lessons import Progress, catalog
+    from xdp_tui.lessons import Progress, load_catalog
 
-    lessons = catalog()
+    lessons, problems = load_catalog()
+    for problem in problems:  # the other lessons are still listed
+        print(f"xdp-tui: skipped a lesson: {problem.render()}", file=sys.stderr)
     if args.json:
         print_json(
             [
@@ -136,8 +139,10 @@ def _progress(args: argparse.Namespace) -> int:
         return _all_users_progress(args)
     progress = Progress.load()
     summary = progress.summary(catalog())
+    if progress.problem:
+        print(f"xdp-tui: {progress.problem} (set aside at the next check)", file=sys.stderr)
     if args.json:
-        print_json({"file": str(progress.path), "lessons": summary})
+        print_json({"file": str(progress.path), "lessons": summary, "problem": progress.problem})
         return 0
     for row in summary:
         print(f"{row['lesson']:<24} {len(row['passed'])}/{row['total']} passed")
@@ -149,7 +154,7 @@ def _all_users_progress(args: argparse.Namespace) -> int:
     import time
 
     from xdp_tui.errors import XdpTuiError
-    from xdp_tui.lessons import catalog, users_progress
+    from xdp_tui.lessons import catalog, users_progress_report
 
     if os.geteuid() != 0:
         raise XdpTuiError(
@@ -158,7 +163,13 @@ def _all_users_progress(args: argparse.Namespace) -> int:
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
     users: list[dict[str, Any]] = []
-    for user, progress in users_progress():
+    skipped = []
+    for found in users_progress_report():
+        if found.progress is None:
+            skipped.append({"user": found.user, "file": str(found.path), "error": found.problem})
+            print(f"xdp-tui: skipped {found.user}: {found.problem}", file=sys.stderr)
+            continue
+        user, progress = found.user, found.progress
         summary = progress.summary(lessons)
         users.append(
             {
@@ -171,9 +182,9 @@ def _all_users_progress(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print_json({"users": users})
+        print_json({"users": users, "skipped": skipped})
         return 0
-    if not users:
+    if not users and not skipped:
         print("nobody on this machine has checked an assignment yet")
     for row in users:
         when = row["last_checked"]

@@ -18,7 +18,14 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from xdp_tui.cli.output import add_command, default_lab, positive_float, positive_int, print_json
+from xdp_tui.cli.output import (
+    add_command,
+    default_lab,
+    interface_name,
+    positive_int,
+    positive_seconds,
+    print_json,
+)
 from xdp_tui.errors import XdpTuiError
 
 # rich and the stats engine load only when one of these commands runs: every
@@ -34,7 +41,7 @@ def register(sub: Any) -> None:
     stats = add_command(sub, "stats", _stats, help="live per-action rates and decoded maps")
     _dev_option(stats)
     stats.add_argument(
-        "--interval", type=positive_float, default=1.0, help="seconds between samples (1)"
+        "--interval", type=positive_seconds, default=1.0, help="seconds between samples (1)"
     )
     stats.add_argument("--count", type=positive_int, help="stop after N samples")
     stats.add_argument("--json", action="store_true", help="one JSON object per sample per line")
@@ -42,16 +49,18 @@ def register(sub: Any) -> None:
     monitor = add_command(
         sub, "monitor", _monitor, help="XDP exceptions, redirect errors and bpf_printk lines"
     )
-    monitor.add_argument("--duration", type=positive_float, help="stop after S seconds")
+    monitor.add_argument("--duration", type=positive_seconds, help="stop after S seconds")
     monitor.add_argument(
-        "--interval", type=positive_float, default=1.0, help="seconds between reports (1)"
+        "--interval", type=positive_seconds, default=1.0, help="seconds between reports (1)"
     )
     monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
     monitor.add_argument("--json", action="store_true", help="one JSON object per report")
 
 
 def _dev_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
+    parser.add_argument(
+        "--dev", type=interface_name, help="interface (default: the current lab, else test01)"
+    )
 
 
 # ---- stats -------------------------------------------------------------------

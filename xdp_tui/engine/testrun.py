@@ -179,18 +179,24 @@ class SavedCase:
     spec: str
 
 
+CASES_MAX_BYTES = 1 << 20  # thousands of cases; more is not a case list
+
+
 def cases_path(workspace_source: Path) -> Path:
     """Where a lesson's saved cases live: beside the learner's copy of the program."""
     return workspace_source.parent / CASES_FILE
 
 
 def load_cases(path: Path) -> list[SavedCase]:
-    if path.is_symlink() or not path.is_file():
+    """The saved cases (none when there is no file); read as the learner, no links, capped."""
+    from xdp_tui import userfiles
+
+    if not userfiles.lexists(path):
         return []
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(userfiles.read_text(path, CASES_MAX_BYTES))
         return [SavedCase(str(c["name"]), str(c["spec"])) for c in data]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise XdpTuiError(
             f"the saved packet cases are unreadable: {exc}",
             location=str(path),
@@ -199,22 +205,11 @@ def load_cases(path: Path) -> list[SavedCase]:
 
 
 def save_cases(path: Path, cases: list[SavedCase]) -> None:
-    """Write the cases file as its directory's owner, never through a symlink.
+    """Write the cases file as the learner (a new file renamed over it, never through a link).
 
     The one place the workbench writes into a learner's directory.
     """
-    from xdp_tui.paths import give_to_invoking_user
+    from xdp_tui import userfiles
 
     text = json.dumps([{"name": c.name, "spec": c.spec} for c in cases], indent=1) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    fd = os.open(tmp, flags, 0o644)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        if path.is_symlink():
-            raise XdpTuiError("refusing to replace a symlink", location=str(path))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    give_to_invoking_user(path)
+    userfiles.write_text(path, text)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import userfiles
 from xdp_tui.engine._lib import describe_errno
 from xdp_tui.errors import XdpTuiError
 
@@ -359,14 +360,12 @@ def _resolve_source(name: str, object_path: Path | None, source: Path | None = N
 
 
 def _read_line(path: str, number: int) -> str | None:
+    # As the learner, no links, capped: line info may name any file.
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for i, line in enumerate(f, start=1):
-                if i == number:
-                    return line.rstrip("\n").strip()
-    except OSError:
+        lines = userfiles.read_source(Path(path)).decode(errors="replace").splitlines()
+    except (OSError, XdpTuiError):
         return None
-    return None
+    return lines[number - 1].strip() if 0 < number <= len(lines) else None
 
 
 def explain_load_failure(

@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from xdp_tui.engine.live import LiveSample
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane
 from xdp_tui.screens.panes.checks import ChecksPane
@@ -316,5 +317,9 @@ class WorkshopScreen(Screen[None]):
             problem.file is None or Path(problem.file).name == source_path.name
         )
         if same_file and source_path is not None:
-            self.source.show_text(source_path.read_text(), source_path)
+            try:
+                text = self.workbench.read_source(source_path)
+            except XdpTuiError:
+                return  # the Source tab already says why it cannot show the file
+            self.source.show_text(text, source_path)
             self.source.point_at(problem.line or 1, problem.column)
