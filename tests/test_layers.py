@@ -29,6 +29,8 @@ BASE = {
     "xdp_tui.labs",
     "xdp_tui.config",
     "xdp_tui.userfiles",
+    "xdp_tui.pins",
+    "xdp_tui.tui_sessions",
 }
 # The modules that make system calls: a widget or screen reaches them only
 # through the workbench, from a thread worker.
@@ -73,9 +75,22 @@ def _resolve(base: str, name: str) -> str:
     return candidate if candidate in MODULES else base
 
 
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of the nodes under `if TYPE_CHECKING:`: names for annotations, never run."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            skipped.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skipped
+
+
 def _imports_of(module: str, path: Path) -> Iterator[Import]:
     is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    types_only = _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in types_only:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(module, alias.name, node.lineno)

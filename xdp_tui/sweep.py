@@ -13,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from pathlib import Path
 
 from xdp_tui import paths
-from xdp_tui.process import left_by_dead_processes, pid_alive
-
-TRACE_INSTANCE_PREFIX = "xdp-tui-"  # + "<pid>-<n>"
-TRACE_INSTANCE_DIRS = (
-    Path("/sys/kernel/tracing/instances"),
-    Path("/sys/kernel/debug/tracing/instances"),
+from xdp_tui.process import (  # noqa: F401 - TRACE_INSTANCE_PREFIX: re-exported
+    TRACE_INSTANCE_PREFIX,
+    left_by_dead_processes,
+    pid_alive,
+    sweep_trace_instances,
 )
 
 
@@ -33,18 +31,6 @@ def sweep_after_killed_runs() -> list[str]:
     for step in (sweep_trace_instances, sweep_attach_records, sweep_check_labs):
         with contextlib.suppress(Exception):  # a sweep never stops the command itself
             done.extend(step())
-    return done
-
-
-def sweep_trace_instances(instances: tuple[Path, ...] = TRACE_INSTANCE_DIRS) -> list[str]:
-    done = []
-    for folder in instances:
-        if not folder.is_dir():
-            continue
-        for instance in left_by_dead_processes(folder, TRACE_INSTANCE_PREFIX):
-            with contextlib.suppress(OSError):
-                instance.rmdir()  # tracefs removes an instance's files with it
-                done.append(f"trace instance {instance.name}")
     return done
 
 

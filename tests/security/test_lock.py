@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from xdp_tui import lab_records as state
 from tests.learner import LoginUser
+from xdp_tui import lab_records as state
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
 

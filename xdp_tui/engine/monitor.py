@@ -31,8 +31,8 @@ from typing import Any
 from xdp_tui.engine import _lib
 from xdp_tui.engine.actions import action_name
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.process import TRACE_INSTANCE_PREFIX, sweep_trace_instances
 from xdp_tui.stderr import quiet_fd2
-from xdp_tui.sweep import TRACE_INSTANCE_PREFIX, sweep_trace_instances
 
 SETUP_HINT = "run `sudo ./setup.sh install` (it installs python3-bpfcc and kernel headers)"
 
