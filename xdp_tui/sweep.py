@@ -15,8 +15,7 @@ import json
 import os
 
 from xdp_tui import paths
-from xdp_tui.process import (  # noqa: F401 - TRACE_INSTANCE_PREFIX: re-exported
-    TRACE_INSTANCE_PREFIX,
+from xdp_tui.process import (
     left_by_dead_processes,
     pid_alive,
     sweep_trace_instances,

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import RUN_PREFIX
 from xdp_tui import paths
 from xdp_tui.cli import main
-from xdp_tui.sweep import TRACE_INSTANCE_DIRS
+from xdp_tui.process import TRACE_INSTANCE_DIRS
 
 
 def _netns_exists(name: str) -> bool:
@@ -71,7 +71,7 @@ def test_killed_check_trace_instance_and_attach_record_are_swept(
 
 
 def test_sweep_leaves_live_processes_alone() -> None:
-    from xdp_tui.sweep import sweep_trace_instances
+    from xdp_tui.process import sweep_trace_instances
 
     folder = next((d for d in TRACE_INSTANCE_DIRS if d.is_dir()), None)
     if folder is None or os.geteuid() != 0:
