@@ -1,0 +1,67 @@
+"""`xdp-tui room`: the instructor's view of every learner VM, over SSH."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from xdp_tui.cli.output import add_command, positive_float, print_json
+
+
+def register(sub: Any) -> None:
+    parser = add_command(
+        sub,
+        "room",
+        _room,
+        help="the instructor's view: every learner of the room's VMs (Ansible inventory, SSH)",
+        needs_root=False,
+    )
+    parser.add_argument(
+        "--inventory",
+        "-i",
+        type=Path,
+        default=None,
+        help="Ansible inventory, INI or YAML (default: $ANSIBLE_INVENTORY, else /etc/ansible/hosts)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one round as JSON and exit")
+    parser.add_argument(
+        "--interval", type=positive_float, default=5.0, help="seconds between rounds (default 5)"
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=3.0, help="per-host timeout, seconds (default 3)"
+    )
+    parser.add_argument(
+        "--no-doctor", action="store_true", help="do not run `xdp-tui doctor` on the hosts"
+    )
+
+
+def inventory_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    first = os.environ.get("ANSIBLE_INVENTORY", "").split(",")[0].strip()
+    return Path(first) if first else Path("/etc/ansible/hosts")
+
+
+def _room(args: argparse.Namespace) -> int:
+    from xdp_tui.room import RoomPoller, load_inventory
+
+    hosts = load_inventory(inventory_path(args.inventory))
+    poller = RoomPoller(hosts, timeout_s=args.timeout, doctor=not args.no_doctor)
+    if args.json:
+        print_json(asyncio.run(_one_round(poller)).to_dict())
+        return 0
+    from xdp_tui.screens.room import run_room
+
+    return run_room(poller, interval_s=args.interval)
+
+
+async def _one_round(poller: Any) -> Any:
+    try:
+        first = await poller.poll()  # starts doctor on every host it reached
+        await poller.wait_for_doctors()
+        return poller.with_doctors(first)
+    finally:
+        await poller.close()
