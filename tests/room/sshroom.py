@@ -94,6 +94,10 @@ class SshRoom:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def lab_name(self, host: SshHost) -> str:
+        """A lab name for HOST's own lab (never the default test01)."""
+        return f"{self.prefix}L{self.hosts.index(host) + 1}"
+
     def host(self, index: int) -> SshHost:
         return self.hosts[index]
 
@@ -262,4 +266,9 @@ def _remove(room: SshRoom) -> None:
             room.stop(host)
         subprocess.run(["ip", "link", "del", host.root_link], capture_output=True)
         subprocess.run(["ip", "netns", "del", host.name], capture_output=True)
+    # Labs made inside a host (its own mount namespace) leave an unmounted
+    # /run/netns/<name> file on the shared /run once the host is gone.
+    for leftover in Path("/run/netns").glob(f"{room.prefix}*"):
+        if not os.path.ismount(leftover):
+            leftover.unlink(missing_ok=True)
     shutil.rmtree(room.folder, ignore_errors=True)
