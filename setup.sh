@@ -27,9 +27,11 @@ esac
 # object view); libbpf1/libbpf-dev load them and give bpf_helpers.h; bpftool and
 # xdp-tools are the baselines we compare against; python3-bpfcc is bcc for the
 # tracepoint monitor; iproute2/iputils-ping/tcpdump for the lab; tmux for the
-# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline.
+# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline;
+# openssh-server (sshd, started by the tests inside namespaces as a room of lab
+# VMs) and sudo (lab VMs run `sudo -n xdp-tui`) for the room.
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool xdp-tools python3-bpfcc python3-venv
-          iproute2 iputils-ping tcpdump tmux netsniff-ng)
+          iproute2 iputils-ping tcpdump tmux netsniff-ng openssh-server sudo)
 
 APT_UPDATED=0
 apt_install() {

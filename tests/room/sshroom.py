@@ -228,10 +228,15 @@ def _make_host(room: SshRoom, index: int, net: str) -> SshHost:
 def _start_sshd(room: SshRoom, host: SshHost) -> None:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
     log = (host.folder / "sshd.log").open("wb")
-    # A UTS namespace of its own, so `hostname` on the host says its name.
+    # A UTS namespace of its own, so `hostname` on the host says its name, and a
+    # /root of its own (in the mount namespace `ip netns exec` made) like a fresh VM:
+    # root's real dotfiles (a pyenv init in .bashrc) stay out of every command.
+    root_home = host.folder / "root"
+    root_home.mkdir(mode=0o700)
     host.sshd = subprocess.Popen(
         ["ip", "netns", "exec", host.name, "unshare", "--uts", "sh", "-c",
-         f'hostname {host.name} && exec {SSHD} -D -e -f {host.folder / "sshd_config"}'],
+         f"mount --bind {root_home} /root && hostname {host.name} && "
+         f'exec {SSHD} -D -e -f {host.folder / "sshd_config"}'],
         stdout=log,
         stderr=log,
         start_new_session=True,

@@ -1,0 +1,79 @@
+"""Pilot test of the room screen, fed by a real room of namespaced sshd hosts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.room.sshroom import SshRoom
+from xdp_tui.lessons import HOME_PROGRESS, get_lesson
+from xdp_tui.room import RoomPoller, load_inventory
+from xdp_tui.screens.room import RoomApp, RoomScreen
+from xdp_tui.widgets.learner_detail import LearnerDetailView
+from xdp_tui.widgets.room_grid import RoomGrid
+
+pytestmark = pytest.mark.kernel
+
+
+async def _until(pilot: object, ready: object, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ready():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the room screen did not get there in time"
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
+async def test_room_screen_shows_stuck_first_host_problems_and_a_learners_diff(
+    room: SshRoom,
+) -> None:
+    lesson = get_lesson("basic02-prog-by-name")
+    folder = room.host(0).homes / "ann" / HOME_PROGRESS.parent / "workspace" / lesson.id
+    folder.mkdir(parents=True)
+    (folder / lesson.source_name).write_text(lesson.starter_source.read_text() + "// TODO drop\n")
+    poller = RoomPoller(load_inventory(room.write_inventory()), timeout_s=2.0)
+    app = RoomApp(poller, interval_s=1.0)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RoomScreen)
+        grid = screen.query_one(RoomGrid)
+        # On a busy machine a first round may miss a host: wait for one with both.
+        await _until(
+            pilot,
+            lambda: (
+                screen.last_round is not None
+                and all(h.learners for h in screen.last_round.hosts[:2])
+            ),
+        )
+        keys = [str(key.value) for key in grid.rows]
+        first = f"{room.host(0).name}/ann"
+        assert keys[0] == first  # stuck first
+        assert {f"{room.host(0).name}/bob", f"{room.host(1).name}/cyd"} <= set(keys)
+        for broken in room.hosts[2:]:  # garbage, wrong key, slow: each on its own row
+            assert broken.name in keys
+        row = [str(cell) for cell in grid.get_row(f"{room.host(3).name}")]
+        assert any("authentication refused" in cell for cell in row)
+        ann = [str(cell) for cell in grid.get_row(first)]
+        assert "failed 3 times in a row" in ann[6] and ann[3] == "basic02-prog-by-name"
+        summary = str(screen.query_one("#room-summary").render())
+        assert "1 stuck" in summary and "hosts" in summary
+
+        grid.move_cursor(row=0)
+        await pilot.press("enter")
+        detail = screen.query_one(LearnerDetailView)
+        await _until(pilot, lambda: detail.shown is not None)
+        assert detail.shown is not None and detail.shown.error is None
+        assert "+// TODO drop" in detail.shown.diff
+        assert detail.border_title == f"ann@{room.host(0).name}"
+        shown = app.export_screenshot()
+        assert "xdp_drop_func" in shown and "TODO" in shown  # spaces are &#160; in the SVG
+
+        room.stop(room.host(1))  # a host goes away while the screen runs
+        await _until(
+            pilot,
+            lambda: (
+                any("unreachable" in str(c) for c in grid.get_row(room.host(1).name))
+                if room.host(1).name in [str(k.value) for k in grid.rows]
+                else False
+            ),
+        )
+        await pilot.press("ctrl+q")

@@ -1,0 +1,123 @@
+"""The room's grid: one row per learner (stuck first), one per host in trouble.
+
+Columns: host, learner, passed/total, current lesson, last check, time since
+their last progress, what is wrong, then one narrow column per lesson
+(passed / failing / partly done / untouched). Pure rendering of a RoomRound:
+the screen owns the polling.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from xdp_tui.room.model import HostReport, Learner, RoomRound
+
+# Cell marks per lesson state, and their styles (theme-neutral named colours).
+MARKS = {
+    "passed": ("✓", "green"),
+    "failing": ("✗", "red"),
+    "partial": ("◐", "yellow"),
+    "untouched": ("·", "dim"),
+}
+FIXED_COLUMNS = ("Host", "Learner", "Done", "Lesson", "Last check", "Idle", "Status")
+
+
+def ago(when: float | None, now: float) -> str:
+    """'42s', '7m', '3h' since WHEN; '-' for never."""
+    if not when:
+        return "-"
+    seconds = max(0, int(now - when))
+    if seconds < 60:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 3600 else f"{seconds // 3600}h"
+
+
+def short_lesson(lesson_id: str) -> str:
+    """basic03-map-counter -> b03: column headers stay narrow."""
+    head, _, _ = lesson_id.partition("-")
+    digits = "".join(c for c in head if c.isdigit())
+    return f"{head[0]}{digits}" if digits else head[:3]
+
+
+class RoomGrid(DataTable[Text | str]):
+    """Learners x lessons. Row keys: 'host/user' for learners, 'host' for host rows."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.lessons: list[str] = []
+        self.round: RoomRound | None = None
+
+    def show_round(self, room: RoomRound) -> None:
+        """Redraw from ROOM, keeping the cursor on the same learner when it is still there."""
+        self.round = room
+        now = time.time()
+        lessons = _lesson_order(room)
+        if lessons != self.lessons or not self.columns:
+            self.clear(columns=True)
+            self.lessons = lessons
+            self.add_columns(*FIXED_COLUMNS, *(short_lesson(lesson) for lesson in lessons))
+        selected = self.selected_key()
+        self.clear()
+        for host, learner in room.learners():
+            self.add_row(
+                *self._learner_cells(host, learner, now), key=f"{host.host}/{learner.user}"
+            )
+        for host in sorted(room.hosts, key=lambda h: h.healthy):
+            if not host.healthy or not host.learners:
+                self.add_row(*self._host_cells(host), key=host.host)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return str(key) if key is not None else None
+
+    def _learner_cells(self, host: HostReport, learner: Learner, now: float) -> list[Text | str]:
+        check = learner.last_check
+        verdict = "-"
+        if check:
+            verdict = f"{'pass' if check.passed else 'FAIL'} {short_lesson(check.lesson)}#{check.assignment}"
+        status = Text(learner.stuck_reason, style="bold red") if learner.stuck else Text("")
+        if learner.done:
+            status = Text("all done", style="green")
+        if host.doctor_ok is False:
+            status.append(f"  doctor: {', '.join(host.doctor_failures)}", style="yellow")
+        cells: list[Text | str] = [
+            host.host,
+            Text(learner.user, style="bold red" if learner.stuck else ""),
+            f"{learner.passed}/{learner.total}",
+            learner.current_lesson or "-",
+            verdict,
+            ago(learner.last_progress, now),
+            status,
+        ]
+        states = {cell.lesson: cell.state for cell in learner.lessons}
+        for lesson in self.lessons:
+            mark, style = MARKS[states.get(lesson, "untouched")]
+            cells.append(Text(mark, style=style))
+        return cells
+
+    def _host_cells(self, host: HostReport) -> list[Text | str]:
+        if host.error:
+            problem = Text(host.error, style="bold red" if not host.reachable else "red")
+        elif host.doctor_ok is False:
+            problem = Text(f"doctor: {', '.join(host.doctor_failures)}", style="yellow")
+        else:
+            problem = Text("no learner has checked anything yet", style="dim")
+        blank = ["" for _ in self.lessons]
+        return [host.host, Text("(host)", style="dim"), "", "", "", "", problem, *blank]
+
+
+def _lesson_order(room: RoomRound) -> list[str]:
+    """Lessons in the order the hosts report them (their catalog order)."""
+    seen: dict[str, None] = {}
+    for host in room.hosts:
+        for learner in host.learners:
+            for cell in learner.lessons:
+                seen.setdefault(cell.lesson, None)
+    return list(seen)
