@@ -22,7 +22,10 @@ MARKS = {
     "partial": ("◐", "yellow"),
     "untouched": ("·", "dim"),
 }
-FIXED_COLUMNS = ("Host", "Learner", "Done", "Lesson", "Last check", "Idle", "Status")
+# Lesson marks sit between these two groups, so the grid stays on screen and the
+# free-text status (the widest) comes last.
+HEAD_COLUMNS = ("Host", "Learner", "Done")
+TAIL_COLUMNS = ("Lesson", "Last check", "Idle", "Status")
 
 
 def ago(when: float | None, now: float) -> str:
@@ -58,7 +61,8 @@ class RoomGrid(DataTable[Text | str]):
         if lessons != self.lessons or not self.columns:
             self.clear(columns=True)
             self.lessons = lessons
-            self.add_columns(*FIXED_COLUMNS, *(short_lesson(lesson) for lesson in lessons))
+            marks = (short_lesson(lesson) for lesson in lessons)
+            self.add_columns(*HEAD_COLUMNS, *marks, *TAIL_COLUMNS)
         selected = self.selected_key()
         self.clear()
         for host, learner in room.learners():
@@ -87,20 +91,18 @@ class RoomGrid(DataTable[Text | str]):
             status = Text("all done", style="green")
         if host.doctor_ok is False:
             status.append(f"  doctor: {', '.join(host.doctor_failures)}", style="yellow")
-        cells: list[Text | str] = [
+        states = {cell.lesson: cell.state for cell in learner.lessons}
+        marks = [Text(*MARKS[states.get(lesson, "untouched")]) for lesson in self.lessons]
+        return [
             host.host,
             Text(learner.user, style="bold red" if learner.stuck else ""),
             f"{learner.passed}/{learner.total}",
+            *marks,
             learner.current_lesson or "-",
             verdict,
             ago(learner.last_progress, now),
             status,
         ]
-        states = {cell.lesson: cell.state for cell in learner.lessons}
-        for lesson in self.lessons:
-            mark, style = MARKS[states.get(lesson, "untouched")]
-            cells.append(Text(mark, style=style))
-        return cells
 
     def _host_cells(self, host: HostReport) -> list[Text | str]:
         if host.error:
@@ -110,7 +112,7 @@ class RoomGrid(DataTable[Text | str]):
         else:
             problem = Text("no learner has checked anything yet", style="dim")
         blank = ["" for _ in self.lessons]
-        return [host.host, Text("(host)", style="dim"), "", "", "", "", problem, *blank]
+        return [host.host, Text("(host)", style="dim"), "", *blank, "", "", "", problem]
 
 
 def _lesson_order(room: RoomRound) -> list[str]:
