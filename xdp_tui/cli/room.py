@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,10 @@ def inventory_path(given: Path | None) -> Path:
 
 
 def _room(args: argparse.Namespace) -> int:
+    # Imported here: every learner VM runs `xdp-tui progress` each round, and
+    # building the parser must not pay for asyncio and asyncssh.
+    import asyncio
+
     from xdp_tui.room import RoomPoller, load_inventory
 
     hosts = load_inventory(inventory_path(args.inventory))

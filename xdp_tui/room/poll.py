@@ -11,7 +11,6 @@ its latest verdict rides along on the rows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -72,6 +71,7 @@ class RoomPoller:
         self.rule = rule or StuckRule()
         self.doctor = doctor
         self._connections: dict[str, asyncssh.SSHClientConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self._doctors: dict[str, _Doctor] = {host.name: _Doctor() for host in hosts}
 
     # ---- rounds -------------------------------------------------------------
@@ -115,12 +115,14 @@ class RoomPoller:
         for doctor in self._doctors.values():
             if doctor.task is not None:
                 doctor.task.cancel()
-        for connection in self._connections.values():
-            connection.close()
-        for connection in list(self._connections.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.wait_closed(), 1.0)
+        connections = list(self._connections.values())
         self._connections.clear()
+        for connection in connections:
+            connection.close()
+        if connections:
+            await asyncio.wait(
+                [asyncio.create_task(c.wait_closed()) for c in connections], timeout=1.0
+            )
 
     async def _poll_host(self, host: RoomHost) -> HostReport:
         clock = time.monotonic()
@@ -194,9 +196,16 @@ class RoomPoller:
     # ---- connections ------------------------------------------------------------
 
     async def _connect(self, host: RoomHost) -> asyncssh.SSHClientConnection:
-        connection = self._connections.get(host.name)
-        if connection is not None and not connection.is_closed():
+        # One connection per host even when a round and a doctor run ask at once.
+        async with self._locks.setdefault(host.name, asyncio.Lock()):
+            connection = self._connections.get(host.name)
+            if connection is not None and not connection.is_closed():
+                return connection
+            connection = await self._open(host)
+            self._connections[host.name] = connection
             return connection
+
+    async def _open(self, host: RoomHost) -> asyncssh.SSHClientConnection:
         options: dict[str, object] = {}
         if host.port is not None:
             options["port"] = host.port
@@ -205,9 +214,7 @@ class RoomPoller:
         if host.key_file is not None:
             options["client_keys"] = [host.key_file]
         # The instructor's ~/.ssh/config, known_hosts, keys and agent, as ssh would use them.
-        connection = await asyncssh.connect(host.address, **options)  # type: ignore[arg-type]
-        self._connections[host.name] = connection
-        return connection
+        return await asyncssh.connect(host.address, **options)  # type: ignore[arg-type]
 
     async def _exec(
         self,
