@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -139,8 +140,7 @@ def ssh_room(count: int, *, tag: str = "") -> Iterator[SshRoom]:
         raise RuntimeError(f"{SSHD} missing: apt-get install openssh-server")
     ident = f"{os.getpid() % 10000:04d}{tag[:1]}"
     prefix = f"hG{ident}"
-    # Second octet from the process id: two rooms at once (a test and the bench) never share addresses.
-    octet = 200 + os.getpid() % 50
+    octet = _free_octet()
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     os.chmod(folder, 0o755)
     room = SshRoom(prefix=prefix, folder=folder)
@@ -158,6 +158,18 @@ def ssh_room(count: int, *, tag: str = "") -> Iterator[SshRoom]:
         yield room
     finally:
         _remove(room)
+
+
+def _free_octet() -> int:
+    """A second octet X with no 10.X.*.* route yet: two rooms at once (a test
+    and the bench) must not share addresses, or one reaches the other's hosts."""
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout
+    used = {int(m) for m in re.findall(r"^10\.(\d+)\.", routes, re.M)}
+    start = 200 + os.getpid() % 50
+    for octet in [*range(start, 250), *range(200, start)]:
+        if octet not in used:
+            return octet
+    raise RuntimeError("no free 10.X.0.0/16 for a test room")
 
 
 def _prepare_instructor(room: SshRoom) -> None:

@@ -25,7 +25,7 @@ from xdp_tui.room import LearnerDetail, RoomPoller, RoomRound
 from xdp_tui.screens.help import HelpScreen
 from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.widgets.learner_detail import LearnerDetailView
-from xdp_tui.widgets.room_grid import RoomGrid
+from xdp_tui.widgets.room_grid import HostProblems, RoomGrid
 
 
 @dataclass
@@ -76,11 +76,14 @@ class RoomScreen(Screen[None]):
         yield Static(f"Polling {len(self.poller.hosts)} hosts…", id="room-summary")
         with Vertical(id="room-body"):
             yield RoomGrid(id="room-grid")
+            yield HostProblems(id="room-hosts")
             yield LearnerDetailView(id="learner-detail")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(RoomGrid).border_title = "Learners (stuck first)"
+        self.query_one(HostProblems).border_title = "Hosts that need you"
+        self.query_one(HostProblems).display = False
         self.query_one(RoomGrid).focus()
         self.poll_rounds()
 
@@ -95,6 +98,7 @@ class RoomScreen(Screen[None]):
         self.last_round = message.room
         self.query_one("#room-summary", Static).update(summary(message.room))
         self.query_one(RoomGrid).show_round(message.room)
+        self.query_one(HostProblems).show_round(message.room)
 
     def action_refresh_now(self) -> None:
         self.poll_rounds()  # exclusive: the running loop is cancelled and starts over now

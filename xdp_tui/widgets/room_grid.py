@@ -1,9 +1,10 @@
-"""The room's grid: one row per learner (stuck first), one per host in trouble.
+"""The room's grid (one row per learner, stuck first) and its hosts in trouble.
 
-Columns: host, learner, passed/total, current lesson, last check, time since
-their last progress, what is wrong, then one narrow column per lesson
-(passed / failing / partly done / untouched). Pure rendering of a RoomRound:
-the screen owns the polling.
+RoomGrid columns: host, learner, passed/total, one narrow column per lesson
+(passed / failing / partly done / untouched), current lesson, last check,
+time since their last progress, and why they look stuck. HostProblems lists
+the hosts that are unreachable, answer badly, fail `doctor`, or have no
+learner yet. Pure rendering of a RoomRound: the screen owns the polling.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def short_lesson(lesson_id: str) -> str:
 
 
 class RoomGrid(DataTable[Text | str]):
-    """Learners x lessons. Row keys: 'host/user' for learners, 'host' for host rows."""
+    """Learners x lessons. Row keys: 'host/user'."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -69,9 +70,6 @@ class RoomGrid(DataTable[Text | str]):
             self.add_row(
                 *self._learner_cells(host, learner, now), key=f"{host.host}/{learner.user}"
             )
-        for host in sorted(room.hosts, key=lambda h: h.healthy):
-            if not host.healthy or not host.learners:
-                self.add_row(*self._host_cells(host), key=host.host)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
 
@@ -89,8 +87,6 @@ class RoomGrid(DataTable[Text | str]):
         status = Text(learner.stuck_reason, style="bold red") if learner.stuck else Text("")
         if learner.done:
             status = Text("all done", style="green")
-        if host.doctor_ok is False:
-            status.append(f"  doctor: {', '.join(host.doctor_failures)}", style="yellow")
         states = {cell.lesson: cell.state for cell in learner.lessons}
         marks = [Text(*MARKS[states.get(lesson, "untouched")]) for lesson in self.lessons]
         return [
@@ -104,15 +100,33 @@ class RoomGrid(DataTable[Text | str]):
             status,
         ]
 
-    def _host_cells(self, host: HostReport) -> list[Text | str]:
-        if host.error:
-            problem = Text(host.error, style="bold red" if not host.reachable else "red")
-        elif host.doctor_ok is False:
-            problem = Text(f"doctor: {', '.join(host.doctor_failures)}", style="yellow")
-        else:
-            problem = Text("no learner has checked anything yet", style="dim")
-        blank = ["" for _ in self.lessons]
-        return [host.host, Text("(host)", style="dim"), "", *blank, "", "", "", problem]
+
+class HostProblems(DataTable[Text | str]):
+    """Hosts that need the instructor: unreachable, bad answers, failing doctor, no learner."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
+        self.add_columns("Host", "State", "Problem")
+
+    def show_round(self, room: RoomRound) -> None:
+        self.clear()
+        for host in sorted(room.hosts, key=lambda h: (h.reachable, h.error is None, h.host)):
+            problem = host_problem(host)
+            if problem is not None:
+                state = Text("unreachable", style="bold red") if not host.reachable else Text("up")
+                self.add_row(host.host, state, problem, key=host.host)
+        self.display = self.row_count > 0
+
+
+def host_problem(host: HostReport) -> Text | None:
+    """What is wrong with HOST, or None when it is fine and has learners."""
+    if host.error:
+        return Text(host.error, style="red")
+    if host.doctor_ok is False:
+        return Text(f"doctor fails: {', '.join(host.doctor_failures)}", style="yellow")
+    if not host.learners:
+        return Text("no learner has checked anything yet", style="dim")
+    return None
 
 
 def _lesson_order(room: RoomRound) -> list[str]:
