@@ -18,14 +18,15 @@ INTRO = (
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: list[Binding], intro: str = INTRO) -> None:
         super().__init__()
         self.bindings = bindings
+        self.intro = intro
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Static("xdp-tui keys", classes="question")
-            yield Static(INTRO, id="help-intro")
+            yield Static(self.intro, id="help-intro")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

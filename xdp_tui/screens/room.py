@@ -27,6 +27,13 @@ from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.widgets.learner_detail import LearnerDetailView
 from xdp_tui.widgets.room_grid import HostProblems, RoomGrid
 
+ROOM_INTRO = (
+    "Every learner of the room, polled over SSH every few seconds. Stuck learners come first "
+    "(the same assignment failing several times, or no progress for a while); hosts that are "
+    "unreachable, answer badly or fail `doctor` are listed below them. Select a learner and "
+    "press enter for their last check's output and their source's diff against the solution."
+)
+
 
 @dataclass
 class RoundDone(Message):
@@ -123,7 +130,7 @@ class RoomScreen(Screen[None]):
         self.query_one(LearnerDetailView).show_detail(message.detail)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(list(self.BINDINGS)))  # type: ignore[arg-type]
+        self.app.push_screen(HelpScreen(list(self.BINDINGS), ROOM_INTRO))  # type: ignore[arg-type]
 
 
 class RoomApp(App[int]):
