@@ -168,7 +168,8 @@ def parse_json(text: str) -> dict[str, Any]:
     except ValueError:
         first = text.strip().splitlines()[0][:60] if text.strip() else "nothing"
         raise MalformedOutput(f"not JSON (starts {first!r})") from None
-    return _as(data, dict, "the output")
+    checked: dict[str, Any] = _as(data, dict, "the output")
+    return checked
 
 
 def parse_last_check(value: Any) -> LastCheck | None:

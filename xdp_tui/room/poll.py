@@ -14,12 +14,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import asyncssh
 
 from xdp_tui.room.inventory import RoomHost
 from xdp_tui.room.model import (
     HostReport,
+    Learner,
     LearnerDetail,
     MalformedOutput,
     RoomRound,
@@ -126,7 +128,8 @@ class RoomPoller:
 
     async def _poll_host(self, host: RoomHost) -> HostReport:
         clock = time.monotonic()
-        reachable, error, hostname, learners = False, None, None, []
+        reachable, error, hostname = False, None, None
+        learners: list[Learner] = []
         try:
             async with asyncio.timeout(self.timeout_s):
                 connection = await self._connect(host)
@@ -206,7 +209,7 @@ class RoomPoller:
             return connection
 
     async def _open(self, host: RoomHost) -> asyncssh.SSHClientConnection:
-        options: dict[str, object] = {}
+        options: dict[str, Any] = {}
         if host.port is not None:
             options["port"] = host.port
         if host.user is not None:
@@ -214,7 +217,7 @@ class RoomPoller:
         if host.key_file is not None:
             options["client_keys"] = [host.key_file]
         # The instructor's ~/.ssh/config, known_hosts, keys and agent, as ssh would use them.
-        return await asyncssh.connect(host.address, **options)  # type: ignore[arg-type]
+        return await asyncssh.connect(host.address, **options)
 
     async def _exec(
         self,

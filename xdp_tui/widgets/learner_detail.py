@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -16,7 +17,7 @@ class LearnerDetailView(VerticalScroll):
 
     shown: LearnerDetail | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(
             Text("Select a learner (enter) to see their last check and diff.", style="dim"),
             id="learner-detail-body",

@@ -53,6 +53,9 @@ class RoomGrid(DataTable[Text | str]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.lessons: list[str] = []
         self.round: RoomRound | None = None
+        # Each host's last good answer: a host that drops out keeps its learners on
+        # screen (dimmed, "last seen ...") instead of making them vanish.
+        self.last_good: dict[str, tuple[HostReport, float]] = {}
 
     def show_round(self, room: RoomRound) -> None:
         """Redraw from ROOM, keeping the cursor on the same learner when it is still there."""
@@ -70,8 +73,20 @@ class RoomGrid(DataTable[Text | str]):
             self.add_row(
                 *self._learner_cells(host, learner, now), key=f"{host.host}/{learner.user}"
             )
+        for host in room.hosts:
+            if host.learners:
+                self.last_good[host.host] = (host, room.time)
+            elif host.error and host.host in self.last_good:
+                self._add_stale_rows(*self.last_good[host.host], now)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected))
+
+    def _add_stale_rows(self, host: HostReport, seen: float, now: float) -> None:
+        for learner in host.learners:
+            cells = self._learner_cells(host, learner, now)
+            dimmed = [Text(str(cell), style="dim") for cell in cells[:-1]]
+            status = Text(f"host not answering; last seen {ago(seen, now)} ago", style="red")
+            self.add_row(*dimmed, status, key=f"{host.host}/{learner.user}")
 
     def selected_key(self) -> str | None:
         if not self.row_count:
