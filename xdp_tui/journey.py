@@ -281,12 +281,18 @@ class SolutionDiff:
         return "".join(line.text + "\n" for line in self.lines)
 
 
-def solution_diff(lesson: Lesson, source: Path | None = None, context: int = 3) -> SolutionDiff:
-    """Unified diff from the learner's file (or SOURCE) to the solution (markers left out)."""
+def solution_diff(
+    lesson: Lesson, source: Path | None = None, context: int = 3, *, text: str | None = None
+) -> SolutionDiff:
+    """Unified diff from the learner's file (or SOURCE) to the solution (markers left out).
+
+    TEXT: SOURCE's content when the caller has read it already (the room reads
+    another user's file itself, without following links).
+    """
     mine = Path(source) if source is not None else workspace_source(lesson)
     theirs = solution_source(lesson)
     try:
-        mine_lines = mine.read_text(errors="replace").splitlines()
+        mine_lines = (text if text is not None else mine.read_text(errors="replace")).splitlines()
     except OSError as exc:
         raise XdpTuiError(f"cannot read {mine}: {exc.strerror}", location=str(mine)) from exc
     solution_lines = _unmarked(theirs.read_text().splitlines())

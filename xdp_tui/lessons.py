@@ -11,7 +11,6 @@ Pure Python: no Textual, no kernel calls.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import shutil
@@ -388,23 +387,6 @@ def read_home_file(home: Path, relative: Path, limit: int = _SOURCE_READ_LIMIT) 
         return None
     finally:
         os.close(fd)
-
-
-def workspace_diff(lesson: Lesson, home: Path) -> str:
-    """Unified diff from the lesson's solution to the learner's workspace copy (under HOME)."""
-    relative = HOME_PROGRESS.parent / "workspace" / lesson.id / lesson.source_name
-    source = read_home_file(home, relative)
-    if source is None:
-        return ""
-    solution = solution_source(lesson).read_text()
-    return "".join(
-        difflib.unified_diff(
-            solution.splitlines(keepends=True),
-            source.splitlines(keepends=True),
-            f"solution/{lesson.source_name}",
-            f"workspace/{lesson.source_name}",
-        )
-    )
 
 
 def users_progress(homes: list[tuple[str, Path]] | None = None) -> list[tuple[str, Progress]]:

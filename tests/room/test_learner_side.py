@@ -91,8 +91,8 @@ def test_all_users_reads_a_private_home_root_and_refuses_links(
     source.write_text(source.read_text() + "/* my change */\n")
     assert main(["progress", "--all-users", "--user", "ann", "--diff", "--json"]) == 0
     detail = json.loads(capsys.readouterr().out)
-    assert "+/* my change */" in detail["diff"]
-    assert detail["diff"].startswith("--- solution/xdp_prog_kern.c")
+    assert "-/* my change */" in detail["diff"]  # the learner's own view: theirs -> solution
+    assert detail["diff"].startswith("--- yours/xdp_prog_kern.c")
 
     assert main(["progress", "--all-users", "--user", "nobody-here", "--json"]) == 1
     assert "no user 'nobody-here'" in capsys.readouterr().err

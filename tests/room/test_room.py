@@ -111,7 +111,7 @@ def test_a_host_stopped_mid_session_shows_unreachable_and_the_rest_carry_on(
     assert [learner.user for learner in first.learners] == ["ann", "bob", "dee"]
     assert after.learners()[0][1].user == "ann"  # stuck first
     assert detail.error is None and detail.lesson == "basic02-prog-by-name"
-    assert "+// ann was here" in detail.diff
+    assert "-// ann was here" in detail.diff
     assert detail.last_check is not None and detail.last_check.failures == 3
     assert gone.error and gone.diff == ""
 

@@ -67,11 +67,11 @@ async def test_room_screen_shows_stuck_first_host_problems_and_a_learners_diff(
         detail = screen.query_one(LearnerDetailView)
         await _until(pilot, lambda: detail.shown is not None)
         assert detail.shown is not None and detail.shown.error is None
-        assert "+// TODO drop" in detail.shown.diff
+        assert "-// TODO drop" in detail.shown.diff
         assert detail.border_title == f"ann@{room.host(0).name}"
         await pilot.pause()
         shown = app.export_screenshot()
-        assert "xdp_drop_func" in shown and "workspace/xdp_prog_kern.c" in shown
+        assert "xdp_drop_func" in shown and "yours/xdp_prog_kern.c" in shown
 
         room.stop(room.host(1))  # a host goes away while the screen runs
         gone = room.host(1).name

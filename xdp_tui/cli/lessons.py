@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from pathlib import Path
 from typing import Any
 
 from xdp_tui.cli.output import add_command, print_json
@@ -209,7 +210,7 @@ def _all_users_progress(args: argparse.Namespace) -> int:
 
 def _one_user_detail(args: argparse.Namespace) -> int:
     """One learner for the instructor: last check in full and, asked, their diff."""
-    from xdp_tui.lessons import HOME_PROGRESS, Progress, get_lesson, machine_homes, workspace_diff
+    from xdp_tui.lessons import HOME_PROGRESS, Progress, get_lesson, machine_homes
 
     homes = dict(machine_homes())
     if args.user not in homes:
@@ -219,7 +220,7 @@ def _one_user_detail(args: argparse.Namespace) -> int:
     lesson_id = args.diff or activity["current_lesson"]
     diff = ""
     if args.diff is not None and lesson_id:
-        diff = workspace_diff(get_lesson(lesson_id), home)
+        diff = _workspace_diff(get_lesson(lesson_id), home)
     detail = {
         "hostname": socket.gethostname(),
         "user": args.user,
@@ -238,6 +239,19 @@ def _one_user_detail(args: argparse.Namespace) -> int:
     if diff:
         print(diff, end="")
     return 0
+
+
+def _workspace_diff(lesson: Any, home: Path) -> str:
+    """The learner's workspace copy under HOME against the solution, as they see it themselves."""
+    from xdp_tui.journey import solution_diff
+    from xdp_tui.lessons import HOME_PROGRESS, read_home_file
+
+    relative = HOME_PROGRESS.parent / "workspace" / lesson.id / lesson.source_name
+    text = read_home_file(home, relative)  # as root: never through a learner's link
+    if text is None:
+        return ""
+    found = solution_diff(lesson, Path(lesson.source_name), text=text)
+    return "".join(line.text + "\n" for line in found.lines)
 
 
 def _workspace(args: argparse.Namespace) -> int:
