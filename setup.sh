@@ -48,6 +48,13 @@ for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 [[ ${#missing[@]} -gt 0 ]] && apt_install "${missing[@]}"
+# openssh-server is here for the room tests, which start their own sshd inside
+# namespaces: a system sshd that this script brought in (nobody used it before)
+# is not left enabled and listening.
+if [[ " ${missing[*]:-} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+    say "openssh-server installed for the room tests; its system service stays off"
+    systemctl disable --now ssh.service >/dev/null 2>&1 || true
+fi
 
 # bcc compiles C against the running kernel's headers at run time.
 KVER="$(uname -r)"
