@@ -47,6 +47,7 @@ class SshRoom:
     prefix: str
     folder: Path
     hosts: list[SshHost] = field(default_factory=list)
+    throwaway_root: bool = False  # hosts see / through an overlay whose writes vanish
 
     @property
     def instructor_home(self) -> Path:
@@ -134,8 +135,11 @@ def _run(*argv: str) -> None:
 
 
 @contextlib.contextmanager
-def ssh_room(count: int, *, tag: str = "") -> Iterator[SshRoom]:
-    """COUNT namespaced sshd hosts named hG<id><tag>n<i>; all removed on exit."""
+def ssh_room(count: int, *, tag: str = "", throwaway_root: bool = False) -> Iterator[SshRoom]:
+    """COUNT namespaced sshd hosts named hG<id><tag>n<i>; all removed on exit.
+
+    THROWAWAY_ROOT: each host's sshd runs chrooted in an overlay of / on a tmpfs,
+    so what is done there as root (users, /etc) stays in that host."""
     if not os.access(SSHD, os.X_OK):
         raise RuntimeError(f"{SSHD} missing: apt-get install openssh-server")
     ident = f"{os.getpid() % 10000:04d}{tag[:1]}"
@@ -143,7 +147,7 @@ def ssh_room(count: int, *, tag: str = "") -> Iterator[SshRoom]:
     octet = _free_octet()
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     os.chmod(folder, 0o755)
-    room = SshRoom(prefix=prefix, folder=folder)
+    room = SshRoom(prefix=prefix, folder=folder, throwaway_root=throwaway_root)
     try:
         _prepare_instructor(room)
         for index in range(1, count + 1):
@@ -223,7 +227,8 @@ def _make_host(room: SshRoom, index: int, net: str) -> SshHost:
     (folder / "sshd_config").write_text(
         f"ListenAddress {host.address}\n"
         f"HostKey {room.folder / 'host_ed25519'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\n"
+        # root's key here; learners' (made by deploy/ in a throwaway host) in their homes
+        f"AuthorizedKeysFile {folder / 'authorized_keys'} .ssh/authorized_keys\n"
         f"PidFile {folder / 'sshd.pid'}\n"
         "PermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\n"
@@ -232,7 +237,8 @@ def _make_host(room: SshRoom, index: int, net: str) -> SshHost:
         "StrictModes no\n"
         "MaxStartups 100:30:200\n"
         "MaxSessions 100\n"
-        "LogLevel ERROR\n"
+        "Subsystem sftp internal-sftp\n"
+        "LogLevel INFO\n"
     )
     return host
 
@@ -245,15 +251,43 @@ def _start_sshd(room: SshRoom, host: SshHost) -> None:
     # root's real dotfiles (a pyenv init in .bashrc) stay out of every command.
     root_home = host.folder / "root"
     root_home.mkdir(mode=0o700)
+    sshd = f"{SSHD} -D -e -f {host.folder / 'sshd_config'}"
+    if room.throwaway_root:
+        script = _throwaway_root_script(host, root_home, sshd)
+    else:
+        script = f"mount --bind {root_home} /root && hostname {host.name} && exec {sshd}"
     host.sshd = subprocess.Popen(
-        ["ip", "netns", "exec", host.name, "unshare", "--uts", "sh", "-c",
-         f"mount --bind {root_home} /root && hostname {host.name} && "
-         f'exec {SSHD} -D -e -f {host.folder / "sshd_config"}'],
+        ["ip", "netns", "exec", host.name, "unshare", "--uts", "--mount", "sh", "-c", script],
         stdout=log,
         stderr=log,
         start_new_session=True,
-    )  # fmt: skip
+    )
     log.close()
+
+
+def _throwaway_root_script(host: SshHost, root_home: Path, sshd: str) -> str:
+    """sh that runs sshd chrooted in an overlay of / whose writes go to a tmpfs.
+
+    The host then is a throwaway copy of this machine: Ansible may add users,
+    sudoers and keys there for real, and they vanish with the host's mount
+    namespace (the private propagation of `unshare --mount` keeps them in).
+    """
+    layer = host.folder / "layer"
+    merged = host.folder / "merged"
+    return " && ".join(
+        [
+            f"mkdir -p {layer} {merged}",
+            f"mount -t tmpfs tmpfs {layer}",
+            f"mkdir {layer}/upper {layer}/work",
+            f"mount -t overlay overlay -o lowerdir=/,upperdir={layer}/upper,workdir={layer}/work {merged}",
+            f"mount --rbind /proc {merged}/proc",
+            f"mount --rbind /dev {merged}/dev",
+            f"mount --rbind /sys {merged}/sys",
+            f"mount --bind {root_home} {merged}/root",
+            f"hostname {host.name}",
+            f"exec chroot {merged} {sshd}",
+        ]
+    )
 
 
 def _wait_listening(room: SshRoom, timeout_s: float = 20.0) -> None:

@@ -1,9 +1,10 @@
 """deploy/: ansible-lint clean, and ansible-playbook against the namespaced sshd hosts.
 
-The hosts share this machine's filesystem, so only what stays inside a host is
-run for real: the lab (made in the host's own namespaces, by its private
-xdp-tui) and the doctor report. The install and account tasks (packages,
-/opt, users, sudoers of this very machine) run in check mode only.
+Run for real: the lab (made in each host's own namespaces, by its private
+xdp-tui), the doctor report, and the learner accounts with their sudoers and
+keys (on hosts whose / is an overlay on a tmpfs, so users and /etc changes stay
+in the host). Check mode only: the install part (apt from the network, which
+the hosts lack, and /opt + setup.sh + pip) and everything in one full pass.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.room.sshroom import REPO, SshRoom, ssh_room
+from tests.room.sshroom import REPO, SshRoom, _keygen, ssh_room
 
 pytestmark = pytest.mark.kernel
 BIN = Path(__import__("sys").executable).parent
@@ -31,7 +32,9 @@ def _recap(output: str) -> dict[str, dict[str, int]]:
     return recap
 
 
-def _playbook(room: SshRoom, *extra: str) -> tuple[dict[str, dict[str, int]], str]:
+def _playbook(
+    room: SshRoom, *extra: str, csv: str | None = None
+) -> tuple[dict[str, dict[str, int]], str]:
     inventory = room.write_inventory()
     lines = []  # each host's own xdp-tui and lab
     for line in inventory.read_text().splitlines():
@@ -43,11 +46,11 @@ def _playbook(room: SshRoom, *extra: str) -> tuple[dict[str, dict[str, int]], st
     archive = room.folder / "xdp-tui.tar.gz"
     if not archive.exists():
         subprocess.run(["git", "-C", str(REPO), "archive", "-o", str(archive), "HEAD"], check=True)
-    csv = room.folder / "learners.csv"
-    csv.write_text(f"# host,user\n{room.host(0).name},{room.prefix}ann\n")
+    learners = room.folder / "learners.csv"
+    learners.write_text(csv or f"# host,user\n{room.host(0).name},{room.prefix}ann\n")
     settings = {
         "xdp_tui_archive": str(archive),
-        "xdp_tui_learners_csv": str(csv),
+        "xdp_tui_learners_csv": str(learners),
         "doctor_report": str(room.folder / "doctor-report.json"),
     }
     done = subprocess.run(
@@ -114,3 +117,43 @@ def test_lab_and_report_for_real_then_nothing_changes(room: SshRoom) -> None:
     again, _ = _playbook(room, "--tags", "lab,report")
     assert all(again[h.name]["changed"] == 0 for h in good), again
     assert again["localhost"]["changed"] == 0
+
+
+@pytest.fixture
+def throwaway_room() -> Iterator[SshRoom]:
+    """Two hosts whose / is an overlay on a tmpfs: accounts can be made for real."""
+    with ssh_room(2, tag="a", throwaway_root=True) as made:
+        yield made
+
+
+def test_learner_accounts_for_real_with_sudo_limited_to_xdp_tui(throwaway_room: SshRoom) -> None:
+    room = throwaway_room
+    key = room.folder / "ann_key"
+    _keygen(key)
+    ann, bob = f"{room.prefix}ann", f"{room.prefix}bob"
+    csv = (
+        "# host,user,ssh public key\n"
+        f"{room.host(0).name},{ann},{key.with_suffix('.pub').read_text().strip()}\n"
+        f"{room.host(1).name}, {bob}\n"
+    )
+    # the apt step needs the network, which the hosts do not have; the packages are here
+    args = ("--tags", "accounts", "--skip-tags", "packages")
+    first, _ = _playbook(room, *args, csv=csv)
+    assert first[room.host(0).name]["changed"] == 4  # user, ~/.ssh, authorized_keys, sudoers
+    assert first[room.host(1).name]["changed"] == 2  # user, sudoers
+    again, _ = _playbook(room, *args, csv=csv)
+    assert all(again[h.name]["changed"] == 0 for h in room.hosts), again
+    assert subprocess.run(["id", ann], capture_output=True).returncode != 0  # not on this machine
+
+    host = room.host(0)
+    as_ann = ["ssh", "-F", str(room.ssh_config), "-i", str(key), f"{ann}@{host.address}"]
+    allowed = subprocess.run(
+        [*as_ann, f"sudo -n {host.command} progress --all-users --json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert allowed.returncode == 0, allowed.stderr + (host.folder / "sshd.log").read_text()[-1500:]
+    assert json.loads(allowed.stdout)["hostname"] == host.name
+    refused = subprocess.run([*as_ann, "sudo -n id"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "uid=0" not in refused.stdout
