@@ -58,6 +58,16 @@ def test_room_json_reads_every_host_and_each_failure_stays_on_its_row(room: SshR
     assert slow["reachable"] and "no answer within 2 s" in slow["error"]
 
 
+def test_the_stuck_thresholds_come_from_the_command_line(room: SshRoom) -> None:
+    inventory = room.write_inventory(room.hosts[:1])
+    data = _room_json(room, inventory, "--no-doctor", "--stuck-failures", "4")
+    (ann,) = [row for row in data["hosts"][0]["learners"] if row["user"] == "ann"]
+    assert not ann["stuck"] and data["hosts"][0]["doctor_ok"] is None
+    data = _room_json(room, inventory, "--no-doctor", "--stuck-minutes", "0.0001")
+    stuck = {row["user"]: row["stuck_reason"] for row in data["hosts"][0]["learners"]}
+    assert stuck["bob"] == "no progress for 0 min" and "in a row" in stuck["ann"]
+
+
 def test_yaml_and_ini_inventories_read_the_same_with_and_without_ansible(
     room: SshRoom, monkeypatch: pytest.MonkeyPatch
 ) -> None:

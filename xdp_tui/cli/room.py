@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from xdp_tui.cli.output import add_command, positive_float, print_json
+from xdp_tui.cli.output import add_command, positive_float, positive_int, print_json
 
 
 def register(sub: Any) -> None:
@@ -35,6 +35,18 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--no-doctor", action="store_true", help="do not run `xdp-tui doctor` on the hosts"
     )
+    parser.add_argument(
+        "--stuck-failures",
+        type=positive_int,
+        default=None,
+        help="stuck after this many failed checks in a row of one assignment (default 3)",
+    )
+    parser.add_argument(
+        "--stuck-minutes",
+        type=positive_float,
+        default=None,
+        help="stuck after this many minutes without a new pass (default 20)",
+    )
 
 
 def inventory_path(given: Path | None) -> Path:
@@ -48,11 +60,17 @@ def _room(args: argparse.Namespace) -> int:
     # Imported here: every learner VM runs `xdp-tui progress` each round, and
     # building the parser must not pay for asyncio and asyncssh.
     import asyncio
+    from dataclasses import replace
 
-    from xdp_tui.room import RoomPoller, load_inventory
+    from xdp_tui.room import RoomPoller, StuckRule, load_inventory
 
     hosts = load_inventory(inventory_path(args.inventory))
-    poller = RoomPoller(hosts, timeout_s=args.timeout, doctor=not args.no_doctor)
+    rule = StuckRule()
+    if args.stuck_failures is not None:
+        rule = replace(rule, failures=args.stuck_failures)
+    if args.stuck_minutes is not None:
+        rule = replace(rule, idle_s=args.stuck_minutes * 60)
+    poller = RoomPoller(hosts, timeout_s=args.timeout, rule=rule, doctor=not args.no_doctor)
     if args.json:
         print_json(asyncio.run(_one_round(poller)).to_dict())
         return 0

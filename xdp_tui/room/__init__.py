@@ -6,9 +6,15 @@ hosts concurrently with asyncssh. The CLI (`xdp-tui room --json`) and the
 Textual room screen are faces over RoomPoller.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from xdp_tui.room.inventory import RoomHost, load_inventory
 from xdp_tui.room.model import HostReport, LastCheck, Learner, LearnerDetail, RoomRound, StuckRule
-from xdp_tui.room.poll import RoomPoller
+
+if TYPE_CHECKING:
+    from xdp_tui.room.poll import RoomPoller
 
 __all__ = [
     "HostReport",
@@ -21,3 +27,13 @@ __all__ = [
     "StuckRule",
     "load_inventory",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio + asyncssh load only when polling: `xdp-tui progress`, which every
+    # learner VM runs each round, builds the parser that imports this package.
+    if name == "RoomPoller":
+        from xdp_tui.room.poll import RoomPoller
+
+        return RoomPoller
+    raise AttributeError(name)

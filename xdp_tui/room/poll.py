@@ -274,7 +274,7 @@ def describe(exc: BaseException, host: RoomHost, timeout_s: float) -> str:
     if isinstance(exc, asyncssh.PermissionDenied):
         return f"authentication refused ({where})"
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return f"host key not verifiable ({where}): add it to known_hosts"
+        return f"host key not verifiable ({where}): ssh-keyscan it into ~/.ssh/known_hosts"
     if isinstance(exc, ConnectionRefusedError):
         return f"unreachable: connection refused ({where})"
     if isinstance(exc, OSError):
