@@ -27,9 +27,11 @@ esac
 # object view); libbpf1/libbpf-dev load them and give bpf_helpers.h; bpftool and
 # xdp-tools are the baselines we compare against; python3-bpfcc is bcc for the
 # tracepoint monitor; iproute2/iputils-ping/tcpdump for the lab; tmux for the
-# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline.
+# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline;
+# openssh-server (sshd, started by the tests inside namespaces as a room of lab
+# VMs) and sudo (lab VMs run `sudo -n xdp-tui`) for the room.
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool xdp-tools python3-bpfcc python3-venv
-          iproute2 iputils-ping tcpdump tmux netsniff-ng)
+          iproute2 iputils-ping tcpdump tmux netsniff-ng openssh-server sudo)
 # libc6-dev-i386 (amd64): clang's BPF target is not x86_64, so glibc's headers
 # (reached from <linux/icmp.h> and the tutorial's parsing helpers) ask for
 # gnu/stubs-32.h, which only this package provides; the tutorial lists it too.
@@ -50,6 +52,13 @@ for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 [[ ${#missing[@]} -gt 0 ]] && apt_install "${missing[@]}"
+# openssh-server is here for the room tests, which start their own sshd inside
+# namespaces: a system sshd that this script brought in (nobody used it before)
+# is not left enabled and listening.
+if [[ " ${missing[*]:-} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+    say "openssh-server installed for the room tests; its system service stays off"
+    systemctl disable --now ssh.service >/dev/null 2>&1 || true
+fi
 
 # bcc compiles C against the running kernel's headers at run time.
 KVER="$(uname -r)"

@@ -12,6 +12,8 @@ Pure Python: no Textual, no kernel calls.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -368,9 +370,21 @@ HOME_PROGRESS = Path(".local") / "share" / "xdp-tui" / "progress.json"
 
 
 def machine_homes() -> list[tuple[str, Path]]:
-    """(user, home) of root and every login user (uid >= 1000) of this machine."""
+    """(user, home) of root and every login user (uid >= 1000) of this machine.
+
+    XDP_TUI_HOMES names a folder whose subfolders are the homes instead (homes
+    not in the passwd database, e.g. on a shared mount, and one machine standing
+    in for several lab VMs in the room tests).
+    """
     import pwd
 
+    if os.environ.get("XDP_TUI_HOMES"):
+        root = Path(os.environ["XDP_TUI_HOMES"])
+        return sorted(
+            (entry.name, entry)
+            for entry in root.iterdir()
+            if entry.is_dir() and not entry.is_symlink()
+        )
     return [
         (entry.pw_name, Path(entry.pw_dir))
         for entry in pwd.getpwall()
@@ -386,6 +400,61 @@ class UserProgress:
     path: Path
     progress: Progress | None
     problem: str = ""
+
+
+def _last_edit(workspaces: Path) -> tuple[str | None, float | None]:
+    """(lesson, mtime) of the most recently modified workspace file, never following links."""
+    best: tuple[str | None, float | None] = (None, None)
+    try:
+        folders = [entry for entry in os.scandir(workspaces) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return best
+    for folder in folders:
+        try:
+            files = list(os.scandir(folder.path))
+        except OSError:
+            continue
+        for item in files:
+            if not item.is_file(follow_symlinks=False) or not item.name.endswith(
+                _WORKSPACE_SUFFIXES
+            ):
+                continue
+            mtime = item.stat(follow_symlinks=False).st_mtime
+            if best[1] is None or mtime > best[1]:
+                best = (folder.name, mtime)
+    return best
+
+
+# A learner's source read for the instructor: larger files are cut, not read whole.
+_SOURCE_READ_LIMIT = 256 * 1024
+
+
+def read_home_file(home: Path, relative: Path, limit: int = _SOURCE_READ_LIMIT) -> str | None:
+    """Text of HOME/RELATIVE read as root without following any symlink on the way.
+
+    Every component is opened with O_NOFOLLOW relative to the previous one, so a
+    learner's link (to /etc/shadow, say) is refused instead of read. None when
+    missing, a link, or not a regular file.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(home, flags | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for part in relative.parts[:-1]:
+            next_fd = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        file_fd = os.open(relative.parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+        with os.fdopen(file_fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return handle.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def users_progress(homes: list[tuple[str, Path]] | None = None) -> list[tuple[str, Progress]]:
@@ -440,6 +509,7 @@ _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "checked_at": (int, float),
     "passed_at": (int, float, type(None)),
     "title": (str,),
+    "failures": (int,),
 }
 
 
@@ -510,7 +580,11 @@ class Progress:
         lessons = self._data["lessons"]
         entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
         now = time.time()
-        entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        # Failed checks in a row on this assignment: the room's "stuck" rule reads it.
+        failures = 0 if passed else int(entry.get("failures") or 0) + 1
+        entry.update(
+            {"passed": bool(passed), "detail": detail, "checked_at": now, "failures": failures}
+        )
         if title:
             entry["title"] = title
         if passed and not entry.get("passed_at"):
@@ -563,6 +637,48 @@ class Progress:
             for entry in entries.values()
         ]
         return max(times, default=0) or None
+
+    def last_check(self) -> dict[str, Any] | None:
+        """The most recent check: lesson, assignment, passed, detail, checked_at, failures."""
+        latest: dict[str, Any] | None = None
+        for lesson_id, entries in self._data["lessons"].items():
+            for assignment_id, entry in entries.items():
+                when = entry.get("checked_at") or 0
+                if when and (latest is None or when > latest["checked_at"]):
+                    latest = {
+                        "lesson": lesson_id,
+                        "assignment": assignment_id,
+                        "passed": bool(entry.get("passed")),
+                        "detail": str(entry.get("detail") or ""),
+                        "checked_at": when,
+                        "failures": int(entry.get("failures") or 0),
+                    }
+        return latest
+
+    def activity(self) -> dict[str, Any]:
+        """Where this learner is, for the instructor's room (names and times, never source).
+
+        current_lesson: the lesson last checked or last edited (workspace files
+        next to the progress file), whichever is later; last_activity: when;
+        last_progress: the latest first pass of an assignment, or, before any,
+        the first check (the start of the time without progress).
+        """
+        check = self.last_check()
+        edited_lesson, edited_at = _last_edit(self.path.parent / "workspace")
+        current = check["lesson"] if check else None
+        activity_at = check["checked_at"] if check else None
+        if edited_at and (activity_at is None or edited_at > activity_at):
+            current, activity_at = edited_lesson, edited_at
+        entries = [e for entries in self._data["lessons"].values() for e in entries.values()]
+        passes = [e.get("passed_at") or 0 for e in entries]
+        checks = [e.get("checked_at") or 0 for e in entries if e.get("checked_at")]
+        progress_at = max(passes, default=0) or min(checks, default=0) or None
+        return {
+            "current_lesson": current,
+            "last_check": check,
+            "last_activity": activity_at,
+            "last_progress": progress_at,
+        }
 
     def save(self) -> None:
         """Write the file as the learner (never through a link); a damaged one is kept aside."""

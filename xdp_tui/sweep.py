@@ -16,7 +16,6 @@ import os
 
 from xdp_tui import paths
 from xdp_tui.process import (
-    left_by_dead_processes,
     pid_alive,
     sweep_trace_instances,
 )

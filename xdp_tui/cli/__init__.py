@@ -20,7 +20,7 @@ from xdp_tui.privileges import require_root
 from xdp_tui.sweep import sweep_after_killed_runs
 
 # Domain modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("doctor", "env", "engine", "observe", "capture", "lessons")
+COMMAND_MODULES = ("doctor", "env", "engine", "observe", "capture", "lessons", "room")
 
 
 def build_parser() -> argparse.ArgumentParser:
