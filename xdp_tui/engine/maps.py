@@ -35,7 +35,7 @@ DEFAULT_LIMIT = 1024  # entries read per map; big hash maps are cut (and say so)
 
 # Map types whose entries cannot be listed from user space (no keys, or the
 # values are kernel objects); read_map returns them empty with a note.
-_NOT_LISTABLE = {
+NOT_LISTABLE = {
     4: "perf event buffers are read with a perf reader, not as entries",
     17: "AF_XDP socket map: entries are sockets, not readable",
     15: "socket map: entries are sockets, not readable",
@@ -49,7 +49,7 @@ _NOT_LISTABLE = {
 }
 # Types where a key with no value is normal (sparse fd arrays) rather than an error.
 # Their values are ids or ifindexes (prog/map ids, devmap targets, cpumap queue sizes).
-_FD_ARRAYS = {3, 8, 12, 14, 16, 25}
+FD_ARRAYS = {3, 8, 12, 14, 16, 25}
 # Types indexed by a u32 position: without BTF their keys still show as numbers.
 _INDEXED = {2, 3, 4, 6, 8, 12, 14, 16, 17}
 
@@ -147,7 +147,7 @@ def sum_values(values: list[Any]) -> Any:
     return first
 
 
-def _full_map_name(btf: Btf | None, short: str) -> str:
+def full_map_name(btf: Btf | None, short: str) -> str:
     """Kernel map names stop at 15 characters; the BTF `.maps` section has the full one."""
     if btf is None or len(short) < 15:
         return short
@@ -159,14 +159,14 @@ def _full_map_name(btf: Btf | None, short: str) -> str:
     return short
 
 
-class _Decoder:
+class KeyValueDecoder:
     """Turns raw key/value bytes of one map into Python values (functions built once)."""
 
     def __init__(self, info: bpfsys.MapInfo, btf: Btf | None) -> None:
         self.key_type = ""
         self.value_type = ""
         self.key = self._raw_key if info.type in _INDEXED else _hex
-        self.value = _fd_slot if info.type in _FD_ARRAYS else _hex
+        self.value = _fd_slot if info.type in FD_ARRAYS else _hex
         if btf is None:
             return
         if info.btf_key_type_id and btf.size_of(info.btf_key_type_id) <= info.key_size:
@@ -219,16 +219,16 @@ class MapReader:
         self._owns_fd = owns_fd
         self.info = bpfsys.map_info(fd)
         self.btf = btf_by_id(self.info.btf_id)
-        self.decoder = _Decoder(self.info, self.btf)
-        self.name = _full_map_name(self.btf, self.info.name)
+        self.decoder = KeyValueDecoder(self.info, self.btf)
+        self.name = full_map_name(self.btf, self.info.name)
         self._batch: bpfsys.BatchReader | None = None
-        if self.info.max_entries <= limit and self.info.type not in _FD_ARRAYS:
+        if self.info.max_entries <= limit and self.info.type not in FD_ARRAYS:
             self._batch = bpfsys.BatchReader(
                 fd, self.info.key_size, self.info.value_size, self.info.max_entries,
                 self.info.per_cpu,
             )  # fmt: skip
         self._compiled = _batch_decoder_for(self.info, self.btf, self.decoder)
-        self._packed = _packed_entry_decoder(self.info, self.decoder)
+        self._packed = packed_entry_decoder(self.info, self.decoder)
         self._described = self._description()
         # What the last read saw, to skip decoding what did not change:
         self._last_raw: tuple[int, bytes, bytes] | None = None  # a whole batch read
@@ -280,8 +280,8 @@ class MapReader:
 
     def read(self) -> DecodedMap:
         result = DecodedMap(**self._described)
-        if self.info.type in _NOT_LISTABLE:
-            result.note = _NOT_LISTABLE[self.info.type]
+        if self.info.type in NOT_LISTABLE:
+            result.note = NOT_LISTABLE[self.info.type]
             return result
         if self._batch is not None:
             try:
@@ -366,7 +366,7 @@ class MapReader:
             try:
                 value = bpfsys.lookup(self.fd, key, info.value_size, info.per_cpu)
             except XdpTuiError:
-                if info.type in _FD_ARRAYS:
+                if info.type in FD_ARRAYS:
                     continue  # an empty slot of a prog/dev/cpu map
                 raise
             if value is not None:  # deleted between listing and reading
@@ -374,7 +374,7 @@ class MapReader:
         return entries, truncated
 
 
-def _packed_entry_decoder(info: bpfsys.MapInfo, decoder: _Decoder) -> EntryDecoder:
+def packed_entry_decoder(info: bpfsys.MapInfo, decoder: KeyValueDecoder) -> EntryDecoder:
     """Decoder of one entry as a batch read packs it (per-CPU values side by side),
     through the BTF decoders, like a key-by-key read."""
     if not info.per_cpu:
@@ -397,7 +397,7 @@ _BATCH_DECODERS_MAX = 256
 
 
 def _batch_decoder_for(
-    info: bpfsys.MapInfo, btf: Btf | None, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf | None, decoder: KeyValueDecoder
 ) -> BatchDecoder | None:
     """`_compiled_batch_decoder`, compiled once per map shape (one-shot reads reuse it).
 
@@ -418,7 +418,7 @@ def _batch_decoder_for(
 
 
 def _compiled_batch_decoder(
-    info: bpfsys.MapInfo, btf: Btf | None, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf | None, decoder: KeyValueDecoder
 ) -> BatchDecoder | None:
     """A decoder of a whole batch read, compiled for maps of counters (None for other maps).
 
@@ -472,7 +472,7 @@ def _compiled_batch_decoder(
 
 
 def _batch_keys(
-    info: bpfsys.MapInfo, btf: Btf, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf, decoder: KeyValueDecoder
 ) -> tuple[Callable[[bytes], Any], str]:
     """How to split a batch's packed keys, and the source of one decoded key `k`.
 
@@ -502,7 +502,7 @@ def read_map(fd: int, *, limit: int = DEFAULT_LIMIT) -> DecodedMap:
     return MapReader(fd, limit=limit).read()
 
 
-def _entry(decoder: _Decoder, key: bytes, value: bytes | list[bytes]) -> dict[str, Any]:
+def _entry(decoder: KeyValueDecoder, key: bytes, value: bytes | list[bytes]) -> dict[str, Any]:
     if isinstance(value, list):
         per_cpu = [decoder.value(v) for v in value]
         return {"key": decoder.key(key), "value": sum_values(per_cpu), "per_cpu": per_cpu}
