@@ -59,6 +59,8 @@ MAX_READ_BYTES = 512 << 20
 # last call never fails for want of space.
 _SLACK_ENTRIES = 256
 SORTS_BUILTIN = ("pps", "bps", "key")
+# Keys shown as an address rather than as the union of arrays BTF describes.
+_ADDRESS_TYPES = frozenset({"struct in6_addr", "struct in_addr"})
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier mixing wide keys into one word
 
 UIntArray = npt.NDArray[np.uint64]
@@ -659,22 +661,24 @@ class BigMapWatch:
         if sort == "key" and len(self.key_fields) != 1:
             return kept[self._key_order(kept)][:limit]
         if sort == "key":
-            score = self._key_column(self.key_fields[0], kept).astype(np.float64)
+            columns = [self._key_column(self.key_fields[0], np.arange(tick.n))]
+        elif sort in ("pps", "bps"):
+            rate, total = self._counter_columns(rates, tick.sums, sort, tick.n)
+            columns = [-rate, -total.astype(np.float64)]  # idle rows: the biggest totals first
         else:
-            column = self._counter_rate(rates, sort, tick.n) if sort in SORTS_BUILTIN else None
-            column = tick.sums[sort] if column is None else column
-            score = -column[kept].astype(np.float64)
-        if limit is not None and limit < len(kept):
-            best = np.argpartition(score, limit - 1)[:limit] if limit > 0 else kept[:0]
-            kept, score = kept[best], score[best]
-        return kept[np.lexsort((tick.ident[kept], score))]
+            columns = [-tick.sums[sort].astype(np.float64)]
+        return _best(columns + [tick.ident], kept, limit)
 
-    def _counter_rate(self, rates: dict[str, FloatArray], sort: str, n: int) -> FloatArray:
-        """pps (or bps): the packets (bytes) field's rate, else the first field's rate."""
+    def _counter_columns(
+        self, rates: dict[str, FloatArray], sums: dict[str, npt.NDArray[Any]], sort: str, n: int
+    ) -> tuple[FloatArray, npt.NDArray[Any]]:
+        """pps (bps): the packets (bytes) field's rate and total, else the first field's."""
         name = self.packets_field if sort == "pps" else self.bytes_field
         first = self.value_fields[0].name if self.value_fields else None
         name = name or self.packets_field or first
-        return rates[name] if name else np.zeros(n)
+        if name is None:
+            return np.zeros(n), np.zeros(n)
+        return rates[name], sums[name]
 
     def _key_column(self, f: NumField, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
         """Integer key field F of ROWS as numbers (network-order fields swapped)."""
@@ -698,6 +702,8 @@ class BigMapWatch:
         assert self.arrays is not None
         key = self.arrays.keys[i, : self.info.key_size].tobytes()
         entry = self._entry(key, self.arrays.values[i].tobytes())
+        if self.decoder.key_type in _ADDRESS_TYPES:
+            entry["key"] = str(ipaddress.ip_address(key))
         row_rates = {name: float(r[i]) for name, r in rates.items()}
         pps, bps = self._pps_bps(row_rates)
         return TopRow(
@@ -705,6 +711,31 @@ class BigMapWatch:
             values={name: int(s[i]) for name, s in tick.sums.items()}, rates=row_rates,
             pps=float(pps), bps=float(bps), new=bool(new[i]) if new is not None else False,
         )  # fmt: skip
+
+
+def _best(
+    columns: list[npt.NDArray[Any]], rows: npt.NDArray[np.intp], limit: int | None
+) -> npt.NDArray[np.intp]:
+    """The LIMIT (None: all) ROWS smallest by COLUMNS compared in order, sorted.
+
+    Linear time for a small LIMIT: argpartition on the first column; only rows
+    tied with the last one kept go on to the next column (a million idle rows
+    at rate 0 are ranked by their totals, then by key).
+    """
+    if limit is None or limit >= len(rows):
+        return rows[np.lexsort([c[rows] for c in reversed(columns)])]
+    if limit <= 0:
+        return rows[:0]
+    first = columns[0][rows]
+    if len(columns) == 1:
+        part = rows[np.argpartition(first, limit - 1)[:limit]]
+        return part[np.argsort(columns[0][part], kind="stable")]
+    kth = np.partition(first, limit - 1)[limit - 1]
+    better = rows[first < kth]
+    tied = rows[first == kth]
+    return np.concatenate(
+        [_best(columns, better, None), _best(columns[1:], tied, limit - len(better))]
+    )
 
 
 def _delta(now: npt.NDArray[Any], before: npt.NDArray[Any]) -> FloatArray:
