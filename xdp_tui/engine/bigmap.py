@@ -33,8 +33,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+# NumPy's BLAS would start a pool of spinning threads; nothing here multiplies matrices.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 
 from xdp_tui.engine import _lib, bpfsys
 from xdp_tui.engine.btf import INT_BOOL, INT_SIGNED, KIND_INT, KIND_STRUCT, KIND_UNION, Btf
@@ -764,13 +767,23 @@ class TopSample:
 
 
 class TopSampler:
-    """The maps of the program on DEV (or MAP_NAME alone), watched; reopened when replaced."""
+    """The maps of the program on DEV (or MAP_NAME alone), watched; reopened when replaced.
+
+    MIN_ENTRIES leaves out maps whose max_entries is smaller (the TUI's top-talkers
+    view is for maps larger than a screen).
+    """
 
     def __init__(
-        self, dev: str, *, map_name: str | None = None, batch: int = DEFAULT_BATCH
+        self,
+        dev: str,
+        *,
+        map_name: str | None = None,
+        min_entries: int = 0,
+        batch: int = DEFAULT_BATCH,
     ) -> None:
         self.dev = dev
         self.map_name = map_name
+        self.min_entries = min_entries
         self.batch = batch
         self.prog_id: int | None = None
         self.prog_name: str | None = None
@@ -793,7 +806,8 @@ class TopSampler:
             wanted = (
                 watch.name == self.map_name if self.map_name else not is_internal_map(watch.name)
             )
-            if wanted and watch.arrays is not None:
+            big_enough = watch.info.max_entries >= self.min_entries
+            if wanted and big_enough and watch.arrays is not None:
                 self.watches.append(watch)
             else:
                 watch.close()
@@ -802,14 +816,31 @@ class TopSampler:
                               "has no such readable map")  # fmt: skip
         return self.watches
 
-    def sample(self, top: int = DEFAULT_TOP, sort: str = "pps", key_filter: str = "") -> TopSample:
+    @property
+    def names(self) -> list[str]:
+        """The maps watched (after the last sample)."""
+        return [watch.name for watch in self.watches]
+
+    def sample(
+        self,
+        top: int = DEFAULT_TOP,
+        sort: str = "pps",
+        key_filter: str = "",
+        only: str | None = None,
+    ) -> TopSample:
+        """Refresh every map watched (or the one named ONLY: the first one when it is not
+        watched) of the program on the interface."""
         watches = self._watches()
+        if only is not None and watches and only not in self.names:
+            only = watches[0].name
         out = TopSample(time.time(), self.dev, self.prog_id, self.prog_name)
         for watch in watches:
-            if sort not in watch.sorts and not self.map_name:
+            if only is not None and watch.name != only:
+                continue
+            if sort not in watch.sorts and not self.map_name and only is None:
                 continue  # --sort FIELD picks the maps that have FIELD
             out.maps[watch.name] = watch.refresh(top, sort, key_filter or None)
-        if watches and not out.maps:
+        if watches and not out.maps and only is None:
             raise XdpTuiError(f"--sort {sort}: no map of {self.prog_name} has such a field")
         return out
 

@@ -42,6 +42,7 @@ from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
 from xdp_tui.widgets.source_view import SourceView
 from xdp_tui.widgets.status_line import StatusLine
+from xdp_tui.widgets.top_talkers import TopTalkers
 from xdp_tui.workbench import Workbench
 
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
@@ -96,6 +97,13 @@ class WorkshopScreen(Screen[None]):
         _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
         _b("f3", "toggle_toc", "Contents", "Show or hide the README's contents", show=False),
         _b("A", "check_all", "Check all", "Run the checks of every assignment", show=False),
+        _b(
+            "T",
+            "top_talkers",
+            "Top talkers",
+            "Go to the big-map view (s sort, f filter)",
+            show=False,
+        ),  # fmt: skip
     ]
 
     def __init__(self, workbench: Workbench) -> None:
@@ -116,6 +124,7 @@ class WorkshopScreen(Screen[None]):
         self._toc_choice: bool | None = None
         self._started = False
         self._readme_timer: Timer | None = None
+        self._top_focus_wanted = False  # `T` pressed before the Live tab was mounted
 
     # ---- layout ---------------------------------------------------------------------
 
@@ -134,6 +143,7 @@ class WorkshopScreen(Screen[None]):
                     yield Lazy(
                         Vertical(
                             make_pane("stats", id="live-stats"),
+                            TopTalkers(id="top-talkers"),
                             make_pane("monitor", id="monitor-pane"),
                         )
                     )
@@ -405,6 +415,7 @@ class WorkshopScreen(Screen[None]):
         sample = message.sample
         if sample is None:  # the loop ended; a new attach may have raced it
             self._sampling = False
+            self._follow_top_talkers(None)
             self._resume_sampling()
             return
         self.last_sample = sample
@@ -417,6 +428,7 @@ class WorkshopScreen(Screen[None]):
         stats, monitor = self.pane("#live-stats"), self.pane("#monitor-pane")
         if stats is None or monitor is None:
             return  # not mounted yet (Lazy); the next sample will do
+        self._follow_top_talkers(sample.get("dev"))
         if _same_numbers(sample, self._fed_sample):
             return  # nothing moved: no redraw
         self._fed_sample = sample
@@ -426,9 +438,30 @@ class WorkshopScreen(Screen[None]):
         if sample.get("trace"):
             monitor.add_lines(sample["trace"])  # type: ignore[attr-defined]
 
+    def action_top_talkers(self) -> None:
+        """The Live tab, with the keys on the big-map view (once it shows, if not yet)."""
+        self.switch_tab("live")
+        top = self.pane("#top-talkers")
+        if top is not None:
+            top.want_focus()
+        else:
+            self._top_focus_wanted = True  # the Live tab mounts lazily: on its first sample
+
+    def _follow_top_talkers(self, dev: str | None) -> None:
+        """The big-map view reads by itself (its own worker); it needs the interface."""
+        top = self.pane("#top-talkers")
+        if top is not None:
+            top.follow(dev)
+            if self._top_focus_wanted:
+                self._top_focus_wanted = False
+                top.want_focus()
+
     @on(TabbedContent.TabActivated, "#tabs")
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
         self.active_tab = event.pane.id or ""
+        top = self.pane("#top-talkers")
+        if top is not None:
+            top.set_active(self.active_tab == "live")
         if self.active_tab == "live" and self.last_sample is not None:
             self.call_after_refresh(self._feed_live, self.last_sample)
         elif self.active_tab == "lab":
