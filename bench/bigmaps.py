@@ -14,9 +14,10 @@ updating 2,000 of its keys (crafted UDP frames with 2,000 source ports, about
                thread, median of --reps refreshes after a first one.
     baseline:  `bpftool map dump -j id N > /dev/null`: user + system CPU of the
                bpftool process (how the usual tools read a map), median of 3.
-    TUI:       `xdp-tui --lab L` in a tmux pane, program attached, the Live tab's
-               top-talkers view on the map (4 Hz for 100k, 1 Hz for 1M), traffic on:
-               CPU of the app's process over --seconds (as bench/tui_cpu.py).
+    TUI:       `xdp-tui --lab L` in a tmux pane: the program as the learner's basic01
+               source, built and attached with `b`, the map filled, `T` for the Live
+               tab's top-talkers view (4 Hz for 100k, 1 Hz for 1M), traffic on: CPU of
+               the app's process over --seconds (as bench/tui_cpu.py measures it).
 
 Run as root: `.venv/bin/python bench/bigmaps.py [--reps 7] [--seconds 10] [--no-tui]`.
 Targets (issue 17): ours ≥ 20× cheaper than bpftool at both sizes; TUI ≤ 15 %
@@ -45,6 +46,7 @@ sys.path.insert(0, str(REPO))
 PROGRAM = REPO / "tests" / "engine" / "progs" / "bigmap_flows.c"
 SIZES = {100_000: 4.0, 1_000_000: 1.0}  # entries -> the TUI's refresh rate (Hz)
 TRAFFIC_PORTS = 2000
+LESSON = "basic01-xdp-pass"  # the TUI attaches the program as this lesson's source
 TARGET_RATIO = 20.0
 TARGET_TUI_CPU_PCT = 15.0
 
@@ -114,8 +116,36 @@ def bpftool_cpu_s(map_id: int, reps: int = 3) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
-def tui_cpu_pct(lab: str, state: Path, hz: float, seconds: float) -> dict[str, Any]:
-    """CPU of the TUI with the top-talkers view on `flows` at HZ (bench/tui_cpu.py's way)."""
+def learner_program() -> None:
+    """The test program as the learner's own basic01 source (its function renamed to
+    the lesson's default program), so the TUI's Build key attaches it."""
+    from xdp_tui import lessons
+
+    lesson = lessons.get_lesson(LESSON)
+    source = PROGRAM.read_text().replace("xdp_count_flows", lesson.default_program)
+    lessons.workspace_source(lesson).write_text(source)
+
+
+def attached_flows_fd(lab: str) -> int:
+    """An fd of the `flows` map of the program attached on LAB (the TUI's own load)."""
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.engine.stats import attached_prog_id
+
+    prog_id = attached_prog_id(lab)
+    if prog_id is None:
+        raise SystemExit("the TUI attached nothing")
+    for map_id in bpfsys.prog_info_by_id(prog_id).map_ids:
+        if bpfsys.map_info_by_id(map_id).name == "flows":
+            return bpfsys.map_fd_by_id(map_id)
+    raise SystemExit("the attached program has no flows map")
+
+
+def tui_cpu_pct(lab: str, state: Path, size: int, hz: float, seconds: float) -> dict[str, Any]:
+    """CPU of the TUI with the top-talkers view on a SIZE-entry `flows` at HZ.
+
+    The TUI builds and attaches the learner's program (`b`), the map is filled,
+    `T` goes to the view; CPU as bench/tui_cpu.py measures it.
+    """
     from tui_cpu import cpu_split, start_pane, tmux, wait_for_text
 
     xdp_tui = Path(sys.executable).parent / "xdp-tui"
@@ -127,17 +157,25 @@ def tui_cpu_pct(lab: str, state: Path, hz: float, seconds: float) -> dict[str, A
     pid = start_pane(session, f"env {env} {xdp_tui} --lab {lab}")
     try:
         wait_for_text(session, "basic01")
-        tmux("send-keys", "-t", session, "3")  # the Live tab
-        wait_for_text(session, "Top talkers")
+        tmux("send-keys", "-t", session, "b")
+        wait_for_text(session, "prog ", timeout=60)
+        fd = attached_flows_fd(lab)
+        try:
+            fill(fd, size)
+        finally:
+            os.close(fd)
+        tmux("send-keys", "-t", session, "T")
+        wait_for_text(session, f"{size:,} / ", timeout=60)
         time.sleep(3.0)  # first reads, layout settled
         total, ui, other = cpu_split(pid, seconds)
         screen = tmux("capture-pane", "-p", "-t", session)
     finally:
-        tmux("send-keys", "-t", session, "C-q")
-        time.sleep(1.0)
+        tmux("send-keys", "-t", session, "q")
+        time.sleep(1.5)
         tmux("kill-session", "-t", session)
+    head = next((line for line in screen.splitlines() if "Top talkers" in line), "")
     return {"hz": hz, "cpu_pct": total, "ui_thread_pct": ui, "other_threads_pct": other,
-            "screen_says_top_talkers": "Top talkers" in screen}  # fmt: skip
+            "view_header": head.split("│")[-1].strip()}  # fmt: skip
 
 
 def run(reps: int, seconds: float, tui: bool) -> dict[str, Any]:
@@ -163,7 +201,7 @@ def run(reps: int, seconds: float, tui: bool) -> dict[str, Any]:
             [sys.executable, "-c", TRAFFIC, lab, str(TRAFFIC_PORTS)],
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
-        for size, hz in SIZES.items():
+        for size in SIZES:
             fill(fd, size)
             time.sleep(0.5)
             with BigMapWatch(fd) as watch:
@@ -180,9 +218,11 @@ def run(reps: int, seconds: float, tui: bool) -> dict[str, Any]:
                 "bpftool_dump_wall_s_median": round(tool_wall, 4),
                 "ratio_cpu_bpftool_vs_ours": round(tool_cpu / ours_cpu, 1) if ours_cpu else None,
             }
-            if tui:
-                figures["tui"] = tui_cpu_pct(lab, state, hz, seconds)
             results[str(size)] = figures
+        if tui:
+            learner_program()
+            for size, hz in SIZES.items():
+                results[str(size)]["tui"] = tui_cpu_pct(lab, state, size, hz, seconds)
     finally:
         if sender is not None:
             sender.kill()

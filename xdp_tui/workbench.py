@@ -330,13 +330,15 @@ class Workbench:
     # ---- live samples ------------------------------------------------------------
 
     def _start_observers(self, dev: str) -> None:
-        from xdp_tui.engine import stats
+        from xdp_tui.engine import maps, stats
 
         self._stop_sampler()
+        # Maps too big to read whole here are the top-talkers view's (widgets/top_talkers.py).
+        big = maps.DEFAULT_LIMIT
         try:
-            self._sampler = stats.StatsSampler(dev, run_stats=True)
+            self._sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
         except XdpTuiError:  # run statistics are a bonus, not a requirement
-            self._sampler = stats.StatsSampler(dev)
+            self._sampler = stats.StatsSampler(dev, skip_maps_over=big)
 
     def _stop_sampler(self) -> None:
         sampler, self._sampler = self._sampler, None

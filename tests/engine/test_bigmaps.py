@@ -225,3 +225,18 @@ def test_cli_top_json(lab: object, flows: dict[str, int]) -> None:
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "nosuch" in bad.stderr and len(bad.stderr.strip().splitlines()) <= 2
     time.sleep(0)  # keep the lab up until here
+
+
+@pytest.mark.kernel
+def test_live_sampler_leaves_big_maps_to_the_top_talkers_view(
+    lab: object, flows: dict[str, int]
+) -> None:
+    from xdp_tui.engine.bigmap import TopSampler
+    from xdp_tui.engine.stats import StatsSampler
+
+    with StatsSampler(lab.name, skip_maps_over=1024) as sampler:  # type: ignore[attr-defined]
+        assert set(sampler.sample()["maps"]) == {"by_src"}  # flows: 1M slots, not read here
+    with StatsSampler(lab.name) as sampler:  # type: ignore[attr-defined]
+        assert set(sampler.sample()["maps"]) == {"flows", "by_src"}  # the CLI's view: unchanged
+    with TopSampler(lab.name, min_entries=1025, counters_only=True) as top:  # type: ignore[attr-defined]
+        assert set(top.sample().maps) == {"flows"}

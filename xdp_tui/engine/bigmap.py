@@ -770,7 +770,8 @@ class TopSampler:
     """The maps of the program on DEV (or MAP_NAME alone), watched; reopened when replaced.
 
     MIN_ENTRIES leaves out maps whose max_entries is smaller (the TUI's top-talkers
-    view is for maps larger than a screen).
+    view is for maps larger than a screen); COUNTERS_ONLY, maps of ids (prog
+    arrays, devmaps) and values without integer fields.
     """
 
     def __init__(
@@ -779,11 +780,13 @@ class TopSampler:
         *,
         map_name: str | None = None,
         min_entries: int = 0,
+        counters_only: bool = False,
         batch: int = DEFAULT_BATCH,
     ) -> None:
         self.dev = dev
         self.map_name = map_name
         self.min_entries = min_entries
+        self.counters_only = counters_only  # only maps whose values have integer fields
         self.batch = batch
         self.prog_id: int | None = None
         self.prog_name: str | None = None
@@ -807,7 +810,8 @@ class TopSampler:
                 watch.name == self.map_name if self.map_name else not is_internal_map(watch.name)
             )
             big_enough = watch.info.max_entries >= self.min_entries
-            if wanted and big_enough and watch.arrays is not None:
+            counts = watch.value_fields and watch.info.type not in FD_ARRAYS
+            if wanted and big_enough and (counts or not self.counters_only) and watch.arrays:
                 self.watches.append(watch)
             else:
                 watch.close()

@@ -536,11 +536,18 @@ class ProgMaps:
     """The maps of one program, held open for repeated refreshes (live views, stats).
 
     If the program is replaced (new prog id) the owner makes a new ProgMaps;
-    maps that vanish mid-way are dropped from the result, not raised.
+    maps that vanish mid-way are dropped from the result, not raised. Maps with
+    more than MAX_ENTRIES slots are left out when it is given (the TUI shows
+    those whole in its top-talkers view, engine/bigmap.py).
     """
 
     def __init__(
-        self, prog_id: int, *, include_internal: bool = False, limit: int = DEFAULT_LIMIT
+        self,
+        prog_id: int,
+        *,
+        include_internal: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        max_entries: int | None = None,
     ) -> None:
         self.prog_id = prog_id
         self.readers: list[MapReader] = []
@@ -550,7 +557,8 @@ class ProgMaps:
                     reader = MapReader.by_id(map_id, limit=limit)
                 except XdpTuiError:
                     continue
-                if include_internal or not is_internal_map(reader.name):
+                too_big = max_entries is not None and reader.info.max_entries > max_entries
+                if (include_internal or not is_internal_map(reader.name)) and not too_big:
                     self.readers.append(reader)
                 else:
                     reader.close()

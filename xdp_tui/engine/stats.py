@@ -212,12 +212,14 @@ class StatsSampler:
         run_stats: bool = False,
         include_internal: bool = False,
         history_len: int = HISTORY_LEN,
+        skip_maps_over: int | None = None,
     ) -> None:
         if dev is None and prog_id is None:
             raise XdpTuiError("StatsSampler needs an interface or a program id")
         self.dev = dev
         self.fixed_prog_id = prog_id
         self.include_internal = include_internal
+        self.skip_maps_over = skip_maps_over  # max_entries above which a map is not read
         self._maps: ProgMaps | None = None
         self._prog_name = ""
         self._actions = RateTracker(history_len)
@@ -257,7 +259,9 @@ class StatsSampler:
         if prog_id is None:
             return None
         try:
-            self._maps = ProgMaps(prog_id, include_internal=self.include_internal)
+            self._maps = ProgMaps(
+                prog_id, include_internal=self.include_internal, max_entries=self.skip_maps_over
+            )
             self._prog_name = bpfsys.prog_info_by_id(prog_id).name
         except XdpTuiError:
             return None  # replaced between query and open; the next sample catches up

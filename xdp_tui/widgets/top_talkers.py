@@ -133,7 +133,7 @@ class TopTalkers(Vertical, can_focus=True):
         worker = get_current_worker()
         tick = _tick_s()
         next_at = time.monotonic()
-        with TopSampler(dev, min_entries=MIN_ENTRIES + 1) as sampler:
+        with TopSampler(dev, min_entries=MIN_ENTRIES + 1, counters_only=True) as sampler:
             while not worker.is_cancelled:
                 wait = next_at - time.monotonic()
                 if wait > 0 or not self._active.is_set() or not self._shown.is_set():
