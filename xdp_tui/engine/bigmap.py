@@ -45,6 +45,7 @@ from xdp_tui.engine.maps import (
     FD_ARRAYS,
     NOT_LISTABLE,
     KeyValueDecoder,
+    MapFdOwner,
     btf_by_id,
     full_map_name,
     is_internal_map,
@@ -427,12 +428,11 @@ class _Tick:
         return self.order
 
 
-class BigMapWatch:
+class BigMapWatch(MapFdOwner):
     """Reads one map whole again and again; each `refresh()` returns a `TopTable`."""
 
     def __init__(self, fd: int, *, batch: int = DEFAULT_BATCH, owns_fd: bool = False) -> None:
-        self.fd = fd
-        self._owns_fd = owns_fd
+        super().__init__(fd, owns_fd)
         self.info = info = bpfsys.map_info(fd)
         self.btf = btf_by_id(info.btf_id)
         self.name = full_map_name(self.btf, info.name)
@@ -468,26 +468,6 @@ class BigMapWatch:
         if names is PACKET_FIELDS and plain and counter:
             return "value"  # a map of plain counters counts packets (as stats.key_counts)
         return None
-
-    @classmethod
-    def by_id(cls, map_id: int, *, batch: int = DEFAULT_BATCH) -> BigMapWatch:
-        fd = bpfsys.map_fd_by_id(map_id)
-        try:
-            return cls(fd, batch=batch, owns_fd=True)
-        except BaseException:
-            fd.close()
-            raise
-
-    def close(self) -> None:
-        if self._owns_fd:
-            self._owns_fd = False
-            os.close(self.fd)
-
-    def __enter__(self) -> BigMapWatch:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def sorts(self) -> list[str]:

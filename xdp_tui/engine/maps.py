@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine.btf import KIND_DATASEC, Btf
@@ -204,7 +204,36 @@ def _fd_slot(raw: bytes) -> Any:
 EntryDecoder = Callable[[bytes, Any], dict[str, Any]]
 
 
-class MapReader:
+class MapFdOwner:
+    """Holds the fd of one map; `close()` closes it when this object opened it (`by_id`)."""
+
+    def __init__(self, fd: int, owns_fd: bool = False) -> None:
+        self.fd = fd
+        self._owns_fd = owns_fd
+
+    @classmethod
+    def by_id(cls, map_id: int, **options: Any) -> Self:
+        """An instance on its own fd of map MAP_ID (closed by `close()`)."""
+        fd = bpfsys.map_fd_by_id(map_id)
+        try:
+            return cls(fd, owns_fd=True, **options)
+        except BaseException:
+            fd.close()
+            raise
+
+    def close(self) -> None:
+        if self._owns_fd:
+            self._owns_fd = False
+            os.close(self.fd)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MapReader(MapFdOwner):
     """Reads one map again and again: fd, info, BTF decoders and buffers kept between reads.
 
     `read_map(fd)` is a one-shot MapReader. Live views hold one per map
@@ -214,9 +243,8 @@ class MapReader:
     """
 
     def __init__(self, fd: int, *, limit: int = DEFAULT_LIMIT, owns_fd: bool = False) -> None:
-        self.fd = fd
+        super().__init__(fd, owns_fd)
         self.limit = limit
-        self._owns_fd = owns_fd
         self.info = bpfsys.map_info(fd)
         self.btf = btf_by_id(self.info.btf_id)
         self.decoder = KeyValueDecoder(self.info, self.btf)
@@ -234,26 +262,6 @@ class MapReader:
         self._last_raw: tuple[int, bytes, bytes] | None = None  # a whole batch read
         self._last_entries: list[dict[str, Any]] = []
         self._seen: dict[bytes, tuple[Any, dict[str, Any]]] = {}  # key bytes -> (value, entry)
-
-    @classmethod
-    def by_id(cls, map_id: int, *, limit: int = DEFAULT_LIMIT) -> MapReader:
-        fd = bpfsys.map_fd_by_id(map_id)
-        try:
-            return cls(fd, limit=limit, owns_fd=True)
-        except BaseException:
-            fd.close()
-            raise
-
-    def close(self) -> None:
-        if self._owns_fd:
-            self._owns_fd = False
-            os.close(self.fd)
-
-    def __enter__(self) -> MapReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def forget(self) -> None:
         """Drop what the last read saw: the next read decodes every entry again."""
