@@ -65,3 +65,17 @@ async def test_view_reads_sorts_and_filters(lab: object, load_on_lab: Any) -> No
         top.follow(None)
         await asyncio.sleep(0)
         assert not top.display
+
+
+@pytest.mark.kernel
+async def test_slow_reads_stretch_the_tick_and_say_so(
+    lab: object, load_on_lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lp = load_on_lab(lab, "xdp_count_flows", source="bigmap_flows")
+    bpfsys.update(lp.maps["flows"], struct.pack("<I", 1), struct.pack("<QQ", 1, 64))  # type: ignore[attr-defined]
+    monkeypatch.setenv("XDP_TUI_TOP_HZ", "2000")  # a 0.5 ms tick: every read is longer
+    app = TopApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(TopTalkers).follow(lab.name)  # type: ignore[attr-defined]
+        await _until(pilot, lambda: "tick stretched" in _text(app, "#top-head"))
+        assert "1 / 1,048,576 entries" in _text(app, "#top-head")
