@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -173,9 +174,13 @@ def tui_cpu_pct(lab: str, state: Path, size: int, hz: float, seconds: float) -> 
         tmux("send-keys", "-t", session, "q")
         time.sleep(1.5)
         tmux("kill-session", "-t", session)
-    head = next((line for line in screen.splitlines() if "Top talkers" in line), "")
-    return {"hz": hz, "cpu_pct": total, "ui_thread_pct": ui, "other_threads_pct": other,
-            "view_header": head.split("│")[-1].strip()}  # fmt: skip
+    lines = [line.split("│")[-1].strip() for line in screen.splitlines()]
+    at = next((i for i, line in enumerate(lines) if line.startswith("Top talkers")), 0)
+    head = " ".join(lines[at : at + 3]).split(" s: sort")[0]  # the header wraps at 100 columns
+    stretched = re.search(r"tick stretched to ([0-9.]+) s", head)
+    return {"hz_asked": hz, "cpu_pct": total, "ui_thread_pct": ui, "other_threads_pct": other,
+            "hz_shown": round(1 / float(stretched[1]), 2) if stretched else hz,
+            "view_header": head}  # fmt: skip
 
 
 def run(reps: int, seconds: float, tui: bool) -> dict[str, Any]:
@@ -233,8 +238,10 @@ def run(reps: int, seconds: float, tui: bool) -> dict[str, Any]:
         shutil.rmtree(state, ignore_errors=True)
     met = {f"ratio_{k}": v["ratio_cpu_bpftool_vs_ours"] >= TARGET_RATIO for k, v in results.items()}
     for k, v in results.items():
-        if "tui" in v:
-            met[f"tui_cpu_{k}"] = v["tui"]["cpu_pct"] <= TARGET_TUI_CPU_PCT
+        if "tui" in v:  # at the rate asked: a stretched tick does not count as met
+            tui = v["tui"]
+            at_rate = tui["hz_shown"] >= tui["hz_asked"]
+            met[f"tui_cpu_{k}"] = at_rate and tui["cpu_pct"] <= TARGET_TUI_CPU_PCT
     return {
         "bench": "bigmaps",
         "reps": reps,

@@ -58,7 +58,7 @@ from xdp_tui.errors import XdpTuiError
 DEFAULT_BATCH = 65536  # entries per lookup_batch syscall
 DEFAULT_TOP = 20
 # The arrays of one map never grow past this; bigger maps are read up to it (and say so).
-MAX_READ_BYTES = 512 << 20
+MAX_READ_BYTES = 256 << 20
 # Hash maps hand over whole buckets: room for a few beyond max_entries means the
 # last call never fails for want of space.
 _SLACK_ENTRIES = 256

@@ -10,10 +10,10 @@ max_entries. `m` switches between big maps.
 The widget owns its reading worker (engine/bigmap.py's `TopSampler`, every
 entry by batch lookups into arrays). One read is in flight at most: the next
 starts only after the last is on screen and the tick has passed, so input is
-never blocked and reads never pile up. A read that takes longer than a
-quarter of the tick stretches the tick (a million entries cost the kernel
-about 0.3 s per read: the view then refreshes less often rather than take a
-core), and the header says so.
+never blocked and reads never pile up. A read longer than the tick, or
+costing more CPU than a quarter of it, stretches the tick (a million entries
+cost the kernel about 0.3 s of CPU per read: the view then refreshes every
+~1.2 s rather than take a core), and the header says so.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 MIN_ENTRIES = 64  # maps with more slots than this get the view (a screen shows ~32 rows)
 DEFAULT_HZ = 4.0
-MAX_CPU_SHARE = 0.25  # reads use at most this share of a core: slower ones stretch the tick
+MAX_CPU_SHARE = 0.25  # reads use at most this share of a core: costlier ones stretch the tick
 MIN_ROWS, MAX_ROWS = 3, 50
 KEY_WIDTH = 40
 
@@ -141,10 +141,11 @@ class TopTalkers(Vertical, can_focus=True):
                 if wait > 0 or not self._active.is_set() or not self._shown.is_set():
                     time.sleep(min(max(wait, 0.02), 0.25))
                     continue
-                started = time.monotonic()
+                started, cpu_started = time.monotonic(), time.thread_time()
                 message = self._read(sampler)
-                took = time.monotonic() - started
-                period = max(tick, took / MAX_CPU_SHARE)
+                took, cpu = time.monotonic() - started, time.thread_time() - cpu_started
+                # Never two reads at once (wall time); reads within their CPU share.
+                period = max(tick, took, cpu / MAX_CPU_SHARE)
                 if period > tick:
                     message.stretched_to = period
                 next_at = started + period
