@@ -53,6 +53,7 @@ class PingResult:
     answered_seqs: list[int]
     rtts_ms: list[float] = field(default_factory=list)
     dst: str = ""  # the address pinged
+    frame_size: int = 0  # bytes of each request's Ethernet frame (no FCS)
     unreachable: str = ""  # why requests could not leave the namespace, if they could not
 
     @property
@@ -169,12 +170,19 @@ def build_tcp_syn_frame(
 
 
 def build_echo_frame(
-    lab: Lab, seq: int, family: int = 6, vlan: int | None = None, *, ident: int = 0x7864
+    lab: Lab,
+    seq: int,
+    family: int = 6,
+    vlan: int | None = None,
+    *,
+    ident: int = 0x7864,
+    payload: bytes = packets.ECHO_PAYLOAD,
 ) -> bytes:
-    """An echo request frame (118 bytes for IPv6, 98 for IPv4, plus 4 with a tag)."""
+    """An echo request frame (118 bytes for IPv6, 98 for IPv4, plus 4 with a tag, with
+    the default 56-byte payload)."""
     _family_check(lab, family)
     src, dst = _addresses(lab, family)
-    segment = packets.icmp_echo(src, dst, ident, seq)
+    segment = packets.icmp_echo(src, dst, ident, seq, payload)
     proto = packets.IPPROTO_ICMPV6 if family == 6 else packets.IPPROTO_ICMP
     return packets.frame(lab.outer_mac, lab.inner_mac, src, dst, proto, segment, vlan)
 
@@ -355,6 +363,8 @@ def ping(
     vlan: int | None = None,
     on_reply: Callable[[int, float], None] | None = None,
     dst: str | None = None,
+    size: int | None = None,
+    first_seq: int = 1,
 ) -> PingResult:
     """Echo requests from inside the lab to its outer address, sequence numbers 1..count.
 
@@ -369,6 +379,8 @@ def ping(
     the tag makes the outer side answer. Replies are matched by id and seq;
     `on_reply(seq, rtt_ms)` hears of each as it arrives. `count=None` pings
     until KeyboardInterrupt and then returns what happened so far.
+    `size`: payload bytes of each request (default 56, like ping(8));
+    `first_seq`: the first sequence number (then first_seq+1, ...).
     """
     if dst is not None:
         family = family_of(dst)
@@ -382,17 +394,38 @@ def ping(
     _family_check(lab, family)
     if count is not None and count < 0:
         raise XdpTuiError(f"count must be 0 or more, not {count}")
+    if not 0 <= first_seq <= 0xFFFF - (count or 0):
+        raise XdpTuiError(f"sequence numbers from {first_seq} do not fit 16 bits", location="ping")
+    payload = _echo_payload(size)
     ident = (os.getpid() ^ threading.get_ident()) & 0xFFFF
     if vlan is None:
         pinger: _Pinger = _SocketPinger(lab, family, ident, dst)
     else:
         pinger = _FramePinger(lab, family, ident, vlan)
     pinger.on_reply = on_reply
+    pinger.payload = payload
     with pinger:
-        result = pinger.run(count, interval, timeout)
+        result = pinger.run(count, interval, timeout, first_seq)
     result.dst = getattr(pinger, "dst", "") or _addresses(lab, family)[1]
     result.unreachable = getattr(pinger, "unreachable", "")
+    result.frame_size = _headers_len(family, vlan, packets.ICMP_HLEN) + len(payload)
     return result
+
+
+# An echo request must fit one frame of the lab's 1500-byte MTU.
+MAX_ECHO_PAYLOAD = 1500 - packets.IPV6_HLEN - packets.ICMP_HLEN
+
+
+def _echo_payload(size: int | None) -> bytes:
+    if size is None:
+        return packets.ECHO_PAYLOAD
+    if not 0 <= size <= MAX_ECHO_PAYLOAD:
+        raise XdpTuiError(
+            f"a ping payload of {size} bytes does not fit one frame",
+            location="ping",
+            hint=f"use 0 to {MAX_ECHO_PAYLOAD} bytes",
+        )
+    return bytes(i & 0xFF for i in range(size))
 
 
 class _Pinger:
@@ -402,6 +435,7 @@ class _Pinger:
         self.lab, self.family, self.ident = lab, family, ident
         self.sock: socket.socket | None = None
         self.on_reply: Callable[[int, float], None] | None = None
+        self.payload = packets.ECHO_PAYLOAD
 
     def __enter__(self) -> _Pinger:
         return self
@@ -417,14 +451,20 @@ class _Pinger:
         """The sequence number if `data` answers one of our requests."""
         raise NotImplementedError
 
-    def run(self, count: int | None, interval: float, timeout: float) -> PingResult:
+    def run(
+        self, count: int | None, interval: float, timeout: float, first_seq: int = 1
+    ) -> PingResult:
         sent_at: dict[int, float] = {}
         rtts: dict[int, float] = {}
+        seqs = itertools.count(first_seq) if count is None else range(first_seq, first_seq + count)
         try:
-            for seq in itertools.count(1) if count is None else range(1, count + 1):
+            for number in seqs:
+                seq = number & 0xFFFF  # an endless ping wraps, as ping(8) does
+                sent_at.pop(seq, None)
+                rtts.pop(seq, None)
                 sent_at[seq] = time.perf_counter()
                 self.send(seq)
-                last = seq == count
+                last = count is not None and number == first_seq + count - 1
                 wait_until = sent_at[seq] + (timeout if last else interval)
                 self._collect(sent_at, rtts, wait_until, stop_when_all=last)
         except KeyboardInterrupt:
@@ -474,7 +514,7 @@ class _SocketPinger(_Pinger):
     def send(self, seq: int) -> None:
         assert self.sock is not None
         # ICMPv6 raw sockets get their checksum from the kernel; ours is right anyway.
-        message = packets.icmp_echo(self.src, self.dst, self.ident, seq)
+        message = packets.icmp_echo(self.src, self.dst, self.ident, seq, self.payload)
         try:
             self.sock.sendto(message, (self.dst, 0))
         except OSError as exc:
@@ -500,7 +540,9 @@ class _FramePinger(_Pinger):
 
     def send(self, seq: int) -> None:
         assert self.sock is not None
-        data = build_echo_frame(self.lab, seq, self.family, self.vlan, ident=self.ident)
+        data = build_echo_frame(
+            self.lab, seq, self.family, self.vlan, ident=self.ident, payload=self.payload
+        )
         _send_retrying(self.sock.send, data)
 
     def replies(self, data: bytes) -> int | None:

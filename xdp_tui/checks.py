@@ -426,8 +426,28 @@ def run_checks(
     if record:
         store = Progress.load()
         for result in results:
-            store.mark(lesson.id, result.assignment, result.passed, result.detail)
+            title = lesson.assignment(result.assignment).title
+            store.mark(lesson.id, result.assignment, result.passed, result.detail, title=title)
     return results
+
+
+def check_assignment(
+    lesson: Lesson,
+    assignment_id: str,
+    *,
+    solution: bool = False,
+    source: Path | None = None,
+    progress: bool | None = None,
+) -> CheckResult:
+    """Check the ONE assignment the learner chose (recorded like run_checks)."""
+    [result] = run_checks(
+        lesson,
+        lesson.assignment(assignment_id).id,
+        solution=solution,
+        source=source,
+        progress=progress,
+    )
+    return result
 
 
 def _run_one(

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,19 @@ class Assignment:
     id: str
     title: str
     check: str  # function name in the lesson's checks.py
-    hint: str = ""
+    hint: str = ""  # the first hint level (what a failed check shows)
+    # Graduated help, gentlest first: `hints = [...]` in lesson.toml (a lone
+    # `hint` is one level). The solution part comes after the last level.
+    hints: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "check": self.check, "hint": self.hint}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "check": self.check,
+            "hint": self.hint,
+            "hints": list(self.hints),
+        }
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,30 @@ class LabOptions:
 
 
 @dataclass(frozen=True)
+class TrafficChoice:
+    """One kind of traffic a lesson offers the learner (`[[traffic]]` in lesson.toml).
+
+    kind "ping" (echo requests), "udp" or "tcp" (to `port`); `family` 6 or 4;
+    `vlan` tags the frames; `ask_to`: ping an address the learner types
+    (another lab's end, packet03).
+    """
+
+    label: str
+    kind: str = "ping"
+    family: int = 6
+    vlan: int | None = None
+    port: int | None = None
+    ask_to: bool = False
+    count: int = 5
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TRAFFIC_KINDS = ("ping", "udp", "tcp")
+
+
+@dataclass(frozen=True)
 class Lesson:
     id: str
     title: str
@@ -74,6 +107,8 @@ class Lesson:
     starter_refused: str = ""
     # Assignments the untouched starter already satisfies (basic01: nothing to write).
     starter_passes: tuple[str, ...] = ()
+    # Traffic the lesson's assignments need, beyond the IPv6 ping every lab answers.
+    traffic: tuple[TrafficChoice, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -108,6 +143,7 @@ class Lesson:
             "assignments": [a.to_dict() for a in self.assignments],
             "starter_refused": self.starter_refused,
             "starter_passes": list(self.starter_passes),
+            "traffic": [t.to_dict() for t in self.traffic],
         }
 
 
@@ -154,15 +190,7 @@ def _read_lesson(toml_path: Path) -> Lesson:
 def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
     lab = data.get("lab", {})
     roles = tuple(str(r) for r in lab.get("roles", ["test01"]))
-    assignments = tuple(
-        Assignment(
-            id=str(a["id"]),
-            title=str(a["title"]),
-            check=str(a["check"]),
-            hint=str(a.get("hint", "")),
-        )
-        for a in data.get("assignments", [])
-    )
+    assignments = tuple(_assignment_from_dict(a) for a in data.get("assignments", []))
     lesson_id = str(data["id"])
     if lesson_id != folder.name:
         raise ValueError(f"id {lesson_id!r} differs from its folder name {folder.name!r}")
@@ -185,6 +213,43 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
         assignments=assignments,
         starter_refused=str(data.get("starter_refused", "")),
         starter_passes=tuple(str(a) for a in data.get("starter_passes", [])),
+        traffic=tuple(_traffic_from_dict(t) for t in data.get("traffic", [])),
+    )
+
+
+def _assignment_from_dict(data: dict[str, Any]) -> Assignment:
+    hints = data.get("hints")
+    if hints is None:
+        hints = [data["hint"]] if data.get("hint") else []
+    if not isinstance(hints, list):
+        raise ValueError(f"assignment {data.get('id')!r}: hints must be a list of strings")
+    levels = tuple(str(h) for h in hints)
+    return Assignment(
+        id=str(data["id"]),
+        title=str(data["title"]),
+        check=str(data["check"]),
+        hint=levels[0] if levels else "",
+        hints=levels,
+    )
+
+
+def _traffic_from_dict(data: dict[str, Any]) -> TrafficChoice:
+    kind = str(data.get("kind", "ping"))
+    family = int(data.get("family", 6))
+    if kind not in TRAFFIC_KINDS:
+        raise ValueError(f"traffic kind {kind!r} is not one of {', '.join(TRAFFIC_KINDS)}")
+    if family not in (4, 6):
+        raise ValueError(f"traffic family {family} is not 4 or 6")
+    if kind != "ping" and data.get("port") is None:
+        raise ValueError(f"{kind} traffic needs a port")
+    return TrafficChoice(
+        label=str(data["label"]),
+        kind=kind,
+        family=family,
+        vlan=int(data["vlan"]) if data.get("vlan") is not None else None,
+        port=int(data["port"]) if data.get("port") is not None else None,
+        ask_to=bool(data.get("ask_to", False)),
+        count=int(data.get("count", 5)),
     )
 
 
@@ -293,16 +358,40 @@ class Progress:
             data = {"lessons": {}}
         return cls(path, data)
 
-    def mark(self, lesson_id: str, assignment_id: str, passed: bool, detail: str = "") -> None:
-        """Record one check result and save at once."""
+    def mark(
+        self,
+        lesson_id: str,
+        assignment_id: str,
+        passed: bool,
+        detail: str = "",
+        *,
+        title: str = "",
+    ) -> None:
+        """Record one check result (and the assignment's TITLE, for readers without the
+        lesson files, such as the instructor's view) and save at once."""
         lessons = self._data["lessons"]
         entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
         now = time.time()
         entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        if title:
+            entry["title"] = title
         if passed and not entry.get("passed_at"):
             entry["passed_at"] = now
         entry.setdefault("passed_at", None)
         lessons[lesson_id][assignment_id] = entry
+        self.save()
+
+    def hints_shown(self, lesson_id: str, assignment_id: str) -> int:
+        """How many hint levels of the assignment the learner has opened (0: none)."""
+        entry = self._data["lessons"].get(lesson_id, {}).get(assignment_id) or {}
+        shown = entry.get("hints_shown", 0)
+        return shown if isinstance(shown, int) and shown > 0 else 0
+
+    def note_hints_shown(self, lesson_id: str, assignment_id: str, levels: int) -> None:
+        """Remember that LEVELS hint levels were opened (never fewer than before); saves."""
+        lessons = self._data["lessons"]
+        entry = lessons.setdefault(lesson_id, {}).setdefault(assignment_id, {})
+        entry["hints_shown"] = max(levels, self.hints_shown(lesson_id, assignment_id))
         self.save()
 
     def passed(self, lesson_id: str) -> set[str]:

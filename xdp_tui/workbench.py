@@ -61,6 +61,16 @@ class CheckOutcome:
     hint: str
 
 
+@dataclass(frozen=True)
+class TrafficOutcome:
+    """What one traffic choice sent, for the Activity log."""
+
+    label: str
+    sent: int
+    answered: int | None  # echo replies (None: UDP/TCP, nothing answers)
+    summary: str  # one line, e.g. "IPv4 ping to 10.11.3.1: 5 sent, 5 answered"
+
+
 @dataclass
 class Attached:
     """What this session has attached right now."""
@@ -130,6 +140,38 @@ class Workbench:
         lessons.reset_workspace(lesson)
         return self.source_path(lesson)
 
+    # ---- the learner's journey (checklist, graduated help, solution) -------------------
+
+    def lesson_progress(self, lesson: Any) -> Any:
+        """journey.LessonProgress: each assignment's title, state and last detail; the fraction."""
+        from xdp_tui.journey import lesson_progress
+
+        return lesson_progress(lesson)
+
+    def next_help(self, lesson: Any, assignment_id: str) -> Any:
+        """journey.HelpStep: the next hint level for the assignment, then its solution part."""
+        from xdp_tui.journey import next_help
+
+        return next_help(lesson, assignment_id)
+
+    def solution_part(self, lesson: Any, assignment_id: str) -> Any:
+        """journey.SolutionPart: the solution's lines for one assignment."""
+        from xdp_tui.journey import solution_part
+
+        return solution_part(lesson, assignment_id)
+
+    def solution_text(self, lesson: Any) -> str:
+        """The whole solution, without its assignment markers."""
+        from xdp_tui.journey import solution_text
+
+        return solution_text(lesson)
+
+    def solution_diff(self, lesson: Any) -> Any:
+        """journey.SolutionDiff: the learner's file against the solution, lines tagged for colour."""
+        from xdp_tui.journey import solution_diff
+
+        return solution_diff(lesson, self.source_path(lesson))
+
     @staticmethod
     def current_assignment(lesson: Any, passed: set[str]) -> Any | None:
         """The first assignment not yet passed; the last one when all passed."""
@@ -161,19 +203,20 @@ class Workbench:
                 self._requested_lab = DEFAULT_LAB
         return self._requested_lab
 
-    def ensure_lab(self, progress: Progress = _no_progress) -> Any:
-        """The session's lab, created when missing or broken."""
+    def ensure_lab(self, progress: Progress = _no_progress, *, legacy_ip: bool = False) -> Any:
+        """The session's lab, created when missing or broken (with IPv4 if LEGACY_IP)."""
         import testenv
 
         name = self.lab_name
         try:
             lab = testenv.get(name)
-            if self._lab_healthy(name):
+            healthy = self._lab_healthy(name)
+            if healthy and (lab.legacy_ip or not legacy_ip):
                 return lab
-            progress(f"repairing lab {name}…")
+            progress(f"adding IPv4 to lab {name}…" if healthy else f"repairing lab {name}…")
         except XdpTuiError:
             progress(f"creating lab {name}…")
-        return testenv.setup(name)
+        return testenv.setup(name, legacy_ip=legacy_ip)
 
     @staticmethod
     def _lab_healthy(name: str) -> bool:
@@ -257,6 +300,12 @@ class Workbench:
 
         result = self.build(lesson, progress)  # first: a compiler error needs no lab
         lab = self.ensure_lab(progress)
+        if getattr(getattr(lesson, "lab", None), "legacy_ip", False) and not lab.legacy_ip:
+            # The lesson needs IPv4: adding it rebuilds the lab, so detach first
+            # (the rebuild would take our link with it).
+            with self._lock:
+                self._detach_locked()
+            lab = self.ensure_lab(progress, legacy_ip=True)
         program = program or getattr(lesson, "default_program", None) or None
         with self._lock:
             self._detach_locked()
@@ -407,6 +456,55 @@ class Workbench:
         from testenv import traffic
 
         return traffic.ping(self.ensure_lab(), count=count)
+
+    def traffic_choices(self, lesson: Any) -> list[Any]:
+        """The traffic LESSON offers (journey.TrafficChoice), IPv6 ping first."""
+        from xdp_tui.journey import traffic_choices
+
+        return traffic_choices(lesson)
+
+    def send_traffic(self, choice: Any, to: str | None = None) -> TrafficOutcome:
+        """Send one TrafficChoice from inside the session's lab; TO for `ask_to` choices."""
+        from testenv import traffic
+
+        lab = self.ensure_lab()
+        if choice.kind == "ping":
+            if choice.ask_to and not (to or "").strip():
+                raise XdpTuiError("which address should the ping go to?", location="ping")
+            dst = to.strip() if choice.ask_to and to else None
+            result = traffic.ping(
+                lab, choice.count, family=choice.family, vlan=choice.vlan, dst=dst
+            )
+            tagged = f" tagged {choice.vlan}" if choice.vlan is not None else ""
+            why = f" ({result.unreachable})" if result.unreachable else ""
+            return TrafficOutcome(
+                choice.label,
+                result.sent,
+                result.received,
+                f"ping{tagged} to {result.dst}: {result.sent} sent,"
+                f" {result.received} answered{why}",
+            )
+        send = traffic.udp_stream if choice.kind == "udp" else traffic.tcp_syn_stream
+        port = int(choice.port)
+        sent = send(
+            lab, count=choice.count, pps=100.0, port=port, family=choice.family, vlan=choice.vlan
+        ).sent
+        what = "UDP datagrams" if choice.kind == "udp" else "TCP SYNs"
+        return TrafficOutcome(
+            choice.label, sent, None, f"{sent} {what} sent to port {port} (IPv{choice.family})"
+        )
+
+    def readme_text(self, lesson: Any) -> str:
+        """The lesson's README with its addresses filled in from the session's lab
+        (said generically while no lab exists; never creates one)."""
+        from xdp_tui.journey import render_readme
+
+        lab = None
+        with contextlib.suppress(Exception):  # no lab yet: the generic words
+            import testenv
+
+            lab = testenv.get(self.lab_name)
+        return render_readme(Path(lesson.readme).read_text(encoding="utf-8"), lab)
 
     def stream(self, pps: int | None, on_chunk: Callable[[Any], None], chunk_s: float = 0.5) -> int:
         """Send UDP at `pps` (None: as fast as possible) from inside the lab until stop_stream().

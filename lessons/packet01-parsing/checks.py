@@ -3,23 +3,56 @@
 The program under test is xdp_parser_func. What we can observe from outside:
 which echo requests got an answer (ping from inside the lab), how the stats
 map counted the verdicts, and which frames made it past XDP (a tap on the
-outer interface). Echo sequence numbers start at 1, so "drop the even ones"
-means the odd ones are answered.
+outer interface). Each run starts its echo sequence numbers, UDP port and
+VLAN ids somewhere new, so a program that drops fixed numbers cannot pass:
+"drop the even ones" must really read the sequence number.
 """
 
 from __future__ import annotations
+
+import random
+from dataclasses import dataclass
 
 from testenv import packets, traffic
 from xdp_tui.checks import CheckContext, CheckResult
 
 PROGRAM = "xdp_parser_func"
-PINGS = 6  # sequence numbers 1..6
-EVEN = [seq for seq in range(1, PINGS + 1) if seq % 2 == 0]
-ODD = [seq for seq in range(1, PINGS + 1) if seq % 2 == 1]
+PINGS = 6
 UDP_FRAMES = 5
-UDP_PORT = 7777
-VLAN_ID = 7
-OUTER_VLAN_ID = 8  # the outer tag of the QinQ frames
+
+
+@dataclass(frozen=True)
+class Pings:
+    """Echo requests first..first+PINGS-1 (first chosen afresh each run) and what came back."""
+
+    first: int
+    answered: list[int]
+    dropped: int
+    passed: int
+
+    @property
+    def seqs(self) -> list[int]:
+        return list(range(self.first, self.first + PINGS))
+
+    @property
+    def odd(self) -> list[int]:
+        return [seq for seq in self.seqs if seq % 2]
+
+    @property
+    def even(self) -> list[int]:
+        return [seq for seq in self.seqs if not seq % 2]
+
+    @property
+    def answered_even(self) -> list[int]:
+        return [seq for seq in self.answered if not seq % 2]
+
+
+def _ping(ctx: CheckContext, family: int = 6) -> Pings:
+    first = random.randint(100, 60000)
+    before = ctx.stats()
+    result = ctx.ping(count=PINGS, family=family, first_seq=first)
+    dropped, passed = _verdicts(ctx, before, ctx.stats())
+    return Pings(first, result.answered_seqs, dropped, passed)
 
 
 def _verdicts(ctx: CheckContext, before: dict, after: dict) -> tuple[int, int]:
@@ -31,68 +64,63 @@ def _verdicts(ctx: CheckContext, before: dict, after: dict) -> tuple[int, int]:
 def check_bounds(ctx: CheckContext) -> CheckResult:
     # A verifier refusal makes ctx.load raise: the check fails with the located log.
     ctx.load(PROGRAM)
-    before = ctx.stats()
-    result = ctx.ping(count=PINGS)
-    dropped, _passed = _verdicts(ctx, before, ctx.stats())
-    answered_even = [seq for seq in result.answered_seqs if seq % 2 == 0]
+    pings = _ping(ctx)
     ctx.expect(
-        not answered_even and dropped >= len(EVEN),
-        f"the program loads, but it dropped {dropped} packets and echo requests"
-        f" {answered_even or 'none'} with even numbers were answered; after the Ethernet"
+        not pings.answered_even and pings.dropped >= len(pings.even),
+        f"the program loads, but it dropped {pings.dropped} packets and echo requests"
+        f" {pings.answered_even or 'none'} with even numbers were answered; after the Ethernet"
         " header it should still drop IPv6 echo requests",
     )
     return ctx.passed(
-        f"the verifier accepts the program; {dropped} of {PINGS} IPv6 echo requests dropped"
+        f"the verifier accepts the program; {pings.dropped} of {PINGS} IPv6 echo requests dropped"
     )
 
 
 def check_ipv6(ctx: CheckContext) -> CheckResult:
     ctx.load(PROGRAM)
+    port = random.randint(1024, 60000)
     before = ctx.stats()
     with ctx.tap() as tap:
-        frames = [
-            ctx.build_udp_frame(UDP_PORT, payload=b"packet01 %d" % i) for i in range(UDP_FRAMES)
-        ]
+        frames = [ctx.build_udp_frame(port, payload=b"packet01 %d" % i) for i in range(UDP_FRAMES)]
         ctx.send_frames(frames)
         tap.wait_for(UDP_FRAMES)
-    udp_seen = sum(1 for f in tap.frames if _udp_port(f) == UDP_PORT)
-    middle = ctx.stats()
-    result = ctx.ping(count=PINGS)
-    dropped, _ = _verdicts(ctx, middle, ctx.stats())
-    udp_dropped, _ = _verdicts(ctx, before, middle)
+    udp_seen = sum(1 for f in tap.frames if _udp_port(f) == port)
+    udp_dropped, _ = _verdicts(ctx, before, ctx.stats())
+    pings = _ping(ctx)
     ctx.expect(
         udp_seen == UDP_FRAMES,
-        f"{UDP_FRAMES} UDP/IPv6 datagrams were sent, {udp_seen} got past XDP"
+        f"{UDP_FRAMES} UDP/IPv6 datagrams to port {port} were sent, {udp_seen} got past XDP"
         f" ({udp_dropped} dropped); only ICMPv6 should be dropped now",
     )
-    answered_even = [seq for seq in result.answered_seqs if seq % 2 == 0]
     ctx.expect(
-        dropped >= len(EVEN) and not answered_even,
-        f"UDP passes, but only {dropped} of {PINGS} ICMPv6 echo requests were dropped"
-        f" (answered: {result.answered_seqs}); parse_ip6hdr must return the next header"
+        pings.dropped >= len(pings.even) and not pings.answered_even,
+        f"UDP passes, but only {pings.dropped} of {PINGS} ICMPv6 echo requests were dropped"
+        f" (answered: {pings.answered}); parse_ip6hdr must return the next header"
         " so that ICMPv6 is still dropped",
     )
     return ctx.passed(
-        f"all {UDP_FRAMES} UDP datagrams passed; {dropped} of {PINGS} ICMPv6 echo requests dropped"
+        f"all {UDP_FRAMES} UDP datagrams passed; {pings.dropped} of {PINGS} ICMPv6 echo"
+        " requests dropped"
     )
 
 
 def check_icmpv6_seq(ctx: CheckContext) -> CheckResult:
     ctx.load(PROGRAM)
-    before = ctx.stats()
-    result = ctx.ping(count=PINGS)
-    dropped, passed = _verdicts(ctx, before, ctx.stats())
+    pings = _ping(ctx)
     ctx.expect(
-        result.answered_seqs == ODD,
-        f"answered echo requests: {result.answered_seqs or 'none'}; expected exactly the"
-        f" odd ones {ODD}",
+        pings.answered == pings.odd,
+        f"sent echo requests {pings.first}..{pings.seqs[-1]}; answered:"
+        f" {pings.answered or 'none'}; expected exactly the odd ones {pings.odd}",
     )
     ctx.expect(
-        dropped >= len(EVEN) and passed >= len(ODD),
-        f"the stats map counted {dropped} drops and {passed} passes; expected at least"
-        f" {len(EVEN)} of each (is every verdict recorded?)",
+        pings.dropped >= len(pings.even) and pings.passed >= len(pings.odd),
+        f"the stats map counted {pings.dropped} drops and {pings.passed} passes; expected at"
+        f" least {len(pings.even)} of each (is every verdict recorded?)",
     )
-    return ctx.passed(f"answered {ODD}, dropped {EVEN}; stats: {dropped} drop, {passed} pass")
+    return ctx.passed(
+        f"answered {pings.odd}, dropped {pings.even};"
+        f" stats: {pings.dropped} drop, {pings.passed} pass"
+    )
 
 
 def _udp_port(frame: bytes) -> int | None:
@@ -107,15 +135,16 @@ def _echo_request_seq(frame: bytes) -> int | None:
     return echo[2]
 
 
-def _tagged_echo_frames(ctx: CheckContext) -> list[bytes]:
-    """Echo requests 1..4 with one 802.1Q tag, 5..8 with two tags (802.1AD outside)."""
+def _tagged_echo_frames(ctx: CheckContext, first: int) -> list[bytes]:
+    """Echo requests FIRST..FIRST+3 with one 802.1Q tag, the next 4 with two (802.1AD outside)."""
     lab = ctx.lab()
-    single = [traffic.build_echo_frame(lab, seq, vlan=VLAN_ID) for seq in range(1, 5)]
+    inner, outer = random.sample(range(2, 4095), 2)
+    single = [traffic.build_echo_frame(lab, seq, vlan=inner) for seq in range(first, first + 4)]
     double = [
         packets.insert_vlan_tag(
-            traffic.build_echo_frame(lab, seq, vlan=VLAN_ID), OUTER_VLAN_ID, packets.ETH_P_8021AD
+            traffic.build_echo_frame(lab, seq, vlan=inner), outer, packets.ETH_P_8021AD
         )
-        for seq in range(5, 9)
+        for seq in range(first + 4, first + 8)
     ]
     return single + double
 
@@ -124,19 +153,20 @@ def check_vlan(ctx: CheckContext) -> CheckResult:
     # No VLAN devices in this kernel: nobody answers tagged pings, so we judge
     # by the verdicts and by which tagged requests got past XDP.
     ctx.load(PROGRAM)
-    frames = _tagged_echo_frames(ctx)
+    first = random.randint(100, 60000)
+    frames = _tagged_echo_frames(ctx, first)
     before = ctx.stats()
     with ctx.tap() as tap:
         ctx.send_frames(frames)
         tap.wait_for(len(frames) // 2)
     dropped, _ = _verdicts(ctx, before, ctx.stats())
     seen = sorted(seq for f in tap.frames if (seq := _echo_request_seq(f)) is not None)
-    expected = [1, 3, 5, 7]
+    expected = [seq for seq in range(first, first + 8) if seq % 2]
     ctx.expect(
         seen == expected and dropped >= 4,
-        f"sent tagged echo requests 1-4 (one tag) and 5-8 (two tags); past XDP came"
-        f" {seen or 'none'} and {dropped} were dropped; expected {expected} to pass and the"
-        " even ones to be dropped",
+        f"sent tagged echo requests {first}-{first + 3} (one tag) and {first + 4}-{first + 7}"
+        f" (two tags); past XDP came {seen or 'none'} and {dropped} were dropped; expected"
+        f" {expected} to pass and the even ones to be dropped",
     )
     return ctx.passed(
         f"tagged requests (one and two tags): {expected} passed, {dropped} even ones dropped"
@@ -146,12 +176,10 @@ def check_vlan(ctx: CheckContext) -> CheckResult:
 def check_ipv4(ctx: CheckContext) -> CheckResult:
     ctx.lab(legacy_ip=True)
     ctx.load(PROGRAM)
-    before = ctx.stats()
-    result = ctx.ping(count=PINGS, family=4)
-    dropped, _ = _verdicts(ctx, before, ctx.stats())
+    pings = _ping(ctx, family=4)
     ctx.expect(
-        result.answered_seqs == ODD,
-        f"IPv4 echo requests answered: {result.answered_seqs or 'none'}; expected exactly"
-        f" the odd ones {ODD}",
+        pings.answered == pings.odd,
+        f"IPv4 echo requests {pings.first}..{pings.seqs[-1]} answered:"
+        f" {pings.answered or 'none'}; expected exactly the odd ones {pings.odd}",
     )
-    return ctx.passed(f"IPv4: answered {ODD}, dropped {dropped} even requests")
+    return ctx.passed(f"IPv4: answered {pings.odd}, dropped {pings.dropped} even requests")

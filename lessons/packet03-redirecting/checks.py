@@ -13,6 +13,7 @@ frames sent to it with XDP_TX or a redirect.
 
 from __future__ import annotations
 
+import random
 import struct
 from pathlib import Path
 
@@ -42,11 +43,22 @@ def _map_update(ctx: CheckContext, role: str, map_name: str, key: bytes, value: 
 
 
 def _ping_address(ctx: CheckContext, role: str, dst: str) -> list[int]:
-    """Echo requests 1..PINGS from inside ROLE's lab to DST; the answered sequence numbers."""
+    """PINGS echo requests from inside ROLE's lab to DST; which were answered, counted 1..PINGS.
+
+    The real sequence numbers and sizes start somewhere new each run, so no
+    reply made from constants passes.
+    """
+    first = random.randint(100, 60000)
     result = traffic.ping(
-        ctx.lab(role), PINGS, interval=PING_INTERVAL_S, timeout=REPLY_WAIT_S, dst=dst
+        ctx.lab(role),
+        PINGS,
+        interval=PING_INTERVAL_S,
+        timeout=REPLY_WAIT_S,
+        dst=dst,
+        first_seq=first,
+        size=random.randint(16, 1000),
     )
-    return result.answered_seqs
+    return [seq - first + 1 for seq in result.answered_seqs]
 
 
 def _counter(ctx: CheckContext, role: str, action: str) -> int:
@@ -74,13 +86,22 @@ def check_echo(ctx: CheckContext) -> CheckResult:
     ctx.load("xdp_icmp_echo_func", role="left", mode="native")
     tx_before = _counter(ctx, "left", "XDP_TX")
     with traffic.Tap(ctx.lab("left"), filter=_is_echo_request) as tap:
-        six = ctx.ping("left", count=PINGS, family=6, timeout=REPLY_WAIT_S)
-        four = ctx.ping("left", count=PINGS, family=4, timeout=REPLY_WAIT_S)
+        six, four = (
+            ctx.ping(
+                "left",
+                count=PINGS,
+                family=family,
+                timeout=REPLY_WAIT_S,
+                first_seq=random.randint(100, 60000),
+                size=random.randint(16, 1000),
+            )
+            for family in (6, 4)
+        )
     sent_back = _counter(ctx, "left", "XDP_TX") - tx_before
     ctx.expect(
         six.received == PINGS and four.received == PINGS,
         f"answered: IPv6 {six.answered_seqs or 'none'}, IPv4 {four.answered_seqs or 'none'} of"
-        f" 1..{PINGS}; a reply with a wrong checksum, type or address is thrown away",
+        f" {PINGS} each; a reply with a wrong checksum, type or address is thrown away",
     )
     ctx.expect(
         sent_back >= 2 * PINGS,

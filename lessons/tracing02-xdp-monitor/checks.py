@@ -20,6 +20,7 @@ The monitor is started per check: bcc compiles it in about half a second.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -33,8 +34,6 @@ STATS_MAP = "xdp_stats_map"
 PINGS = 4
 FRAMES = 40  # UDP datagrams per stream
 STREAM_PPS = 2000.0  # slow enough for the Tap to see every frame
-OTHER_PORT = 9  # what `xdp-tui env traffic` sends to by default
-TCP_PORT = 80
 TCP_FRAMES = 5
 DROP_PORT = 9999  # DROP_PORT in the program
 SETTLE_S = 1.0  # upper bound for the program to judge what we sent; normally at once
@@ -153,18 +152,20 @@ def check_others_pass(ctx: CheckContext) -> CheckResult:
     watch = Watch(ctx)
     lab = watch.lab
     before, stats_before = watch.exceptions(), watch.verdicts()
-    udp = _to_port(packets.IPPROTO_UDP, OTHER_PORT)
-    tcp = _to_port(packets.IPPROTO_TCP, TCP_PORT)
+    # Ports new each run (never DROP_PORT): "pass port 9 and 80" cannot pass.
+    udp_port, tcp_port = random.sample([p for p in range(1, 65536) if p != DROP_PORT], 2)
+    udp = _to_port(packets.IPPROTO_UDP, udp_port)
+    tcp = _to_port(packets.IPPROTO_TCP, tcp_port)
     with traffic.Tap(lab, filter=lambda f: udp(f) or tcp(f)) as tap:
-        sent = ctx.udp_stream(count=FRAMES, pps=STREAM_PPS, port=OTHER_PORT).sent
+        sent = ctx.udp_stream(count=FRAMES, pps=STREAM_PPS, port=udp_port).sent
         syns = [
-            traffic.build_tcp_syn_frame(lab, TCP_PORT, sport=40000 + i) for i in range(TCP_FRAMES)
+            traffic.build_tcp_syn_frame(lab, tcp_port, sport=40000 + i) for i in range(TCP_FRAMES)
         ]
         sent += ctx.send_frames(syns)
         tap.wait_for(sent, timeout=SETTLE_S)
         verdicts = watch.wait_judged(stats_before, sent)
     exceptions = sum(_minus(watch.exceptions(), before).values())
-    what = f"{FRAMES} UDP datagrams to port {OTHER_PORT} and {TCP_FRAMES} TCP SYNs"
+    what = f"{FRAMES} UDP datagrams to port {udp_port} and {TCP_FRAMES} TCP SYNs to port {tcp_port}"
     if exceptions:
         ctx.fail(
             f"of {what}, {tap.count} got past XDP and the monitor counted {exceptions}"

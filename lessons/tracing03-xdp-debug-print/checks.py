@@ -33,6 +33,7 @@ PROGRAM = "xdp_prog_simple"
 MARKER = "xdp-debug"
 PINGS = 3
 ETH_P_IPV6 = 0x86DD
+ETH_P_IP = 0x0800
 READ_WAIT_S = 3.0  # upper bound for the lines to show up; normally they are there at once
 
 _FIELD = {
@@ -120,13 +121,13 @@ class LabMacs:
         return {src.split("-")[0], dst.split("-")[0]} == {"inner", "outer"}
 
 
-def _lines_of_our_pings(ctx: CheckContext) -> tuple[list[DebugLine], int, LabMacs]:
+def _lines_of_our_pings(ctx: CheckContext, family: int = 6) -> tuple[list[DebugLine], int, LabMacs]:
     """Attach, ping from inside the lab, and return (our lab's debug lines, pings sent, MACs)."""
     ctx.load(PROGRAM)
     lab = ctx.lab()
     macs = LabMacs(lab.inner_mac, lab.outer_mac)
     pipe = _printk_reader(ctx)
-    sent = ctx.ping(count=PINGS).sent
+    sent = ctx.ping(count=PINGS, family=family).sent
     ours: list[DebugLine] = []
     deadline = time.monotonic() + READ_WAIT_S
     while len(ours) < sent and time.monotonic() < deadline:
@@ -151,25 +152,34 @@ def _example(lines: list[DebugLine]) -> str:
 
 
 def check_ethertype(ctx: CheckContext) -> CheckResult:
-    lines, sent, _macs = _lines_of_our_pings(ctx)
-    right = [line for line in lines if line.proto == ETH_P_IPV6]
-    if len(right) >= sent:
-        return ctx.passed(
-            f"{len(lines)} lines for {sent} IPv6 pings, proto={ETH_P_IPV6} (0x86dd) {_example(right)}"
-        )
+    # IPv6 and IPv4 pings: one constant printed for every frame cannot pass.
+    ctx.lab(legacy_ip=True)
+    said = []
+    for family, proto in ((6, ETH_P_IPV6), (4, ETH_P_IP)):
+        lines, sent, _macs = _lines_of_our_pings(ctx, family)
+        right = [line for line in lines if line.proto == proto]
+        if len(right) < sent:
+            _fail_ethertype(ctx, lines, sent, family, proto)
+        said.append(f"{sent} IPv{family} pings printed proto={proto} (0x{proto:04x})")
+    return ctx.passed("; ".join(said) + f" {_example(right)}")
+
+
+def _fail_ethertype(
+    ctx: CheckContext, lines: list[DebugLine], sent: int, family: int, proto: int
+) -> None:
     values = sorted({line.proto for line in lines if line.proto is not None})
     if not values:
         ctx.fail(f"the lines have no 'proto=<number>' field ({_example(lines)})")
-    swapped = int.from_bytes(ETH_P_IPV6.to_bytes(2, "big"), "little")
+    swapped = int.from_bytes(proto.to_bytes(2, "big"), "little")
     why = (
-        f"; {swapped} is 0x{swapped:04x}, the two bytes of 0x86dd swapped: h_proto is in"
-        " network byte order, convert it with bpf_ntohs()"
+        f"; {swapped} is 0x{swapped:04x}, the two bytes of 0x{proto:04x} swapped: h_proto is"
+        " in network byte order, convert it with bpf_ntohs()"
         if swapped in values
         else ""
     )
     ctx.fail(
-        f"{sent} IPv6 pings printed proto={', '.join(map(str, values))}; IPv6 is"
-        f" {ETH_P_IPV6} (0x86dd){why}"
+        f"{sent} IPv{family} pings printed proto={', '.join(map(str, values))}; IPv{family} is"
+        f" {proto} (0x{proto:04x}){why}"
     )
 
 

@@ -50,6 +50,10 @@ def test_warnings_are_reported_but_do_not_fail_the_build(tmp_path: Path) -> None
     assert result.ok
     assert [(d.line, d.severity) for d in result.warnings] == [(5, "warning")]
     assert "unused" in result.warnings[0].message
+    # An unchanged rebuild is not redone, yet its warnings are still said.
+    again = build(source)
+    assert again.cached
+    assert again.warnings == result.warnings
 
 
 def test_unchanged_source_and_headers_are_not_rebuilt(tmp_path: Path) -> None:

@@ -36,6 +36,19 @@ def test_build_json_and_cache(
     assert code == 0 and "not rebuilt" in out
 
 
+def test_build_says_its_warnings_even_when_not_rebuilt(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "warns.c"
+    source.write_text(
+        "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+        'SEC("xdp") int xdp_w(struct xdp_md *ctx)\n{\n\tint unused;\n\treturn XDP_PASS;\n}\n'
+    )
+    for _ in range(2):
+        code, out, _ = _run(capfd, "build", str(source))
+        assert code == 0 and f"{source}:5:6: warning: unused variable 'unused'" in out
+
+
 def test_build_error_exits_1_with_a_located_message(
     capfd: pytest.CaptureFixture[str], prog: Callable[[str], Path]
 ) -> None:
@@ -97,6 +110,12 @@ def test_load_failures_leave_nothing_behind(
     assert err.startswith(f"xdp-tui: error: {refused}:17: the verifier refused")
     assert "libbpf:" not in err  # no C-level noise from libbpf on fd 2
     assert "hint:" in err and "Traceback" not in err
+    # --log: the log with its C lines, the explanation on top, the refusal marked.
+    code, _, err = _run(capfd, "load", str(refused), "--dev", lab.outer, "--log")
+    assert code == 1
+    assert err.startswith("the verifier refused the program at instruction")
+    assert "why: bpf_map_lookup_elem() can return NULL" in err
+    assert "  17 | " in err and "\n>> " in err
 
     code, _, err = _run(capfd, "load", str(prog("two_progs")), "--dev", lab.outer, "--prog", "nope")
     assert code == 1 and "available: xdp_pass_func, xdp_drop_func" in err

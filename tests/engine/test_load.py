@@ -185,3 +185,42 @@ def test_pin_by_name_maps_go_to_the_pin_dir_or_nowhere(
     with BpfObject.open(obj_path) as obj:
         obj.load(pin_dir=pin_root)
     assert (pin_root / "xdptui_by_name").exists() and not default_pin.exists()
+
+
+def test_instruction_without_a_line_takes_the_nearest_earlier_one(
+    prog: Callable[[str], Path],
+) -> None:
+    # packet01's VLAN loop without its bounds check: the refused load is
+    # compiler-made code logged as `@ file:0`.
+    source = prog("vlan_no_bounds")
+    err = _refusal(source)
+    report = err.report
+    assert "invalid access to packet" in report.error_text
+    assert report.line_approximate
+    assert report.source_line == 34 and "is_vlan(proto)" in (report.source_text or "")
+    assert err.location == f"{source}:34"
+    assert "(near if (!is_vlan(proto)))" in err.message
+
+
+def test_log_view_interleaves_source_and_marks_the_refused_instruction(
+    prog: Callable[[str], Path],
+) -> None:
+    from xdp_tui.engine.verifier import log_view, render_log_view
+
+    source = prog("vlan_no_bounds")
+    report = _refusal(source).report
+    view = log_view(report)
+    assert view.explanation == report.explanation
+    assert f"at instruction {report.insn}" in view.headline and str(source) in view.headline
+    refused = view.lines[view.failing_index or 0]
+    assert refused.kind == "insn" and refused.insn == report.insn and refused.failing
+    sources = [line for line in view.lines if line.kind == "source"]
+    assert (34, "if (!is_vlan(proto))") in [(s.source_line, s.text) for s in sources]
+    assert any(s.source_line is None for s in sources)  # the line-0 entries, said so
+    assert [ln.text for ln in view.lines if ln.kind == "error"][0].startswith(
+        "invalid access to packet"
+    )
+    text = render_log_view(view)
+    assert text.splitlines()[0] == view.headline
+    assert f">> {report.insn}: (" in text
+    assert "  34 | if (!is_vlan(proto))" in text

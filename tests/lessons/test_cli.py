@@ -124,3 +124,43 @@ def test_instructor_sees_every_users_progress(
     assert basic03["passed"] == ["2"]
     assert main(["progress", "--all-users"]) == 0
     assert f"{name} " in capsys.readouterr().out
+
+
+def test_lessons_text_marks_failing_and_passed(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xdp_tui.lessons import Progress
+
+    store = Progress.load()
+    store.mark("basic03-map-counter", "1", True, "ok")
+    store.mark("basic03-map-counter", "2", False, "not yet")
+    assert main(["lessons"]) == 0
+    out = capsys.readouterr().out
+    assert "Counting packets in a BPF map (1/3)" in out
+    assert "[x] 1. Count bytes" in out and "[!] 2. Count every verdict" in out
+    assert "[ ] 3. Give every CPU" in out
+
+
+def test_hint_goes_one_level_further_each_time(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said = []
+    for _ in range(3):
+        assert main(["hint", "basic02-prog-by-name", "1"]) == 0
+        said.append(capsys.readouterr().out)
+    assert said[0].startswith("hint 1 of 2: ") and said[1].startswith("hint 2 of 2: ")
+    assert "the solution's part" in said[2] and "return XDP_DROP;" in said[2]
+    assert main(["hint", "basic02-prog-by-name", "1", "--level", "1", "--json"]) == 0
+    data = _json(capsys)
+    assert isinstance(data, dict) and data["level"] == 1 and not data["is_solution"]
+    with pytest.raises(SystemExit):
+        main(["hint", "basic02-prog-by-name", "1", "--level", "x"])
+    assert main(["hint", "basic02-prog-by-name", "7"]) == 1
+    assert "has no assignment '7'" in capsys.readouterr().err
+
+
+def test_diff_against_the_solution(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "basic02-prog-by-name"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- yours/xdp_prog_kern.c\n+++ solution/xdp_prog_kern.c\n")
+    assert "+\treturn XDP_DROP;\n" in out and ">>>" not in out

@@ -74,7 +74,14 @@ def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
     """JSON callers get the error on stdout too; --log shows the raw log."""
     if getattr(args, "json", False):
         print_json({"ok": False, **exc.to_dict()})
-    if getattr(args, "log", False) and exc.detail:
+    if not getattr(args, "log", False):
+        return
+    from xdp_tui.engine.verifier import VerifierReport, log_view, render_log_view
+
+    report = getattr(exc, "report", None)  # a verifier refusal: the log with its C lines
+    if isinstance(report, VerifierReport):
+        sys.stderr.write(render_log_view(log_view(report)))
+    elif exc.detail:
         sys.stderr.write(exc.detail.rstrip() + "\n")
 
 

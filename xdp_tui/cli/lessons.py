@@ -43,6 +43,30 @@ def register(sub: Any) -> None:
 
     parser = add_command(
         sub,
+        "hint",
+        _hint,
+        help="the next hint for an assignment (each call goes one level further, then the"
+        " assignment's part of the solution)",
+        needs_root=False,
+    )
+    parser.add_argument("lesson", help="lesson id")
+    parser.add_argument("assignment", help="assignment id, e.g. 1")
+    parser.add_argument(
+        "--level", type=int, default=None, help="show this level (1 = gentlest) instead"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = add_command(
+        sub,
+        "diff",
+        _diff,
+        help="your workspace file against the lesson's solution (unified diff)",
+        needs_root=False,
+    )
+    parser.add_argument("lesson", help="lesson id")
+
+    parser = add_command(
+        sub,
         "workspace",
         _workspace,
         help="print the path of your editable copy of a lesson's program",
@@ -70,12 +94,15 @@ def _lessons(args: argparse.Namespace) -> int:
             ]
         )
         return 0
+    from xdp_tui.journey import lesson_progress
+
     progress = Progress.load()
     for lesson in lessons:
-        done = progress.passed(lesson.id)
-        print(f"{lesson.id:<24} {lesson.title}")
-        for item in lesson.assignments:
-            mark = "x" if item.id in done else " "
+        states = lesson_progress(lesson, progress)
+        print(f"{lesson.id:<24} {lesson.title} ({states.done}/{states.total})")
+        for item in states.assignments:
+            # x: passed (at least once); !: the last check failed; blank: not tried
+            mark = "x" if item.ever_passed else ("!" if item.state == "failing" else " ")
             print(f"    [{mark}] {item.id}. {item.title}")
     return 0
 
@@ -161,4 +188,45 @@ def _workspace(args: argparse.Namespace) -> int:
     lesson = get_lesson(args.lesson)
     path = reset_workspace(lesson) if args.reset else workspace_source(lesson)
     print(path)
+    return 0
+
+
+def _hint(args: argparse.Namespace) -> int:
+    from xdp_tui.journey import help_step, next_help
+    from xdp_tui.lessons import get_lesson
+
+    lesson = get_lesson(args.lesson)
+    if args.level is None:
+        step = next_help(lesson, args.assignment)
+    else:
+        step = help_step(lesson, args.assignment, args.level)
+    if args.json:
+        print_json(
+            {
+                "lesson": lesson.id,
+                "assignment": step.assignment_id,
+                "level": step.level,
+                "levels": step.levels,
+                "is_solution": step.is_solution,
+                "text": step.text,
+            }
+        )
+        return 0
+    if step.is_solution:
+        print(f"{lesson.id} assignment {step.assignment_id}: the solution's part")
+        print(step.text, end="")
+    else:
+        print(f"hint {step.level} of {step.levels}: {step.text}")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from xdp_tui.journey import solution_diff
+    from xdp_tui.lessons import get_lesson
+
+    diff = solution_diff(get_lesson(args.lesson))
+    if diff.identical:
+        print("your file is the solution")
+    else:
+        print(diff.text, end="")
     return 0

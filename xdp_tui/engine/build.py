@@ -253,17 +253,24 @@ def _source_digest(source: Path) -> str:
 
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
+    return _up_to_date_stamp(source, obj, flags) is not None
+
+
+def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, object] | None:
+    """The stamp of OBJ when it is still the build of SOURCE with FLAGS, else None."""
     try:
         stamp = json.loads(_stamp_path(obj).read_text())
     except (OSError, ValueError):
-        return False
-    if not obj.is_file() or stamp.get("source") != str(source):
-        return False
+        return None
+    if not isinstance(stamp, dict) or not obj.is_file() or stamp.get("source") != str(source):
+        return None
     # An edited source (the usual case) is told by its own hash alone, before
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
     if stamp.get("source_digest") != _source_digest(source):
-        return False
-    return stamp.get("digest") == _digest(source, stamp.get("deps", []), flags)
+        return None
+    if stamp.get("digest") != _digest(source, stamp.get("deps", []), flags):
+        return None
+    return stamp
 
 
 def _read_depfile(depfile: Path, source: Path) -> list[str]:
@@ -281,12 +288,14 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     return sorted(found - {str(source)})
 
 
-def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str]) -> None:
+def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str], raw: str) -> None:
     stamp = {
         "source": str(source),
         "source_digest": _source_digest(source),
         "deps": deps,
         "digest": _digest(source, deps, flags),
+        # clang's words (warnings) of the build: an unchanged rebuild shows them again.
+        "raw": raw,
     }
     _stamp_path(obj).write_text(json.dumps(stamp, indent=1))
 
@@ -481,8 +490,17 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
     if not source.is_file():
         raise XdpTuiError(f"no such source file: {source}", location=str(source))
     flags = compile_flags()
-    if _is_up_to_date(source, obj, flags):
-        return BuildResult(source=source, obj=obj, ok=True, cached=True)
+    stamp = _up_to_date_stamp(source, obj, flags)
+    if stamp is not None:
+        raw = str(stamp.get("raw", ""))
+        return BuildResult(
+            source=source,
+            obj=obj,
+            ok=True,
+            diagnostics=parse_diagnostics(raw),
+            raw=raw,
+            cached=True,
+        )
 
     obj.parent.mkdir(parents=True, exist_ok=True)
     _stamp_path(obj).unlink(missing_ok=True)
@@ -495,7 +513,7 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
         ok = done.returncode == 0 and done.obj.is_file()
         if ok:
             shutil.move(done.obj, obj)  # a rename when on the same filesystem
-            _write_stamp(source, obj, _read_depfile(done.depfile, source), flags)
+            _write_stamp(source, obj, _read_depfile(done.depfile, source), flags, done.raw)
         elif not diagnostics:
             message = done.raw.strip() or "clang failed"
             diagnostics = [Diagnostic(str(source), 1, 1, "error", message)]

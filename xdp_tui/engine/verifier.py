@@ -9,7 +9,13 @@ level 1 interleaves the C source it is checking:
 
 The failing instruction is the last `N: (op)` line before the error text,
 and its C line is the last `; ... @ file:line` comment before that
-instruction. We match the error text against the usual learner mistakes.
+instruction. Compiler-made instructions carry line 0 (`;  @ file:0`); they
+keep the nearest earlier real line, marked approximate. We match the error
+text against the usual learner mistakes.
+
+`log_view()` turns a report into a typed view (explanation on top, every log
+line classified, the failing instruction marked, each source comment holding
+the C text of its line) for the TUI to render and `render_log_view()` prints.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from xdp_tui.errors import XdpTuiError
 
@@ -106,6 +113,9 @@ class VerifierReport:
     source_text: str | None
     explanation: str
     error_text: str = ""
+    # True when the failing instruction had no line of its own (line 0) and
+    # source_line is the nearest earlier line the log gave.
+    line_approximate: bool = False
 
     @property
     def location(self) -> str | None:
@@ -121,6 +131,7 @@ class VerifierReport:
             "source_text": self.source_text,
             "error": self.error_text,
             "explanation": self.explanation,
+            "line_approximate": self.line_approximate,
         }
 
 
@@ -130,13 +141,120 @@ class VerifierError(XdpTuiError):
     def __init__(self, program: str, report: VerifierReport) -> None:
         where = f"instruction {report.insn}" if report.insn is not None else "load"
         if report.source_text:
-            where += f" ({report.source_text.strip()})"
+            near = "near " if report.line_approximate else ""
+            where += f" ({near}{report.source_text.strip()})"
         message = f"the verifier refused '{program}' at {where}: {report.error_text}"
         super().__init__(
             message, location=report.location, hint=report.explanation, detail=report.log
         )
         self.program = program
         self.report = report
+
+
+LogLineKind = Literal["source", "insn", "state", "error", "summary", "other"]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of the verifier log, classified for display.
+
+    kind "source": a C line the verifier was checking (`text` is the line as
+    the learner's file has it now, or as logged); "insn": one BPF instruction
+    (`insn` its index); "error": the verifier's reason; "summary": its closing
+    statistics; "state"/"other": register states and anything else.
+    """
+
+    kind: LogLineKind
+    text: str
+    insn: int | None = None
+    source_line: int | None = None  # kind "source": the C line number (None for line 0)
+    failing: bool = False  # the instruction the verifier refused, or its reason
+
+
+@dataclass(frozen=True)
+class VerifierLogView:
+    """What the verifier-log view shows: explanation on top, then the log."""
+
+    headline: str  # e.g. "refused at instruction 12 (xdp_prog_kern.c:52, approximate)"
+    explanation: str
+    error_text: str
+    location: str | None
+    line_approximate: bool
+    lines: tuple[LogLine, ...]
+
+    @property
+    def failing_index(self) -> int | None:
+        """Index in `lines` of the refused instruction (to scroll to it)."""
+        for index, line in enumerate(self.lines):
+            if line.failing and line.kind == "insn":
+                return index
+        return None
+
+
+def log_view(report: VerifierReport) -> VerifierLogView:
+    """The typed view of REPORT's log for a screen or the CLI."""
+    where = report.location
+    if where and report.line_approximate:
+        where += ", nearest line: the failing instruction has none of its own"
+    headline = "the verifier refused the program"
+    if report.insn is not None:
+        headline += f" at instruction {report.insn}"
+    if where:
+        headline += f" ({where})"
+    return VerifierLogView(
+        headline=headline,
+        explanation=report.explanation,
+        error_text=report.error_text,
+        location=report.location,
+        line_approximate=report.line_approximate,
+        lines=tuple(_classify(report)),
+    )
+
+
+def _classify(report: VerifierReport) -> list[LogLine]:
+    lines = [line.rstrip() for line in report.log.splitlines()]
+    insn_at = [(i, int(m.group(1))) for i, ln in enumerate(lines) if (m := _INSN.match(ln))]
+    last_insn_at = max((i for i, _ in insn_at), default=-1)
+    # The refused instruction's last appearance (loops name an earlier one).
+    failing_at = max((i for i, at in insn_at if at == report.insn), default=-1)
+    out: list[LogLine] = []
+    for index, line in enumerate(lines):
+        src = _SOURCE.match(line)
+        insn = _INSN.match(line)
+        if src:
+            number = int(src["line"]) or None
+            text = src["text"]
+            if number is not None and report.source_file:
+                text = _read_line(report.source_file, number) or text
+            out.append(
+                LogLine("source", text or "(no C line: code the compiler made)", None, number)
+            )
+        elif insn:
+            at = int(insn.group(1))
+            out.append(LogLine("insn", line, at, failing=index == failing_at))
+        elif _STATE.match(line) or re.match(r"^\d+: R\d", line):
+            out.append(LogLine("state", line))
+        elif _TRAILER.match(line):
+            out.append(LogLine("summary", line))
+        elif index > last_insn_at and line and line in report.error_text:
+            out.append(LogLine("error", line, failing=True))
+        else:
+            out.append(LogLine("other", line))
+    return out
+
+
+def render_log_view(view: VerifierLogView) -> str:
+    """Plain text of VIEW (what `xdp-tui load --log` prints): source lines set off, failing one marked."""
+    out = [view.headline, f"why: {view.explanation}", ""]
+    for line in view.lines:
+        if line.kind == "source":
+            number = f"{line.source_line:>4}" if line.source_line else "   ?"
+            out.append(f"   {number} | {line.text}")
+        elif line.failing:
+            out.append(f">> {line.text}")
+        else:
+            out.append(f"   {line.text}")
+    return "\n".join(out) + "\n"
 
 
 def explain(error_text: str) -> str:
@@ -153,8 +271,9 @@ def parse_log(
     error_lines, insn = _error_lines(lines)
     source_file = source_line = source_text = None
     where = _source_of_insns(lines).get(insn) if insn is not None else None
+    approximate = False
     if where is not None:
-        short_name, source_line, logged_text = where
+        short_name, source_line, logged_text, approximate = where
         source_file = _resolve_source(short_name, object_path, source)
         source_text = _read_line(source_file, source_line) or logged_text
     error_text = "; ".join(error_lines) or "(no reason in the log)"
@@ -166,17 +285,25 @@ def parse_log(
         source_text=source_text,
         explanation=explain(error_text + "\n" + log),
         error_text=error_text,
+        line_approximate=approximate,
     )
 
 
-def _source_of_insns(lines: list[str]) -> dict[int, tuple[str, int, str]]:
-    """insn index -> (file, line, text) of the `; text @ file:line` comment before it."""
-    found: dict[int, tuple[str, int, str]] = {}
-    current = None
+def _source_of_insns(lines: list[str]) -> dict[int, tuple[str, int, str, bool]]:
+    """insn index -> (file, line, text, approximate) of the `; text @ file:line` before it.
+
+    A `@ file:0` comment (code the compiler made, no line of its own) keeps
+    the previous real line, flagged approximate.
+    """
+    found: dict[int, tuple[str, int, str, bool]] = {}
+    current: tuple[str, int, str, bool] | None = None
     for line in lines:
         src = _SOURCE.match(line)
         if src:
-            current = (src["file"], int(src["line"]), src["text"])
+            if int(src["line"]) > 0:
+                current = (src["file"], int(src["line"]), src["text"], False)
+            elif current is not None:
+                current = (*current[:3], True)
             continue
         insn = _INSN.match(line)
         if insn and current is not None:

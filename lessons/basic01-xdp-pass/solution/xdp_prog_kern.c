@@ -14,12 +14,14 @@
  * tells the loader the program type. The function name is how you pick
  * the program when a file holds several.
  */
+/* >>> assignment 1 */
 SEC("xdp")
 int xdp_prog_simple(struct xdp_md *ctx)
 {
 	/* Every frame gets the same verdict: carry on as if XDP were not here. */
 	return XDP_PASS;
 }
+/* <<< assignment 1 */
 
 /* The kernel wants to know the license before it lets a program use some helpers. */
 char _license[] SEC("license") = "GPL";

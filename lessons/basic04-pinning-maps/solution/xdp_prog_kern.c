@@ -14,6 +14,7 @@ struct datarec {
 	__u64 rx_bytes;
 };
 
+/* >>> assignment 2 */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
@@ -22,6 +23,7 @@ struct {
 	/* Pinned as <pin folder>/xdp_stats_map; reused when the shape matches. */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdp_stats_map SEC(".maps");
+/* <<< assignment 2 */
 
 static __always_inline __u32 record_verdict(struct xdp_md *ctx, __u32 verdict)
 {
@@ -45,6 +47,7 @@ int xdp_pass_func(struct xdp_md *ctx)
 	return record_verdict(ctx, XDP_PASS);
 }
 
+/* >>> assignment 1 */
 SEC("xdp")
 int xdp_drop_func(struct xdp_md *ctx)
 {
@@ -56,5 +59,6 @@ int xdp_abort_func(struct xdp_md *ctx)
 {
 	return record_verdict(ctx, XDP_ABORTED);
 }
+/* <<< assignment 1 */
 
 char _license[] SEC("license") = "GPL";

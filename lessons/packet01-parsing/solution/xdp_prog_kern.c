@@ -4,21 +4,30 @@
  * sequence number, pass everything else; VLAN tags are skipped.
  */
 #include <linux/if_ether.h>
+/* >>> assignment 5 */
 #include <linux/ip.h>
+/* <<< assignment 5 */
 #include <linux/ipv6.h>
 #include <linux/icmpv6.h>
+/* >>> assignment 5 */
 #include <linux/in.h>
+/* <<< assignment 5 */
 
 #include "common.h"
+/* >>> assignment 5 */
 #include "icmp_defs.h" /* struct icmphdr; see the README why not <linux/icmp.h> */
+/* <<< assignment 5 */
 #include "xdp_stats_kern.h"
 
+/* >>> assignment 4 */
 #define VLAN_MAX_DEPTH 2
+/* <<< assignment 4 */
 
 struct hdr_cursor {
 	void *pos;
 };
 
+/* >>> assignment 4 */
 /* An 802.1Q/802.1AD tag; the uapi headers have no struct for it. */
 struct vlan_hdr {
 	__be16 tci;
@@ -30,19 +39,25 @@ static __always_inline int proto_is_vlan(__u16 h_proto)
 	return h_proto == bpf_htons(ETH_P_8021Q) ||
 	       h_proto == bpf_htons(ETH_P_8021AD);
 }
+/* <<< assignment 4 */
 
 /* Ethernet header plus up to VLAN_MAX_DEPTH tags; returns the inner type. */
 static __always_inline int parse_ethhdr(struct hdr_cursor *nh, void *data_end,
 					struct ethhdr **ethhdr)
 {
 	struct ethhdr *eth = nh->pos;
+	/* >>> assignment 4 */
 	struct vlan_hdr *vlh;
 	__u16 h_proto;
 	int i;
+	/* <<< assignment 4 */
 
+	/* >>> assignment 1 */
 	if ((void *)(eth + 1) > data_end)
 		return -1;
+		/* <<< assignment 1 */
 
+	/* >>> assignment 4 */
 	*ethhdr = eth;
 	h_proto = eth->h_proto;
 	vlh = (void *)(eth + 1);
@@ -59,8 +74,10 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *nh, void *data_end,
 
 	nh->pos = vlh;
 	return h_proto;
+	/* <<< assignment 4 */
 }
 
+/* >>> assignment 2 */
 static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end,
 					struct ipv6hdr **ip6hdr)
 {
@@ -73,7 +90,9 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end,
 	*ip6hdr = ip6h;
 	return ip6h->nexthdr;
 }
+/* <<< assignment 2 */
 
+/* >>> assignment 3 */
 static __always_inline int parse_icmp6hdr(struct hdr_cursor *nh,
 					  void *data_end,
 					  struct icmp6hdr **icmp6hdr)
@@ -87,7 +106,9 @@ static __always_inline int parse_icmp6hdr(struct hdr_cursor *nh,
 	*icmp6hdr = icmp6h;
 	return icmp6h->icmp6_type;
 }
+/* <<< assignment 3 */
 
+/* >>> assignment 5 */
 static __always_inline int parse_iphdr(struct hdr_cursor *nh, void *data_end,
 				       struct iphdr **iphdr)
 {
@@ -122,12 +143,15 @@ static __always_inline int parse_icmphdr(struct hdr_cursor *nh, void *data_end,
 	*icmphdr = icmph;
 	return icmph->type;
 }
+/* <<< assignment 5 */
 
+/* >>> assignment 3 */
 /* The verdict for an echo request: even sequence numbers are dropped. */
 static __always_inline __u32 verdict_for_seq(__be16 sequence)
 {
 	return (bpf_ntohs(sequence) % 2 == 0) ? XDP_DROP : XDP_PASS;
 }
+/* <<< assignment 3 */
 
 SEC("xdp")
 int xdp_parser_func(struct xdp_md *ctx)
@@ -145,12 +169,17 @@ int xdp_parser_func(struct xdp_md *ctx)
 
 	nh_type = parse_ethhdr(&nh, data_end, &eth);
 
+	/* >>> assignment 2 */
 	if (nh_type == bpf_htons(ETH_P_IPV6)) {
 		if (parse_ip6hdr(&nh, data_end, &ip6h) != IPPROTO_ICMPV6)
 			goto out;
+			/* <<< assignment 2 */
+		/* >>> assignment 3 */
 		if (parse_icmp6hdr(&nh, data_end, &icmp6h) != ICMPV6_ECHO_REQUEST)
 			goto out;
 		action = verdict_for_seq(icmp6h->icmp6_sequence);
+		/* <<< assignment 3 */
+	/* >>> assignment 5 */
 	} else if (nh_type == bpf_htons(ETH_P_IP)) {
 		if (parse_iphdr(&nh, data_end, &iph) != IPPROTO_ICMP)
 			goto out;
@@ -158,6 +187,7 @@ int xdp_parser_func(struct xdp_md *ctx)
 			goto out;
 		action = verdict_for_seq(icmph->un.echo.sequence);
 	}
+	/* <<< assignment 5 */
 out:
 	return xdp_stats_record_action(ctx, action);
 }

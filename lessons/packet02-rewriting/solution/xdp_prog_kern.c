@@ -7,6 +7,7 @@
 #include "csum_helpers.h"
 #include "xdp_stats_kern.h"
 
+/* >>> assignment 1 */
 /* Lower a port by one and keep the transport checksum right. */
 static __always_inline void lower_port(__be16 *port, __sum16 *check)
 {
@@ -43,6 +44,7 @@ static __always_inline void rewrite_tcp(struct hdr_cursor *nh, void *data_end)
 		return;
 	lower_port(&tcph->dest, &tcph->check);
 }
+/* <<< assignment 1 */
 
 SEC("xdp")
 int xdp_port_rewrite_func(struct xdp_md *ctx)
@@ -61,14 +63,17 @@ int xdp_port_rewrite_func(struct xdp_md *ctx)
 	else if (eth_type == bpf_htons(ETH_P_IP))
 		ip_type = parse_iphdr(&nh, data_end, &iph);
 
+	/* >>> assignment 1 */
 	if (ip_type == IPPROTO_UDP)
 		rewrite_udp(&nh, data_end, eth_type == bpf_htons(ETH_P_IP));
 	else if (ip_type == IPPROTO_TCP)
 		rewrite_tcp(&nh, data_end);
+		/* <<< assignment 1 */
 
 	return xdp_stats_record_action(ctx, XDP_PASS);
 }
 
+/* >>> assignment 2 */
 static __always_inline int vlan_tag_pop(struct xdp_md *ctx, struct ethhdr *eth)
 {
 	void *data_end = (void *)(long)ctx->data_end;
@@ -99,7 +104,9 @@ static __always_inline int vlan_tag_pop(struct xdp_md *ctx, struct ethhdr *eth)
 	eth->h_proto = inner_proto;
 	return vlan_id;
 }
+/* <<< assignment 2 */
 
+/* >>> assignment 3 */
 static __always_inline int vlan_tag_push(struct xdp_md *ctx,
 					 struct ethhdr *eth, int vlan_id)
 {
@@ -126,6 +133,7 @@ static __always_inline int vlan_tag_push(struct xdp_md *ctx,
 	eth->h_proto = bpf_htons(ETH_P_8021Q);
 	return 0;
 }
+/* <<< assignment 3 */
 
 SEC("xdp")
 int xdp_vlan_swap_func(struct xdp_md *ctx)

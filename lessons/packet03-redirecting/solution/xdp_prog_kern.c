@@ -52,6 +52,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } redirect_params SEC(".maps");
 
+/* >>> assignment 1 */
 /* Turn an echo request around into an echo reply, in place. */
 static __always_inline void make_echo_reply(struct icmphdr_common *icmph,
 					    __u8 reply_type)
@@ -62,6 +63,7 @@ static __always_inline void make_echo_reply(struct icmphdr_common *icmph,
 	icmph->type = reply_type;
 	csum_replace2(&icmph->cksum, old_word, *(__be16 *)icmph);
 }
+/* <<< assignment 1 */
 
 SEC("xdp")
 int xdp_icmp_echo_func(struct xdp_md *ctx)
@@ -83,22 +85,28 @@ int xdp_icmp_echo_func(struct xdp_md *ctx)
 			goto out;
 		if (parse_icmphdr_common(&nh, data_end, &icmph) != ICMPV6_ECHO_REQUEST)
 			goto out;
+		/* >>> assignment 1 */
 		swap_src_dst_ipv6(ip6h);
 		reply_type = ICMPV6_ECHO_REPLY;
+		/* <<< assignment 1 */
 	} else if (eth_type == bpf_htons(ETH_P_IP)) {
 		if (parse_iphdr(&nh, data_end, &iph) != IPPROTO_ICMP)
 			goto out;
 		if (parse_icmphdr_common(&nh, data_end, &icmph) != ICMP_ECHO)
 			goto out;
+		/* >>> assignment 1 */
 		swap_src_dst_ipv4(iph);
 		reply_type = ICMP_ECHOREPLY;
+		/* <<< assignment 1 */
 	} else {
 		goto out;
 	}
 
+	/* >>> assignment 1 */
 	make_echo_reply(icmph, reply_type);
 	swap_src_dst_mac(eth);
 	action = XDP_TX;
+	/* <<< assignment 1 */
 out:
 	return xdp_stats_record_action(ctx, action);
 }
@@ -121,8 +129,10 @@ int xdp_redirect_func(struct xdp_md *ctx)
 	if (!target || !target->ifindex)
 		goto out;
 
+	/* >>> assignment 2 */
 	__builtin_memcpy(eth->h_dest, target->dst_mac, ETH_ALEN);
 	action = bpf_redirect(target->ifindex, 0);
+	/* <<< assignment 2 */
 out:
 	return xdp_stats_record_action(ctx, action);
 }
@@ -140,6 +150,7 @@ int xdp_redirect_map_func(struct xdp_md *ctx)
 	if (parse_ethhdr(&nh, data_end, &eth) < 0)
 		goto out;
 
+	/* >>> assignment 3 */
 	/* The key is read straight out of the packet: 6 bytes at h_source. */
 	dst_mac = bpf_map_lookup_elem(&redirect_params, eth->h_source);
 	if (!dst_mac)
@@ -147,10 +158,12 @@ int xdp_redirect_map_func(struct xdp_md *ctx)
 
 	__builtin_memcpy(eth->h_dest, dst_mac, ETH_ALEN);
 	action = bpf_redirect_map(&tx_port, 0, 0);
+	/* <<< assignment 3 */
 out:
 	return xdp_stats_record_action(ctx, action);
 }
 
+/* >>> assignment 4 */
 /* IPv4 TTL - 1; TTL and protocol share one 16-bit word of the checksum. */
 static __always_inline void ipv4_lower_ttl(struct iphdr *iph)
 {
@@ -159,6 +172,7 @@ static __always_inline void ipv4_lower_ttl(struct iphdr *iph)
 	iph->ttl--;
 	csum_replace2(&iph->check, old_word, *(__be16 *)&iph->ttl);
 }
+/* <<< assignment 4 */
 
 SEC("xdp")
 int xdp_router_func(struct xdp_md *ctx)
@@ -173,6 +187,7 @@ int xdp_router_func(struct xdp_md *ctx)
 	__u32 action = XDP_PASS;
 	int eth_type, rc;
 
+	/* >>> assignment 4 */
 	eth_type = parse_ethhdr(&nh, data_end, &eth);
 	if (eth_type == bpf_htons(ETH_P_IPV6)) {
 		if (parse_ip6hdr(&nh, data_end, &ip6h) < 0)
@@ -224,6 +239,7 @@ int xdp_router_func(struct xdp_md *ctx)
 		action = XDP_PASS;
 		break;
 	}
+	/* <<< assignment 4 */
 out:
 	return xdp_stats_record_action(ctx, action);
 }
