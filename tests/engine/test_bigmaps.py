@@ -240,3 +240,23 @@ def test_live_sampler_leaves_big_maps_to_the_top_talkers_view(
         assert set(sampler.sample()["maps"]) == {"flows", "by_src"}  # the CLI's view: unchanged
     with TopSampler(lab.name, min_entries=1025, counters_only=True) as top:  # type: ignore[attr-defined]
         assert set(top.sample().maps) == {"flows"}
+
+
+@pytest.mark.kernel
+def test_key_by_key_read_agrees_with_batches(lab: object, flows: dict[str, int]) -> None:
+    """Map types with no batch lookup are read key by key into the same arrays."""
+    ncpus = bpfsys.possible_cpus()
+    for host in range(5):
+        per_cpu = [FLOW.pack(host + cpu, 7) for cpu in range(ncpus)]
+        bpfsys.update(flows["by_src"], bytes(15) + bytes([host]), per_cpu)
+    tables = []
+    for batches in (True, False):
+        with BigMapWatch(flows["by_src"]) as watch:
+            assert watch.arrays is not None
+            watch.arrays._batch_ok = batches  # the path a devmap or LPM trie takes
+            tables.append(watch.refresh(top=10, sort="key"))
+    by_batch, by_key = tables
+    assert by_key.entries_total == by_batch.entries_total == 5
+    assert [r.to_dict() for r in by_key.rows] == [r.to_dict() for r in by_batch.rows]
+    assert by_key.totals.values == {"packets": sum(h + c for h in range(5) for c in range(ncpus)),
+                                    "bytes": 5 * 7 * ncpus}  # fmt: skip

@@ -51,6 +51,7 @@ from xdp_tui.engine.maps import (
     is_internal_map,
     maps_of_prog,
     packed_entry_decoder,
+    read_key_by_key,
 )
 from xdp_tui.engine.stats import BYTE_FIELDS, COUNTER_TYPES, PACKET_FIELDS, attached_prog_id
 from xdp_tui.errors import XdpTuiError
@@ -220,28 +221,14 @@ class BatchArrays:
         return min(got, self.capacity)
 
     def _read_key_by_key(self) -> int:
-        info = self.info
-        keys = bpfsys.map_keys(self.fd, info.key_size, limit=self.capacity + 1)
-        self.truncated = len(keys) > self.capacity
-        n = 0
-        for key in keys[: self.capacity]:
-            try:
-                value = bpfsys.lookup(self.fd, key, info.value_size, info.per_cpu)
-            except XdpTuiError:
-                if info.type in FD_ARRAYS:
-                    continue  # an empty slot of a prog/dev/cpu map
-                raise
-            if value is None:
-                continue  # deleted between listing and reading
-            raw = (
-                b"".join(v.ljust(self.slot, b"\0") for v in value)
-                if isinstance(value, list)
-                else value
-            )
+        """For map types without batch lookups: pairs packed into the same arrays."""
+        pairs, self.truncated = read_key_by_key(self.fd, self.info, self.capacity)
+        for n, (key, value) in enumerate(pairs):
+            if isinstance(value, list):  # per CPU: each in its 8-byte aligned slot
+                value = b"".join(v.ljust(self.slot, b"\0") for v in value)
             self.keys[n, : len(key)] = np.frombuffer(key, np.uint8)
-            self.values[n, : len(raw)] = np.frombuffer(raw, np.uint8)
-            n += 1
-        return n
+            self.values[n, : len(value)] = np.frombuffer(value, np.uint8)
+        return len(pairs)
 
 
 def fill_map(fd: int, keys: npt.NDArray[np.uint8], values: npt.NDArray[np.uint8]) -> None:

@@ -366,20 +366,25 @@ class MapReader(MapFdOwner):
             if batch is not None:
                 return batch, False
             self._batch = None  # this map type has no batch op; don't ask again
-        info = self.info
-        keys = bpfsys.map_keys(self.fd, info.key_size, limit=self.limit + 1)
-        truncated = len(keys) > self.limit
-        entries: list[tuple[bytes, bytes | list[bytes]]] = []
-        for key in keys[: self.limit]:
-            try:
-                value = bpfsys.lookup(self.fd, key, info.value_size, info.per_cpu)
-            except XdpTuiError:
-                if info.type in FD_ARRAYS:
-                    continue  # an empty slot of a prog/dev/cpu map
-                raise
-            if value is not None:  # deleted between listing and reading
-                entries.append((key, value))
-        return entries, truncated
+        return read_key_by_key(self.fd, self.info, self.limit)
+
+
+def read_key_by_key(
+    fd: int, info: bpfsys.MapInfo, limit: int
+) -> tuple[list[tuple[bytes, bytes | list[bytes]]], bool]:
+    """Up to LIMIT (key, value) pairs with get_next_key + lookup, and whether there were more."""
+    keys = bpfsys.map_keys(fd, info.key_size, limit=limit + 1)
+    entries: list[tuple[bytes, bytes | list[bytes]]] = []
+    for key in keys[:limit]:
+        try:
+            value = bpfsys.lookup(fd, key, info.value_size, info.per_cpu)
+        except XdpTuiError:
+            if info.type in FD_ARRAYS:
+                continue  # an empty slot of a prog/dev/cpu map
+            raise
+        if value is not None:  # deleted between listing and reading
+            entries.append((key, value))
+    return entries, len(keys) > limit
 
 
 def packed_entry_decoder(info: bpfsys.MapInfo, decoder: KeyValueDecoder) -> EntryDecoder:
