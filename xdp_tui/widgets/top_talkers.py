@@ -91,6 +91,7 @@ class TopTalkers(Vertical, can_focus=True):
         self._rows = 10
         self._drawn: Any = None
         self._focus_when_shown = False
+        self._last_error = ""  # said once, not at every tick while it lasts
 
     def compose(self) -> ComposeResult:
         yield Static(id="top-head")
@@ -167,10 +168,13 @@ class TopTalkers(Vertical, can_focus=True):
     def _show_read(self, message: TopRead) -> None:
         message.stop()
         self._shown.set()
-        if message.error:  # a filter or sort this map cannot take: say so, drop it
-            self.notify(message.error, severity="error", timeout=4)
+        if message.error:  # a filter or sort this map cannot take: say so (once), drop it
+            if message.error != self._last_error:
+                self.notify(message.error, severity="error", timeout=4)
+            self._last_error = message.error
             self.key_filter, self.sort = "", "pps"
             return
+        self._last_error = ""
         self.maps = message.maps
         table = message.table
         self.display = table is not None
