@@ -237,6 +237,7 @@ _delete = cfunc("bpf_map_delete_elem", C.c_int, C.c_int, _P)
 _lookup_batch = cfunc(
     "bpf_map_lookup_batch", C.c_int, C.c_int, _P, _P, _P, _P, C.POINTER(C.c_uint32), _P
 )
+_update_batch = cfunc("bpf_map_update_batch", C.c_int, C.c_int, _P, _P, C.POINTER(C.c_uint32), _P)
 _obj_get = cfunc("bpf_obj_get", C.c_int, C.c_char_p)
 _enable_stats = cfunc("bpf_enable_stats", C.c_int, C.c_int)
 
@@ -706,6 +707,26 @@ class BatchReader:
             else:
                 entries.append((key, value))
         return entries
+
+
+def lookup_batch_into(
+    fd: int, in_batch: int | None, out_batch: int, keys: int, values: int, count: C.c_uint32
+) -> int:
+    """One `bpf_map_lookup_batch` call into caller-owned memory (addresses); returns
+    libbpf's result (0, or a negative errno; -ENOENT: the map ends in this call).
+
+    COUNT holds the room on entry and the number of entries copied on return.
+    For readers with their own buffers (engine/bigmap.py reads into NumPy arrays).
+    """
+    return int(_lookup_batch(fd, in_batch, out_batch, keys, values, C.byref(count), None))
+
+
+def update_batch(fd: int, keys: int, values: int, count: int) -> None:
+    """Store COUNT packed keys and values (addresses) in one `bpf_map_update_batch`."""
+    n = C.c_uint32(count)
+    ret = _update_batch(fd, keys, values, C.byref(n), None)
+    if ret != 0:
+        raise _lib.call_error(ret, f"updating map elements (batch, {n.value} of {count} stored)")
 
 
 def lookup_batch(

@@ -59,6 +59,7 @@ from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
 from xdp_tui.widgets.source_view import SourceView
 from xdp_tui.widgets.status_line import StatusLine
+from xdp_tui.widgets.top_talkers import TopTalkers
 from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
@@ -142,7 +143,13 @@ class WorkshopScreen(Screen[None]):
                     yield ProblemPanel(id="problem")
                 # Hidden at start: mounted after the first frame (Lazy) so it comes sooner.
                 with TabPane("Live", id="live"):
-                    yield Lazy(Vertical(LiveStats(id="live-stats"), MonitorLog(id="monitor-pane")))
+                    yield Lazy(
+                        Vertical(
+                            LiveStats(id="live-stats"),
+                            TopTalkers(id="top-talkers"),
+                            MonitorLog(id="monitor-pane"),
+                        )
+                    )
                 with TabPane("Lab", id="lab"):
                     yield Lazy(LabDiagram(id="lab-diagram"))
                 with TabPane("Object", id="object"):
@@ -275,9 +282,8 @@ class WorkshopScreen(Screen[None]):
     @on(TabbedContent.TabActivated, "#tabs")
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
         self.active_tab = event.pane.id or ""
-        if self.active_tab == "live":
-            self.live_pane.tab_shown()
-        elif self.active_tab == "lab":
+        self.live_pane.tab_shown(self.active_tab == "live")
+        if self.active_tab == "lab":
             self.lab_pane.refresh_lab()
 
     def on_progress(self, message: Progress) -> None:

@@ -44,7 +44,7 @@ class LiveFeed:
         OBJ, the program's object: the bpf_printk pane shows only the lines its
         format strings can print (other sessions' programs print too).
         """
-        from xdp_tui.engine import monitor, stats
+        from xdp_tui.engine import maps, monitor, stats
 
         self.stop()
         try:
@@ -52,11 +52,13 @@ class LiveFeed:
         except OSError as exc:
             log.info("bpf_printk filter unavailable for %s: %s", obj, exc)
             self._printk_filter = monitor.PrintkFilter(())
+        # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
+        big = maps.DEFAULT_LIMIT
         try:
-            sampler = stats.StatsSampler(dev, run_stats=True)
+            sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
         except XdpTuiError as exc:
             log.info("run statistics unavailable on %s: %s", dev, exc.render())
-            sampler = stats.StatsSampler(dev)
+            sampler = stats.StatsSampler(dev, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
 
