@@ -22,7 +22,7 @@ import pytest
 
 import xdp_tui.engine
 from testenv import live_frames
-from xdp_tui.engine import _lib, attach, bpfsys
+from xdp_tui.engine import _lib, attach, bpfsys, capture_twin
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ LAYOUTS = [
     Layout(attach._LinkCreateOpts, "struct bpf_link_create_opts", prefix=True),
     Layout(attach._XdpQueryOpts, "struct bpf_xdp_query_opts", prefix=True),
     Layout(attach._LinkInfo, "struct bpf_link_info", prefix=True, unnamed_in_c=frozenset({"pad"})),
+    Layout(capture_twin._LinkUpdateOpts, "struct bpf_link_update_opts", prefix=True),
+    Layout(capture_twin._XdpAttachOpts, "struct bpf_xdp_attach_opts", prefix=True),
 ]
 # Layouts packed with the struct module rather than ctypes: size only.
 PACKED = [

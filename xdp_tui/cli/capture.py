@@ -16,7 +16,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xdp_tui.cli.output import add_command, default_lab, positive_int, print_json
+from xdp_tui.cli.output import (
+    MAX_PPS,
+    add_command,
+    default_lab,
+    number,
+    positive_int,
+    positive_seconds,
+    print_json,
+)
 from xdp_tui.engine.actions import XDP_ACTIONS
 
 if TYPE_CHECKING:
@@ -41,11 +49,11 @@ def register(sub: Any) -> None:
     capture.add_argument("--snaplen", type=positive_int, default=256, help="bytes kept (256)")
     capture.add_argument(
         "--rate",
-        type=int,
+        type=_capture_rate,
         default=DEFAULT_RATE,
         help=f"record at most this many packets a second ({DEFAULT_RATE}; 0: every packet)",
     )
-    capture.add_argument("--duration", type=float, help="stop after S seconds")
+    capture.add_argument("--duration", type=positive_seconds, help="stop after S seconds")
     capture.add_argument("--force", action="store_true", help="allow a non-lab interface")
 
     run = add_command(sub, "run", _run, help="run an XDP program on one crafted frame (test run)")
@@ -155,3 +163,9 @@ def _print_result(result: TestRunResult) -> None:
     for mc in result.map_changes:
         print(f"map {mc.describe()}")
     print(f"{result.duration_ns} ns/run over {result.repeat} run(s)")
+
+
+def _capture_rate(text: str) -> int:
+    """argparse type: packets a second to record, 0 for every packet."""
+    limit = int(MAX_PPS)
+    return int(number(text, int, lambda v: 0 <= v <= limit, f"a whole number in 0..{limit}"))

@@ -44,11 +44,11 @@ SOURCE_CHANGED_SLACK_S = 1.0
 
 
 class _LinkUpdateOpts(C.Structure):
+    # libbpf 1.1's struct bpf_link_update_opts ends at old_prog_fd (old_map_fd came in 1.2).
     _fields_ = [
         ("sz", C.c_size_t),
         ("flags", C.c_uint32),
         ("old_prog_fd", C.c_uint32),
-        ("old_map_fd", C.c_uint32),
     ]
 
 

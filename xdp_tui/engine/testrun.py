@@ -191,7 +191,7 @@ def load_cases(path: Path) -> list[SavedCase]:
     """The saved cases (none when there is no file); read as the learner, no links, capped."""
     from xdp_tui import userfiles
 
-    if not userfiles.lexists(path):
+    if not userfiles.is_file(path):  # none yet, or a link: never read through it
         return []
     try:
         data = json.loads(userfiles.read_text(path, CASES_MAX_BYTES))
@@ -211,5 +211,10 @@ def save_cases(path: Path, cases: list[SavedCase]) -> None:
     """
     from xdp_tui import userfiles
 
+    if userfiles.lexists(path) and not userfiles.is_file(path):
+        raise XdpTuiError(
+            "refusing to replace a symlink (or anything but a file) with the saved cases",
+            location=str(path),
+        )
     text = json.dumps([{"name": c.name, "spec": c.spec} for c in cases], indent=1) + "\n"
     userfiles.write_text(path, text)
