@@ -109,6 +109,8 @@ class Lesson:
     starter_passes: tuple[str, ...] = ()
     # Traffic the lesson's assignments need, beyond the IPv6 ping every lab answers.
     traffic: tuple[TrafficChoice, ...] = ()
+    # Programs of the lesson file that go on a kernel tracepoint (tracing01), not on the lab.
+    tracepoint_programs: tuple[str, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -144,6 +146,7 @@ class Lesson:
             "starter_refused": self.starter_refused,
             "starter_passes": list(self.starter_passes),
             "traffic": [t.to_dict() for t in self.traffic],
+            "tracepoint_programs": list(self.tracepoint_programs),
         }
 
 
@@ -214,6 +217,7 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
         starter_refused=str(data.get("starter_refused", "")),
         starter_passes=tuple(str(a) for a in data.get("starter_passes", [])),
         traffic=tuple(_traffic_from_dict(t) for t in data.get("traffic", [])),
+        tracepoint_programs=tuple(str(p) for p in data.get("tracepoint_programs", [])),
     )
 
 

@@ -49,9 +49,68 @@ def register(sub: Any) -> None:
     monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
     monitor.add_argument("--json", action="store_true", help="one JSON object per report")
 
+    trace = add_command(
+        sub,
+        "trace",
+        _trace,
+        help="attach a tracepoint program (tracing01) and show its per-interface counts",
+    )
+    trace.add_argument("file", help="C source or BPF object with a tracepoint program")
+    trace.add_argument("--prog", default=None, help="the program, if the file has several")
+    trace.add_argument(
+        "--interval", type=positive_float, default=2.0, help="seconds between reports (2)"
+    )
+    trace.add_argument("--count", type=positive_int, help="stop after N reports")
+    trace.add_argument("--json", action="store_true", help="one JSON object per report")
+
 
 def _dev_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
+
+
+# ---- trace -------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """Hold the program on its tracepoint (detached on exit) and report its maps by interface."""
+    from pathlib import Path
+
+    from xdp_tui.engine.ifnames import counts_by_interface
+    from xdp_tui.engine.maps import read_map
+    from xdp_tui.engine.tracepoint import attach_tracepoint_program
+
+    with attach_tracepoint_program(Path(args.file), args.prog) as tracer:
+        if not args.json:
+            print(
+                f"{tracer.prog_name} on tracepoint {tracer.tracepoint} (prog id {tracer.prog_id});"
+                " ctrl+c detaches it",
+                flush=True,
+            )
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                time.sleep(args.interval)
+                n += 1
+                report = {
+                    name: counts_by_interface(read_map(fd)) for name, fd in tracer.maps.items()
+                }
+                if args.json:
+                    print_json(
+                        {
+                            name: [
+                                {"ifindex": r.ifindex, "name": r.name, "count": r.count}
+                                for r in rows
+                            ]
+                            for name, rows in report.items()
+                        }
+                    )
+                    continue
+                for name, rows in report.items():
+                    counts = "  ".join(f"{r.name} ({r.count})" for r in rows) or "(empty)"
+                    print(f"{name}: {counts}", flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
 
 
 # ---- stats -------------------------------------------------------------------
