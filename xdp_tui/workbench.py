@@ -82,6 +82,15 @@ class Attached:
     prog_id: int
     obj: Path
     handle: Any = field(repr=False)  # engine LoadedProgram
+    # The lesson's tracepoint programs (tracing01), attached beside the XDP program.
+    tracers: list[Any] = field(default_factory=list, repr=False)  # engine TracepointProgram
+
+    def close(self) -> None:
+        for tracer in self.tracers:
+            with contextlib.suppress(Exception):  # detaching must go on
+                tracer.close()
+        self.tracers = []
+        self.handle.close()
 
 
 class Workbench:
@@ -313,6 +322,7 @@ class Workbench:
             if self._closed:  # the app is leaving: attach nothing more
                 raise XdpTuiError("the session is closing; nothing attached")
             loaded = session.load_program(result.obj, lab.outer, program=program, mode=self.mode)
+            tracers = _attach_tracers(lesson, Path(result.obj), loaded, progress)
             self._attached = Attached(
                 lesson_id=lesson.id,
                 dev=lab.outer,
@@ -321,6 +331,7 @@ class Workbench:
                 prog_id=loaded.prog_id,
                 obj=Path(result.obj),
                 handle=loaded,
+                tracers=tracers,
             )
             self._start_observers(lab.outer)
             return self._attached
@@ -334,7 +345,7 @@ class Workbench:
         if attached is None:
             return False
         self._stop_sampler()
-        attached.handle.close()
+        attached.close()
         self._attached_devs.add(attached.dev)
         return True
 
@@ -419,6 +430,7 @@ class Workbench:
             data: dict[str, Any] = sampler.sample()
         if "interface" in data:  # the live pane calls it "iface"
             data["iface"] = data["interface"]
+        data.setdefault("maps", {}).update(_tracer_maps(attached.tracers))
         data["exceptions"] = self._exception_counts()
         data["trace"] = self._trace_lines()
         return data
@@ -637,6 +649,36 @@ class Workbench:
                         with contextlib.suppress(Exception):  # leaving must go on
                             observer.close()
                 self._monitor = self._trace = None
+
+
+def _attach_tracers(lesson: Any, obj: Path, loaded: Any, progress: Progress) -> list[Any]:
+    """Attach the lesson's tracepoint programs from OBJ; on failure detach LOADED too."""
+    from xdp_tui.engine.tracepoint import attach_tracepoint_program
+
+    tracers: list[Any] = []
+    try:
+        for name in getattr(lesson, "tracepoint_programs", ()):
+            progress(f"attaching {name} to its tracepoint…")
+            tracers.append(attach_tracepoint_program(obj, name))
+    except BaseException:
+        for tracer in tracers:
+            tracer.close()
+        loaded.close()
+        raise
+    return tracers
+
+
+def _tracer_maps(tracers: list[Any]) -> dict[str, dict[str, Any]]:
+    """The tracepoint programs' maps for the live view, keys as interface names."""
+    from xdp_tui.engine.ifnames import live_map_by_interface
+    from xdp_tui.engine.maps import read_map
+
+    maps: dict[str, dict[str, Any]] = {}
+    for tracer in tracers:
+        for name, fd in tracer.maps.items():
+            with contextlib.suppress(XdpTuiError):  # a hiccup must not stop the live view
+                maps[f"{name} · {tracer.tracepoint}"] = live_map_by_interface(read_map(fd))
+    return maps
 
 
 def _in_event_loop() -> bool:

@@ -7,12 +7,15 @@ fails only 2.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.lessons.variants import variant
 from xdp_tui.checks import CheckResult, run_checks
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import get_lesson, solution_source
 
 pytestmark = pytest.mark.kernel
@@ -57,3 +60,38 @@ def test_counting_from_zero_is_one_short(tmp_path: Path) -> None:
     results = _run(source)
     assert not results["1"].passed
     assert "expected" in results["1"].detail
+
+
+def test_workbench_attaches_the_tracer_and_live_names_interfaces(make_lab: Any) -> None:
+    """The TUI's path: build_and_attach puts the tracepoint program beside the XDP one,
+    the live sample shows its map keyed by interface name, detach removes both."""
+    import shutil
+
+    from testenv import traffic
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.lessons import reset_workspace, workspace_source
+    from xdp_tui.workbench import Workbench
+
+    lesson = get_lesson(LESSON)
+    shutil.copy(solution_source(lesson), workspace_source(lesson))
+    lab = make_lab("t01")
+    bench = Workbench(lab=lab.name)
+    try:
+        attached = bench.build_and_attach(lesson, None)
+        [tracer] = attached.tracers
+        tracer_id = tracer.prog_id
+        traffic.ping(lab, 3, timeout=0.05, interval=0.01)
+        sample = bench.sample()
+        assert sample is not None
+        live = sample["maps"]["xdp_stats_map · xdp:xdp_exception"]
+        row = {e["key"]: e["value"] for e in live["entries"]}
+        assert row[f"{lab.outer} (ifindex {lab.outer_ifindex})"] == 3
+        bench.detach()
+        assert not attached.tracers
+        with pytest.raises(XdpTuiError):
+            for _ in range(60):  # freed after an RCU grace period
+                bpfsys.prog_info_by_id(tracer_id)
+                time.sleep(0.05)
+    finally:
+        bench.close()
+        reset_workspace(lesson)  # other tests expect the starter there

@@ -45,3 +45,16 @@ def _number(value: Any) -> int:
     if isinstance(value, dict):
         value = next(iter(value.values()), 0)
     return int(value) if isinstance(value, int) else 0
+
+
+def live_map_by_interface(decoded: DecodedMap) -> dict[str, Any]:
+    """The live view's map shape ({"type", "entries": [{"key", "value"}]}) with each
+    ifindex key shown as "name (ifindex N)"."""
+    return {
+        "type": decoded.type,
+        "entries": [
+            {"key": f"{row.name} (ifindex {row.ifindex})", "value": row.count}
+            for row in counts_by_interface(decoded)
+        ],
+        "truncated": decoded.truncated,
+    }
