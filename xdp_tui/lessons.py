@@ -111,6 +111,8 @@ class Lesson:
     traffic: tuple[TrafficChoice, ...] = ()
     # Programs of the lesson file that go on a kernel tracepoint (tracing01), not on the lab.
     tracepoint_programs: tuple[str, ...] = ()
+    # TC programs of the lesson file, attached to the lab's ingress beside XDP (advanced01).
+    tc_programs: tuple[str, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -147,6 +149,7 @@ class Lesson:
             "starter_passes": list(self.starter_passes),
             "traffic": [t.to_dict() for t in self.traffic],
             "tracepoint_programs": list(self.tracepoint_programs),
+            "tc_programs": list(self.tc_programs),
         }
 
 
@@ -218,6 +221,7 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
         starter_passes=tuple(str(a) for a in data.get("starter_passes", [])),
         traffic=tuple(_traffic_from_dict(t) for t in data.get("traffic", [])),
         tracepoint_programs=tuple(str(p) for p in data.get("tracepoint_programs", [])),
+        tc_programs=tuple(str(p) for p in data.get("tc_programs", [])),
     )
 
 

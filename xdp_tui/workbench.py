@@ -82,14 +82,16 @@ class Attached:
     prog_id: int
     obj: Path
     handle: Any = field(repr=False)  # engine LoadedProgram
-    # The lesson's tracepoint programs (tracing01), attached beside the XDP program.
+    # The lesson's tracepoint programs (tracing01) and TC programs (advanced01),
+    # attached beside the XDP program and detached with it.
     tracers: list[Any] = field(default_factory=list, repr=False)  # engine TracepointProgram
+    tc: list[Any] = field(default_factory=list, repr=False)  # engine TcProgram
 
     def close(self) -> None:
-        for tracer in self.tracers:
+        for companion in [*self.tracers, *self.tc]:
             with contextlib.suppress(Exception):  # detaching must go on
-                tracer.close()
-        self.tracers = []
+                companion.close()
+        self.tracers, self.tc = [], []
         self.handle.close()
 
 
@@ -283,6 +285,7 @@ class Workbench:
             status.setdefault("prog_name", attached.program)
             status["session_mode"] = attached.mode
             status["lesson"] = attached.lesson_id
+            status["tc"] = [tc.to_dict() for tc in attached.tc]
         return status
 
     # ---- build and attach ----------------------------------------------------------
@@ -322,7 +325,7 @@ class Workbench:
             if self._closed:  # the app is leaving: attach nothing more
                 raise XdpTuiError("the session is closing; nothing attached")
             loaded = session.load_program(result.obj, lab.outer, program=program, mode=self.mode)
-            tracers = _attach_tracers(lesson, Path(result.obj), loaded, progress)
+            tracers, tc = _attach_companions(lesson, Path(result.obj), loaded, progress)
             self._attached = Attached(
                 lesson_id=lesson.id,
                 dev=lab.outer,
@@ -332,6 +335,7 @@ class Workbench:
                 obj=Path(result.obj),
                 handle=loaded,
                 tracers=tracers,
+                tc=tc,
             )
             self._start_observers(lab.outer)
             return self._attached
@@ -430,7 +434,7 @@ class Workbench:
             data: dict[str, Any] = sampler.sample()
         if "interface" in data:  # the live pane calls it "iface"
             data["iface"] = data["interface"]
-        data.setdefault("maps", {}).update(_tracer_maps(attached.tracers))
+        data.setdefault("maps", {}).update(_companion_maps(attached))
         data["exceptions"] = self._exception_counts()
         data["trace"] = self._trace_lines()
         return data
@@ -651,33 +655,46 @@ class Workbench:
                 self._monitor = self._trace = None
 
 
-def _attach_tracers(lesson: Any, obj: Path, loaded: Any, progress: Progress) -> list[Any]:
-    """Attach the lesson's tracepoint programs from OBJ; on failure detach LOADED too."""
+def _attach_companions(
+    lesson: Any, obj: Path, loaded: Any, progress: Progress
+) -> tuple[list[Any], list[Any]]:
+    """Attach the lesson's tracepoint and TC programs from OBJ beside LOADED (the XDP
+    program); on any failure detach all of them, LOADED too, and raise."""
+    from xdp_tui.engine.tc import attach_tc_program
     from xdp_tui.engine.tracepoint import attach_tracepoint_program
 
     tracers: list[Any] = []
+    tc: list[Any] = []
     try:
         for name in getattr(lesson, "tracepoint_programs", ()):
             progress(f"attaching {name} to its tracepoint…")
             tracers.append(attach_tracepoint_program(obj, name))
+        for name in getattr(lesson, "tc_programs", ()):
+            progress(f"attaching {name} to {loaded.dev} TC ingress…")
+            tc.append(attach_tc_program(obj, name, loaded.dev))
     except BaseException:
-        for tracer in tracers:
-            tracer.close()
+        for companion in [*tracers, *tc]:
+            companion.close()
         loaded.close()
         raise
-    return tracers
+    return tracers, tc
 
 
-def _tracer_maps(tracers: list[Any]) -> dict[str, dict[str, Any]]:
-    """The tracepoint programs' maps for the live view, keys as interface names."""
+def _companion_maps(attached: Attached) -> dict[str, dict[str, Any]]:
+    """The maps of the programs beside XDP, for the live view: a tracepoint program's
+    keys are ifindexes, shown as interface names; a TC program's as they are."""
     from xdp_tui.engine.ifnames import live_map_by_interface
     from xdp_tui.engine.maps import read_map
 
     maps: dict[str, dict[str, Any]] = {}
-    for tracer in tracers:
+    for tracer in attached.tracers:
         for name, fd in tracer.maps.items():
             with contextlib.suppress(XdpTuiError):  # a hiccup must not stop the live view
                 maps[f"{name} · {tracer.tracepoint}"] = live_map_by_interface(read_map(fd))
+    for tc in attached.tc:
+        for name, fd in tc.maps.items():
+            with contextlib.suppress(XdpTuiError):
+                maps[f"{name} · tc {tc.direction}"] = read_map(fd).to_dict()
     return maps
 
 

@@ -135,3 +135,19 @@ def test_snapshot_unhealthy_ansi_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ansi)
+
+
+async def test_a_tc_program_beside_xdp_is_drawn_under_it() -> None:
+    attach = {
+        **ATTACH,
+        "tc": [{"direction": "ingress", "prog_name": "tc_count_func", "prog_id": 43}],
+    }
+    app = DiagramApp(LAB, attach)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+    text = "\n".join(lines)
+    assert "▶ XDP xdp_stats1_func" in text
+    tc_row = next(line for line in lines if "▶ TC ingress tc_count_func" in line)
+    assert tc_row.index("▶ TC") < tc_row.index("│", 1)  # on the outer end, with XDP
+    assert "id 43 · tcx link" in text

@@ -199,10 +199,18 @@ class LabDiagram(Widget):
         name = attach.get("prog_name") or "?"
         mode = attach.get("mode") or "?"
         owner = "ours" if attach.get("ours") else "not ours"
-        return [
+        lines = [
             Text.assemble((" ▶ XDP ", xdp), (str(name), xdp)),
             Text(f"   id {prog_id} · {mode} · {owner}", self._style("addr")),
         ]
+        for tc in attach.get("tc") or []:  # TC programs beside XDP (advanced01)
+            lines.append(
+                Text.assemble(
+                    (f" ▶ TC {tc.get('direction', '?')} ", xdp), (str(tc.get("prog_name")), xdp)
+                )
+            )
+            lines.append(Text(f"   id {tc.get('prog_id')} · tcx link", self._style("addr")))
+        return lines
 
     def _link_column(self, height: int, healthy: bool) -> list[Text]:
         """The veth pair: packets from veth0 travel left and arrive (RX) on the outer end."""
