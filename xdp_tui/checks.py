@@ -181,6 +181,39 @@ class CheckContext:
             raise XdpTuiError(f"check bug: nothing loaded on role {role!r}")
         return self._loaded[role]
 
+    # ---- single packets: crafted frames and the capture at the hook ------
+
+    def test_run(self, program: str | None, packet: str | bytes, repeat: int = 1) -> Any:
+        """Run PROGRAM of the source under test on one frame with BPF_PROG_TEST_RUN.
+
+        PACKET is a spec (`icmp6-echo:seq=2,truncate=57`, see engine.packetspec)
+        or the frame's bytes. A private copy runs: no lab is needed, verdicts are
+        deterministic and frames no ping can make (truncated, malformed) are easy.
+        Returns engine.testrun.TestRunResult (.verdict_name, .data_out, .map_changes).
+        """
+        from xdp_tui.engine.packetspec import frame_from_spec
+        from xdp_tui.engine.testrun import TestRunner
+
+        key = f"test-run:{program}"
+        if key not in self._loaded:
+            runner = TestRunner.open(self.obj, program=program)
+            self._stack.callback(runner.close)
+            self._loaded[key] = runner
+        frame = frame_from_spec(packet) if isinstance(packet, str) else packet
+        return self._loaded[key].run(frame, repeat)
+
+    def capture(self, role: str = "test01", **options: Any) -> Any:
+        """Capture at the hook what the program loaded on ROLE does (engine.capture.Capture).
+
+        Every packet by default (rate=0); stopped when the check ends.
+        """
+        from xdp_tui.engine.capture import Capture
+
+        options.setdefault("rate", 0)
+        cap = Capture.start(self.lab(role).outer, **options)
+        self._stack.callback(cap.close)
+        return cap
+
     def map_fd(self, name: str, role: str = "test01") -> int:
         """The fd of map NAME of the program loaded on ROLE."""
         maps = self.loaded(role).maps

@@ -17,7 +17,7 @@ from xdp_tui.errors import XdpTuiError
 from xdp_tui.privileges import require_root
 
 # Domain modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("doctor", "env", "engine", "observe", "lessons")
+COMMAND_MODULES = ("doctor", "env", "engine", "observe", "capture", "lessons")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -317,6 +317,38 @@ def prog_info(fd: int) -> ProgInfo:
     )
 
 
+def _prog_info_records(fd: int, what: str, words: int) -> list[tuple[int, ...]]:
+    """The program's func_info or line_info records (WHAT), each WORDS u32s long."""
+    info = BpfProgInfo()
+    _info(fd, info, "reading program info")
+    count = getattr(info, f"nr_{what}")
+    if not count or not info.btf_id:
+        return []
+    records = (C.c_uint32 * (words * count))()
+    again = BpfProgInfo()
+    setattr(again, f"nr_{what}", count)
+    setattr(again, f"{what}_rec_size", 4 * words)
+    setattr(again, what, C.addressof(records))
+    _info(fd, again, f"reading program {what}")
+    count = min(count, getattr(again, f"nr_{what}"))
+    return [tuple(records[words * i : words * (i + 1)]) for i in range(count)]
+
+
+def prog_func_type_ids(fd: int) -> list[int]:
+    """BTF type ids of the program's functions (func_info), its main function first.
+
+    The name in prog_info is cut to 15 characters; the BTF FUNC named by the
+    first id carries the full C name (what fentry/fexit attach by).
+    """
+    return [type_id for _, type_id in _prog_info_records(fd, "func_info", 2)]  # {insn_off, type_id}
+
+
+def prog_line_file_offsets(fd: int) -> list[int]:
+    """Offsets, in the program's BTF strings, of the source file names its line info names."""
+    # struct bpf_line_info {insn_off, file_name_off, line_off, line_col}
+    return list(dict.fromkeys(r[1] for r in _prog_info_records(fd, "line_info", 4)))
+
+
 def map_info(fd: int) -> MapInfo:
     info = BpfMapInfo()
     _info(fd, info, "reading map info")
@@ -675,6 +707,8 @@ __all__ = [
     "prog_fd_by_id",
     "prog_ids",
     "prog_info",
+    "prog_func_type_ids",
+    "prog_line_file_offsets",
     "prog_info_by_id",
     "prog_type_name",
 ]

@@ -19,9 +19,9 @@ import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc
+from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
 P = C.c_void_p
@@ -90,7 +90,7 @@ def _libbpf_lines(messages: list[tuple[int, str]]) -> str:
     return "".join(text for _, text in messages)
 
 
-class BpfObject:
+class BpfObject(Closable):
     """An opened (and maybe loaded) object file. Use as a context manager or call close()."""
 
     def __init__(self, path: Path, handle: int, source: Path | None = None) -> None:
@@ -136,17 +136,6 @@ class BpfObject:
                 hint='put SEC("xdp") on the line before your XDP function',
             )
         return obj
-
-    def __enter__(self) -> BpfObject:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Free libbpf's object and every fd it holds (loaded programs and maps)."""

@@ -38,6 +38,8 @@ from xdp_tui.widgets.activity_log import ActivityLog
 from xdp_tui.widgets.fallbacks import make_pane
 from xdp_tui.widgets.key_bar import KeyBar
 from xdp_tui.widgets.lesson_browser import LessonBrowser
+from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packets import PacketsPane
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
 from xdp_tui.widgets.source_view import SourceView
@@ -93,6 +95,10 @@ class WorkshopScreen(Screen[None]):
         _b("4", "tab('lab')", "Lab tab", "The lab diagram", show=False, name="lab_tab"),
         _b("5", "tab('object')", "Object tab", "The object view", show=False, name="object_tab"),
         _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
+        _b(
+            "7", "tab('packets')", "Packets", "Every packet at the hook", show=False, name="packets"
+        ),
+        _b("8", "tab('packet-bench')", "Run frame", "Run the program on one frame", show=False),
         _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
         _b("f3", "toggle_toc", "Contents", "Show or hide the README's contents", show=False),
         _b("A", "check_all", "Check all", "Run the checks of every assignment", show=False),
@@ -143,7 +149,17 @@ class WorkshopScreen(Screen[None]):
                     yield Lazy(make_pane("object", id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
+                with TabPane("Packets", id="packets"):
+                    yield Lazy(PacketsPane(lambda: self.workbench.lab_name, id="packets-pane"))
+                with TabPane("Run frame", id="packet-bench"):
+                    yield Lazy(PacketWorkbench(self._program_to_run, id="packet-bench-pane"))
         yield KeyBar(self.BINDINGS, id="keys")
+
+    def _program_to_run(self) -> tuple[Path | None, str | None]:
+        """For the packet workbench (from its worker): the learner's source and chosen function."""
+        lesson = self.lesson
+        program = self.chosen_program.get(lesson.id) if lesson is not None else None
+        return self.source_path, program or (lesson.default_program if lesson else None)
 
     def on_mount(self) -> None:
         status = self.status
