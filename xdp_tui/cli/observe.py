@@ -63,6 +63,18 @@ def register(sub: Any) -> None:
     trace.add_argument("--count", type=positive_int, help="stop after N reports")
     trace.add_argument("--json", action="store_true", help="one JSON object per report")
 
+    samples = add_command(
+        sub,
+        "samples",
+        _samples_cmd,
+        help="packet samples the attached program sends through a ring buffer (tracing04)",
+    )
+    _dev_option(samples)
+    samples.add_argument("--map", default="samples", help="the ring buffer map's name (samples)")
+    samples.add_argument("-w", "--write", help="also write the samples to this pcapng file")
+    samples.add_argument("--count", type=positive_int, help="stop after N samples")
+    samples.add_argument("--duration", type=positive_float, help="stop after S seconds")
+
 
 def _dev_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
@@ -110,6 +122,48 @@ def _trace(args: argparse.Namespace) -> int:
                     print(f"{name}: {counts}", flush=True)
         except KeyboardInterrupt:
             pass
+    return 0
+
+
+# ---- samples -----------------------------------------------------------------
+
+
+def _samples_cmd(args: argparse.Namespace) -> int:
+    """Print each sample as it arrives (and write them to a pcapng file) until stopped."""
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.engine.attach import ifindex_of
+    from xdp_tui.engine.dissect import summary
+    from xdp_tui.engine.samples import PacketSample, SampleReader, write_pcapng
+    from xdp_tui.paths import pin_dir
+
+    dev = default_lab(args.dev)
+    ifindex = ifindex_of(dev)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+
+    def arriving(reader: SampleReader) -> Iterator[PacketSample]:
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                for sample in reader.poll(timeout_ms=200):
+                    n += 1
+                    cut = f" ({len(sample.data)} copied)" if sample.truncated else ""
+                    print(f"len {sample.length}{cut}: {summary(sample.data)}", flush=True)
+                    yield sample
+        except KeyboardInterrupt:
+            return
+
+    with bpfsys.obj_get(pin_dir(dev) / args.map) as fd, SampleReader(fd) as reader:
+        if args.write:
+            written = write_pcapng(arriving(reader), Path(args.write), ifindex)
+            print(f"{written} samples written to {args.write}")
+        else:
+            for _ in arriving(reader):
+                pass
     return 0
 
 
