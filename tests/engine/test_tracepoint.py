@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from testenv import traffic
-from xdp_tui.engine import bpfsys
+from tests.engine.conftest import kill_9_holder, prog_gone
 from xdp_tui.engine.ifnames import counts_by_interface, interface_name
 from xdp_tui.engine.maps import read_map
 from xdp_tui.engine.session import load_program
@@ -24,21 +19,7 @@ pytestmark = pytest.mark.kernel
 
 
 def _exists(prog_id: int) -> bool:
-    try:
-        bpfsys.prog_info_by_id(prog_id)
-    except XdpTuiError:
-        return False
-    return True
-
-
-def _gone(prog_id: int, timeout: float = 3.0) -> bool:
-    """The kernel frees a detached program after an RCU grace period: wait for it."""
-    deadline = time.monotonic() + timeout
-    while _exists(prog_id):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return not prog_gone(prog_id, timeout=0)
 
 
 def test_sections_name_their_tracepoint() -> None:
@@ -61,7 +42,7 @@ def test_counts_aborts_per_interface_and_close_removes_it(
         rows = counts_by_interface(read_map(tracer.maps["aborts"]))
         ours = [row for row in rows if row.ifindex == lab.outer_ifindex]  # type: ignore[attr-defined]
         assert ours and ours[0].count == 4 and ours[0].name == lab.outer  # type: ignore[attr-defined]
-    assert _gone(prog_id), "the program outlived close()"
+    assert prog_gone(prog_id), "the program outlived close()"
 
 
 def test_kill_9_of_the_holder_detaches(prog: Callable[[str], Path]) -> None:
@@ -72,20 +53,12 @@ def test_kill_9_of_the_holder_detaches(prog: Callable[[str], Path]) -> None:
         f"t = a(Path({str(source)!r}), 'count_exceptions');"
         "print(t.prog_id, flush=True); time.sleep(60)"
     )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    try:
-        assert holder.stdout is not None
-        prog_id = int(holder.stdout.readline())
+
+    def held(prog_id: int) -> None:
         assert _exists(prog_id)
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-    assert _gone(prog_id), "a killed holder left its tracepoint program attached"
+
+    prog_id = kill_9_holder(code, held)
+    assert prog_gone(prog_id), "a killed holder left its tracepoint program attached"
 
 
 def test_unknown_tracepoint_and_wrong_program_are_clear_errors(

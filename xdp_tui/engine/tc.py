@@ -31,8 +31,9 @@ from typing import Literal
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc, errno_from
 from xdp_tui.engine.attach import check_safe, ifindex_of
-from xdp_tui.engine.build import build_or_raise
+from xdp_tui.engine.closable import Closable
 from xdp_tui.engine.libbpf import BpfObject
+from xdp_tui.engine.session import object_for
 from xdp_tui.errors import XdpTuiError
 
 Direction = Literal["ingress", "egress"]
@@ -57,7 +58,7 @@ MAX_QUERY = 64
 
 
 @dataclass
-class TcProgram:
+class TcProgram(Closable):
     """A TC program attached to one interface and direction; close() detaches it."""
 
     dev: str
@@ -77,12 +78,6 @@ class TcProgram:
             self.obj.close()
             self.obj = None
         self.maps = {}
-
-    def __enter__(self) -> TcProgram:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -110,12 +105,8 @@ def attach_tc_program(
     """Build (for a .c), load PROGRAM and attach it to DEV's DIRECTION with a tcx link."""
     check_safe(dev, force=force)
     ifindex = ifindex_of(dev)
-    path = Path(path)
-    source: Path | None = None
-    if path.suffix == ".c":
-        source = path
-        path = build_or_raise(path).obj
-    obj = BpfObject.open(path, source=source)
+    obj_path, source, _warnings = object_for(Path(path))
+    obj = BpfObject.open(obj_path, source=source)
     try:
         if program not in tc_programs(obj):
             raise XdpTuiError(

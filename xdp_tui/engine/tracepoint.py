@@ -25,9 +25,10 @@ from pathlib import Path
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc, errno_from
-from xdp_tui.engine.build import build_or_raise
+from xdp_tui.engine.closable import Closable
 from xdp_tui.engine.libbpf import BpfObject
 from xdp_tui.engine.monitor import TRACEFS_DIRS
+from xdp_tui.engine.session import object_for
 from xdp_tui.errors import XdpTuiError
 
 P = C.c_void_p
@@ -44,7 +45,7 @@ SECTION_PREFIXES = ("tracepoint/", "tp/")
 
 
 @dataclass
-class TracepointProgram:
+class TracepointProgram(Closable):
     """A loaded program attached to one tracepoint; close() detaches it and frees it."""
 
     prog_name: str
@@ -69,12 +70,6 @@ class TracepointProgram:
             self.obj.close()
             self.obj = None
         self.maps = {}
-
-    def __enter__(self) -> TracepointProgram:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -103,12 +98,8 @@ def tracepoint_programs(obj: BpfObject) -> list[str]:
 
 def attach_tracepoint_program(path: Path, program: str | None = None) -> TracepointProgram:
     """Build (for a .c), load PROGRAM and attach it to the tracepoint its section names."""
-    path = Path(path)
-    source: Path | None = None
-    if path.suffix == ".c":
-        source = path
-        path = build_or_raise(path).obj
-    obj = BpfObject.open(path, source=source)
+    obj_path, source, _warnings = object_for(Path(path))
+    obj = BpfObject.open(obj_path, source=source)
     try:
         name, (category, event) = _choose(obj, program)
         _require_event(category, event)
