@@ -30,6 +30,10 @@ esac
 # real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline.
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool xdp-tools python3-bpfcc python3-venv
           iproute2 iputils-ping tcpdump tmux netsniff-ng)
+# libc6-dev-i386 (amd64): clang's BPF target is not x86_64, so glibc's headers
+# (reached from <linux/icmp.h> and the tutorial's parsing helpers) ask for
+# gnu/stubs-32.h, which only this package provides; the tutorial lists it too.
+[[ "$(dpkg --print-architecture)" == amd64 ]] && PACKAGES+=(libc6-dev-i386)
 
 APT_UPDATED=0
 apt_install() {

@@ -17,7 +17,6 @@ import contextlib
 import ctypes
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from testenv import state
-from xdp_tui import paths
+from xdp_tui import pins
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.privileges import require_root
 
@@ -51,6 +50,10 @@ NETNS_RUN_DIR = Path("/var/run/netns")  # pyroute2.netns.NETNS_RUN_DIR, iproute2
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
 # Names the kernel or sysctl tree already uses for something else.
 _RESERVED_NAMES = {"all", "default", "lo"}
+# Folders other tools keep in /sys/fs/bpf: a lab's pins live in /sys/fs/bpf/<lab>,
+# so a lab of such a name would mix its pins with theirs (iproute2: tc, ip, xdp
+# and tc/globals; xdp-tools: xdp; systemd and LSM tooling: cgroup, lsm).
+BPFFS_NAMES = frozenset({"tc", "ip", "xdp", "globals", "cgroup", "lsm", "sched", "maps", "progs"})
 
 # Per-interface IPv6 knobs that make the link silent once it is up.
 _QUIET_IPV6_SYSCTLS = {
@@ -444,6 +447,7 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False, make_current: bo
     with state.locked():
         record = state.read_record(name)
         if record is None:
+            _refuse_bpffs_name(name)
             _refuse_foreign(name)
             lab = _build(name, state.next_number(_numbers_on_host()), legacy_ip)
         elif not _problems(name, record) and (record["legacy_ip"] or not legacy_ip):
@@ -454,6 +458,16 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False, make_current: bo
         if make_current:
             state.write_current(name)
     return lab
+
+
+def _refuse_bpffs_name(name: str) -> None:
+    if name.lower() in BPFFS_NAMES:
+        raise XdpTuiError(
+            f"lab name {name!r} is a folder other tools use in /sys/fs/bpf, where each lab "
+            "keeps its pins",
+            location="lab name",
+            hint="pick another name, e.g. test01",
+        )
 
 
 def _numbers_on_host() -> set[int]:
@@ -505,7 +519,7 @@ def teardown(name: str) -> None:
                 hint="`xdp-tui env status` lists the labs",
             )
         _remove_kernel_objects(name)
-        shutil.rmtree(paths.pin_dir(name), ignore_errors=True)
+        pins.remove_ours(name)  # another tool's pins in the folder stay
         state.delete_record(name)
         if state.read_current() == name:
             state.write_current(None)
@@ -524,7 +538,7 @@ def reset(name: str) -> Lab:
                 hint=f"create it: `xdp-tui env setup --name {name}`",
             )
         _remove_kernel_objects(name)
-        shutil.rmtree(paths.pin_dir(name), ignore_errors=True)
+        pins.remove_ours(name)
         lab = _build(name, record["number"], bool(record.get("legacy_ip")))
     return lab
 

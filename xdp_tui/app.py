@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from textual.binding import Binding
 from xdp_tui import paths
 from xdp_tui.screens.commands import WorkshopCommands
 from xdp_tui.screens.help import HelpScreen
-from xdp_tui.screens.main import WorkshopScreen
+from xdp_tui.screens.main import WORKSHOP_KEYS, WorkshopScreen
 from xdp_tui.screens.problems import log_unexpected
 from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.workbench import Workbench
@@ -112,7 +113,7 @@ class XdpTuiApp(App[int]):
             "ctrl+p", "command_palette", "Commands", tooltip="Find any command by name"
         )
         interrupt = Binding("ctrl+c", "quit", "Quit", tooltip="Same as q")
-        bindings = [*WorkshopScreen.BINDINGS, palette, interrupt]
+        bindings = [*WORKSHOP_KEYS, palette, interrupt]
         self.push_screen(HelpScreen(bindings))
 
     async def action_quit(self) -> None:
@@ -144,9 +145,19 @@ class XdpTuiApp(App[int]):
 def run_app(lab: str | None = None) -> int:
     """Run the TUI on LAB (default: the current lab, or test01); returns the exit code."""
     divert_fd2_to_log(paths.log_file())
+    _log_to_file(paths.log_file())
     app = XdpTuiApp(lab=lab)
     try:
         app.run()
     finally:
         app.workbench.close()
     return int(app.return_code or 0)
+
+
+def _log_to_file(log_path: Path) -> None:
+    """The workbench's notes (what it went on without, and why) go to the log file."""
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logger = logging.getLogger("xdp_tui")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

@@ -35,7 +35,6 @@ import contextlib
 import importlib.util
 import itertools
 import os
-import shutil
 import struct
 import sys
 import traceback
@@ -45,6 +44,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from xdp_tui import pins
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import (
@@ -375,17 +375,8 @@ def _sweep_orphan_labs() -> None:
 def _remove_lab(name: str) -> None:
     import testenv
 
-    pins = pin_dir(name)
-    if pins.is_dir():
-        # Pinned maps keep kernel memory alive; our private lab's pins go with it.
-        for item in pins.iterdir():
-            with contextlib.suppress(OSError):
-                if item.is_dir():
-                    shutil.rmtree(item, ignore_errors=True)
-                else:
-                    item.unlink()
-        with contextlib.suppress(OSError):
-            pins.rmdir()
+    # Pinned maps keep kernel memory alive: the pins xdp-tui made go with the lab.
+    pins.remove_ours(name)
     with contextlib.suppress(Exception):
         testenv.teardown(name)
     (_registry() / name).unlink(missing_ok=True)

@@ -159,10 +159,41 @@ def check_clang(workdir: Path) -> Check:
             f"building a BPF object failed: {first}",
             "apt-get install clang llvm libbpf-dev",
         )
+    from xdp_tui.engine.build import bpf_cpu
+
     version = subprocess.run(["clang", "--version"], capture_output=True, text=True).stdout.split(
         "\n"
     )[0]
-    return Check("clang", True, f"{version}; built a BPF object with our include paths")
+    return Check(
+        "clang",
+        True,
+        f"{version}; built a BPF object with our include paths; BPF target CPU "
+        f"-mcpu={bpf_cpu()} (the newest this kernel runs)",
+    )
+
+
+def check_glibc_headers() -> Check:
+    """glibc's headers under the BPF target want gnu/stubs-32.h (it is not x86_64).
+
+    The tutorial's helpers reach them through <linux/icmp.h>; without the
+    32-bit stubs every such build stops with "'gnu/stubs-32.h' file not found".
+    """
+    from xdp_tui.engine.build import multiarch_include_dir
+
+    folder = multiarch_include_dir()
+    stubs = folder / "gnu" / "stubs.h" if folder is not None else None
+    if stubs is None or not stubs.exists():
+        return Check("glibc_headers", True, "no glibc multiarch headers to check")
+    needed = stubs.with_name("stubs-32.h")
+    if needed.exists():
+        return Check("glibc_headers", True, f"{needed} present (glibc headers work in BPF builds)")
+    return Check(
+        "glibc_headers",
+        False,
+        f"{needed} missing: BPF programs that include glibc headers (e.g. via <linux/icmp.h>) "
+        "do not build",
+        "apt-get install libc6-dev-i386",
+    )
 
 
 def check_libbpf() -> Check:
@@ -289,6 +320,7 @@ def run_checks() -> list[Check]:
             ("bpffs", check_bpffs),
             ("tracefs", check_tracefs),
             ("clang", lambda: check_clang(workdir)),
+            ("glibc_headers", check_glibc_headers),
             ("libbpf", check_libbpf),
             ("bcc", check_bcc),
             ("python", check_python_packages),

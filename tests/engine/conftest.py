@@ -32,6 +32,20 @@ def prog(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
+def run_cli(capfd: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """run_cli("load", FILE, "--dev", D) -> (exit code, stdout, stderr) of the xdp-tui CLI."""
+    from xdp_tui.cli import main
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        capfd.readouterr()
+        code = main(list(argv))
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return _run
+
+
+@pytest.fixture
 def lab(make_lab: Callable[..., object]) -> object:
     """A fresh lab (testenv) torn down after the test."""
     return make_lab("eng")

@@ -118,7 +118,9 @@ def test_load_failures_leave_nothing_behind(
     assert "  17 | " in err and "\n>> " in err
 
     code, _, err = _run(capfd, "load", str(prog("two_progs")), "--dev", lab.outer, "--prog", "nope")
-    assert code == 1 and "available: xdp_pass_func, xdp_drop_func" in err
+    assert (
+        code == 1 and "available: xdp_pass_func (section xdp), xdp_drop_func (section xdp)" in err
+    )
 
     with pytest.raises(SystemExit) as refused_mode:  # argparse refuses the choice
         main(["load", str(prog("xdp_pass")), "--dev", lab.outer, "--mode", "fast"])

@@ -58,14 +58,17 @@ def test_unknown_program_name_lists_the_available_ones(prog: Callable[[str], Pat
     with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:
         obj.load("xdp_nope")
     assert "xdp_nope" in caught.value.message
-    assert "xdp_pass_func, xdp_drop_func" in caught.value.message
+    assert "xdp_pass_func (section xdp), xdp_drop_func (section xdp)" in caught.value.message
 
 
 def test_several_xdp_programs_and_no_name_asks_to_choose(prog: Callable[[str], Path]) -> None:
     obj_path = build_or_raise(prog("two_progs")).obj
     with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:
         obj.load()
-    assert "choose one: xdp_pass_func, xdp_drop_func" in caught.value.message
+    assert (
+        "choose one: xdp_pass_func (section xdp), xdp_drop_func (section xdp)"
+        in caught.value.message
+    )
 
 
 def test_packet_access_without_bounds_check_names_the_source_line(
@@ -162,7 +165,7 @@ def test_compatible_pin_is_reused_and_incompatible_pin_is_explained(
     err = caught.value
     assert err.location == str(pin_root / "xdp_stats_map")
     assert "different shape" in err.message
-    assert f"xdp-tui unload --dev {pin_root.name}" in (err.hint or "")
+    assert f"rm {pin_root / 'xdp_stats_map'}" in (err.hint or "")
     assert (pin_root / "xdp_stats_map").exists()  # the old pin is left for the user to decide
 
 

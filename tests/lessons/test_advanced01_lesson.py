@@ -64,13 +64,14 @@ def test_workbench_attaches_tc_beside_xdp(make_lab: Any) -> None:
         attached = bench.build_and_attach(lesson, None)
         [tc] = attached.tc
         assert tcx_prog_ids(lab.outer) == [tc.prog_id]
-        status = bench.attach_status()
-        assert status is not None and status["tc"][0]["prog_name"] == "tc_count_func"
+        assert [(t.direction, t.prog_name) for t in bench.tc_status()] == [
+            ("ingress", "tc_count_func")
+        ]
         traffic.send_frames(lab, [traffic.build_udp_frame(lab, 4242)] * 2)
         sample = bench.sample()
         assert sample is not None
-        live = sample["maps"]["tc_classes · tc ingress"]
-        assert {e["key"]: e["value"] for e in live["entries"]}.get(4242) == 2
+        [live] = [m for m in sample.maps if m.name == "tc_classes · tc ingress"]
+        assert {e.key: e.value for e in live.entries}.get(4242) == 2
         bench.detach()
         assert tcx_prog_ids(lab.outer) == []
     finally:

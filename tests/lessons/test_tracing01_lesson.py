@@ -83,8 +83,8 @@ def test_workbench_attaches_the_tracer_and_live_names_interfaces(make_lab: Any) 
         traffic.ping(lab, 3, timeout=0.05, interval=0.01)
         sample = bench.sample()
         assert sample is not None
-        live = sample["maps"]["xdp_stats_map · xdp:xdp_exception"]
-        row = {e["key"]: e["value"] for e in live["entries"]}
+        [live] = [m for m in sample.maps if m.name == "xdp_stats_map · xdp:xdp_exception"]
+        row = {e.key: e.value for e in live.entries}
         assert row[f"{lab.outer} (ifindex {lab.outer_ifindex})"] == 3
         bench.detach()
         assert not attached.tracers

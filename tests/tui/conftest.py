@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from xdp_tui.engine.attach import XdpStatus
 from xdp_tui.lessons import Assignment, LabOptions, Lesson
-from xdp_tui.workbench import Workbench
+from xdp_tui.workbench import LabState, Leftover, Workbench
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 
@@ -50,28 +51,28 @@ def _fixture_lesson(folder: str, order: int, title: str, passed_marks: int = 0) 
 class FrozenWorkbench(Workbench):
     """Fixed lessons, no lab, no leftovers: the screen looks the same on every run."""
 
-    def lessons(self) -> list[Any]:
+    def lessons(self) -> list[Lesson]:
         return [
             _fixture_lesson("demo01-hello", 1, "Saying hello with XDP"),
             _fixture_lesson("demo02-count", 2, "Counting packets"),
         ]
 
-    def passed(self, lessons: list[Any] | None = None) -> dict[str, set[str]]:
+    def passed(self, lessons: list[Lesson] | None = None) -> dict[str, set[str]]:
         return {"demo01-hello": {"1"}, "demo02-count": set()}
 
-    def source_path(self, lesson: Any) -> Path:
+    def source_path(self, lesson: Lesson) -> Path:
         return Path(lesson.dir) / lesson.source_name
 
-    def lab_status(self, max_age: float = 0.0) -> dict[str, Any] | None:
+    def lab_status(self, max_age: float = 0.0) -> LabState | None:
         return None
 
-    def attach_status(self) -> dict[str, Any] | None:
+    def attach_status(self) -> XdpStatus | None:
         return None
 
-    def inner_attach_status(self) -> dict[str, Any] | None:
+    def inner_attach_status(self) -> XdpStatus | None:
         return None
 
-    def leftovers(self) -> list[Any]:
+    def leftovers(self) -> list[Leftover]:
         return []
 
 

@@ -36,6 +36,13 @@ async def _open_lesson(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
     await settle(app, pilot)
 
 
+def _packets(app: XdpTuiApp, action: str) -> int:
+    """ACTION's packet count in the last live sample (0 before any)."""
+    sample = app.workshop.last_sample
+    row = sample.action(action) if sample is not None else None
+    return row.packets if row is not None else 0
+
+
 async def _attach(app: XdpTuiApp, pilot: Any) -> None:
     await pilot.press("b")
     assert await wait_for(pilot, lambda: app.workshop.status.prog_id != 0), (
@@ -117,8 +124,7 @@ async def test_attach_then_counters_rise_and_quit_cleans_up(make_lab: Any) -> No
                                                  for line in app.workshop.activity.history))  # fmt: skip
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: passed_packets() >= 5)
         await pilot.press("q")
@@ -185,8 +191,7 @@ async def test_mode_stream_and_object(make_lab: Any) -> None:
         await pilot.press("enter")
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: passed_packets() >= 20)
         await pilot.press("t")  # stop
@@ -225,8 +230,7 @@ async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
         await _attach(app, pilot)
 
         def passed_packets() -> int:
-            sample = app.workshop.last_sample or {}
-            return int(sample.get("actions", {}).get("XDP_PASS", {}).get("packets", 0))
+            return _packets(app, "XDP_PASS")
 
         assert await wait_for(pilot, lambda: app.workshop.last_sample is not None)
         before = passed_packets()
@@ -241,3 +245,41 @@ async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
         stopped = next(line for line in app.workshop.activity.history if "stream stopped" in line)
         sent = int(stopped.split(":")[1].split()[0])
         assert await wait_for(pilot, lambda: passed_packets() - before == sent), (sent, before)
+
+
+@pytest.mark.kernel
+async def test_aborted_pings_show_in_the_exceptions_pane(make_lab: Any) -> None:
+    """Real path: a program aborting echo requests, real pings, the Live tab's Exceptions pane."""
+    from textual.widgets import DataTable
+
+    from xdp_tui.widgets.monitor_log import MonitorLog
+
+    lesson = _lesson("tracing02-xdp-monitor")
+    shutil.copy(lessons.solution_source(lesson), lessons.workspace_source(lesson))
+    lab = await asyncio.to_thread(make_lab, "abrt")
+    app = XdpTuiApp(lab=lab.name)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_lesson(app, pilot, lesson.id)
+            await _attach(app, pilot)
+            prog_id = app.workshop.status.prog_id
+            await pilot.press("3")
+            monitor = app.workshop.query_one(MonitorLog)
+            # The monitor (bcc) starts after the attach; ping once it counts.
+            assert await wait_for(pilot, lambda: app.workbench.live.monitoring)
+            await pilot.press("p")
+            history = app.workshop.activity.history
+            assert await wait_for(pilot, lambda: any("ping: 0/5" in line for line in history))
+
+            def aborted() -> int:
+                return monitor.count(prog_id, "XDP_ABORTED") or 0
+
+            assert await wait_for(pilot, lambda: aborted() >= 5), history
+            assert _packets(app, "XDP_ABORTED") >= 5
+            table = monitor.query_one("#monitor-events", DataTable)
+            assert table.display
+            assert table.get_row(f"{prog_id}:XDP_ABORTED")[:2] == [str(prog_id), "XDP_ABORTED"]
+            await pilot.press("q")
+    finally:
+        lessons.reset_workspace(lesson)
+    assert attach.query(lab.outer).prog_id is None

@@ -1,40 +1,43 @@
-"""LabDiagram: a pure rendering widget, fed fixed lab and attachment dicts."""
+"""LabDiagram: a pure rendering widget, fed a fixed lab and attachments."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from textual.app import App, ComposeResult
 
+from xdp_tui.engine.attach import XdpStatus
+from xdp_tui.engine.tc import TcStatus
 from xdp_tui.widgets.lab_diagram import LabDiagram
+from xdp_tui.workbench import LabState
 
-LAB: dict[str, Any] = {
-    "name": "test01",
-    "outer": "test01",
-    "inner": "veth0",
-    "ipv6": ["fc00:dead:cafe:1::1/64", "fc00:dead:cafe:1::2/64"],
-    "ipv4": ["10.11.1.1/24", "10.11.1.2/24"],
-    "healthy": True,
-}
-ATTACH: dict[str, Any] = {
-    "dev": "test01",
-    "prog_id": 42,
-    "prog_name": "xdp_stats1_func",
-    "mode": "skb",
-    "ours": True,
-}
+LAB = LabState(
+    name="test01",
+    outer="test01",
+    inner="veth0",
+    ipv6=("fc00:dead:cafe:1::1/64", "fc00:dead:cafe:1::2/64"),
+    ipv4=("10.11.1.1/24", "10.11.1.2/24"),
+)
+ATTACH = XdpStatus(dev="test01", prog_id=42, prog_name="xdp_stats1_func", mode="skb", ours=True)
 
 
 class DiagramApp(App[None]):
-    def __init__(self, lab: dict[str, Any] | None, attach: dict[str, Any] | None, **kw: Any):
+    def __init__(
+        self,
+        lab: LabState | None,
+        attach: XdpStatus | None,
+        tc: tuple[TcStatus, ...] = (),
+        **kw: Any,
+    ):
         super().__init__(**kw)
-        self._lab, self._attach = lab, attach
+        self._lab, self._attach, self._tc = lab, attach, tc
 
     def compose(self) -> ComposeResult:
         yield LabDiagram()
 
     def on_mount(self) -> None:
-        self.query_one(LabDiagram).update_lab(self._lab, self._attach)
+        self.query_one(LabDiagram).update_lab(self._lab, self._attach, None, self._tc)
 
 
 def screen_lines(app: App[Any]) -> list[str]:
@@ -60,10 +63,10 @@ async def test_attached_program_is_drawn_on_the_outer_interface() -> None:
 
 
 async def test_nothing_attached_and_inner_program() -> None:
-    app = DiagramApp(LAB, {"dev": "test01", "prog_id": 0, "prog_name": None, "mode": None})
+    app = DiagramApp(LAB, XdpStatus("test01", None, None, "none", ours=False))
     async with app.run_test(size=(80, 24)) as pilot:
         diagram = app.query_one(LabDiagram)
-        diagram.update_lab(LAB, None, {"dev": "veth0", "prog_id": 7, "prog_name": "xdp_pass"})
+        diagram.update_lab(LAB, None, XdpStatus("veth0", 7, "xdp_pass", "native", ours=False))
         await pilot.pause()
         plain = diagram.render().plain
     left, right = plain.count("no XDP program"), plain.count("▶ XDP xdp_pass")
@@ -71,7 +74,7 @@ async def test_nothing_attached_and_inner_program() -> None:
 
 
 async def test_unhealthy_lab_is_obvious() -> None:
-    broken = dict(LAB, healthy=False, problems=["veth0 is missing in namespace test01"])
+    broken = replace(LAB, healthy=False, problems=("veth0 is missing in namespace test01",))
     app = DiagramApp(broken, None)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -116,9 +119,9 @@ async def test_unchanged_input_does_not_redraw() -> None:
             return original(*args, **kw)
 
         diagram.refresh = counting  # type: ignore[method-assign]
-        diagram.update_lab(dict(LAB), dict(ATTACH))
+        diagram.update_lab(replace(LAB), replace(ATTACH))
         assert refreshes == []
-        diagram.update_lab(LAB, dict(ATTACH, mode="native"))
+        diagram.update_lab(LAB, replace(ATTACH, mode="native"))
         assert refreshes
 
 
@@ -127,7 +130,7 @@ def test_snapshot_80x24(snap_compare: Any) -> None:
 
 
 def test_snapshot_unhealthy_ansi_80x24(snap_compare: Any) -> None:
-    broken = dict(LAB, healthy=False, problems=["test01 is down"])
+    broken = replace(LAB, healthy=False, problems=("test01 is down",))
     app = DiagramApp(broken, None)
 
     async def ansi(pilot: Any) -> None:
@@ -138,11 +141,7 @@ def test_snapshot_unhealthy_ansi_80x24(snap_compare: Any) -> None:
 
 
 async def test_a_tc_program_beside_xdp_is_drawn_under_it() -> None:
-    attach = {
-        **ATTACH,
-        "tc": [{"direction": "ingress", "prog_name": "tc_count_func", "prog_id": 43}],
-    }
-    app = DiagramApp(LAB, attach)
+    app = DiagramApp(LAB, ATTACH, (TcStatus("test01", "ingress", 43, "tc_count_func"),))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         lines = screen_lines(app)

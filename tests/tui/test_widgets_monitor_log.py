@@ -7,6 +7,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, RichLog
 
+from xdp_tui.engine.live import ExceptionTotal, MonitorTotals, RedirectErrorTotal
 from xdp_tui.widgets.monitor_log import MonitorLog
 
 
@@ -32,31 +33,29 @@ async def test_exception_totals_by_program_and_action() -> None:
         await pilot.pause()
         assert "Exceptions  none so far" in screen_text(app)
         assert not app.query_one("#monitor-events", DataTable).display  # no empty table
-        monitor.add_events({})
+        monitor.show_totals(MonitorTotals())
         assert not app.query_one("#monitor-events", DataTable).display
-        monitor.add_events({(42, 0): 17, (42, "XDP_REDIRECT"): 3, "redirect_errors": 5})
-        monitor.add_events({(42, 0): 1_250})  # totals replace what is shown
+        monitor.show_totals(
+            MonitorTotals(
+                exceptions=(ExceptionTotal(42, "XDP_ABORTED", 17), ExceptionTotal(42, "XDP_TX", 3)),
+                redirect_errors=(RedirectErrorTotal(42, "Network is down", 5),),
+            )
+        )
+        # totals replace what is shown
+        monitor.show_totals(MonitorTotals(exceptions=(ExceptionTotal(42, "XDP_ABORTED", 1_250),)))
         await pilot.pause()
         table = app.query_one("#monitor-events", DataTable)
         assert table.row_count == 3
         assert cell(table, "42:XDP_ABORTED", "count") == "1,250"
-        assert monitor.count(42, 0) == monitor.count(42, "XDP_ABORTED") == 1_250
-        assert cell(table, "redirect:all", "event") == "redirect errors"
+        assert monitor.count(42, "XDP_ABORTED") == 1_250
+        assert monitor.redirect_count(42, "Network is down") == 5
+        assert table.get_row("redirect:42:Network is down")[:2] == [
+            "42",
+            "redirect error Network is down",
+        ]
         text = screen_text(app)
         assert "XDP_ABORTED" in text and "1,250" in text
         assert "none so far" not in text
-
-
-async def test_json_style_keys_and_redirect_errors_by_reason() -> None:
-    app = MonitorApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        monitor = app.query_one(MonitorLog)
-        monitor.add_events({"7:0": 2, "redirect_errors": {"ENETDOWN": 4, "prog 7: EINVAL": 1}})
-        await pilot.pause()
-        assert monitor.count("7", 0) == 2
-        table = app.query_one("#monitor-events", DataTable)
-        assert cell(table, "redirect:ENETDOWN", "count") == "4"
-        assert table.get_row("redirect:prog 7: EINVAL")[:2] == ["7", "redirect error EINVAL"]
 
 
 async def test_printk_lines_are_bounded() -> None:

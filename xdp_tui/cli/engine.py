@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     build.add_argument(
         "-o", "--output", type=Path, default=None, help="object path (default: FILE.o)"
     )
+    _add_include(build)
     build.add_argument("--json", action="store_true", help="machine-readable output")
 
     load = add_command(
@@ -37,6 +38,7 @@ def register(sub: Any) -> None:
     )
     load.add_argument("file", type=Path, help="C source (.c) or BPF object (.o)")
     _add_dev(load)
+    _add_include(load)
     load.add_argument("--prog", default=None, help="function name of the XDP program to load")
     load.add_argument("--mode", choices=["native", "skb", "auto"], default="auto")
     load.add_argument(
@@ -60,13 +62,38 @@ def register(sub: Any) -> None:
     unload.add_argument("--json", action="store_true", help="machine-readable output")
 
     status = add_command(sub, "status", _status, help="which XDP program runs on the labs")
-    status.add_argument("--dev", default=None, help="one interface (default: every lab)")
+    status.add_argument(
+        "--dev",
+        default=None,
+        help="one interface (default: every lab and every interface xdp-tui attached to)",
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    clean = add_command(
+        sub,
+        "clean",
+        _clean,
+        help="remove xdp-tui's leftovers (pins, records, links), also of interfaces that are gone",
+    )
+    clean.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _add_dev(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dev", default=None, help=f"interface (default: the current lab, else {DEFAULT_DEV})"
+    )
+
+
+def _add_include(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also search DIR for #include files (repeatable; a folder's own list: "
+        "include_dirs = [...] in its xdp-tui.toml)",
     )
 
 
@@ -94,7 +121,7 @@ def _build(args: argparse.Namespace) -> int:
     keep_compiler_warm(False)  # a one-shot process: no clang waiting for a next build
     try:
         with quiet_fd2():
-            result = build(args.file, args.output)
+            result = build(args.file, args.output, include_dirs=args.include_dirs)
         if not result.ok:
             raise BuildError(result)
     except XdpTuiError as exc:
@@ -121,7 +148,7 @@ def _load(args: argparse.Namespace) -> int:
     # load needs now, so its start-up runs while Python imports the engine.
     build.keep_compiler_warm(False)
     if args.file.suffix == ".c":
-        build.warm_up(args.file)
+        build.warm_up(args.file, include_dirs=args.include_dirs)
     from xdp_tui.engine.session import load_program
 
     dev = default_lab(args.dev)
@@ -135,10 +162,13 @@ def _load(args: argparse.Namespace) -> int:
                 persistent=True,
                 force=args.force,
                 pin_maps=not args.no_pin,
+                include_dirs=args.include_dirs,
             )
             shown = loaded.to_dict()
             loaded.close()  # our fds only: the pinned link keeps it attached
     except XdpTuiError as exc:
+        if exc.detail and exc.hint is None and not args.log:
+            exc.hint = "the cause is in the full verifier/libbpf log: run again with --log"
         _report_failure(exc, args)
         raise
     if args.json:
@@ -154,9 +184,11 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _unload(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.attach import read_record
     from xdp_tui.engine.session import unload
 
     dev = default_lab(args.dev)
+    link_pin = (read_record(dev) or {}).get("link_pin")
     try:
         with quiet_fd2():
             summary = unload(dev, force=args.force)
@@ -168,40 +200,96 @@ def _unload(args: argparse.Namespace) -> int:
         return 0
     if summary["detached"]:
         print(f"detached the XDP program from {dev}")
+        if link_pin:
+            print(
+                f"  released xdp-tui's pinned link {link_pin} (while it existed, `ip link set "
+                f"dev {dev} xdp off` and `xdp-loader unload` got 'Device or resource busy')"
+            )
     else:
         print(f"no XDP program was attached to {dev}")
     if summary["peer_detached"]:
         print("  removed the XDP_PASS program xdp-tui had put on the lab's inner end")
-    for pin in summary["pins_removed"]:  # type: ignore[attr-defined]
-        print(f"  removed pin {pin}")
+    _print_removed(dev, summary["pins_removed"])  # type: ignore[arg-type]
     return 0
+
+
+def _print_removed(dev: str, removed: list[str]) -> None:
+    from xdp_tui.paths import pin_dir
+
+    for path in removed:
+        what = "folder" if path == str(pin_dir(dev)) else "pin"
+        print(f"  removed {what} {path}")
 
 
 # ---- status ---------------------------------------------------------------
 
 
 def _status(args: argparse.Namespace) -> int:
-    import testenv
-    from xdp_tui.engine.attach import query
+    from xdp_tui.engine.attach import interface_exists, query, read_record
 
     try:
-        if args.dev:
-            statuses = [query(args.dev)]
-        else:
-            names = [lab["name"] for lab in testenv.status()["labs"]]
-            statuses = [query(name) for name in names if testenv.is_lab_interface(name)]
+        devs = [args.dev] if args.dev else _status_devs()
+        gone = [dev for dev in devs if not interface_exists(dev) and not args.dev]
+        statuses = [query(dev) for dev in devs if dev not in gone]
     except XdpTuiError as exc:
         _report_failure(exc, args)
         raise
     if args.json:
-        print_json(statuses[0].to_dict() if args.dev else [s.to_dict() for s in statuses])
+        if args.dev:
+            print_json(statuses[0].to_dict())
+        else:
+            shown = [s.to_dict() for s in statuses]
+            print_json(shown + [{"dev": dev, "gone": True} for dev in gone])
         return 0
-    if not statuses:
+    if not statuses and not gone:
         print("no labs; create one with `xdp-tui env setup`")
     for s in statuses:
         if s.prog_id is None:
             print(f"{s.dev}: no XDP program")
-        else:
-            owner = "xdp-tui" if s.ours else "another tool"
-            print(f"{s.dev}: {s.prog_name} (id {s.prog_id}), {s.mode} mode, attached by {owner}")
+            continue
+        owner = "xdp-tui" if s.ours else "another tool"
+        print(f"{s.dev}: {s.prog_name} (id {s.prog_id}), {s.mode} mode, attached by {owner}")
+        link_pin = (read_record(s.dev) or {}).get("link_pin") if s.ours else None
+        if link_pin:
+            print(
+                f"  held by xdp-tui's pinned link {link_pin}: `ip link set dev {s.dev} xdp off` "
+                "and `xdp-loader unload` cannot remove it (Device or resource busy);\n"
+                f"  release it with `xdp-tui unload --dev {s.dev}` (or `rm {link_pin}`)"
+            )
+    for dev in gone:
+        print(f"{dev}: interface gone; xdp-tui's leftovers for it remain (`xdp-tui clean`)")
+    return 0
+
+
+def _status_devs() -> list[str]:
+    """Every lab, and every interface xdp-tui attached to or pinned for (forced, vanished)."""
+    import testenv
+    from xdp_tui import pins
+    from xdp_tui.engine.attach import recorded_devs
+
+    labs = [lab["name"] for lab in testenv.status()["labs"]]
+    labs = [name for name in labs if testenv.is_lab_interface(name)]
+    others = sorted((set(recorded_devs()) | set(pins.recorded_devs())) - set(labs))
+    return labs + others
+
+
+# ---- clean ----------------------------------------------------------------
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.session import clean
+
+    with quiet_fd2():
+        done = clean()
+    if args.json:
+        print_json({"ok": True, "cleaned": [item.to_dict() for item in done]})
+        return 0
+    if not done:
+        print("nothing to clean: no leftovers of xdp-tui")
+    for item in done:
+        state = " (interface gone)" if item.gone else ""
+        print(f"{item.dev}{state}:")
+        _print_removed(item.dev, item.pins)
+        for record in item.records:
+            print(f"  removed record {record}")
     return 0

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import testenv
-from xdp_tui import paths
+from xdp_tui import paths, pins
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
@@ -124,7 +124,7 @@ class Attachment:
     def remove(self) -> None:
         """Detach even a persistent attachment: unpin the link and drop our fd."""
         if self.link_pin is not None:
-            self.link_pin.unlink(missing_ok=True)
+            _unpin_link(self.link_pin)
         self.persistent = False
         self.close()
         _forget(self.dev, self.netns, self.prog_id)
@@ -135,6 +135,8 @@ class Attachment:
 
 def check_safe(ifname: str, *, netns: str | None = None, force: bool = False) -> None:
     """Refuse interfaces no lab created: XDP_DROP on eth0 would cut an SSH session."""
+    if netns is None and not interface_exists(ifname):
+        raise no_such_interface(ifname)
     if force:
         return
     if netns is None and testenv.is_lab_interface(ifname):
@@ -172,12 +174,25 @@ def ifindex_of(ifname: str) -> int:
     """
     try:
         return socket.if_nametoindex(ifname)
-    except OSError:
-        raise XdpTuiError(
-            f"no interface named {ifname!r}",
-            location=f"dev {ifname}",
-            hint="`xdp-tui env status` lists the labs and their interfaces",
-        ) from None
+    except (OSError, ValueError):
+        raise no_such_interface(ifname) from None
+
+
+def interface_exists(ifname: str) -> bool:
+    """IFNAME exists in this thread's namespace (a malformed name does not)."""
+    try:
+        socket.if_nametoindex(ifname)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def no_such_interface(ifname: str) -> XdpTuiError:
+    return XdpTuiError(
+        f"no interface named {ifname!r}",
+        location=f"dev {ifname}",
+        hint="`xdp-tui env status` lists the labs; `ip link` every interface",
+    )
 
 
 # ---- records --------------------------------------------------------------
@@ -211,6 +226,47 @@ def _write_record(att: Attachment) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record))
     tmp.replace(path)
+
+
+def recorded_devs() -> list[str]:
+    """Interfaces of the root namespace with an attach record (labs and forced ones)."""
+    folder = paths.run_dir() / "attach"
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if "@" not in p.stem)
+
+
+def forget_vanished(dev: str) -> list[str]:
+    """DEV is gone: drop its records (and the lab peer's) and unpin their links.
+
+    Unpinning releases the link, which frees the program the pin kept loaded.
+    Returns the records removed.
+    """
+    folder = paths.run_dir() / "attach"
+    removed = []
+    for path in [folder / f"{dev}.json", *folder.glob(f"*@{dev}.json")]:
+        record = read_record(path.stem.split("@")[0], path.stem.partition("@")[2] or None)
+        if record is None:
+            continue
+        _unpin_recorded(record)
+        path.unlink(missing_ok=True)
+        removed.append(str(path))
+    return removed
+
+
+def forget_ended(dev: str) -> list[str]:
+    """DEV exists: drop its record if the attachment it describes has ended."""
+    record = read_record(dev)
+    if record is None:
+        return []
+    status = query(dev)
+    if status.ours:
+        return []  # still running: a live session's, or a deliberate persistent load
+    if status.prog_id != record.get("prog_id"):
+        _unpin_recorded(record)  # a link of ours whose program is gone
+    path = _record_path(dev, None)
+    path.unlink(missing_ok=True)
+    return [str(path)]
 
 
 def _forget(dev: str, netns: str | None, prog_id: int | None = None) -> None:
@@ -290,7 +346,7 @@ def attach(
         info = bpfsys.prog_info(prog_fd)
     except BaseException:
         if persistent and link_pin is not None:
-            link_pin.unlink(missing_ok=True)
+            _unpin_link(link_pin)
         os.close(link_fd)
         raise
     att = Attachment(
@@ -355,7 +411,8 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
         return XdpTuiError(
             f"{ifname} already has {what} attached",
             location=where,
-            hint=f"detach it first: `xdp-tui unload --dev {ifname}` (add --force if another tool attached it)",
+            hint=f"pass --force to replace it (xdp-tui detaches it first); `xdp-tui status --dev "
+            f"{ifname}` says who attached it",
         )
     if err == errno.EEXIST:
         return XdpTuiError(
@@ -377,14 +434,26 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
 
 
 def _pin_link(link_fd: int, pin: Path) -> None:
-    pin.parent.mkdir(parents=True, exist_ok=True)
-    pin.unlink(missing_ok=True)  # a stale pin of an old link would block the new one
+    """Pin the link at PIN (in the pin folder of the interface it is named after)."""
+    dev = pin.parent.name
+    if not pin.parent.exists():
+        pin.parent.mkdir(parents=True, exist_ok=True)
+        pins.record_dir_created(dev)
+    if pin.exists() or pin.is_symlink():
+        if not pins.is_ours(dev, pin):
+            raise XdpTuiError(
+                f"{pin} exists and xdp-tui did not create it",
+                location=str(pin),
+                hint="another tool uses that name; remove it if it is yours",
+            )
+        pin.unlink()  # a stale pin of an old link of ours would block the new one
     ret = _obj_pin(link_fd, str(pin).encode())
     if ret != 0:
         err = -ret if ret < -1 else C.get_errno()
         raise XdpTuiError(
             f"cannot pin the XDP link at {pin}: {os.strerror(err)}", location=str(pin)
         )
+    pins.record_pin(dev, pin)
 
 
 # ---- detach ---------------------------------------------------------------
@@ -443,8 +512,46 @@ def _wait_until_detached(ifname: str, netns: str | None, prog_id: int) -> bool:
 
 
 def _unpin_recorded(record: dict[str, Any]) -> None:
-    if record.get("link_pin"):
-        Path(record["link_pin"]).unlink(missing_ok=True)
+    """Remove the link pin an attach record names, if it is still that attachment's.
+
+    A pin recorded as ours qualifies; so does one whose link runs exactly the
+    recorded program (made by an xdp-tui from before pins were recorded).
+    """
+    if not record.get("link_pin"):
+        return
+    pin = Path(record["link_pin"])
+    if not pins.is_ours(pin.parent.name, pin) and _pinned_link_prog(pin) == record.get("prog_id"):
+        pins.record_pin(pin.parent.name, pin)
+    _unpin_link(pin)
+
+
+def _pinned_link_prog(pin: Path) -> int | None:
+    """The program id of the link pinned at PIN (None: not a link, or no such pin)."""
+    fd = _obj_get(str(pin).encode())
+    if fd < 0:
+        return None
+    try:
+        # fdinfo names the kind of object: only a link has "link_type".
+        fields = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines()
+            if ":" in line
+        )
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if fields.get("link_type", "").strip() != "xdp":
+        return None
+    prog_id = fields.get("prog_id", "").strip()
+    return int(prog_id) if prog_id.isdigit() else None
+
+
+def _unpin_link(pin: Path) -> None:
+    """Remove a link pin of ours (not one another tool put at the same path)."""
+    if pins.is_ours(pin.parent.name, pin):
+        pin.unlink(missing_ok=True)
+        pins.forget_pin(pin.parent.name, pin)
 
 
 def _force_detach(ifname: str, prog_id: int) -> None:

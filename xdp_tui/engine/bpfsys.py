@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xdp_tui.engine import _lib
 from xdp_tui.engine._lib import cfunc
+from xdp_tui.errors import XdpTuiError
 
 # ---- names from the uapi enums -------------------------------------------
 
@@ -301,7 +302,7 @@ def prog_info(fd: int) -> ProgInfo:
         info = again
     return ProgInfo(
         id=info.id,
-        name=info.name.decode(errors="replace"),
+        name=_full_prog_name(fd, info),
         type=info.type,
         type_name=prog_type_name(info.type),
         tag=bytes(info.tag).hex(),
@@ -315,6 +316,49 @@ def prog_info(fd: int) -> ProgInfo:
         verified_insns=info.verified_insns,
         gpl_compatible=bool(info.gpl_compatible & 1),
     )
+
+
+class BpfFuncInfo(C.Structure):
+    _fields_ = [("insn_off", C.c_uint32), ("type_id", C.c_uint32)]
+
+
+# Program ids are never reused while the machine runs: a name found once stays right.
+_full_names: dict[int, str] = {}
+
+
+def _full_prog_name(fd: int, info: BpfProgInfo) -> str:
+    """The program's whole function name; the kernel keeps only 15 characters.
+
+    Like bpftool, take it from the BTF of the program's main function (its
+    first func_info record) when the kernel's copy may have been cut.
+    """
+    short = info.name.decode(errors="replace")
+    if len(short) < BPF_OBJ_NAME_LEN - 1 or not info.btf_id or not info.nr_func_info:
+        return short
+    known = _full_names.get(info.id)
+    if known is not None:
+        return known
+    try:
+        full = _main_func_name(fd, info.btf_id)
+    except XdpTuiError:
+        full = None
+    name = full if full and full.startswith(short) else short
+    _full_names[info.id] = name
+    return name
+
+
+def _main_func_name(fd: int, btf_id: int) -> str | None:
+    from xdp_tui.engine.btf import Btf
+
+    record = BpfFuncInfo()
+    query = BpfProgInfo()
+    query.nr_func_info = 1
+    query.func_info_rec_size = C.sizeof(BpfFuncInfo)
+    query.func_info = C.addressof(record)
+    _info(fd, query, "reading program func info")
+    with btf_fd_by_id(btf_id) as btf_fd:
+        func = Btf.parse(btf_raw(int(btf_fd))).get(record.type_id)
+    return func.name if func is not None else None
 
 
 def _prog_info_records(fd: int, what: str, words: int) -> list[tuple[int, ...]]:

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -53,7 +55,12 @@ WARNING_FLAGS = [
     "-Wno-compare-distinct-pointer-types",
     "-Wno-visibility",
 ]
-CODEGEN_FLAGS = ["-O2", "-g", "-target", "bpf", "-fno-stack-protector"]
+# -fno-crash-diagnostics: a crashing clang would otherwise leave a
+# preprocessed copy of the learner's file and a script in /tmp.
+CODEGEN_FLAGS = ["-O2", "-g", "-target", "bpf", "-fno-stack-protector", "-fno-crash-diagnostics"]
+# The per-workspace include list: a file in the source's folder.
+WORKSPACE_CONFIG = "xdp-tui.toml"
+WORKSPACE_CONFIG_MAX_BYTES = 64 * 1024
 # Plain, parseable diagnostics; the caret lines stay for the raw text.
 DIAGNOSTIC_FLAGS = ["-fno-color-diagnostics", "-fdiagnostics-show-option"]
 
@@ -125,6 +132,11 @@ class BuildError(XdpTuiError):
             location = str(result.source)
         more = len(result.errors) - 1
         hint = f"{more} more error(s); see the build output" if more > 0 else None
+        if first is not None and "gnu/stubs-32.h" in first.message:
+            hint = (
+                "glibc's headers need their 32-bit stubs in BPF builds: "
+                "apt-get install libc6-dev-i386 (`xdp-tui doctor` checks it)"
+            )
         super().__init__(message, location=location, hint=hint, detail=result.raw)
         self.result = result
 
@@ -178,12 +190,88 @@ def _clang_identity() -> str:
     return f"{binary}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def compile_flags() -> list[str]:
-    includes = [f"-I{bpf_include_dir()}"]
+@functools.cache
+def bpf_cpu() -> str:
+    """The BPF instruction set version to generate for (clang's -mcpu).
+
+    v3 (32-bit jumps and ALU, kernel 5.1) is also the only one where clang
+    emits the fetching atomics (kernel 5.12) that using the result of
+    `__sync_fetch_and_add` on a 32-bit value needs: with v1/v2 clang 14's
+    backend aborts instead. Older kernels get the newest version they run.
+    """
+    version = kernel_version()
+    if version >= (5, 1):
+        return "v3"
+    if version >= (4, 14):
+        return "v2"
+    return "v1"
+
+
+def kernel_version() -> tuple[int, int]:
+    numbers = os.uname().release.split("-")[0].split(".")[:2]
+    try:
+        return int(numbers[0]), int(numbers[1])
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def compile_flags(include_dirs: Sequence[Path] = ()) -> list[str]:
+    """clang's flags; INCLUDE_DIRS (the learner's -I) come before ours, as on a command line."""
+    includes = [f"-I{folder}" for folder in include_dirs]
+    includes.append(f"-I{bpf_include_dir()}")
     multiarch = multiarch_include_dir()
     if multiarch is not None:
         includes.append(f"-I{multiarch}")
-    return CODEGEN_FLAGS + WARNING_FLAGS + DIAGNOSTIC_FLAGS + includes
+    cpu = [f"-mcpu={bpf_cpu()}"]
+    return CODEGEN_FLAGS + cpu + WARNING_FLAGS + DIAGNOSTIC_FLAGS + includes
+
+
+def workspace_include_dirs(folder: Path) -> list[Path]:
+    """The include folders listed in FOLDER/xdp-tui.toml (`include_dirs = ["../common"]`).
+
+    Relative entries are relative to FOLDER. The file is the learner's: it
+    is opened without following a symbolic link, and its size is capped.
+    """
+    config = folder / WORKSPACE_CONFIG
+    try:
+        fd = os.open(config, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise XdpTuiError(
+            f"cannot read {WORKSPACE_CONFIG}: {exc.strerror}",
+            location=str(config),
+            hint="it must be a regular file, not a symbolic link",
+        ) from None
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(WORKSPACE_CONFIG_MAX_BYTES + 1)
+    if len(raw) > WORKSPACE_CONFIG_MAX_BYTES:
+        raise XdpTuiError(
+            f"{WORKSPACE_CONFIG} is larger than {WORKSPACE_CONFIG_MAX_BYTES // 1024} KiB",
+            location=str(config),
+        )
+    try:
+        listed = tomllib.loads(raw.decode()).get("include_dirs", [])
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise XdpTuiError(
+            f"{WORKSPACE_CONFIG} is not valid TOML: {exc}", location=str(config)
+        ) from None
+    if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
+        raise XdpTuiError(
+            "include_dirs must be a list of folder names",
+            location=str(config),
+            hint='e.g. include_dirs = ["../common", "/usr/local/include/bpf"]',
+        )
+    return [(folder / entry).resolve() for entry in listed]
+
+
+def _include_dirs(source: Path, include_dirs: Sequence[Path]) -> list[Path]:
+    """The -I folders of one build: the caller's, then the workspace's list."""
+    given = [Path(d).resolve() for d in include_dirs]
+    for folder in given:
+        if not folder.is_dir():
+            raise XdpTuiError(f"include folder {folder} does not exist", location=f"-I {folder}")
+    return given + workspace_include_dirs(source.parent)
 
 
 # ---- diagnostics ----------------------------------------------------------
@@ -206,6 +294,98 @@ def parse_diagnostics(text: str) -> list[Diagnostic]:
             )
         )
     return found
+
+
+# ---- compiler crashes -----------------------------------------------------
+
+_BACKEND_ERROR = re.compile(r"error in backend: (?:line (?P<line>\d+): )?(?P<msg>.*)$", re.M)
+_PARSER_AT = re.compile(
+    r"^\d+\.\s+(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<what>.*)$", re.M
+)
+_PASS_ON = re.compile(r"Running pass '(?P<pass>[^']+)' on function '@(?P<func>[^']+)'")
+_CRASH_MARKERS = ("PLEASE submit a bug report", "Stack dump:")
+# What a learner can do about the backend errors clang 14's BPF target reports.
+_BACKEND_ADVICE = {
+    "Invalid usage of the XADD return value": (
+        "the result of an atomic add (__sync_fetch_and_add) is used, which needs "
+        "BPF CPU v3 (-mcpu=v3, kernel 5.12+)",
+        "use the atomic as a statement without its result, or on a 64-bit value",
+    ),
+    "Looks like the BPF stack limit": (
+        "the function needs more than the 512 bytes of stack BPF allows",
+        "make large local arrays or structs smaller, or keep them in a per-CPU array map",
+    ),
+}
+
+
+def crash_diagnostic(raw: str, returncode: int, source: Path) -> Diagnostic | None:
+    """One located error for a clang that crashed or whose backend gave up, else None."""
+    crashed = returncode < 0 or any(marker in raw for marker in _CRASH_MARKERS)
+    backend = _BACKEND_ERROR.search(raw)
+    if backend is None and not crashed:
+        return None
+    line, column = 1, 1
+    if backend is not None:
+        message = backend["msg"].strip()
+        for known, (what, todo) in _BACKEND_ADVICE.items():
+            if message.startswith(known):
+                message = f"{what}; {todo}"
+                break
+        else:
+            message = f"clang's BPF backend gave up: {message}; simplify that statement"
+        line = int(backend["line"]) if backend["line"] else _function_line(raw, source)
+    else:
+        message, line, column = _crash_message(raw, returncode, source)
+    return Diagnostic(str(source), line, column, "error", message)
+
+
+def _crash_message(raw: str, returncode: int, source: Path) -> tuple[str, int, int]:
+    how = f"crashed ({_signal_name(-returncode)})" if returncode < 0 else "crashed"
+    todo = "rewrite that construct more simply (e.g. fewer nested macro expansions)"
+    at = _PARSER_AT.search(raw)
+    if at is not None:
+        what = at["what"].strip()
+        return f"clang {how} at {what}; {todo}", int(at["line"]), int(at["col"])
+    passing = _PASS_ON.search(raw)
+    if passing is not None:
+        func = passing["func"]
+        message = f"clang {how} in '{passing['pass']}' while compiling function {func}; {todo}"
+        return message, _function_line(raw, source, func), 1
+    return f"clang {how} while compiling this file; {todo}", 1, 1
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _function_line(raw: str, source: Path, func: str | None = None) -> int:
+    """The line where FUNC (else the function the crash names) is defined, or 1."""
+    if func is None:
+        passing = _PASS_ON.search(raw)
+        func = passing["func"] if passing else None
+    if func is None:
+        return 1
+    try:
+        text = source.read_text(errors="replace")
+    except OSError:
+        return 1
+    found = re.search(rf"^[^;{{}}]*\b{re.escape(func)}\s*\(", text, re.M)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+def without_stack_dump(raw: str) -> str:
+    """clang's output without the LLVM crash report (stack dump, bug-report plea)."""
+    kept = []
+    for line in raw.splitlines(keepends=True):
+        if any(marker in line for marker in _CRASH_MARKERS):
+            break
+        kept.append(line)
+    return "".join(kept)
 
 
 # ---- the cache stamp ------------------------------------------------------
@@ -460,7 +640,7 @@ def _sweep_dead_workdirs() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def warm_up(source: Path, output: Path | None = None) -> None:
+def warm_up(source: Path, output: Path | None = None, *, include_dirs: Sequence[Path] = ()) -> None:
     """Start the clang for SOURCE's coming build now, unless the object is up to date.
 
     For a caller with other work before build(SOURCE) (the CLI imports the
@@ -468,7 +648,10 @@ def warm_up(source: Path, output: Path | None = None) -> None:
     """
     source = Path(source).resolve()
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
-    flags = compile_flags()
+    try:
+        flags = compile_flags(_include_dirs(source, include_dirs))
+    except XdpTuiError:
+        return  # the build itself reports it
     if source.is_file() and not _is_up_to_date(source, obj, flags):
         _start_warm(source.parent, flags, always=True)
 
@@ -479,17 +662,24 @@ atexit.register(discard_warm_compiler)
 # ---- build ----------------------------------------------------------------
 
 
-def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -> BuildResult:
+def build(
+    source: Path,
+    output: Path | None = None,
+    *,
+    warm_next: bool = True,
+    include_dirs: Sequence[Path] = (),
+) -> BuildResult:
     """Compile SOURCE into OUTPUT (default: SOURCE with `.o`); never raises on C errors.
 
     warm_next=False: a one-off build (the lab peer's program), no clang
-    waiting for another build in its folder.
+    waiting for another build in its folder. include_dirs: extra -I folders,
+    searched before the ones listed in the folder's xdp-tui.toml and ours.
     """
     source = Path(source).resolve()
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     if not source.is_file():
         raise XdpTuiError(f"no such source file: {source}", location=str(source))
-    flags = compile_flags()
+    flags = compile_flags(_include_dirs(source, include_dirs))
     stamp = _up_to_date_stamp(source, obj, flags)
     if stamp is not None:
         raw = str(stamp.get("raw", ""))
@@ -511,23 +701,31 @@ def build(source: Path, output: Path | None = None, *, warm_next: bool = True) -
         # clang wrote into its work folder, so a failed build never leaves a
         # stale object where the old good one was mistaken for the new one.
         ok = done.returncode == 0 and done.obj.is_file()
+        raw = done.raw
         if ok:
             shutil.move(done.obj, obj)  # a rename when on the same filesystem
             _write_stamp(source, obj, _read_depfile(done.depfile, source), flags, done.raw)
+        elif (crash := crash_diagnostic(raw, done.returncode, source)) is not None:
+            diagnostics = [d for d in diagnostics if d.severity != "error"] + [crash]
+            raw = without_stack_dump(raw)
         elif not diagnostics:
-            message = done.raw.strip() or "clang failed"
+            message = raw.strip() or "clang failed"
             diagnostics = [Diagnostic(str(source), 1, 1, "error", message)]
     finally:
         clang.discard()
     if warm_next:
         _start_warm(source.parent, flags)  # starts up while the caller loads and attaches
-    return BuildResult(source=source, obj=obj, ok=ok, diagnostics=diagnostics, raw=done.raw)
+    return BuildResult(source=source, obj=obj, ok=ok, diagnostics=diagnostics, raw=raw)
 
 
 def build_or_raise(
-    source: Path, output: Path | None = None, *, warm_next: bool = True
+    source: Path,
+    output: Path | None = None,
+    *,
+    warm_next: bool = True,
+    include_dirs: Sequence[Path] = (),
 ) -> BuildResult:
-    result = build(source, output, warm_next=warm_next)
+    result = build(source, output, warm_next=warm_next, include_dirs=include_dirs)
     if not result.ok:
         raise BuildError(result)
     return result

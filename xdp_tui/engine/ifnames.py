@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from xdp_tui.engine.live import MapEntry, MapSnapshot
 from xdp_tui.engine.maps import DecodedMap
 
 
@@ -47,14 +48,25 @@ def _number(value: Any) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
-def live_map_by_interface(decoded: DecodedMap) -> dict[str, Any]:
-    """The live view's map shape ({"type", "entries": [{"key", "value"}]}) with each
-    ifindex key shown as "name (ifindex N)"."""
-    return {
-        "type": decoded.type,
-        "entries": [
-            {"key": f"{row.name} (ifindex {row.ifindex})", "value": row.count}
+def snapshot(name: str, decoded: DecodedMap) -> MapSnapshot:
+    """DECODED as the live view's MapSnapshot, keys and values as they are."""
+    return MapSnapshot(
+        name=name,
+        type=decoded.type,
+        entries=tuple(MapEntry(e["key"], e["value"]) for e in decoded.entries),
+        truncated=decoded.truncated,
+        note=decoded.note,
+    )
+
+
+def snapshot_by_interface(name: str, decoded: DecodedMap) -> MapSnapshot:
+    """DECODED (keyed by ifindex, counting) as a MapSnapshot keyed "name (ifindex N)"."""
+    return MapSnapshot(
+        name=name,
+        type=decoded.type,
+        entries=tuple(
+            MapEntry(f"{row.name} (ifindex {row.ifindex})", row.count)
             for row in counts_by_interface(decoded)
-        ],
-        "truncated": decoded.truncated,
-    }
+        ),
+        truncated=decoded.truncated,
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes as C
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ _prog_fd = cfunc("bpf_program__fd", C.c_int, P)
 _prog_set_autoload = cfunc("bpf_program__set_autoload", C.c_int, P, C.c_bool)
 _prog_set_log_buf = cfunc("bpf_program__set_log_buf", C.c_int, P, C.c_char_p, C.c_size_t)
 _prog_set_log_level = cfunc("bpf_program__set_log_level", C.c_int, P, C.c_uint32)
+_prog_set_type = cfunc("bpf_program__set_type", C.c_int, P, C.c_int)
 _prog_type_str = cfunc("libbpf_bpf_prog_type_str", C.c_char_p, C.c_int)
 
 _map_name = cfunc("bpf_map__name", C.c_char_p, P)
@@ -49,6 +51,7 @@ _map_key_size = cfunc("bpf_map__key_size", C.c_uint32, P)
 _map_value_size = cfunc("bpf_map__value_size", C.c_uint32, P)
 _map_max_entries = cfunc("bpf_map__max_entries", C.c_uint32, P)
 _map_fd = cfunc("bpf_map__fd", C.c_int, P)
+_map_flags = cfunc("bpf_map__map_flags", C.c_uint32, P)
 _map_is_internal = cfunc("bpf_map__is_internal", C.c_bool, P)
 _map_set_pin_path = cfunc("bpf_map__set_pin_path", C.c_int, P, C.c_char_p)
 _map_reuse_fd = cfunc("bpf_map__reuse_fd", C.c_int, P, C.c_int)
@@ -66,11 +69,25 @@ ELF_MAGIC = b"\x7fELF"
 class ProgramSpec:
     name: str
     section: str
-    type: str  # "xdp", "tracepoint", ...
+    type: str  # "xdp", "tracepoint", ... as libbpf reads the section name
 
     @property
     def is_xdp(self) -> bool:
-        return self.type == "xdp" or self.section.startswith("xdp")
+        """Loaded as XDP: libbpf says so, or the section name starts with `xdp`.
+
+        The tutorial's and many older programs use sections such as
+        `xdp_patch_ports` or `xdp_fail1`, which libbpf 1.x does not know
+        (type "unspec"); xdp-loader and `bpftool prog load ... type xdp`
+        load them as XDP, and so do we (the type is set before loading).
+        """
+        return self.type == "xdp" or (self.type == "unspec" and self.section.startswith("xdp"))
+
+    @property
+    def listing(self) -> str:
+        """`name (section S)` or, for another type, `name (tracepoint, section S)`."""
+        if self.is_xdp:
+            return f"{self.name} (section {self.section})"
+        return f"{self.name} ({self.type}, section {self.section})"
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,8 @@ class BpfObject(Closable):
         self.pin_dir: Path | None = None
         self.pinned_now: list[Path] = []  # maps this load pinned (they did not exist before)
         self.reused_pins: list[Path] = []
+        # Pins of another shape that `replaceable` allowed us to replace: (pin, what changed).
+        self.replaced_pins: list[tuple[Path, str]] = []
         self._log_buf: C.Array[C.c_char] | None = None
         self._pins_before: set[str] = set()
 
@@ -204,51 +223,76 @@ class BpfObject(Closable):
 
     # ---- load ------------------------------------------------------------
 
-    def choose_program(self, program: str | None) -> str:
-        """Resolve which XDP program to load; clear errors for unknown or ambiguous names."""
-        xdp = self.xdp_programs
-        every = [p.name for p in self.programs]
+    def choose_program(self, program: str | None, *, xdp_only: bool = True) -> str:
+        """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
+        and for programs of another type (listed with their type, then refused) unless
+        not XDP_ONLY (the tracepoint and TC programs of tracing01 and advanced01)."""
+        specs = self.programs
+        xdp = [p for p in specs if p.is_xdp]
         if program is None:
             if len(xdp) == 1:
-                return xdp[0]
+                return xdp[0].name
             if not xdp:
                 raise XdpTuiError(
-                    'the object has no XDP program (no function in a SEC("xdp") section)',
+                    "the object has no XDP program (no function in a section whose name "
+                    'starts with "xdp")',
                     location=self.where,
-                    hint=f"programs found: {', '.join(every)}" if every else None,
+                    hint=f"programs found: {_listing(specs)}" if specs else None,
                 )
             raise XdpTuiError(
-                f"the object has {len(xdp)} XDP programs; choose one: {', '.join(xdp)}",
+                f"the object has {len(xdp)} XDP programs; choose one: {_listing(xdp)}",
                 location=self.where,
-                hint="pass the function name, e.g. `--prog " + xdp[0] + "`",
+                hint="pass the function name, e.g. `--prog " + xdp[0].name + "`",
             )
-        if program not in every:
-            listing = ", ".join(xdp or every)
+        chosen = next((p for p in specs if p.name == program), None)
+        if chosen is None:
             raise XdpTuiError(
-                f"no program named '{program}' in the object; available: {listing}",
+                f"no program named '{program}' in the object; available: {_listing(xdp or specs)}",
                 location=self.where,
                 hint="use the C function name of the program",
             )
+        if xdp_only and not chosen.is_xdp:
+            raise _not_xdp_error(chosen, xdp, self.where)
         return program
 
-    def load(self, program: str | None = None, *, pin_dir: Path | None = None) -> str:
+    def load(
+        self,
+        program: str | None = None,
+        *,
+        pin_dir: Path | None = None,
+        replaceable: Callable[[Path], bool] | None = None,
+        prog_type: int = BPF_PROG_TYPE_XDP,
+    ) -> str:
         """Load PROGRAM (only it) and create or reuse the maps; returns the program's name.
 
-        Raises VerifierError when the kernel refuses the program.
+        PROG_TYPE other than XDP (engine/tracepoint.py, engine/tc.py) loads a
+        program of that type, which must then be named.
+
+        A pinned map of another shape than the object's is unpinned and made
+        anew when `replaceable(pin)` says so (xdp-tui pinned it: the learner
+        changed the map), listed in `replaced_pins`; otherwise it is refused
+        with an explanation. Raises VerifierError when the kernel refuses the
+        program.
         """
         from xdp_tui.engine.verifier import explain_load_failure
 
-        name = self.choose_program(program)
+        xdp = prog_type == BPF_PROG_TYPE_XDP
+        if not xdp and program is None:
+            raise XdpTuiError("which program? name it", location=self.where)
+        name = self.choose_program(program, xdp_only=xdp)
         for prog in self._program_handles():
             _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
         chosen = _find_program(self.handle, name.encode())
+        # Say it is XDP instead of letting libbpf guess from the section name
+        # (it refuses `xdp_patch_ports` with "missing BPF prog type").
+        _prog_set_type(chosen, prog_type)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
         _prog_set_log_buf(chosen, self._log_buf, LOG_BUF_SIZE)
         _prog_set_log_level(chosen, 0)
         if pin_dir is not None:
-            self._set_pin_paths(Path(pin_dir))
+            self._set_pin_paths(Path(pin_dir), replaceable)
         else:
             self._clear_pin_paths()
 
@@ -265,14 +309,27 @@ class BpfObject(Closable):
         self._forget_pins_on_failure()
         pin_problem = _pin_mismatch(libbpf_log)
         if pin_problem is not None:
-            raise _incompatible_pin_error(pin_problem, self.pin_dir, libbpf_log)
+            raise _incompatible_pin_error(
+                pin_problem, self.pin_dir, "its flags differ", detail=libbpf_log
+            )
         raise explain_load_failure(
             name, err, verifier_log, libbpf_log, self.path, source=self.source
         )
 
-    def _set_pin_paths(self, pin_dir: Path) -> None:
+    def _set_pin_paths(self, pin_dir: Path, replaceable: Callable[[Path], bool] | None) -> None:
         self.pin_dir = pin_dir
         pin_dir.mkdir(parents=True, exist_ok=True)
+        for m in self._map_handles():
+            if _map_is_internal(m):
+                continue
+            target = pin_dir / _text(_map_name(m))
+            changed = _shape_change(m, target)
+            if changed is not None:
+                if replaceable is None or not replaceable(target):
+                    foreign = replaceable is not None  # the caller knows whose pins are whose
+                    raise _incompatible_pin_error(str(target), pin_dir, changed, foreign=foreign)
+                target.unlink()
+                self.replaced_pins.append((target, changed))
         self._pins_before = {p.name for p in pin_dir.iterdir()}
         for m in self._map_handles():
             if _map_is_internal(m):
@@ -301,7 +358,7 @@ class BpfObject(Closable):
             info = bpfsys.map_info(int(fd))
             wanted = (_map_type(m), _map_key_size(m), _map_value_size(m), _map_max_entries(m))
             if (info.type, info.key_size, info.value_size, info.max_entries) != wanted:
-                raise _incompatible_pin_error(str(pin), self.pin_dir, "")
+                raise _incompatible_pin_error(str(pin), self.pin_dir, "its shape changed")
             ret = _map_reuse_fd(m, int(fd))  # libbpf keeps its own duplicate of the fd
         if ret != 0:
             raise XdpTuiError(
@@ -363,6 +420,34 @@ class BpfObject(Closable):
         return {spec.name: self.map_fd(spec.name) for spec in self.maps}
 
 
+def _listing(specs: list[ProgramSpec]) -> str:
+    return ", ".join(spec.listing for spec in specs)
+
+
+# What to use instead of xdp-tui for the program types a learner meets in
+# the tutorial's world.
+_OTHER_TOOLS = {
+    "sched_cls": "a lesson's tc_programs go beside its XDP program (advanced01); by hand, "
+    "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
+    "ingress bpf da obj FILE.o sec SECTION`)",
+    "sched_act": "attach it with tc",
+    "tracepoint": "it runs on a kernel event, not on an interface: `xdp-tui trace FILE` "
+    "attaches it (or `bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach`)",
+    "kprobe": "it runs on a kernel function, not on an interface: use a libbpf loader",
+}
+
+
+def _not_xdp_error(spec: ProgramSpec, xdp: list[ProgramSpec], where: str) -> XdpTuiError:
+    other = _OTHER_TOOLS.get(spec.type, "use a loader for that program type")
+    hint = f"XDP programs in this object: {_listing(xdp)}" if xdp else other
+    return XdpTuiError(
+        f"'{spec.name}' is a {spec.type} program (section {spec.section}), not XDP: "
+        f"xdp-tui loads and attaches XDP programs only; {other}",
+        location=where,
+        hint=hint,
+    )
+
+
 def _check_is_object(path: Path) -> None:
     try:
         head = path.read_bytes()[:4] if path.is_file() else None
@@ -399,14 +484,58 @@ def _pin_mismatch(libbpf_log: str) -> str | None:
 _KERNEL_FLAGGED_MAP_TYPES = frozenset({14, 16, 25})
 
 
-def _incompatible_pin_error(pin: str, pin_dir: Path | None, log: str) -> XdpTuiError:
-    dev = pin_dir.name if pin_dir is not None else "DEV"
+def _shape(m: int) -> tuple[int, int, int, int, int]:
+    kind = int(_map_type(m))
+    flags = 0 if kind in _KERNEL_FLAGGED_MAP_TYPES else int(_map_flags(m))
+    return kind, int(_map_key_size(m)), int(_map_value_size(m)), int(_map_max_entries(m)), flags
+
+
+def _shape_change(m: int, pin: Path) -> str | None:
+    """How the map pinned at PIN differs from map M (None: same shape, or no such pin)."""
+    from xdp_tui.engine import bpfsys
+
+    if not pin.exists():
+        return None
+    try:
+        with bpfsys.obj_get(pin) as fd:
+            info = bpfsys.map_info(int(fd))
+    except XdpTuiError:
+        return None  # not a map (or unreadable): libbpf reports it
+    flags = 0 if info.type in _KERNEL_FLAGGED_MAP_TYPES else info.flags
+    was = (info.type, info.key_size, info.value_size, info.max_entries, flags)
+    now = _shape(m)
+    if was == now:
+        return None
+    return f"was {_shape_words(was)}, now {_shape_words(now)}"
+
+
+def _shape_words(shape: tuple[int, int, int, int, int]) -> str:
+    from xdp_tui.engine.bpfsys import map_type_name
+
+    kind, key, value, entries, flags = shape
+    extra = f", flags {flags:#x}" if flags else ""
+    return f"{map_type_name(kind)}, key {key} B, value {value} B, {entries} entries{extra}"
+
+
+def _incompatible_pin_error(
+    pin: str, pin_dir: Path | None, changed: str, *, foreign: bool = False, detail: str = ""
+) -> XdpTuiError:
+    name = Path(pin).name
+    if foreign:
+        return XdpTuiError(
+            f"a map named {name} pinned at {pin} by another tool (not xdp-tui) has another "
+            f"shape than this program's ({changed}); xdp-tui never removes pins it did not create",
+            location=pin,
+            hint=f"if it is yours and no longer needed, remove it (`rm {pin}`); or load with "
+            "--no-pin (the program then gets maps of its own)",
+            detail=detail,
+        )
     return XdpTuiError(
-        f"a map pinned at {pin} has a different shape (type, key/value size or "
-        "max_entries) than the map in this program, so it cannot be reused",
+        f"a map pinned at {pin} has a different shape than the map in this program "
+        f"({changed}), so it cannot be reused",
         location=pin,
-        hint=f"remove the old pins with `xdp-tui unload --dev {dev}` (or `rm {pin}`) and load again",
-        detail=log,
+        hint=f"remove it (`rm {pin}`) and load again, or load with --no-pin",
+        detail=detail,
     )
 
 

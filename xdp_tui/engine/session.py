@@ -14,20 +14,20 @@ removes them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import testenv
-from xdp_tui import paths
+from xdp_tui import paths, pins
 from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise
 from xdp_tui.engine.libbpf import BpfObject
-from xdp_tui.errors import XdpTuiError
+from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
 
 PEER_SOURCE = Path(__file__).resolve().parent / "peer" / "xdp_pass_peer.c"
 PEER_LINK_PIN = "xdp_peer_link"
@@ -41,6 +41,8 @@ class LoadedProgram:
     mode: str  # "native" | "skb" as attached
     maps: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    # Pinned maps xdp-tui replaced because their shape changed (a notice is in notes).
+    replaced_maps: list[str] = field(default_factory=list)
     persistent: bool = False
     object_path: Path | None = None
     source: Path | None = None
@@ -77,6 +79,7 @@ class LoadedProgram:
             "persistent": self.persistent,
             "maps": sorted(self.maps),
             "notes": self.notes,
+            "replaced_maps": self.replaced_maps,
         }
 
 
@@ -89,11 +92,13 @@ def _lab_of(dev: str) -> testenv.Lab | None:
         return None
 
 
-def object_for(path: Path) -> tuple[Path, Path | None, list[str]]:
+def object_for(
+    path: Path, include_dirs: Sequence[Path] = ()
+) -> tuple[Path, Path | None, list[str]]:
     """(object file, C source or None, build warnings) for a .c or .o path."""
     path = Path(path)
     if path.suffix == ".c":
-        result = build_or_raise(path)
+        result = build_or_raise(path, include_dirs=include_dirs)
         warnings = [f"{d.location}: warning: {d.message}" for d in result.warnings]
         return result.obj, result.source, warnings
     if path.suffix == ".o":
@@ -114,11 +119,29 @@ def load_program(
     persistent: bool = False,
     force: bool = False,
     pin_maps: bool = True,
+    include_dirs: Sequence[Path] = (),
 ) -> LoadedProgram:
-    """Build (if .c), load PROGRAM and attach it on DEV; undo everything on failure."""
+    """Build (if .c), load PROGRAM and attach it on DEV; undo everything on failure.
+
+    include_dirs: extra -I folders for the build (`xdp-tui load -I DIR`).
+    """
     if mode not in attach_mod.MODES:
         raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
     check_safe(dev, force=force)  # before anything is built, pinned or attached
+    with device_lock(dev):
+        return _load_locked(path, dev, program, mode, persistent, force, pin_maps, include_dirs)
+
+
+def _load_locked(
+    path: Path,
+    dev: str,
+    program: str | None,
+    mode: Mode,
+    persistent: bool,
+    force: bool,
+    pin_maps: bool,
+    include_dirs: Sequence[Path],
+) -> LoadedProgram:
     # Ask what DEV runs before the peer's attach starts: an attach holds the
     # kernel's rtnl lock for a while (it waits for an RCU grace period), and
     # this query would wait for it.
@@ -131,10 +154,20 @@ def load_program(
     pin_dir = paths.pin_dir(dev)
     pin_dir_existed = pin_dir.exists()
     try:
-        object_path, source, notes = object_for(path)
+        object_path, source, notes = object_for(path, include_dirs)
         replace = _make_room(dev, status, force=force, notes=notes)
         obj = BpfObject.open(object_path, source=source)
-        name = obj.load(program, pin_dir=pin_dir if pin_maps else None)
+        name = obj.load(
+            program,
+            pin_dir=pin_dir if pin_maps else None,
+            replaceable=lambda pin: pins.is_ours(dev, pin),
+        )
+        _record_pins(dev, obj, created_dir=not pin_dir_existed)
+        for pin, changed in obj.replaced_pins:
+            notes.append(
+                f"replaced the map pinned at {pin}: its shape changed ({changed}); "
+                "its counters restart from zero"
+            )
         if obj.reused_pins:
             shown = ", ".join(p.name for p in obj.reused_pins)
             notes.append(f"reused pinned map(s) {shown} from {pin_dir} (their values are kept)")
@@ -151,6 +184,7 @@ def load_program(
             mode=att.mode,
             maps=obj.map_fds(),
             notes=notes,
+            replaced_maps=[str(pin) for pin, _ in obj.replaced_pins],
             persistent=persistent,
             object_path=object_path,
             source=source,
@@ -166,12 +200,57 @@ def load_program(
         if att is not None:
             att.remove()
         if obj is not None:
+            for pin in obj.pinned_now:
+                pins.forget_pin(dev, pin)
             obj.unpin_new_maps()
             obj.close()
         if not pin_dir_existed:
             with contextlib.suppress(OSError):
                 pin_dir.rmdir()  # only if empty
         raise
+
+
+def _record_pins(dev: str, obj: BpfObject, *, created_dir: bool) -> None:
+    """Remember the pins this load made: unload and clean remove those, and only those."""
+    if created_dir and paths.pin_dir(dev).is_dir():
+        pins.record_dir_created(dev)
+    for pin in obj.pinned_now:
+        pins.record_pin(dev, pin)
+
+
+# ---- one load or unload per device at a time ------------------------------
+
+
+@contextlib.contextmanager
+def device_lock(dev: str) -> Iterator[None]:
+    """Hold DEV for one load or unload; a second one at the same time is told it is busy.
+
+    Two loads racing on one device both see the old program, both detach it
+    and then both attach: one of them must lose. It loses at once, with a
+    clear message, instead of half-way with a kernel error. The lock lives in
+    a root-only folder (nobody else can hold it) and goes with its holder.
+    """
+    if not dev or "/" in dev or dev.startswith("."):
+        raise attach_mod.no_such_interface(dev)  # never a path outside the lock folder
+    folder = paths.run_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(folder / f"{dev}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            who = f"another xdp-tui (process {holder})" if holder.isdigit() else "another xdp-tui"
+            raise XdpTuiError(
+                f"{dev} is busy: {who} is loading or unloading a program on it right now",
+                location=f"dev {dev}",
+                hint="wait for it to finish, then try again",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) -> bool:
@@ -191,15 +270,19 @@ def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) ->
             location=f"dev {dev}",
             hint="close() the earlier LoadedProgram before loading another one",
         )
-    who = (
-        f"the running xdp-tui process {record.get('pid')}"
-        if status.ours and record
-        else "another tool (not xdp-tui)"
-    )
+    if status.ours and record:
+        raise XdpTuiError(
+            f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by "
+            f"the running xdp-tui process {record.get('pid')}",
+            location=f"dev {dev}",
+            hint="close it there (it detaches when that process ends), or pass --force",
+        )
     raise XdpTuiError(
-        f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by {who}",
+        f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by "
+        "another tool (not xdp-tui)",
         location=f"dev {dev}",
-        hint=f"unload it first (`xdp-tui unload --dev {dev}`) or pass --force",
+        hint="pass --force to detach it and load yours, or remove it with the tool that "
+        f"attached it (`ip link set dev {dev} xdp off`, `xdp-loader unload {dev} --all`)",
     )
 
 
@@ -304,17 +387,41 @@ def _peer_program() -> BpfObject:
 
 
 def unload(dev: str, *, force: bool = False) -> dict[str, object]:
-    """Remove what xdp-tui put on DEV: the program (pinned link), the inner peer, the pins."""
+    """Remove what xdp-tui put on DEV: the program (pinned link), the inner peer, the pins.
+
+    Only pins xdp-tui created go; another tool's pins in the folder stay.
+    An interface that no longer exists: its records and pins go (`clean`).
+    """
+    if not attach_mod.interface_exists(dev):
+        return _unload_vanished(dev)
+    if not force and _lab_of(dev) is None and attach_mod.read_record(dev) is not None:
+        raise UnsafeInterfaceError(
+            f"{dev} is not a lab interface; xdp-tui attached to it because --force was given",
+            location=f"dev {dev}",
+            hint=f"unload it with --force as well: `xdp-tui unload --dev {dev} --force`",
+        )
     check_safe(dev, force=force)
-    detached = attach_mod.detach(dev, force=force)
-    peer_detached = _remove_peer(dev)
-    removed = _remove_pins(dev)
+    with device_lock(dev):
+        detached = attach_mod.detach(dev, force=force)
+        peer_detached = _remove_peer(dev)
+        removed = pins.remove_ours(dev)
     return {
         "dev": dev,
         "detached": detached,
         "peer_detached": peer_detached,
         "pins_removed": removed,
     }
+
+
+def _unload_vanished(dev: str) -> dict[str, object]:
+    """DEV is gone: what xdp-tui left for it (records, pinned links and maps) goes."""
+    had_records = attach_mod.read_record(dev) is not None or dev in pins.recorded_devs()
+    if not had_records:
+        raise attach_mod.no_such_interface(dev)
+    with device_lock(dev):
+        removed = pins.remove_ours(dev)  # first, so the links' pins are listed too
+        attach_mod.forget_vanished(dev)
+    return {"dev": dev, "detached": False, "peer_detached": False, "pins_removed": removed}
 
 
 def _remove_peer(dev: str) -> bool:
@@ -328,18 +435,40 @@ def _remove_peer(dev: str) -> bool:
     return True
 
 
-def _remove_pins(dev: str) -> list[str]:
-    pin_dir = paths.pin_dir(dev)
-    if not pin_dir.is_dir():
-        return []
-    removed = sorted(str(p) for p in _walk(pin_dir))
-    shutil.rmtree(pin_dir, ignore_errors=True)
-    return removed
+# ---- clean ----------------------------------------------------------------
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for entry in root.iterdir():
-        if entry.is_dir():
-            yield from _walk(entry)
+@dataclass
+class Cleaned:
+    """What `clean()` removed for one interface."""
+
+    dev: str
+    gone: bool  # the interface no longer exists
+    records: list[str] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"dev": self.dev, "gone": self.gone, "records": self.records, "pins": self.pins}
+
+
+def clean() -> list[Cleaned]:
+    """Remove xdp-tui's leftovers (the counterpart of `xdp-loader clean`).
+
+    For interfaces that no longer exist: their attach records, the links and
+    maps xdp-tui pinned for them (a pinned link keeps its program loaded
+    after its interface is gone). For existing interfaces: records of
+    attachments that ended (their process died, or the program is no
+    longer there). A deliberate persistent load that still runs stays, and
+    nothing xdp-tui did not create is touched.
+    """
+    done = []
+    for dev in sorted(set(attach_mod.recorded_devs()) | set(pins.recorded_devs())):
+        if not attach_mod.interface_exists(dev):
+            with device_lock(dev):
+                removed = pins.remove_ours(dev)  # first, so the links' pins are listed too
+                item = Cleaned(dev, True, attach_mod.forget_vanished(dev), removed)
         else:
-            yield entry
+            item = Cleaned(dev, False, attach_mod.forget_ended(dev))
+        if item.records or item.pins:
+            done.append(item)
+    return done

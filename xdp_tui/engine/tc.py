@@ -38,6 +38,7 @@ from xdp_tui.errors import XdpTuiError
 
 Direction = Literal["ingress", "egress"]
 
+BPF_PROG_TYPE_SCHED_CLS = 3  # <linux/bpf.h>
 BPF_TCX_INGRESS = 46
 BPF_TCX_EGRESS = 47
 _ATTACH_TYPES: dict[str, int] = {"ingress": BPF_TCX_INGRESS, "egress": BPF_TCX_EGRESS}
@@ -89,6 +90,31 @@ class TcProgram(Closable):
         }
 
 
+@dataclass(frozen=True)
+class TcStatus:
+    """One program on an interface's tcx hook, whoever attached it."""
+
+    dev: str
+    direction: Direction
+    prog_id: int
+    prog_name: str
+
+
+def tc_status(
+    dev: str, directions: tuple[Direction, ...] = ("ingress", "egress")
+) -> tuple[TcStatus, ...]:
+    """Every program on DEV's tcx hooks, in run order."""
+    found = []
+    for direction in directions:
+        for prog_id in tcx_prog_ids(dev, direction):
+            try:
+                name = bpfsys.prog_info_by_id(prog_id).name
+            except XdpTuiError:  # detached meanwhile
+                continue
+            found.append(TcStatus(dev, direction, prog_id, name))
+    return tuple(found)
+
+
 def tc_programs(obj: BpfObject) -> list[str]:
     """Names of the object's programs that go on TC (SEC("tc") and friends)."""
     return [p.name for p in obj.programs if p.section in TC_SECTIONS or p.type == "sched_cls"]
@@ -114,7 +140,7 @@ def attach_tc_program(
                 location=obj.where,
                 hint='a TC program sits in SEC("tc") and takes a struct __sk_buff *',
             )
-        obj.load(program)
+        obj.load(program, prog_type=BPF_PROG_TYPE_SCHED_CLS)
         prog_fd = obj.program_fd(program)
         link_fd = _tcx_link(prog_fd, ifindex, dev, direction)
     except BaseException:

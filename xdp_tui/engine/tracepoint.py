@@ -32,6 +32,7 @@ from xdp_tui.engine.session import object_for
 from xdp_tui.errors import XdpTuiError
 
 P = C.c_void_p
+BPF_PROG_TYPE_TRACEPOINT = 5  # <linux/bpf.h>
 
 _find_program = cfunc("bpf_object__find_program_by_name", P, P, C.c_char_p)
 _attach_tracepoint = cfunc("bpf_program__attach_tracepoint", P, P, C.c_char_p, C.c_char_p)
@@ -103,7 +104,7 @@ def attach_tracepoint_program(path: Path, program: str | None = None) -> Tracepo
     try:
         name, (category, event) = _choose(obj, program)
         _require_event(category, event)
-        obj.load(name)
+        obj.load(name, prog_type=BPF_PROG_TYPE_TRACEPOINT)
         link = _attach(obj, name, category, event)
     except BaseException:
         obj.close()

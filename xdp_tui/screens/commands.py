@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
@@ -11,16 +12,21 @@ class WorkshopCommands(Provider):
     """Searches the workshop screen's bindings and lesson titles."""
 
     def _entries(self) -> list[tuple[str, str, object]]:
+        from xdp_tui.screens.main import WorkshopScreen
+
         screen = self.screen
         entries: list[tuple[str, str, object]] = []
-        for binding in getattr(screen, "BINDINGS", []):
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding):
+                continue
             if not binding.description or binding.action.startswith("command_palette"):
                 continue
             action = partial(screen.run_action, binding.action)
             entries.append((binding.description, binding.tooltip or "", action))
-        for lesson in getattr(screen, "lessons", []):
-            goto = partial(screen.go_to_lesson, lesson.id)
-            entries.append((f"Lesson: {lesson.title}", lesson.id, goto))
+        if isinstance(screen, WorkshopScreen):
+            for lesson in screen.lessons:
+                goto = partial(screen.go_to_lesson, lesson.id)
+                entries.append((f"Lesson: {lesson.title}", lesson.id, goto))
         return entries
 
     async def discover(self) -> Hits:

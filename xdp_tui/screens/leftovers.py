@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+if TYPE_CHECKING:
+    from xdp_tui.workbench import Leftover
 
 
 class LeftoversScreen(ModalScreen[bool]):
@@ -19,7 +22,7 @@ class LeftoversScreen(ModalScreen[bool]):
         Binding("k,escape", "answer(False)", "Keep", id="leftovers.keep"),
     ]
 
-    def __init__(self, leftovers: list[Any]) -> None:
+    def __init__(self, leftovers: list[Leftover]) -> None:
         super().__init__()
         self.leftovers = leftovers
 

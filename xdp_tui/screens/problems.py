@@ -110,20 +110,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def guarded(handler: F) -> F:
-    """For handlers that feed panes: a defect there is logged and said, never a crash.
+    """For handlers that draw into panes: a defect there is shown and logged, never a crash.
 
-    The method's `self` must have `say(text, style)` (the workshop screen).
+    The method's `self` must have `show_problem(exc)` (a workshop pane): the
+    failure goes to the screen's one problem handler like a worker's would.
     """
 
     @functools.wraps(handler)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return handler(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - keep the session alive; details in the log
-            log_unexpected(exc)
-            self.say(
-                f"display problem in {handler.__name__}: {exc} (see {paths.log_file()})", "red"
-            )
+        except Exception as exc:  # noqa: BLE001 - shown by show_problem, traceback in the log
+            self.show_problem(exc)
             return None
 
     return wrapper  # type: ignore[return-value]

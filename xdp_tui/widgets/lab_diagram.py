@@ -16,11 +16,16 @@ only draws what it is given: a lab entry of `env status --json` and the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import XdpStatus
+    from xdp_tui.engine.tc import TcStatus
+    from xdp_tui.workbench import LabState
 
 LINK_WIDTH = 8  # the veth link drawn between the two boxes
 # Inner width of each namespace box, from the widget width. Side by side needs
@@ -64,21 +69,24 @@ class LabDiagram(Widget):
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.lab: dict[str, Any] | None = None
-        self.attach: dict[str, Any] | None = None
-        self.inner_attach: dict[str, Any] | None = None
+        self.lab: LabState | None = None
+        self.attach: XdpStatus | None = None
+        self.inner_attach: XdpStatus | None = None
+        self.tc: tuple[TcStatus, ...] = ()
         self._box = MAX_BOX
 
     def update_lab(
         self,
-        lab: dict[str, Any] | None,
-        attach: dict[str, Any] | None,
-        inner_attach: dict[str, Any] | None = None,
+        lab: LabState | None,
+        attach: XdpStatus | None,
+        inner_attach: XdpStatus | None = None,
+        tc: tuple[TcStatus, ...] = (),
     ) -> None:
-        """Redraw for LAB (an `env status --json` entry; None: no lab yet) and its attachments."""
-        if (lab, attach, inner_attach) == (self.lab, self.attach, self.inner_attach):
+        """Redraw for LAB (None: no lab yet), what is attached on its two ends and the
+        TC programs on the outer end (advanced01)."""
+        if (lab, attach, inner_attach, tc) == (self.lab, self.attach, self.inner_attach, self.tc):
             return  # polled often; redraw only on change
-        self.lab, self.attach, self.inner_attach = lab, attach, inner_attach
+        self.lab, self.attach, self.inner_attach, self.tc = lab, attach, inner_attach, tc
         self.refresh(layout=True)
 
     # ---- drawing ---------------------------------------------------------
@@ -102,16 +110,13 @@ class LabDiagram(Widget):
         self._box = max(10, min(MAX_BOX, width - 2))
         return Text("\n").join(self._stacked())
 
-    def _parts(self) -> tuple[dict[str, Any], bool, str, str, list[Text], list[Text]]:
-        lab = self.lab or {}
-        healthy = bool(lab.get("healthy", True))
-        outer = str(lab.get("outer") or lab.get("name") or "?")
-        inner = str(lab.get("inner") or "veth0")
-        ipv6 = list(lab.get("ipv6") or [])
-        ipv4 = list(lab.get("ipv4") or [])
+    def _parts(self) -> tuple[LabState, bool, str, str, list[Text], list[Text]]:
+        lab = self.lab
+        assert lab is not None  # render() draws "no lab yet" itself
+        outer, inner, ipv6, ipv4 = lab.outer, lab.inner, lab.ipv6, lab.ipv4
         left = self._box_body(outer, _nth(ipv6, 0), _nth(ipv4, 0), self.attach, outer)
         right = self._box_body(inner, _nth(ipv6, 1), _nth(ipv4, 1), self.inner_attach, inner)
-        return lab, healthy, outer, inner, left, right
+        return lab, lab.healthy, outer, inner, left, right
 
     def _side_by_side(self) -> list[Text]:
         """Root namespace box, the veth link, the lab namespace box, left to right."""
@@ -121,11 +126,7 @@ class LabDiagram(Widget):
         right += [Text()] * (height - len(right))
         box = self._style("box" if healthy else "error")
         gap = Text(" " * LINK_WIDTH)
-        lines = [
-            self._top("root namespace", box)
-            + gap
-            + self._top(f"namespace {lab.get('name', '?')}", box)
-        ]
+        lines = [self._top("root namespace", box) + gap + self._top(f"namespace {lab.name}", box)]
         link = self._link_column(height, healthy)
         for row, (a, b) in enumerate(zip(left, right, strict=True)):
             lines.append(self._row(a, box) + link[row] + self._row(b, box))
@@ -147,9 +148,7 @@ class LabDiagram(Widget):
             lines.append(Text(" " * middle + "┃ TX from " + inner, link))
         else:
             lines.append(Text(" " * middle + "╳ broken", link))
-        lines.append(
-            self._top(f"namespace {lab.get('name', '?')}", box, "┸" if healthy else "╳", middle)
-        )
+        lines.append(self._top(f"namespace {lab.name}", box, "┸" if healthy else "╳", middle))
         lines += [self._row(text, box) for text in bottom]
         lines.append(self._bottom(box))
         lines.extend(self._captions(healthy, lab, outer, inner))
@@ -178,7 +177,7 @@ class LabDiagram(Widget):
         ifname: str,
         ipv6: str | None,
         ipv4: str | None,
-        attach: dict[str, Any] | None,
+        attach: XdpStatus | None,
         expected_dev: str,
     ) -> list[Text]:
         iface, addr = self._style("iface"), self._style("addr")
@@ -191,25 +190,18 @@ class LabDiagram(Widget):
         body.extend(self._program_lines(attach, expected_dev))
         return body
 
-    def _program_lines(self, attach: dict[str, Any] | None, expected_dev: str) -> list[Text]:
-        prog_id = (attach or {}).get("prog_id")
-        if not attach or not prog_id or (attach.get("dev") not in (None, expected_dev)):
+    def _program_lines(self, attach: XdpStatus | None, expected_dev: str) -> list[Text]:
+        if attach is None or not attach.prog_id or attach.dev != expected_dev:
             return [Text(" no XDP program", self._style("none"))]
         xdp = self._style("xdp")
-        name = attach.get("prog_name") or "?"
-        mode = attach.get("mode") or "?"
-        owner = "ours" if attach.get("ours") else "not ours"
+        owner = "ours" if attach.ours else "not ours"
         lines = [
-            Text.assemble((" ▶ XDP ", xdp), (str(name), xdp)),
-            Text(f"   id {prog_id} · {mode} · {owner}", self._style("addr")),
+            Text.assemble((" ▶ XDP ", xdp), (attach.prog_name or "?", xdp)),
+            Text(f"   id {attach.prog_id} · {attach.mode} · {owner}", self._style("addr")),
         ]
-        for tc in attach.get("tc") or []:  # TC programs beside XDP (advanced01)
-            lines.append(
-                Text.assemble(
-                    (f" ▶ TC {tc.get('direction', '?')} ", xdp), (str(tc.get("prog_name")), xdp)
-                )
-            )
-            lines.append(Text(f"   id {tc.get('prog_id')} · tcx link", self._style("addr")))
+        for tc in [tc for tc in self.tc if tc.dev == expected_dev]:  # later: TC, on the skb
+            lines.append(Text.assemble((f" ▶ TC {tc.direction} ", xdp), (tc.prog_name, xdp)))
+            lines.append(Text(f"   id {tc.prog_id} · tcx link", self._style("addr")))
         return lines
 
     def _link_column(self, height: int, healthy: bool) -> list[Text]:
@@ -223,13 +215,13 @@ class LabDiagram(Widget):
         cells += [""] * (height - len(cells))
         return [Text(_pad(cell, LINK_WIDTH), style) for cell in cells[:height]]
 
-    def _captions(self, healthy: bool, lab: dict[str, Any], outer: str, inner: str) -> list[Text]:
+    def _captions(self, healthy: bool, lab: LabState, outer: str, inner: str) -> list[Text]:
         caption = self._style("caption")
         if not healthy:
-            problems = "; ".join(str(p) for p in lab.get("problems") or []) or "the lab is broken"
+            problems = "; ".join(lab.problems) or "the lab is broken"
             return [
                 Text(f"✗ {problems}", self._style("error")),
-                Text(f"  repair it: xdp-tui env reset {lab.get('name', outer)}", caption),
+                Text(f"  repair it: xdp-tui env reset {lab.name}", caption),
             ]
         # One paragraph: Textual wraps it to the pane's width.
         return [
@@ -245,7 +237,7 @@ class LabDiagram(Widget):
         ]
 
 
-def _nth(items: list[Any], index: int) -> str | None:
+def _nth(items: tuple[str, ...], index: int) -> str | None:
     return str(items[index]) if len(items) > index and items[index] else None
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+if TYPE_CHECKING:
+    from xdp_tui.lessons import Lesson
+
 # Plain marks that every terminal font has.
 MARK_DONE, MARK_SOME, MARK_NONE = "✔", "◑", "·"
 
 
-def progress_mark(lesson: Any, passed: set[str]) -> tuple[str, str]:
+def progress_mark(lesson: Lesson, passed: set[str]) -> tuple[str, str]:
     """(mark, style) for a lesson given the assignment ids passed."""
-    total = {str(a.id) for a in getattr(lesson, "assignments", []) or []}
+    total = {str(a.id) for a in lesson.assignments}
     done = total & passed
     if total and done == total:
         return MARK_DONE, "green"
@@ -30,15 +33,15 @@ class LessonBrowser(OptionList):
     BORDER_TITLE = "Lessons"
 
     class Chosen(Message):
-        def __init__(self, lesson: Any) -> None:
+        def __init__(self, lesson: Lesson) -> None:
             super().__init__()
             self.lesson = lesson
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lessons: list[Any] = []
+        self._lessons: list[Lesson] = []
 
-    def set_lessons(self, lessons: list[Any], passed: dict[str, set[str]]) -> None:
+    def set_lessons(self, lessons: list[Lesson], passed: dict[str, set[str]]) -> None:
         """Fill the list (keeping the highlighted lesson when it is still there)."""
         keep = self.current.id if self.current is not None else None
         self._lessons = list(lessons)
@@ -52,7 +55,7 @@ class LessonBrowser(OptionList):
             if self.current is not None:
                 self.post_message(self.Chosen(self.current))
 
-    def _option(self, lesson: Any, passed: dict[str, set[str]]) -> Option:
+    def _option(self, lesson: Lesson, passed: dict[str, set[str]]) -> Option:
         mark, style = progress_mark(lesson, passed.get(lesson.id, set()))
         # The short id ("basic03") is what READMEs, the CLI and instructors use.
         short_id = str(lesson.id).split("-", 1)[0]
@@ -60,7 +63,7 @@ class LessonBrowser(OptionList):
         return Option(label, id=lesson.id)
 
     @property
-    def current(self) -> Any | None:
+    def current(self) -> Lesson | None:
         index = self.highlighted
         if index is None or not (0 <= index < len(self._lessons)):
             return None

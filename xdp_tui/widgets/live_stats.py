@@ -1,12 +1,8 @@
 """Live counters of the attached program, fed one `stats --json` sample per tick.
 
-The widget never reads a map itself: the app's sampler hands it a dict
-
-    {"time", "dev", "prog_id",
-     "maps": {NAME: {"type", "entries": [{"key", "value"}, ...]}},
-     "actions": {"XDP_PASS": {"packets", "bytes", "pps", "bps"}, ...},
-     "iface": {"rx_pps", "tx_pps", "rx_bps", "tx_bps"},        # optional
-     "run": {"run_cnt", "ns_per_run", "runs_per_s"}}           # optional
+The widget never reads a map itself: the workshop's live feed hands it one
+`engine.live.LiveSample` per tick (actions, decoded maps, interface and run
+rates), drawn as is.
 
 Why no DataTable or Sparkline widgets here: at 4 Hz a DataTable re-renders
 every row on each `update_cell` and a dozen small widgets each redraw on their
@@ -25,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from rich.segment import Segment
@@ -39,6 +36,14 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from xdp_tui.engine.actions import XDP_ACTIONS
+from xdp_tui.engine.live import (
+    ActionRate,
+    InterfaceRates,
+    LiveSample,
+    MapSnapshot,
+    MapValue,
+    RunRates,
+)
 
 HISTORY = 60  # samples per sparkline: 15 s at 4 Hz
 MAX_MAP_ROWS = 32  # entries shown per map; the rest is counted, not drawn
@@ -48,8 +53,6 @@ ACTION_COLUMNS = ("packets", "bytes", "pps", "mbits")
 ACTION_HEADERS = {"action": "Action", "packets": "Packets", "bytes": "Bytes", "pps": "pps"}
 ACTION_HEADERS["mbits"] = "Mbit/s"
 SPARK_BARS = "▁▂▃▄▅▆▇█"
-# The map the "actions" table is computed from; shown once, not twice.
-DEFAULT_ACTIONS_MAP = "xdp_stats_map"
 NOT_ATTACHED = "Not attached: no live counters."
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -240,28 +243,28 @@ class ActionTable(CachedLines):
         self._shown: list[object] = []  # per line: what it shows (compared, never drawn)
         self._styles: dict[str, Style] = {}
 
-    def update_actions(self, actions: dict[str, dict[str, Any]]) -> None:
+    def update_actions(self, actions: tuple[ActionRate, ...]) -> None:
         added = False
-        for action in _ordered(actions):
-            numbers = actions[action] or {}
+        for row in sorted(actions, key=lambda row: _rank(row.action)):
+            action = row.action
             if action not in self.history:
                 # Start from a flat line, so every sparkline shares one time axis.
                 self.history[action] = deque([0.0] * HISTORY, maxlen=HISTORY)
                 self._busy[action] = 0
                 added = True
-            self._remember(action, float(numbers.get("pps") or 0))
+            self._remember(action, float(row.pps))
             self.cells[action] = {
                 "action": action.removeprefix("XDP_"),
-                "packets": _count(numbers.get("packets")),
-                "bytes": _bytes(numbers.get("bytes")),
-                "pps": _count(numbers.get("pps")),
-                "mbits": _mbits(numbers.get("bps")),
+                "packets": _count(row.packets),
+                "bytes": _bytes(row.bytes),
+                "pps": _count(row.pps),
+                "mbits": _mbits(row.bps),
             }
         if added:  # keep rows in the XDP action order, whatever order they arrived in
             self.cells = {a: self.cells[a] for a in _ordered(self.cells)}
         widths = self._widths
-        for row in self.cells.values():
-            for column, text in row.items():
+        for cells in self.cells.values():
+            for column, text in cells.items():
                 if len(text) > widths[column]:
                     widths[column] = len(text)
         shown = self._line_states()
@@ -375,15 +378,13 @@ class LiveStats(VerticalScroll):
     def __init__(
         self,
         *,
-        actions_map: str | None = DEFAULT_ACTIONS_MAP,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.actions_map = actions_map
         self._maps: dict[str, TextLines] = {}
-        self._last_sample: dict[str, Any] | None = None
+        self._last_sample: LiveSample | None = None
         # Kept at hand: a query per part and tick is measurable at 4 Hz.
         self._head = TextLines(id="live-head")
         self._actions = ActionTable(id="live-actions")
@@ -401,18 +402,16 @@ class LiveStats(VerticalScroll):
 
     # ---- public API ------------------------------------------------------
 
-    def update_sample(self, sample: dict[str, Any]) -> None:
+    def update_sample(self, sample: LiveSample) -> None:
         """Show one sample; cheap enough to call at 4 Hz."""
         self._last_sample = sample
         self._head.set_lines([self._head_text(sample)])
-        actions = sample.get("actions") or {}
-        self._actions.update_actions(actions)
-        iface = sample.get("iface") or sample.get("interface")  # the sampler says "interface"
-        run = self._run_text(sample.get("run"))
-        rates = self._iface_text(iface) + ([run] if run is not None else [])
+        self._actions.update_actions(sample.actions)
+        run = self._run_text(sample.run)
+        rates = self._iface_text(sample.interface) + ([run] if run is not None else [])
         self._rates.set_lines(rates)
-        skip = sample.get("actions_map", self.actions_map) if actions else None
-        self._update_maps({n: m for n, m in (sample.get("maps") or {}).items() if n != skip})
+        shown_above = sample.actions_map if sample.actions else None
+        self._update_maps([m for m in sample.maps if m.name != shown_above])
 
     def clear(self) -> None:
         """Forget everything shown (the program was detached)."""
@@ -440,21 +439,20 @@ class LiveStats(VerticalScroll):
     def _label(self) -> Style:
         return self.get_component_rich_style("live-stats--label", partial=True)
 
-    def _head_text(self, sample: dict[str, Any]) -> Text:
-        dev, prog_id, name = sample.get("dev"), sample.get("prog_id"), sample.get("prog_name")
+    def _head_text(self, sample: LiveSample) -> Text:
+        dev, prog_id, name = sample.dev or "?", sample.prog_id, sample.prog_name
         if not prog_id:
-            return Text(f"{dev or '?'} · no XDP program attached")
+            return Text(f"{dev} · no XDP program attached")
         program = f"{name} (id {prog_id})" if name else f"program id {prog_id}"
-        return Text(f"{dev or '?'} · {program}")
+        return Text(f"{dev} · {program}")
 
-    def _iface_text(self, iface: dict[str, Any] | None) -> list[Text]:
+    def _iface_text(self, iface: InterfaceRates | None) -> list[Text]:
         """Two aligned lines (rx, tx): one line would not fit beside the lesson list."""
-        if not iface:
+        if iface is None:
             return []
         label = self._label()
-        rows = [("rx", "rx_pps", "rx_bps"), ("tx", "tx_pps", "tx_bps")]
-        pps = {d: _count(iface.get(p)) for d, p, _ in rows}
-        mbits = {d: _mbits(iface.get(b)) for d, _, b in rows}
+        pps = {"rx": _count(iface.rx_pps), "tx": _count(iface.tx_pps)}
+        mbits = {"rx": _mbits(iface.rx_bps), "tx": _mbits(iface.tx_bps)}
         pps_width = max(len(v) for v in pps.values())
         mbits_width = max(len(v) for v in mbits.values())
         return [
@@ -463,56 +461,53 @@ class LiveStats(VerticalScroll):
                 f"{direction} {pps[direction].rjust(pps_width)} pps  ",
                 f"{mbits[direction].rjust(mbits_width)} Mbit/s",
             )
-            for direction, _, _ in rows
+            for direction in ("rx", "tx")
         ]
 
-    def _run_text(self, run: dict[str, Any] | None) -> Text | None:
-        if not run:
+    def _run_text(self, run: RunRates | None) -> Text | None:
+        if run is None:
             return None
         label = self._label()
-        ns = run.get("ns_per_run")
-        ns_text = "–" if ns is None else f"{float(ns):,.0f}"
+        ns_text = "–" if run.ns_per_run is None else f"{run.ns_per_run:,.0f}"
         return Text.assemble(
             ("program    ", label),
-            f"{_count(run.get('run_cnt'))} runs",
+            f"{_count(run.run_cnt)} runs",
             ("  ·  ", label),
             f"{ns_text} ns/run",
             ("  ·  ", label),
-            f"{_count(run.get('runs_per_s'))} runs/s",
+            f"{_count(run.runs_per_s)} runs/s",
         )
 
     # ---- other maps --------------------------------------------------------
 
-    def _update_maps(self, maps: dict[str, dict[str, Any]]) -> None:
-        for name in [n for n in self._maps if n not in maps]:
+    def _update_maps(self, maps: list[MapSnapshot]) -> None:
+        names = {m.name for m in maps}
+        for name in [n for n in self._maps if n not in names]:
             self._maps.pop(name).remove()
-        for name, spec in maps.items():
-            widget = self._maps.get(name)
+        for snapshot in maps:
+            widget = self._maps.get(snapshot.name)
             if widget is None:
-                widget = self._maps[name] = TextLines(classes="live-map")
+                widget = self._maps[snapshot.name] = TextLines(classes="live-map")
                 self._map_box.mount(widget)
-            widget.set_lines(self._map_text(name, spec))
+            widget.set_lines(self._map_text(snapshot))
 
-    def _map_text(self, name: str, spec: dict[str, Any]) -> list[Text]:
+    def _map_text(self, snapshot: MapSnapshot) -> list[Text]:
         title = self.get_component_rich_style("live-stats--map-title", partial=True)
         note = self.get_component_rich_style("live-stats--note", partial=True)
-        entries = list(spec.get("entries") or [])
-        pairs = [
-            (format_value(e.get("key")), format_value(e.get("value")))
-            for e in entries[:MAX_MAP_ROWS]
-        ]
+        entries = snapshot.entries
+        pairs = [(format_value(e.key), format_value(e.value)) for e in entries[:MAX_MAP_ROWS]]
         width = min(MAX_KEY_WIDTH, max((len(k) for k, _ in pairs), default=0))
-        lines = [Text(f"{name}  ({spec.get('type', '?')})", title)]
+        lines = [Text(f"{snapshot.name}  ({snapshot.type})", title)]
         lines += [Text(f" {key.ljust(width)}  {value}") for key, value in pairs]
         if not entries:
-            lines.append(Text(" " + (spec.get("note") or "(no entries)"), note))
+            lines.append(Text(" " + (snapshot.note or "(no entries)"), note))
         extra = len(entries) - len(pairs)
-        if extra > 0 or spec.get("truncated"):
+        if extra > 0 or snapshot.truncated:
             lines.append(Text(f" … {max(extra, 0)} more entries not shown", note))
         return lines
 
 
-def sparkline(values: Any, width: int) -> str:
+def sparkline(values: Iterable[float], width: int) -> str:
     """VALUES as at most WIDTH bars; several samples per bar take their maximum."""
     data = list(values)
     if not data or width <= 0:
@@ -540,7 +535,7 @@ def _changed_rows(old: list[Any], new: list[Any]) -> list[int]:
     return [y for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
 
 
-def _ordered(actions: Any) -> list[str]:
+def _ordered(actions: dict[str, dict[str, str]]) -> list[str]:
     return sorted(actions, key=_rank)
 
 
@@ -549,22 +544,14 @@ def _rank(action: str) -> tuple[int, str]:
     return (ACTION_ORDER.index(full) if full in ACTION_ORDER else len(ACTION_ORDER), action)
 
 
-def _count(value: Any) -> str:
-    if value is None:
-        return "–"
-    try:
-        return f"{float(value):,.0f}"
-    except (TypeError, ValueError):
-        return str(value)
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
 
 
-def _bytes(value: Any) -> str:
+def _bytes(value: float | None) -> str:
     if value is None:
         return "–"
-    try:
-        size = float(value)
-    except (TypeError, ValueError):
-        return str(value)
+    size = float(value)
     for unit in ("B", "kB", "MB", "GB"):
         if size < 1000 or unit == "GB":
             return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
@@ -572,16 +559,11 @@ def _bytes(value: Any) -> str:
     return f"{size:,.1f} GB"  # pragma: no cover - loop always returns
 
 
-def _mbits(bps: Any) -> str:
-    if bps is None:
-        return "–"
-    try:
-        return f"{float(bps) / 1e6:,.2f}"
-    except (TypeError, ValueError):
-        return str(bps)
+def _mbits(bps: float | None) -> str:
+    return "–" if bps is None else f"{bps / 1e6:,.2f}"
 
 
-def format_value(value: Any) -> str:
+def format_value(value: MapValue) -> str:
     """A map key or value on one line: ints plain, structs as 'field=value', nested 'a.b=1'."""
     if isinstance(value, dict):
         return " ".join(f"{k}={v}" for k, v in _flatten(value))
@@ -590,7 +572,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+def _flatten(value: dict[str, MapValue], prefix: str = "") -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for key, item in value.items():
         name = f"{prefix}{key}"

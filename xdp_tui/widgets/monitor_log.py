@@ -1,29 +1,26 @@
 """What the kernel reported about XDP programs: exception counts and bpf_printk lines.
 
-Two parts, both fed by the app (the widget reads nothing itself):
-- `add_events(counts)`: running totals from the exception monitor,
-  `{(prog_id, action): n}` (action as a number or an "XDP_..." name), plus an
-  optional `"redirect_errors"` entry (a number, or `{label: n}`). Totals
-  replace what is shown; rows are keyed and updated in place.
+Two parts, both fed by the live feed (the widget reads nothing itself):
+- `show_totals(totals)`: the exception monitor's running totals
+  (`engine.live.MonitorTotals`: exceptions per program and action, redirect
+  errors per program and reason). Totals replace what is shown; rows are
+  keyed and updated in place.
 - `add_lines(lines)`: bpf_printk output read from trace_pipe, kept to a
   bounded number of lines.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, RichLog, Static
 
-from xdp_tui.engine.actions import action_name
+from xdp_tui.engine.live import MonitorTotals
 
 MAX_LOG_LINES = 1000
-REDIRECT_ERRORS = "redirect_errors"
-_PROG_LABEL = re.compile(r"^prog (\d+): (.*)$")
 NO_EVENTS = "none so far (XDP_ABORTED verdicts and failed redirects, from the xdp tracepoints)"
 EVENTS_CAPTION = "from the xdp tracepoints, totals since the monitor started"
 PRINTK_CAPTION = "what bpf_printk() wrote (trace_pipe)"
@@ -69,10 +66,10 @@ class MonitorLog(Vertical):
 
     # ---- public API ------------------------------------------------------
 
-    def add_events(self, counts: dict[Any, Any]) -> None:
-        """Show the monitor's running totals (see the module docstring for the shape)."""
+    def show_totals(self, totals: MonitorTotals) -> None:
+        """Show the monitor's running totals."""
         table = self.query_one("#monitor-events", DataTable)
-        for key, prog, event, n in _event_rows(counts):
+        for key, prog, event, n in _event_rows(totals):
             if key not in self._counts:
                 table.add_row(prog, event, _right(n), key=key)
             elif self._counts[key] != n:
@@ -83,7 +80,7 @@ class MonitorLog(Vertical):
             title = self.query_one("#monitor-events-title", Static)
             title.update(_title("Exceptions", EVENTS_CAPTION))
 
-    def add_lines(self, lines: list[str]) -> None:
+    def add_lines(self, lines: Sequence[str]) -> None:
         """Append bpf_printk lines (oldest first)."""
         log = self.query_one("#monitor-printk", RichLog)
         # A flood (a printk per packet) is cut before writing: the log keeps only
@@ -99,53 +96,34 @@ class MonitorLog(Vertical):
         self.query_one("#monitor-events-title", Static).update(_title("Exceptions", NO_EVENTS))
         self.query_one("#monitor-printk", RichLog).clear()
 
-    def count(self, prog_id: Any, action: Any) -> int | None:
+    def count(self, prog_id: int, action: str) -> int | None:
         """The total shown for (PROG_ID, ACTION), None if no row."""
-        return self._counts.get(_key(prog_id, _action_name(action)))
+        return self._counts.get(_exception_key(prog_id, action))
+
+    def redirect_count(self, prog_id: int, error: str) -> int | None:
+        """The failed redirects shown for (PROG_ID, ERROR), None if no row."""
+        return self._counts.get(_redirect_key(prog_id, error))
 
 
-def _event_rows(counts: dict[Any, Any]) -> list[tuple[str, str, str, int]]:
-    """(row key, program cell, event cell, count) for every entry of COUNTS."""
-    rows = []
-    for raw_key, raw_n in counts.items():
-        if raw_key == REDIRECT_ERRORS:
-            rows.extend(_redirect_rows(raw_n))
-            continue
-        prog_id, action = _split_key(raw_key)
-        name = _action_name(action)
-        rows.append((_key(prog_id, name), str(prog_id), name, int(raw_n)))
+def _event_rows(totals: MonitorTotals) -> list[tuple[str, str, str, int]]:
+    """(row key, program cell, event cell, count) for every total."""
+    rows = [
+        (_exception_key(e.prog_id, e.action), str(e.prog_id), e.action, e.count)
+        for e in totals.exceptions
+    ]
+    rows += [
+        (_redirect_key(r.prog_id, r.error), str(r.prog_id), f"redirect error {r.error}", r.count)
+        for r in totals.redirect_errors
+    ]
     return sorted(rows, key=lambda row: (row[1], row[2]))
 
 
-def _redirect_rows(value: Any) -> list[tuple[str, str, str, int]]:
-    if not isinstance(value, dict):
-        return [("redirect:all", "–", "redirect errors", int(value or 0))]
-    rows = []
-    for label, n in value.items():
-        # The workbench labels them "prog 12: ENETDOWN"; put the id in its column.
-        match = _PROG_LABEL.match(str(label))
-        prog, reason = (match.group(1), match.group(2)) if match else ("–", str(label))
-        rows.append((f"redirect:{label}", prog, f"redirect error {reason}", int(n)))
-    return rows
+def _exception_key(prog_id: int, action: str) -> str:
+    return f"{prog_id}:{action}"
 
 
-def _split_key(key: Any) -> tuple[Any, Any]:
-    if isinstance(key, tuple | list) and len(key) == 2:
-        return key[0], key[1]
-    if isinstance(key, str) and ":" in key:  # JSON form "12:XDP_ABORTED"
-        prog, action = key.split(":", 1)
-        return prog, action
-    return key, "?"
-
-
-def _action_name(action: Any) -> str:
-    if isinstance(action, int) or (isinstance(action, str) and action.isdigit()):
-        return action_name(int(action), "action {}")
-    return str(action)
-
-
-def _key(prog_id: Any, action_name: str) -> str:
-    return f"{prog_id}:{action_name}"
+def _redirect_key(prog_id: int, error: str) -> str:
+    return f"redirect:{prog_id}:{error}"
 
 
 def _title(title: str, caption: str) -> Text:

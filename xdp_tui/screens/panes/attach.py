@@ -1,0 +1,159 @@
+"""Build and attach: build the lesson's program, attach it in the chosen mode, detach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.message import Message
+
+from xdp_tui.screens.chooser import ChoiceScreen
+from xdp_tui.screens.panes.base import Pane, pane_key
+from xdp_tui.screens.panes.messages import Progress
+from xdp_tui.widgets.problem_panel import ProblemPanel
+from xdp_tui.workbench import Attached
+
+if TYPE_CHECKING:
+    from xdp_tui.lessons import Lesson
+    from xdp_tui.screens.main import WorkshopScreen
+
+
+@dataclass
+class AttachDone(Message):
+    attached: Attached
+    notes: list[str]
+
+
+@dataclass
+class Detached(Message):
+    was_attached: bool
+
+
+@dataclass
+class ProgramsListed(Message):
+    lesson_id: str
+    programs: list[str]
+
+
+class AttachPane(Pane):
+    NAME = "attach"
+    KEYS = [
+        pane_key(
+            "attach",
+            "b",
+            "build_attach",
+            "Build",
+            "Build the lesson's program and attach it to the lab",
+        ),  # fmt: skip
+        pane_key("attach", "d", "detach", "Detach", "Detach the program this session attached"),
+        pane_key(
+            "attach", "m", "cycle_mode", "Mode", "Cycle the XDP mode: auto, native, skb (generic)"
+        ),  # fmt: skip
+        pane_key(
+            "attach", "P", "choose_program", "Prog", "Choose which program of the object to attach"
+        ),  # fmt: skip
+    ]
+
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
+        self.chosen_program: dict[str, str] = {}  # lesson id -> program the learner chose
+
+    def action_build_attach(self) -> None:
+        lesson = self.need_lesson()
+        if lesson is not None:
+            self.workshop.query_one(ProblemPanel).clear_problem()
+            self.build_attach(lesson, self.chosen_program.get(lesson.id))
+
+    def _progress(self, text: str) -> None:
+        self.post_message(Progress(text))
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def build_attach(self, lesson: Lesson, program: str | None) -> None:
+        attached = self.workbench.build_and_attach(lesson, program, self._progress)
+        self.post_message(AttachDone(attached, self.workbench.notes()))
+        self.workshop.lab_pane.post_lab()
+
+    def on_attach_done(self, message: AttachDone) -> None:
+        attached = message.attached
+        status = self.status
+        status.activity = ""
+        status.program, status.prog_id, status.attached_mode = (
+            attached.program, attached.prog_id, attached.mode,
+        )  # fmt: skip
+        self.say(f"attached {attached.program} (id {attached.prog_id}) to {attached.dev} "
+                 f"in {attached.mode} mode", "green")  # fmt: skip
+        for note in message.notes:
+            self.say(f"note: {note}", "yellow")
+        self.notify(f"{attached.program} attached to {attached.dev} ({attached.mode})")
+        self.workshop.lessons_pane.reload_source()  # the workspace may have been created
+        self.workshop.live_pane.start()
+
+    def action_detach(self) -> None:
+        self.detach()
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def detach(self) -> None:
+        self.post_message(Detached(self.workbench.detach()))
+        self.workshop.lab_pane.post_lab()
+
+    def on_detached(self, message: Detached) -> None:
+        self.sync_status()
+        self.say("detached" if message.was_attached else "nothing was attached")
+
+    def sync_status(self) -> None:
+        """The status line from what the workbench has attached now."""
+        attached = self.workbench.attached
+        status = self.status
+        if attached is None:
+            status.prog_id, status.program, status.attached_mode = 0, "", ""
+        else:
+            status.prog_id, status.program = attached.prog_id, attached.program
+            status.attached_mode = attached.mode
+
+    def recover(self, group: str) -> None:
+        self.status.activity = ""
+        self.sync_status()  # a failed re-attach has detached the previous program
+        self.workshop.lab_pane.refresh_lab()
+
+    def action_cycle_mode(self) -> None:
+        mode = self.workbench.cycle_mode()
+        self.status.mode = mode
+        lesson = self.lesson
+        if self.workbench.attached is not None and lesson is not None:
+            self.say(f"mode {mode}: attaching again")
+            self.build_attach(lesson, self.chosen_program.get(lesson.id))
+        else:
+            self.notify(f"mode {mode}: used at the next attach")
+
+    def action_choose_program(self) -> None:
+        lesson = self.need_lesson()
+        if lesson is None:
+            return
+        if lesson.programs:
+            self._ask_program(lesson, list(lesson.programs))
+        else:
+            self.list_programs(lesson)
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def list_programs(self, lesson: Lesson) -> None:
+        result = self.workbench.build(lesson, self._progress)
+        self.post_message(ProgramsListed(lesson.id, self.workbench.programs_in(result.obj)))
+
+    def on_programs_listed(self, message: ProgramsListed) -> None:
+        self.status.activity = ""
+        lesson = self.lesson
+        if lesson is not None and lesson.id == message.lesson_id:
+            self._ask_program(lesson, message.programs)
+
+    def _ask_program(self, lesson: Lesson, programs: list[str]) -> None:
+        current = self.chosen_program.get(lesson.id) or lesson.default_program
+
+        def chosen(program: str | None) -> None:
+            if program:
+                self.chosen_program[lesson.id] = program
+                self.say(f"program {program} chosen for {lesson.id}")
+                self.build_attach(lesson, program)
+
+        choices = [(name, name) for name in programs]
+        self.app.push_screen(ChoiceScreen("Attach which program?", choices, current), chosen)

@@ -1,0 +1,84 @@
+"""The lab: its state in the status line and the Lab tab's diagram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.css.query import NoMatches
+from textual.message import Message
+
+from xdp_tui.screens.panes.base import Pane, pane_key
+from xdp_tui.screens.problems import guarded
+from xdp_tui.widgets.lab_diagram import LabDiagram
+from xdp_tui.workbench import LabState
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import XdpStatus
+    from xdp_tui.engine.tc import TcStatus
+    from xdp_tui.screens.main import WorkshopScreen
+
+LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
+LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
+
+
+@dataclass
+class LabChanged(Message):
+    lab_status: LabState | None  # None: the lab does not exist (yet)
+    attach_status: XdpStatus | None
+    inner_status: XdpStatus | None
+    lab_name: str
+    tc_status: tuple[TcStatus, ...] = ()  # TC programs beside XDP on the outer end
+
+
+class LabPane(Pane):
+    NAME = "lab"
+    KEYS = [pane_key("lab", "l", "show_lab", "Lab", "The lab at a glance")]
+
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
+        self._shown: tuple[object, ...] | None = None
+
+    def on_mount(self) -> None:
+        self.set_interval(LAB_REFRESH_S, self._tick)
+
+    def _tick(self) -> None:
+        if self.workshop.active_tab == "lab" and self.workbench.attached is not None:
+            self.refresh_lab(LAB_STATUS_MAX_AGE_S)
+
+    def post_lab(self, lab_max_age: float = 0.0) -> None:
+        """From any worker thread: the lab's state for the status line and the diagram."""
+        wb = self.workbench
+        lab = wb.lab_status(max_age=lab_max_age)
+        self.post_message(
+            LabChanged(
+                lab, wb.attach_status(), wb.inner_attach_status(), wb.lab_name, wb.tc_status()
+            )
+        )
+
+    @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
+    def refresh_lab(self, lab_max_age: float = 0.0) -> None:
+        self.post_lab(lab_max_age)
+
+    @guarded
+    def on_lab_changed(self, message: LabChanged) -> None:
+        lab = message.lab_status
+        status = self.status
+        status.lab = message.lab_name
+        shown = (lab, message.attach_status, message.inner_status, message.tc_status)
+        if shown == self._shown:
+            return  # unchanged: spare the diagram a relayout
+        self._shown = shown
+        status.lab_state = "" if lab else "not created yet"
+        if lab is not None and not lab.healthy:
+            status.lab_state = "unhealthy"
+        try:
+            diagram = self.workshop.query_one(LabDiagram)
+        except NoMatches:
+            self._shown = None  # Lazy: try again once it is mounted
+            return
+        diagram.update_lab(lab, message.attach_status, message.inner_status, message.tc_status)
+
+    def action_show_lab(self) -> None:
+        self.workshop.switch_tab("lab")

@@ -1,0 +1,121 @@
+"""The live feed: one sampler loop while something is attached, feeding the Live tab.
+
+The Live tab's widgets (`LiveStats`, `MonitorLog`) are mounted lazily; a
+sample that arrives while the tab is hidden is kept and drawn when it is shown.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from xdp_tui.engine.live import LiveSample
+from xdp_tui.screens.panes.base import Pane
+from xdp_tui.screens.panes.messages import Notice
+from xdp_tui.screens.problems import guarded
+from xdp_tui.widgets.live_stats import LiveStats
+from xdp_tui.widgets.monitor_log import MonitorLog
+
+SAMPLE_PERIOD_S = 0.25  # 4 Hz
+RETRY_AFTER_S = 1.0  # a failed sample: try again after this, keep the view alive
+
+if TYPE_CHECKING:
+    from xdp_tui.screens.main import WorkshopScreen
+
+
+@dataclass
+class SampleReady(Message):
+    sample: LiveSample | None  # None: the loop ended (detached)
+
+
+class LivePane(Pane):
+    NAME = "live"
+
+    def __init__(self, workshop: WorkshopScreen) -> None:
+        super().__init__(workshop)
+        self.last_sample: LiveSample | None = None
+        self._fed_sample: LiveSample | None = None
+        self._sampling = False
+        self._sample_shown = threading.Event()
+
+    def start(self) -> None:
+        """Something was attached: start the monitor and the sampler loop (once)."""
+        self.start_monitor()
+        if not self._sampling:
+            self._sampling = True
+            self._sample_shown.set()
+            self.sample_loop()
+
+    @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
+    def start_monitor(self) -> None:
+        note = self.workbench.start_monitor()
+        if note:
+            self.post_message(Notice(note, "bright_black"))
+
+    @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
+    def sample_loop(self) -> None:
+        """Sample at 4 Hz while something is attached.
+
+        The next sample is taken only after the UI has shown the previous one
+        (`_sample_shown`), so a slow terminal never gets a backlog of samples.
+        """
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            time.sleep(SAMPLE_PERIOD_S)
+            if not self._sample_shown.wait(timeout=1.0):
+                continue
+            sample = self.workbench.sample()
+            if sample is None:
+                break  # detached
+            self._sample_shown.clear()
+            self.post_message(SampleReady(sample))
+        self.post_message(SampleReady(None))
+
+    def on_sample_ready(self, message: SampleReady) -> None:
+        sample = message.sample
+        if sample is None:  # the loop ended; a new attach may have raced it
+            self._sampling = False
+            self._resume()
+            return
+        self.last_sample = sample
+        if self.workshop.active_tab == "live":  # hidden panes are fed when shown
+            self.feed(sample)
+        self._sample_shown.set()
+
+    @guarded
+    def feed(self, sample: LiveSample) -> None:
+        """Draw SAMPLE in the Live tab (nothing while its widgets are not mounted yet)."""
+        try:
+            stats, monitor = self.workshop.query_one(LiveStats), self.workshop.query_one(MonitorLog)
+        except NoMatches:
+            return  # Lazy: mounted after the first frame; the next sample will do
+        if sample.trace:
+            monitor.add_lines(sample.trace)  # new lines every time, never skipped
+        if sample.same_numbers(self._fed_sample):
+            return  # nothing moved: no redraw
+        self._fed_sample = sample
+        stats.update_sample(sample)
+        monitor.show_totals(sample.monitor)
+
+    def tab_shown(self) -> None:
+        if self.last_sample is not None:
+            self.call_after_refresh(self.feed, self.last_sample)
+
+    def quiet_failures(self, group: str) -> bool:
+        return group == "sample"  # retried: the activity log is enough
+
+    def recover(self, group: str) -> None:
+        if group == "sample":
+            self._sampling = False
+            self.set_timer(RETRY_AFTER_S, self._resume)  # keep sampling after a hiccup
+
+    def _resume(self) -> None:
+        if self.workbench.attached is not None:
+            self.start()

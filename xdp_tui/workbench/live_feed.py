@@ -1,0 +1,109 @@
+"""The live feed: the attached program's counters, the exception monitor and bpf_printk lines.
+
+One `LiveFeed` per session. `follow(dev)` starts sampling an interface
+after an attach, `stop()` ends it on detach; `sample()` returns one typed
+`LiveSample` (or None when nothing is followed). The monitor and the
+printk reader start once (`start_monitor`) and live until `close()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from xdp_tui.engine.live import LiveSample, MonitorTotals, from_stats, monitor_totals
+from xdp_tui.errors import XdpTuiError
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
+    from xdp_tui.engine.stats import StatsSampler
+
+log = logging.getLogger(__name__)
+
+# The monitor's totals are read at most this often: each read walks two bcc hash
+# tables from Python, the costliest part of a sample, and a second is soon enough.
+MONITOR_PERIOD_S = 1.0
+
+
+class LiveFeed:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sampler: StatsSampler | None = None
+        self._monitor: ExceptionMonitor | None = None
+        self._trace: TracePipe | None = None
+        self._totals = MonitorTotals()
+        self._totals_read_at = float("-inf")
+
+    def follow(self, dev: str) -> None:
+        """Sample DEV's program from now on (replacing what was followed)."""
+        from xdp_tui.engine import stats
+
+        self.stop()
+        try:
+            sampler = stats.StatsSampler(dev, run_stats=True)
+        except XdpTuiError as exc:
+            log.info("run statistics unavailable on %s: %s", dev, exc.render())
+            sampler = stats.StatsSampler(dev)
+        with self._lock:
+            self._sampler = sampler
+
+    def stop(self) -> None:
+        with self._lock:
+            sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.close()
+
+    def start_monitor(self) -> str | None:
+        """Start the exception monitor and the bpf_printk reader; a note when one cannot run.
+
+        Both are optional: bcc may lack kernel headers and tracefs may be
+        missing; the Live view then says why instead of showing them.
+        """
+        from xdp_tui.engine import monitor
+
+        notes = []
+        if self._monitor is None:
+            try:
+                self._monitor = monitor.ExceptionMonitor().start()
+            except XdpTuiError as exc:
+                notes.append(f"exception monitor unavailable: {exc.render()}")
+        if self._trace is None:
+            try:
+                self._trace = monitor.open_printk_reader()
+            except XdpTuiError as exc:
+                notes.append(f"bpf_printk log unavailable: {exc.render()}")
+        for note in notes:
+            log.info("%s", note)
+        return "; ".join(notes) or None
+
+    @property
+    def monitoring(self) -> bool:
+        """The exception monitor runs (start_monitor succeeded)."""
+        return self._monitor is not None
+
+    def sample(self) -> LiveSample | None:
+        """One live sample; None when nothing is followed (detached)."""
+        with self._lock:
+            sampler = self._sampler
+            if sampler is None:
+                return None
+            stats = sampler.sample()
+        trace = self._trace.read(0.0) if self._trace is not None else []
+        return from_stats(stats, self._monitor_totals(), trace)
+
+    def _monitor_totals(self) -> MonitorTotals:
+        now = time.monotonic()
+        if self._monitor is not None and now - self._totals_read_at >= MONITOR_PERIOD_S:
+            self._totals, self._totals_read_at = monitor_totals(self._monitor), now
+        return self._totals
+
+    def close(self) -> None:
+        self.stop()
+        monitor, self._monitor = self._monitor, None
+        trace, self._trace = self._trace, None
+        if monitor is not None:
+            monitor.close()
+        if trace is not None:
+            trace.close()
