@@ -69,6 +69,7 @@ class PacketsPane(Vertical, can_focus=False):
         Binding("x", "clear", "Clear", tooltip="Forget the packets shown"),
         Binding("v", "cycle_verdict", "Verdict", tooltip="Show only one verdict (cycles)"),
         Binding("slash", "focus_filter", "Filter", tooltip="Filter by text in the summary"),
+        Binding("w", "write_pcapng", "Write pcapng", tooltip="Save the packets kept to a file"),
     ]
 
     class Captured(Message):
@@ -87,12 +88,16 @@ class PacketsPane(Vertical, can_focus=False):
         self,
         lab_name: Callable[[], str | None] | None = None,
         *,
+        samples_ring: Callable[[], int | None] | None = None,
         max_rows: int = MAX_ROWS,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.lab_name = lab_name or (lambda: None)
+        # The ring buffer fd of the attached program's own samples (tracing04), if it has
+        # one: then the pane lists what the program sends instead of capturing at the hook.
+        self.samples_ring = samples_ring or (lambda: None)
         self.rows: deque[Row] = deque(maxlen=max_rows)
         self.paused = False
         self.verdict: str | None = None
@@ -160,6 +165,9 @@ class PacketsPane(Vertical, can_focus=False):
         """One capture on what runs now; True when it ended because the program was replaced."""
         from xdp_tui.engine.capture import Capture
 
+        ring = self.samples_ring()
+        if ring is not None:
+            return self._samples_once(dev, ring, stop)
         try:
             cap = Capture.start(dev, rate=PANE_RATE)
         except XdpTuiError as exc:
@@ -180,6 +188,66 @@ class PacketsPane(Vertical, can_focus=False):
                     if not packets and cap.target_replaced():
                         return True
         return False
+
+    def _samples_once(self, dev: str, ring: int, stop: threading.Event) -> bool:
+        """List the samples the program itself sends (tracing04) until STOP; True when
+        the program was replaced (its ring is another one now)."""
+        from xdp_tui.engine.attach import ifindex_of
+        from xdp_tui.engine.samples import SampleReader
+
+        try:
+            reader = SampleReader(ring)
+            ifindex = ifindex_of(dev)
+        except XdpTuiError as exc:
+            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
+            return False
+        with reader:
+            self.post_message(
+                self.Status(f"Packets on {dev}: the samples your program sends (ring 'samples')")
+            )
+            seq = 0
+            while not stop.is_set():
+                samples = reader.poll(POLL_MS)
+                packets = []
+                for sample in samples:
+                    seq += 1
+                    packets.append(sample.as_captured(seq, ifindex))
+                if packets:
+                    self.post_message(self.Captured(_rows(packets), None))
+                if self.samples_ring() != ring:
+                    return True
+        return False
+
+    def action_write_pcapng(self) -> None:
+        if not self.rows:
+            self._set_status("Packets: nothing to write yet")
+            return
+        self._write([row.packet for row in self.rows], self.lab_name() or "lab")
+
+    @work(thread=True, exclusive=True, group="packets-write", exit_on_error=False)
+    def _write(self, packets: list[CapturedPacket], lab: str) -> None:
+        from xdp_tui.engine.capture import PcapngWriter
+        from xdp_tui.paths import give_to_invoking_user, user_data_dir
+
+        folder = user_data_dir() / "captures"
+        path = folder / f"{lab}-{time.strftime('%Y%m%d-%H%M%S')}.pcapng"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            writer = PcapngWriter(path)
+            try:
+                for packet in packets:
+                    writer.write(packet)
+            finally:
+                writer.close()
+            give_to_invoking_user(folder)
+            give_to_invoking_user(path)
+        except (XdpTuiError, OSError) as exc:
+            text = exc.render() if isinstance(exc, XdpTuiError) else str(exc)
+            self.post_message(self.Status(f"Packets: not written: {text}", "red"))
+            return
+        self.post_message(
+            self.Status(f"Packets: {len(packets)} written to {path} (tcpdump -r reads it)")
+        )
 
     # ---- messages ------------------------------------------------------------
 

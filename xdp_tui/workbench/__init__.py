@@ -57,6 +57,9 @@ Progress = Callable[[str], None]
 DEFAULT_LAB = "test01"
 
 
+SAMPLES_MAP = "samples"  # a lesson program's own packet samples (tracing04)
+
+
 def _no_progress(_: str) -> None:
     pass
 
@@ -295,6 +298,19 @@ class Workbench:
             return attach.query(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet): nothing attached
             log.info("no XDP status for %s: %s", dev, exc.render())
+            return None
+
+    def samples_ring_fd(self) -> int | None:
+        """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
+        from xdp_tui.engine import bpfsys
+
+        attached = self.session.attached
+        fd = attached.handle.maps.get(SAMPLES_MAP) if attached is not None else None
+        if fd is None:
+            return None
+        try:
+            return fd if bpfsys.map_info(fd).type_name == "ringbuf" else None
+        except XdpTuiError:  # detached meanwhile
             return None
 
     def tc_status(self) -> tuple[TcStatus, ...]:
