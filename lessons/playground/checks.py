@@ -58,7 +58,7 @@ def check_saved_cases(ctx: CheckContext) -> CheckResult:
     tests = [(case, v) for case in load_cases(path) if (v := expected_verdict(case))]
     if not tests:
         ctx.fail(
-            f"no saved case names a verdict yet ({path}): in the packet workbench type a"
+            f"no saved case names a verdict yet ({path}): in the Run frame tab (key 8) type a"
             " frame, name it 'drop: ...' or 'pass: ...' (the verdict you want) and keep it"
             " with ctrl+t"
         )
