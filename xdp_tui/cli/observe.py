@@ -157,7 +157,15 @@ def _samples_cmd(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return
 
-    with bpfsys.obj_get(pin_dir(dev) / args.map) as fd, SampleReader(fd) as reader:
+    pin = pin_dir(dev) / args.map
+    if not pin.exists():
+        raise XdpTuiError(
+            f"no map named {args.map} is pinned for {dev}",
+            location=str(pin),
+            hint=f"attach a program with a ring buffer named {args.map} first (tracing04):"
+            f" `xdp-tui load FILE --dev {dev}`",
+        )
+    with bpfsys.obj_get(pin) as fd, SampleReader(fd) as reader:
         if args.write:
             written = write_pcapng(arriving(reader), Path(args.write), ifindex)
             print(f"{written} samples written to {args.write}")
