@@ -9,20 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
+from tests.lessons.variants import run_lesson, variant
 from xdp_tui.lessons import get_lesson, reset_workspace, solution_source, workspace_source
 
 pytestmark = pytest.mark.kernel
 
 LESSON = "advanced01-xdp-tc-interact"
-
-
-def _run(source: Path) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
 
 
 def test_class_in_network_byte_order_fails_only_assignment_2(tmp_path: Path) -> None:
@@ -31,7 +23,7 @@ def test_class_in_network_byte_order_fails_only_assignment_2(tmp_path: Path) -> 
         solution_source(get_lesson(LESSON)),
         ("class_id = bpf_ntohs(udph->dest);", "class_id = udph->dest;"),
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed and "network byte order" in results["2"].detail
 
@@ -40,13 +32,13 @@ def test_metadata_never_written_fails_assignment_2_with_the_reason(tmp_path: Pat
     source = variant(
         tmp_path, solution_source(get_lesson(LESSON)), ("meta->class_id = class_id;", "")
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
 
 
 def test_starter_tc_refusal_is_named_in_both_checks() -> None:
-    results = _run(get_lesson(LESSON).starter_source)
+    results = run_lesson(LESSON, get_lesson(LESSON).starter_source)
     assert "invalid access to packet" in results["1"].detail
     assert "must load before TC can see metadata (assignment 1)" in results["2"].detail
 

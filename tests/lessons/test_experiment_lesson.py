@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
+from tests.lessons.variants import run_lesson, variant
 from xdp_tui.lessons import get_lesson, solution_source
 
 pytestmark = pytest.mark.kernel
@@ -37,17 +36,10 @@ BROKEN = {
 }
 
 
-def _run(source: Path) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
-
-
 @pytest.mark.parametrize("broken", sorted(BROKEN))
 def test_one_mistake_fails_only_its_assignment(tmp_path: Path, broken: str) -> None:
     source = variant(tmp_path, solution_source(get_lesson(LESSON)), BROKEN[broken])
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert not results[broken].passed, results[broken].detail
     assert results[broken].hint
     others = {a: r.detail for a, r in results.items() if a != broken and not r.passed}
@@ -55,7 +47,7 @@ def test_one_mistake_fails_only_its_assignment(tmp_path: Path, broken: str) -> N
 
 
 def test_refusals_name_their_three_different_reasons() -> None:
-    results = _run(get_lesson(LESSON).starter_source)
+    results = run_lesson(LESSON, get_lesson(LESSON).starter_source)
     assert "pointer arithmetic on pkt_end" in results["2"].detail
     assert "invalid mem access 'scalar'" in results["3"].detail
     assert "map_value_or_null" in results["4"].detail

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
+from tests.lessons.variants import run_lesson, variant
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import get_lesson, solution_source
 
@@ -23,20 +22,13 @@ pytestmark = pytest.mark.kernel
 LESSON = "tracing01-xdp-simple"
 
 
-def _run(source: Path) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
-
-
 def test_counting_every_exception_fails_only_assignment_2(tmp_path: Path) -> None:
     source = variant(
         tmp_path,
         solution_source(get_lesson(LESSON)),
         ("if (ctx->act != XDP_ABORTED)\n\t\treturn 0;\n", ""),
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "non-actions were counted" in results["2"].detail
@@ -48,7 +40,7 @@ def test_keying_by_program_instead_of_interface_fails(tmp_path: Path) -> None:
         solution_source(get_lesson(LESSON)),
         ("__s32 key = ctx->ifindex;", "__s32 key = ctx->prog_id;"),
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert not results["1"].passed
     assert "no entry for either interface" in results["1"].detail
 
@@ -57,7 +49,7 @@ def test_counting_from_zero_is_one_short(tmp_path: Path) -> None:
     source = variant(
         tmp_path, solution_source(get_lesson(LESSON)), ("__u64 first = 1;", "__u64 first = 0;")
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert not results["1"].passed
     assert "expected" in results["1"].detail
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
+from tests.lessons.variants import run_lesson, variant
 from xdp_tui.lessons import get_lesson, solution_source
 
 pytestmark = pytest.mark.kernel
@@ -16,18 +15,11 @@ pytestmark = pytest.mark.kernel
 LESSON = "tracing04-xdp-tcpdump"
 
 
-def _run(source: Path) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
-
-
 def test_copied_length_as_true_length_fails_only_assignment_2(tmp_path: Path) -> None:
     source = variant(
         tmp_path, solution_source(get_lesson(LESSON)), ("s->pkt_len = len;", "s->pkt_len = cap;")
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "pkt_len is the whole frame" in results["2"].detail
@@ -39,5 +31,5 @@ def test_samples_cut_short_fail_assignment_1(tmp_path: Path) -> None:
         solution_source(get_lesson(LESSON)),
         ("if (cap > SAMPLE_MAX)\n\t\tcap = SAMPLE_MAX;", "if (cap > 20)\n\t\tcap = 20;"),
     )
-    results = _run(source)
+    results = run_lesson(LESSON, source)
     assert not results["1"].passed, results["1"].detail
