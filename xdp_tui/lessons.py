@@ -109,6 +109,10 @@ class Lesson:
     starter_passes: tuple[str, ...] = ()
     # Traffic the lesson's assignments need, beyond the IPv6 ping every lab answers.
     traffic: tuple[TrafficChoice, ...] = ()
+    # Programs of the lesson file that go on a kernel tracepoint (tracing01), not on the lab.
+    tracepoint_programs: tuple[str, ...] = ()
+    # TC programs of the lesson file, attached to the lab's ingress beside XDP (advanced01).
+    tc_programs: tuple[str, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -144,6 +148,8 @@ class Lesson:
             "starter_refused": self.starter_refused,
             "starter_passes": list(self.starter_passes),
             "traffic": [t.to_dict() for t in self.traffic],
+            "tracepoint_programs": list(self.tracepoint_programs),
+            "tc_programs": list(self.tc_programs),
         }
 
 
@@ -274,6 +280,8 @@ def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
             _traffic_from_dict(_typed(item, dict, "each [[traffic]]"))
             for item in _typed(data.get("traffic", []), list, "traffic")
         ),
+        tracepoint_programs=_strings(data.get("tracepoint_programs", []), "tracepoint_programs"),
+        tc_programs=_strings(data.get("tc_programs", []), "tc_programs"),
     )
 
 

@@ -181,3 +181,48 @@ async def test_packets_pane_follows_a_program_loaded_while_it_captures(
             pane.stop_capture()
             await pilot.pause(0.5)
             await asyncio.to_thread(loaded.close)
+
+
+@pytest.fixture
+def tracing04_lab(make_lab: Callable[..., Any], tmp_path: Path) -> Iterator[tuple[Any, int]]:
+    """A lab with tracing04's solution attached, and its samples ring fd (made before the
+    test's event loop runs)."""
+    from xdp_tui.engine import session
+
+    lab = make_lab("smp")
+    source = _solution(tmp_path, "tracing04-xdp-tcpdump")
+    with session.load_program(source, lab.name, pin_maps=False) as loaded:
+        yield lab, loaded.maps["samples"]
+
+
+async def test_packets_pane_lists_a_programs_own_samples_and_writes_pcapng(
+    tracing04_lab: tuple[Any, int],
+) -> None:
+    """tracing04: with the program's `samples` ring, the pane lists what the program sends;
+    `w` writes the packets kept to a pcapng file that tcpdump reads with their lengths."""
+    import subprocess
+
+    from testenv import traffic
+
+    lab, ring = tracing04_lab
+
+    class SamplesApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PacketsPane(lambda: lab.name, samples_ring=lambda: ring, id="packets")
+
+    app = SamplesApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(PacketsPane)
+        assert await wait_for(
+            pilot, lambda: "samples your program" in _text(app, "#packets-status")
+        )
+        await asyncio.to_thread(traffic.ping, lab, 3, interval=0.05, size=500)
+        requests = lambda: [r for r in pane.rows if "Echo Request" in r.summary]  # noqa: E731
+        assert await wait_for(pilot, lambda: len(requests()) >= 3)
+        assert {r.packet.len_in for r in requests()} == {14 + 40 + 8 + 500}
+        app.query_one("#packets-table", DataTable).focus()
+        await pilot.press("w")
+        assert await wait_for(pilot, lambda: "written to" in _text(app, "#packets-status"))
+        path = _text(app, "#packets-status").split("written to ")[1].split(" (")[0]
+    out = subprocess.run(["tcpdump", "-r", path, "-nn", "-e"], capture_output=True, text=True)
+    assert out.stdout.count("length 562: ") >= 3, out.stdout

@@ -79,11 +79,131 @@ def register(sub: Any) -> None:
     monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
     monitor.add_argument("--json", action="store_true", help="one JSON object per report")
 
+    trace = add_command(
+        sub,
+        "trace",
+        _trace,
+        help="attach a tracepoint program (tracing01) and show its per-interface counts",
+    )
+    trace.add_argument("file", help="C source or BPF object with a tracepoint program")
+    trace.add_argument("--prog", default=None, help="the program, if the file has several")
+    trace.add_argument(
+        "--interval", type=positive_seconds, default=2.0, help="seconds between reports (2)"
+    )
+    trace.add_argument("--count", type=positive_int, help="stop after N reports")
+    trace.add_argument("--json", action="store_true", help="one JSON object per report")
+
+    samples = add_command(
+        sub,
+        "samples",
+        _samples_cmd,
+        help="packet samples the attached program sends through a ring buffer (tracing04)",
+    )
+    _dev_option(samples)
+    samples.add_argument("--map", default="samples", help="the ring buffer map's name (samples)")
+    samples.add_argument("-w", "--write", help="also write the samples to this pcapng file")
+    samples.add_argument("--count", type=positive_int, help="stop after N samples")
+    samples.add_argument("--duration", type=positive_seconds, help="stop after S seconds")
+
 
 def _dev_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dev", type=interface_name, help="interface (default: the current lab, else test01)"
     )
+
+
+# ---- trace -------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """Hold the program on its tracepoint (detached on exit) and report its maps by interface."""
+    from pathlib import Path
+
+    from xdp_tui.engine.ifnames import counts_by_interface
+    from xdp_tui.engine.maps import read_map
+    from xdp_tui.engine.tracepoint import attach_tracepoint_program
+
+    with attach_tracepoint_program(Path(args.file), args.prog) as tracer:
+        if not args.json:
+            print(
+                f"{tracer.prog_name} on tracepoint {tracer.tracepoint} (prog id {tracer.prog_id});"
+                " ctrl+c detaches it",
+                flush=True,
+            )
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                time.sleep(args.interval)
+                n += 1
+                report = {
+                    name: counts_by_interface(read_map(fd)) for name, fd in tracer.maps.items()
+                }
+                if args.json:
+                    print_json(
+                        {
+                            name: [
+                                {"ifindex": r.ifindex, "name": r.name, "count": r.count}
+                                for r in rows
+                            ]
+                            for name, rows in report.items()
+                        }
+                    )
+                    continue
+                for name, rows in report.items():
+                    counts = "  ".join(f"{r.name} ({r.count})" for r in rows) or "(empty)"
+                    print(f"{name}: {counts}", flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+# ---- samples -----------------------------------------------------------------
+
+
+def _samples_cmd(args: argparse.Namespace) -> int:
+    """Print each sample as it arrives (and write them to a pcapng file) until stopped."""
+    from pathlib import Path
+
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.engine.attach import ifindex_of
+    from xdp_tui.engine.dissect import summary
+    from xdp_tui.engine.samples import PacketSample, SampleReader, write_pcapng
+    from xdp_tui.paths import pin_dir
+
+    dev = default_lab(args.dev)
+    ifindex = ifindex_of(dev)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+
+    def arriving(reader: SampleReader) -> Iterator[PacketSample]:
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                for sample in reader.poll(timeout_ms=200):
+                    n += 1
+                    cut = f" ({len(sample.data)} copied)" if sample.truncated else ""
+                    print(f"len {sample.length}{cut}: {summary(sample.data)}", flush=True)
+                    yield sample
+        except KeyboardInterrupt:
+            return
+
+    pin = pin_dir(dev) / args.map
+    if not pin.exists():
+        raise XdpTuiError(
+            f"no map named {args.map} is pinned for {dev}",
+            location=str(pin),
+            hint=f"attach a program with a ring buffer named {args.map} first (tracing04):"
+            f" `xdp-tui load FILE --dev {dev}`",
+        )
+    with bpfsys.obj_get(pin) as fd, SampleReader(fd) as reader:
+        if args.write:
+            written = write_pcapng(arriving(reader), Path(args.write), ifindex)
+            print(f"{written} samples written to {args.write}")
+        else:
+            for _ in arriving(reader):
+                pass
+    return 0
 
 
 # ---- stats -------------------------------------------------------------------

@@ -223,9 +223,10 @@ class BpfObject(Closable):
 
     # ---- load ------------------------------------------------------------
 
-    def choose_program(self, program: str | None) -> str:
+    def choose_program(self, program: str | None, *, xdp_only: bool = True) -> str:
         """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
-        and for programs of another type (listed with their type, then refused)."""
+        and for programs of another type (listed with their type, then refused) unless
+        not XDP_ONLY (the tracepoint and TC programs of tracing01 and advanced01)."""
         specs = self.programs
         xdp = [p for p in specs if p.is_xdp]
         if program is None:
@@ -250,7 +251,7 @@ class BpfObject(Closable):
                 location=self.where,
                 hint="use the C function name of the program",
             )
-        if not chosen.is_xdp:
+        if xdp_only and not chosen.is_xdp:
             raise _not_xdp_error(chosen, xdp, self.where)
         return program
 
@@ -260,8 +261,12 @@ class BpfObject(Closable):
         *,
         pin_dir: Path | None = None,
         replaceable: Callable[[Path], bool] | None = None,
+        prog_type: int = BPF_PROG_TYPE_XDP,
     ) -> str:
         """Load PROGRAM (only it) and create or reuse the maps; returns the program's name.
+
+        PROG_TYPE other than XDP (engine/tracepoint.py, engine/tc.py) loads a
+        program of that type, which must then be named.
 
         A pinned map of another shape than the object's is unpinned and made
         anew when `replaceable(pin)` says so (xdp-tui pinned it: the learner
@@ -271,13 +276,16 @@ class BpfObject(Closable):
         """
         from xdp_tui.engine.verifier import explain_load_failure
 
-        name = self.choose_program(program)
+        xdp = prog_type == BPF_PROG_TYPE_XDP
+        if not xdp and program is None:
+            raise XdpTuiError("which program? name it", location=self.where)
+        name = self.choose_program(program, xdp_only=xdp)
         for prog in self._program_handles():
             _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
         chosen = _find_program(self.handle, name.encode())
         # Say it is XDP instead of letting libbpf guess from the section name
         # (it refuses `xdp_patch_ports` with "missing BPF prog type").
-        _prog_set_type(chosen, BPF_PROG_TYPE_XDP)
+        _prog_set_type(chosen, prog_type)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
@@ -416,11 +424,12 @@ def _listing(specs: list[ProgramSpec]) -> str:
 # What to use instead of xdp-tui for the program types a learner meets in
 # the tutorial's world.
 _OTHER_TOOLS = {
-    "sched_cls": "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
+    "sched_cls": "a lesson's tc_programs go beside its XDP program (advanced01); by hand, "
+    "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
     "ingress bpf da obj FILE.o sec SECTION`)",
     "sched_act": "attach it with tc",
-    "tracepoint": "it runs on a kernel event, not on an interface: load it with "
-    "`bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach` (or a libbpf loader)",
+    "tracepoint": "it runs on a kernel event, not on an interface: `xdp-tui trace FILE` "
+    "attaches it (or `bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach`)",
     "kprobe": "it runs on a kernel function, not on an interface: use a libbpf loader",
 }
 

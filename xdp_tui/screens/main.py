@@ -157,7 +157,13 @@ class WorkshopScreen(Screen[None]):
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
                 with TabPane("Packets", id="packets"):
-                    yield Lazy(PacketsPane(lambda: self.workbench.lab_name, id="packets-pane"))
+                    yield Lazy(
+                        PacketsPane(
+                            lambda: self.workbench.lab_name,
+                            samples_ring=self.workbench.samples_ring_fd,
+                            id="packets-pane",
+                        )
+                    )
                 with TabPane("Run frame", id="packet-bench"):
                     yield Lazy(PacketWorkbench(self._program_to_run, id="packet-bench-pane"))
         yield KeyBar(WORKSHOP_KEYS, id="keys")

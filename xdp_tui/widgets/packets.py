@@ -12,6 +12,8 @@ and a byte diff of the frame at entry and at exit.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections import deque
@@ -69,6 +71,7 @@ class PacketsPane(Vertical, can_focus=False):
         Binding("x", "clear", "Clear", tooltip="Forget the packets shown"),
         Binding("v", "cycle_verdict", "Verdict", tooltip="Show only one verdict (cycles)"),
         Binding("slash", "focus_filter", "Filter", tooltip="Filter by text in the summary"),
+        Binding("w", "write_pcapng", "Write pcapng", tooltip="Save the packets kept to a file"),
     ]
 
     class Captured(Message):
@@ -87,12 +90,16 @@ class PacketsPane(Vertical, can_focus=False):
         self,
         lab_name: Callable[[], str | None] | None = None,
         *,
+        samples_ring: Callable[[], int | None] | None = None,
         max_rows: int = MAX_ROWS,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.lab_name = lab_name or (lambda: None)
+        # The ring buffer fd of the attached program's own samples (tracing04), if it has
+        # one: then the pane lists what the program sends instead of capturing at the hook.
+        self.samples_ring = samples_ring or (lambda: None)
         self.rows: deque[Row] = deque(maxlen=max_rows)
         self.paused = False
         self.verdict: str | None = None
@@ -160,6 +167,9 @@ class PacketsPane(Vertical, can_focus=False):
         """One capture on what runs now; True when it ended because the program was replaced."""
         from xdp_tui.engine.capture import Capture
 
+        ring = self.samples_ring()
+        if ring is not None:
+            return self._samples_once(dev, ring, stop)
         try:
             cap = Capture.start(dev, rate=PANE_RATE)
         except XdpTuiError as exc:
@@ -180,6 +190,71 @@ class PacketsPane(Vertical, can_focus=False):
                     if not packets and cap.target_replaced():
                         return True
         return False
+
+    def _samples_once(self, dev: str, ring: int, stop: threading.Event) -> bool:
+        """List the samples the program itself sends (tracing04) until STOP; True when
+        the program was replaced (its ring is another one now)."""
+        from xdp_tui.engine.samples import SampleReader
+
+        try:
+            ifindex = socket.if_nametoindex(dev)
+            reader = SampleReader(ring)
+        except OSError:
+            self.post_message(self.Status(f"Packets: no interface named {dev}", "red"))
+            return False
+        except XdpTuiError as exc:
+            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
+            return False
+        with reader:
+            self.post_message(
+                self.Status(f"Packets on {dev}: the samples your program sends (ring 'samples')")
+            )
+            seq = 0
+            while not stop.is_set():
+                samples = reader.poll(POLL_MS)
+                packets = []
+                for sample in samples:
+                    seq += 1
+                    packets.append(sample.as_captured(seq, ifindex))
+                if packets:
+                    self.post_message(self.Captured(_rows(packets), None))
+                if self.samples_ring() != ring:
+                    return True
+        return False
+
+    def action_write_pcapng(self) -> None:
+        if not self.rows:
+            self._set_status("Packets: nothing to write yet")
+            return
+        self._write([row.packet for row in self.rows], self.lab_name() or "lab")
+
+    @work(thread=True, exclusive=True, group="packets-write", exit_on_error=False)
+    def _write(self, packets: list[CapturedPacket], lab: str) -> None:
+        from xdp_tui import userfiles
+        from xdp_tui.engine.capture import PcapngWriter
+        from xdp_tui.paths import private_dir, user_data_dir
+
+        path = user_data_dir() / "captures" / f"{lab}-{time.strftime('%Y%m%d-%H%M%S')}.pcapng"
+        # Written in a root-only folder first, then handed over as the learner
+        # (their data folder may hold links planted anywhere).
+        scratch = private_dir("captures") / f"{os.getpid()}-{path.name}"
+        try:
+            writer = PcapngWriter(scratch)
+            try:
+                for packet in packets:
+                    writer.write(packet)
+            finally:
+                writer.close()
+            userfiles.write_bytes(path, scratch.read_bytes())
+        except (XdpTuiError, OSError) as exc:
+            text = exc.render() if isinstance(exc, XdpTuiError) else str(exc)
+            self.post_message(self.Status(f"Packets: not written: {text}", "red"))
+            return
+        finally:
+            scratch.unlink(missing_ok=True)
+        self.post_message(
+            self.Status(f"Packets: {len(packets)} written to {path} (tcpdump -r reads it)")
+        )
 
     # ---- messages ------------------------------------------------------------
 

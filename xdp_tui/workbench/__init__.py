@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from xdp_tui.engine.attach import XdpStatus
     from xdp_tui.engine.build import BuildResult
     from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
+    from xdp_tui.engine.tc import TcStatus
     from xdp_tui.labs import Lab
     from xdp_tui.lessons import Assignment, Lesson
 
@@ -55,6 +56,9 @@ logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds i
 
 Progress = Callable[[str], object]  # a return value (post_message's bool) is ignored
 DEFAULT_LAB = DEFAULT_NAME
+
+
+SAMPLES_MAP = "samples"  # a lesson program's own packet samples (tracing04)
 
 
 def _no_progress(_: str) -> None:
@@ -322,6 +326,31 @@ class Workbench:
             log.info("no XDP status for %s: %s", dev, exc.render())
             return None
 
+    def samples_ring_fd(self) -> int | None:
+        """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
+        from xdp_tui.engine import bpfsys
+
+        attached = self.session.attached
+        fd = attached.handle.maps.get(SAMPLES_MAP) if attached is not None else None
+        if fd is None:
+            return None
+        try:
+            return fd if bpfsys.map_info(fd).type_name == "ringbuf" else None
+        except XdpTuiError:  # detached meanwhile
+            return None
+
+    def tc_status(self) -> tuple[TcStatus, ...]:
+        """The TC programs on the lab's outer interface (advanced01 puts one beside XDP)."""
+        from xdp_tui.engine.tc import tc_status
+
+        attached = self.session.attached
+        dev = attached.dev if attached else self.lab_name
+        try:
+            return tc_status(dev)
+        except XdpTuiError as exc:  # the interface does not exist (yet)
+            log.info("no TC status for %s: %s", dev, exc.render())
+            return ()
+
     # ---- build and attach ----------------------------------------------------------
 
     @property
@@ -372,7 +401,14 @@ class Workbench:
         with self.session.lock:
             self._detach_locked()
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
-            attached = self.session.attach(lesson.id, Path(result.obj), lab.outer, program)
+            attached = self.session.attach(
+                lesson.id,
+                Path(result.obj),
+                lab.outer,
+                program,
+                tracepoint_programs=lesson.tracepoint_programs,
+                tc_programs=lesson.tc_programs,
+            )
             self._note_session_dev(lab.outer)
             self.live.follow(lab.outer, Path(result.obj))
             return attached
@@ -415,7 +451,12 @@ class Workbench:
         return self.live.start_monitor()
 
     def sample(self) -> LiveSample | None:
-        return self.live.sample()
+        sample = self.live.sample()
+        attached = self.session.attached
+        if sample is None or attached is None:
+            return sample
+        companions = attached.companion_maps()  # tracing01, advanced01: maps beside XDP
+        return replace(sample, maps=sample.maps + companions) if companions else sample
 
     # ---- traffic -------------------------------------------------------------------
 
