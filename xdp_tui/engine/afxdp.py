@@ -147,7 +147,12 @@ class _Ring:
     """One mmap'ed ring: producer and consumer indexes and a descriptor array."""
 
     def __init__(
-        self, fd: int, size: int, offsets: tuple[int, int, int, int], pgoff: int, desc: struct.Struct
+        self,
+        fd: int,
+        size: int,
+        offsets: tuple[int, int, int, int],
+        pgoff: int,
+        desc: struct.Struct,
     ) -> None:
         producer, consumer, desc_off, flags = offsets
         self.size = size
@@ -281,9 +286,7 @@ class XskSocket:
         ):
             _setsockopt(sock, option, U32.pack(ring_size), f"sizing {what}")
         raw = sock.getsockopt(SOL_XDP, XDP_MMAP_OFFSETS, MMAP_OFFSETS_SIZE)
-        rx, tx, fill, comp = (
-            RING_OFFSET.unpack_from(raw, i * RING_OFFSET.size) for i in range(4)
-        )
+        rx, tx, fill, comp = (RING_OFFSET.unpack_from(raw, i * RING_OFFSET.size) for i in range(4))
         fd = sock.fileno()
         self._rx = _ConsumerRing(fd, ring_size, rx, XDP_PGOFF_RX_RING, XDP_DESC)
         self._tx = _ProducerRing(fd, ring_size, tx, XDP_PGOFF_TX_RING, XDP_DESC)
@@ -352,7 +355,9 @@ class XskSocket:
             assert self._umem is not None
             for frame in frames[:count]:
                 if len(frame) > self.frame_size:
-                    raise XdpTuiError(f"AF_XDP: a {len(frame)}-byte frame exceeds {self.frame_size}")
+                    raise XdpTuiError(
+                        f"AF_XDP: a {len(frame)}-byte frame exceeds {self.frame_size}"
+                    )
                 addr = self._free_tx.pop()
                 self._umem[addr : addr + len(frame)] = frame
                 descs.append((addr, len(frame), 0))
@@ -441,7 +446,9 @@ class XskPump:
     thread and returns them. RESPONDER runs for each frame in the thread.
     """
 
-    def __init__(self, sock: XskSocket, responder: Responder | None = None, keep: int = 10000) -> None:
+    def __init__(
+        self, sock: XskSocket, responder: Responder | None = None, keep: int = 10000
+    ) -> None:
         self.sock, self.responder, self.keep = sock, responder, keep
         self.frames: list[bytes] = []
         self.sent: list[bytes] = []

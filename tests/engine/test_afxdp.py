@@ -1,0 +1,172 @@
+"""The AF_XDP socket of engine/afxdp.py on a real lab: exact counts, answers, layouts.
+
+The structs are packed by hand with `struct`, so their sizes and field
+offsets are compared with what clang makes of <linux/if_xdp.h>.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from testenv import packets, traffic
+from xdp_tui.engine import afxdp
+from xdp_tui.engine.session import load_program
+from xdp_tui.errors import XdpTuiError
+
+pytestmark = pytest.mark.kernel
+
+LAYOUT_PROBE = r"""
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/if_xdp.h>
+int main(void)
+{
+    printf("sockaddr_xdp %zu %zu %zu %zu %zu\n", sizeof(struct sockaddr_xdp),
+           offsetof(struct sockaddr_xdp, sxdp_flags), offsetof(struct sockaddr_xdp, sxdp_ifindex),
+           offsetof(struct sockaddr_xdp, sxdp_queue_id),
+           offsetof(struct sockaddr_xdp, sxdp_shared_umem_fd));
+    printf("xdp_umem_reg %zu %zu %zu %zu %zu\n", sizeof(struct xdp_umem_reg),
+           offsetof(struct xdp_umem_reg, len), offsetof(struct xdp_umem_reg, chunk_size),
+           offsetof(struct xdp_umem_reg, headroom), offsetof(struct xdp_umem_reg, flags));
+    printf("xdp_mmap_offsets %zu %zu\n", sizeof(struct xdp_mmap_offsets),
+           sizeof(struct xdp_ring_offset));
+    printf("xdp_desc %zu %zu %zu\n", sizeof(struct xdp_desc), offsetof(struct xdp_desc, len),
+           offsetof(struct xdp_desc, options));
+    printf("xdp_statistics %zu\n", sizeof(struct xdp_statistics));
+    printf("constants %d %d %d %d %d %d %d %d %lld %lld %lld\n", XDP_COPY, XDP_MMAP_OFFSETS,
+           XDP_RX_RING, XDP_TX_RING, XDP_UMEM_REG, XDP_UMEM_FILL_RING,
+           XDP_UMEM_COMPLETION_RING, XDP_STATISTICS, (long long)XDP_PGOFF_TX_RING,
+           (long long)XDP_UMEM_PGOFF_FILL_RING, (long long)XDP_UMEM_PGOFF_COMPLETION_RING);
+    return 0;
+}
+"""
+
+
+def _offsets(fmt: str, names: int) -> list[int]:
+    """Offsets of fields 2..NAMES of a packed ("=") struct format of one-letter fields."""
+    return [struct.calcsize(fmt[: k + 1]) for k in range(1, names)]
+
+
+def test_struct_layouts_match_the_kernel_header(tmp_path: Path) -> None:
+    source = tmp_path / "probe.c"
+    source.write_text(LAYOUT_PROBE)
+    binary = tmp_path / "probe"
+    subprocess.run(
+        ["clang", "-I/usr/include/x86_64-linux-gnu", str(source), "-o", str(binary)], check=True
+    )
+    said = {
+        line.split()[0]: [int(x) for x in line.split()[1:]]
+        for line in subprocess.run(
+            [str(binary)], capture_output=True, text=True
+        ).stdout.splitlines()
+    }
+    assert said["sockaddr_xdp"] == [afxdp.SOCKADDR_XDP.size, *_offsets("=HHIII", 5)]
+    # The header's xdp_umem_reg pads to 32 bytes; our last u32 is that padding
+    # (tx_metadata_len on 6.8+), always zero.
+    size, *fields = said["xdp_umem_reg"]
+    assert size == afxdp.UMEM_REG.size
+    assert fields == _offsets("=QQIII", 5)
+    assert said["xdp_mmap_offsets"] == [afxdp.MMAP_OFFSETS_SIZE, afxdp.RING_OFFSET.size]
+    assert said["xdp_desc"] == [afxdp.XDP_DESC.size, *_offsets("=QII", 3)]
+    assert said["xdp_statistics"] == [afxdp.XDP_STATS.size]
+    assert said["constants"] == [
+        afxdp.XDP_COPY,
+        afxdp.XDP_MMAP_OFFSETS,
+        afxdp.XDP_RX_RING,
+        afxdp.XDP_TX_RING,
+        afxdp.XDP_UMEM_REG,
+        afxdp.XDP_UMEM_FILL_RING,
+        afxdp.XDP_UMEM_COMPLETION_RING,
+        afxdp.XDP_STATISTICS,
+        afxdp.XDP_PGOFF_TX_RING,
+        afxdp.XDP_UMEM_PGOFF_FILL_RING,
+        afxdp.XDP_UMEM_PGOFF_COMPLETION_RING,
+    ]
+    assert struct.calcsize("=HHIII") == 16
+
+
+@pytest.fixture
+def redirected_lab(make_lab: Callable[..., object], prog: Callable[[str], Path]):  # type: ignore[no-untyped-def]
+    """A lab whose outer end sends every frame to the XSKMAP slot of its queue."""
+    lab = make_lab("xsk")
+    with load_program(prog("xsk_redirect"), lab.outer, pin_maps=False) as loaded:  # type: ignore[attr-defined]
+        yield lab, loaded.maps["xsks_map"]
+
+
+def test_counts_exactly_the_frames_sent(redirected_lab) -> None:  # type: ignore[no-untyped-def]
+    lab, xskmap = redirected_lab
+    port = random.randint(1024, 60000)
+    count = 1500  # more than the fill ring holds: frames must be recycled
+    frames = [traffic.build_udp_frame(lab, port, payload=b"xsk %d" % i) for i in range(count)]
+    with afxdp.XskSocket(lab.outer) as sock:
+        sock.register(xskmap)
+        with afxdp.XskPump(sock) as pump:
+            traffic.send_frames(lab, frames)
+            pump.wait_for(count, timeout=5.0)
+            got = pump.stop()
+        ours = [f for f in got if packets.parse(f).udp_ports == (packets.SOURCE_PORT, port)]
+        assert ours == frames  # every frame, in order, byte for byte
+        counters = sock.counters()
+    assert counters.rx_packets == len(got)
+    assert counters.rx_bytes == sum(len(f) for f in got)
+    assert counters.rx_dropped == counters.rx_ring_full == 0
+
+
+def test_answers_pings_through_the_tx_ring(redirected_lab) -> None:  # type: ignore[no-untyped-def]
+    lab, xskmap = redirected_lab
+    with afxdp.XskSocket(lab.outer) as sock:
+        sock.register(xskmap)
+        with afxdp.XskPump(sock, afxdp.icmpv6_echo_reply) as pump:
+            first = random.randint(100, 60000)
+            result = traffic.ping(lab, 6, first_seq=first)
+            pump.stop()
+        assert result.answered_seqs == list(range(first, first + 6))
+        seen = [packets.parse(f).echo() for f in pump.frames]
+        assert sorted(e[2] for e in seen if e) == result.answered_seqs
+        assert sock.counters().tx_packets == len(pump.sent) == 6
+
+
+def test_without_a_registered_socket_frames_pass_to_the_kernel(redirected_lab) -> None:  # type: ignore[no-untyped-def]
+    lab, _xskmap = redirected_lab
+    with afxdp.XskSocket(lab.outer) as sock:
+        assert traffic.ping(lab, 3).received == 3
+        assert sock.receive(timeout=0.1) == []
+
+
+def _echo_frame(src: str, dst: str, kind: int, ident: int, seq: int) -> bytes:
+    """An Ethernet/IPv6 echo message of type KIND with its checksum computed from scratch."""
+    raw = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + packets.ECHO_PAYLOAD
+    csum = packets.l4_checksum(
+        packets.ip_bytes(src), packets.ip_bytes(dst), packets.IPPROTO_ICMPV6, raw
+    )
+    segment = raw[:2] + struct.pack("!H", csum) + raw[4:]
+    macs = {"fc00::1": "02:00:00:00:00:01", "fc00::2": "02:00:00:00:00:02"}
+    return packets.frame(macs[dst], macs[src], src, dst, packets.IPPROTO_ICMPV6, segment, None)
+
+
+def test_echo_reply_is_the_reply_built_from_scratch() -> None:
+    request = _echo_frame("fc00::2", "fc00::1", afxdp.ICMPV6_ECHO_REQUEST, 7, 42)
+    reply = afxdp.icmpv6_echo_reply(request)
+    assert reply == _echo_frame("fc00::1", "fc00::2", afxdp.ICMPV6_ECHO_REPLY, 7, 42)
+    assert afxdp.icmpv6_echo_reply(reply) is None  # a reply is not answered
+    assert afxdp.icmpv6_echo_reply(request[:40]) is None  # nor a truncated frame
+
+
+def test_a_second_socket_on_the_same_queue_is_refused_clearly(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab("xsk2")
+    with afxdp.XskSocket(lab.outer), pytest.raises(XdpTuiError) as info:  # type: ignore[attr-defined]
+        afxdp.XskSocket(lab.outer)  # type: ignore[attr-defined]
+    assert "queue 0" in info.value.message
+
+
+def test_a_queue_the_interface_lacks_is_refused_clearly(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab("xsk3")
+    with pytest.raises(XdpTuiError) as info:
+        afxdp.XskSocket(lab.outer, queue=5)  # type: ignore[attr-defined]
+    assert "queue 5" in info.value.message and info.value.hint
