@@ -170,3 +170,22 @@ def test_a_queue_the_interface_lacks_is_refused_clearly(make_lab) -> None:  # ty
     with pytest.raises(XdpTuiError) as info:
         afxdp.XskSocket(lab.outer, queue=5)  # type: ignore[attr-defined]
     assert "queue 5" in info.value.message and info.value.hint
+
+
+def test_doctor_reports_a_kernel_without_af_xdp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without CONFIG_XDP_SOCKETS cannot be provoked here: fake the refusal."""
+    import errno
+    import socket
+
+    from xdp_tui import doctor
+
+    assert doctor.check_af_xdp().ok  # this kernel has them
+
+    def refuse(*_args: object) -> None:
+        raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    check = doctor.check_af_xdp()
+    assert not check.ok
+    assert "Address family not supported" in check.detail
+    assert "CONFIG_XDP_SOCKETS" in check.fix
