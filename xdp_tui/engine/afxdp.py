@@ -51,6 +51,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from xdp_tui.errors import XdpTuiError
 
@@ -532,6 +533,84 @@ class ProgramResponder:
         verdict = int(opts.retval)
         self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
         return data_out.raw[: opts.data_size_out] if verdict == XDP_ACTION_TX else None
+
+
+# ---- the workshop's socket for an attached program ------------------------------------
+
+XSKMAP_NAME = "xsks_map"  # a program with a map of this name gets a socket in the TUI
+REPLY_PROGRAM = "xdp_echo_reply"  # when the object has it, the socket answers with it
+
+
+class XskService:
+    """The socket the workshop opens for an attached program that has an `xsks_map`.
+
+    Bound to queue 0 of DEV, put into slot 0, drained by a pump that keeps no
+    frames (so memory stays flat) and answers with the object's
+    `xdp_echo_reply` when it has one that loads. `rates()` gives the Live
+    view its RX/TX line; `close()` ends it all (the map slot empties itself).
+    """
+
+    def __init__(self, sock: XskSocket, pump: XskPump, note: str = "") -> None:
+        self.sock, self.pump, self.note = sock, pump, note
+        self._closers: list[Callable[[], None]] = []
+        self._last = (time.monotonic(), sock.counters())
+
+    @classmethod
+    def for_program(cls, dev: str, maps: dict[str, int], obj: Path | None) -> XskService | None:
+        """A running service when MAPS has an XSKMAP named `xsks_map`, else None."""
+        xskmap = maps.get(XSKMAP_NAME)
+        if xskmap is None:
+            return None
+        sock = XskSocket(dev, queue=0)
+        closers: list[Callable[[], None]] = []
+        try:
+            sock.register(int(xskmap))
+            responder, note = _reply_from(obj, closers)
+            service = cls(sock, XskPump(sock, responder, keep=0).start(), note)
+        except BaseException:
+            for close in closers:
+                close()
+            sock.close()
+            raise
+        service._closers = closers
+        return service
+
+    @property
+    def answering(self) -> bool:
+        return self.pump.responder is not None
+
+    def rates(self) -> XskRates:
+        """Packets per second since the previous call, and the totals."""
+        now, counters = time.monotonic(), self.sock.counters()
+        then, before = self._last
+        self._last = (now, counters)
+        return rates_between(before, counters, now - then)
+
+    def close(self) -> None:
+        self.pump.__exit__()
+        self.sock.close()
+        for close in self._closers:
+            close()
+        self._closers = []
+
+
+def _reply_from(
+    obj: Path | None, closers: list[Callable[[], None]]
+) -> tuple[Responder | None, str]:
+    """(a responder running OBJ's xdp_echo_reply, "") or (None, why not) when it has none."""
+    from xdp_tui.engine.libbpf import BpfObject
+
+    if obj is None:
+        return None, ""
+    bpf = BpfObject.open(obj)
+    closers.append(bpf.close)
+    if REPLY_PROGRAM not in bpf.xdp_programs:
+        return None, ""
+    try:
+        bpf.load(REPLY_PROGRAM)
+    except XdpTuiError as exc:
+        return None, f"{REPLY_PROGRAM} did not load: {exc.message}"
+    return ProgramResponder(bpf.program_fd(REPLY_PROGRAM)), ""
 
 
 # ---- answering ICMPv6 echo requests in Python (the reference for the lesson) --------

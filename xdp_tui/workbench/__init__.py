@@ -343,7 +343,7 @@ class Workbench:
             self._detach_locked()
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
             attached = self.session.attach(lesson.id, Path(result.obj), lab.outer, program)
-            self.live.follow(lab.outer)
+            self.live.follow(lab.outer, attached.handle.maps, attached.obj)
             return attached
 
     def detach(self) -> bool:
