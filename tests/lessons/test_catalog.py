@@ -42,7 +42,8 @@ def test_lesson_folder_is_complete(lesson_id: str) -> None:
     assert lesson.starter_source.is_file()
     assert solution_source(lesson).is_file()
     assert lesson.checks_file.is_file()
-    assert lesson.assignments, "every lesson has at least one checked assignment"
+    # The playground alone is open-ended: the learner decides what done means.
+    assert lesson.assignments or lesson.id == "playground", "a lesson needs a checked assignment"
     assert len({a.id for a in lesson.assignments}) == len(lesson.assignments)
     if lesson.default_program:
         assert lesson.default_program in lesson.programs

@@ -115,6 +115,12 @@ def _check(args: argparse.Namespace) -> int:
     lesson = get_lesson(args.lesson)
     if args.assignment is not None:
         lesson.assignment(args.assignment)  # unknown id: a clear error before any work
+    if not lesson.assignments:  # the playground: nothing is asked, so nothing is judged
+        if args.json:
+            print_json({"lesson": lesson.id, "results": []})
+        else:
+            print(f"{lesson.id} has no assignments: nothing to check")
+        return 0
     with quiet_fd2():  # clang, libbpf and bcc write to fd 2
         results = run_checks(lesson, args.assignment, solution=args.solution)
     all_passed = bool(results) and all(r.passed for r in results)
