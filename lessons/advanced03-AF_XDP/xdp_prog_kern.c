@@ -33,6 +33,19 @@ struct {
 	__uint(max_entries, 64);
 } echo_count SEC(".maps");
 
+/* An ICMPv6 echo request? Then true, with the three headers found. */
+static __always_inline int parse_echo_request(struct xdp_md *ctx, struct ethhdr **eth,
+					      struct ipv6hdr **ip6h,
+					      struct icmp6hdr **icmp6h)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor nh = { .pos = (void *)(long)ctx->data };
+
+	return parse_ethhdr(&nh, data_end, eth) == bpf_htons(ETH_P_IPV6) &&
+	       parse_ip6hdr(&nh, data_end, ip6h) == IPPROTO_ICMPV6 &&
+	       parse_icmp6hdr(&nh, data_end, icmp6h) == ICMPV6_ECHO_REQUEST;
+}
+
 SEC("xdp")
 int xdp_sock_all(struct xdp_md *ctx)
 {
@@ -47,19 +60,12 @@ int xdp_sock_all(struct xdp_md *ctx)
 SEC("xdp")
 int xdp_sock_some(struct xdp_md *ctx)
 {
-	void *data_end = (void *)(long)ctx->data_end;
-	void *data = (void *)(long)ctx->data;
-	struct hdr_cursor nh = { .pos = data };
 	struct icmp6hdr *icmp6h;
 	struct ipv6hdr *ip6h;
 	struct ethhdr *eth;
 	__u32 action = XDP_PASS;
 
-	if (parse_ethhdr(&nh, data_end, &eth) != bpf_htons(ETH_P_IPV6))
-		goto out;
-	if (parse_ip6hdr(&nh, data_end, &ip6h) != IPPROTO_ICMPV6)
-		goto out;
-	if (parse_icmp6hdr(&nh, data_end, &icmp6h) != ICMPV6_ECHO_REQUEST)
+	if (!parse_echo_request(ctx, &eth, &ip6h, &icmp6h))
 		goto out;
 
 	/* Assignment 2: count this request in echo_count[queue]; send the
@@ -71,19 +77,12 @@ out:
 SEC("xdp")
 int xdp_echo_reply(struct xdp_md *ctx)
 {
-	void *data_end = (void *)(long)ctx->data_end;
-	void *data = (void *)(long)ctx->data;
-	struct hdr_cursor nh = { .pos = data };
 	struct icmp6hdr *icmp6h;
 	struct ipv6hdr *ip6h;
 	struct ethhdr *eth;
 	__u32 action = XDP_PASS; /* to user space: "do not answer this one" */
 
-	if (parse_ethhdr(&nh, data_end, &eth) != bpf_htons(ETH_P_IPV6))
-		goto out;
-	if (parse_ip6hdr(&nh, data_end, &ip6h) != IPPROTO_ICMPV6)
-		goto out;
-	if (parse_icmp6hdr(&nh, data_end, &icmp6h) != ICMPV6_ECHO_REQUEST)
+	if (!parse_echo_request(ctx, &eth, &ip6h, &icmp6h))
 		goto out;
 
 	/* Assignment 3: turn the request into its reply, in place, and

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
+from tests.lessons.variants import run_lesson, variant
+from xdp_tui.checks import CheckResult
 from xdp_tui.lessons import get_lesson, solution_source
 
 pytestmark = pytest.mark.kernel
@@ -21,10 +21,7 @@ LESSON = "advanced03-AF_XDP"
 
 
 def _run(source: Path, assignment: str | None = None) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), assignment, source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
+    return run_lesson(LESSON, source, assignment)
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> Path:
@@ -63,11 +60,9 @@ def test_udp_to_user_space_fails_assignment_2(tmp_path: Path) -> None:
     """Only echo requests may go to user space: steering everything alternately is wrong."""
     everything = _broken(
         tmp_path,
-        "if (parse_ethhdr(&nh, data_end, &eth) != bpf_htons(ETH_P_IPV6))\n\t\tgoto out;\n"
-        "\tif (parse_ip6hdr(&nh, data_end, &ip6h) != IPPROTO_ICMPV6)\n\t\tgoto out;\n"
-        "\tif (parse_icmp6hdr(&nh, data_end, &icmp6h) != ICMPV6_ECHO_REQUEST)\n\t\tgoto out;\n\n"
-        "\t/* >>> assignment 2 */\n\tseen",
-        "/* >>> assignment 2 */\n\tseen",
+        "if (!parse_echo_request(ctx, &eth, &ip6h, &icmp6h))\n\t\tgoto out;\n\n"
+        "\t/* >>> assignment 2 */",
+        "/* >>> assignment 2 */",
     )
     result = _run(everything, "2")["2"]
     assert not result.passed
