@@ -222,3 +222,53 @@ def test_live_feed_opens_the_socket_answers_with_the_reply_program_and_closes_it
         # The socket is gone and its slot empty: frames fall back to the kernel.
         assert traffic.ping(lab, 2).received == 2  # type: ignore[arg-type]
         afxdp.XskSocket(lab.outer).close()  # queue 0 is free again
+
+
+def test_a_failing_responder_ends_the_pump_with_the_reason(redirected_lab) -> None:  # type: ignore[no-untyped-def]
+    lab, xskmap = redirected_lab
+
+    def broken(_frame: bytes) -> bytes | None:
+        raise ValueError("a bug in the responder")
+
+    with afxdp.XskSocket(lab.outer) as sock:
+        sock.register(xskmap)
+        pump = afxdp.XskPump(sock, broken).start()
+        traffic.ping(lab, 1, timeout=0.2)
+        pump.wait_for(1)
+        with pytest.raises(XdpTuiError) as info:
+            pump.stop()
+    assert "a bug in the responder" in info.value.message
+
+
+def test_a_reply_program_the_verifier_refuses_leaves_a_counting_socket_and_a_note(
+    make_lab: Callable[..., object], tmp_path: Path
+) -> None:
+    from tests.lessons.variants import variant
+    from xdp_tui.checks import build_for_checks
+    from xdp_tui.lessons import get_lesson, solution_source
+    from xdp_tui.workbench.live_feed import LiveFeed
+
+    lesson = get_lesson("advanced03-AF_XDP")
+    refused = variant(  # the reply program writes through headers it never found
+        tmp_path,
+        solution_source(lesson),
+        (
+            "\tif (!parse_echo_request(ctx, &eth, &ip6h, &icmp6h))\n\t\tgoto out;\n\n"
+            "\t/* >>> assignment 3 */",
+            "\t/* >>> assignment 3 */\n\teth = (void *)(long)ctx->data;"
+            " ip6h = (void *)(eth + 1); icmp6h = (void *)(ip6h + 1);",
+        ),
+    )
+    obj = build_for_checks(lesson, refused, "refused")
+    lab = make_lab("xskr")
+    feed = LiveFeed()
+    with load_program(obj, lab.outer, program="xdp_sock_all", pin_maps=False) as loaded:  # type: ignore[attr-defined]
+        feed.follow(lab.outer, loaded.maps, obj)  # type: ignore[attr-defined]
+        try:
+            assert traffic.ping(lab, 2, timeout=0.2).received == 0  # type: ignore[arg-type]
+            sample = feed.sample()
+            assert sample is not None and sample.xsk is not None
+            assert sample.xsk.rx_packets == 2 and sample.xsk.tx_packets == 0
+            assert sample.xsk_note.startswith("xdp_echo_reply did not load")
+        finally:
+            feed.close()

@@ -443,8 +443,10 @@ Responder = Callable[[bytes], bytes | None]  # a received frame -> the frame to 
 class XskPump:
     """Receive on SOCKET in a thread, keep what arrived, send what RESPONDER makes of it.
 
-    `frames` holds every frame received (bounded by KEEP); `stop()` ends the
-    thread and returns them. RESPONDER runs for each frame in the thread.
+    `frames` holds the frames received and `sent` the answers sent (the first
+    KEEP of each: memory stays bounded); `stop()` ends the thread and returns
+    `frames`. RESPONDER runs for each frame in the thread; a failure ends the
+    loop and is kept in `error` (raised by `stop()`).
     """
 
     def __init__(
@@ -467,11 +469,18 @@ class XskPump:
                 for frame in self.sock.receive(timeout=0.05):
                     if len(self.frames) < self.keep:
                         self.frames.append(frame)
-                    answer = self.responder(frame) if self.responder else None
-                    if answer is not None and self.sock.send([answer]) == 1:
-                        self.sent.append(answer)
+                    self._answer(frame)
         except XdpTuiError as exc:
             self.error = exc
+        except Exception as exc:  # noqa: BLE001 - a thread's traceback would land on the TUI
+            self.error = XdpTuiError(f"the AF_XDP receive loop stopped: {exc!r}")
+
+    def _answer(self, frame: bytes) -> None:
+        answer = self.responder(frame) if self.responder else None
+        if answer is None or self.sock.send([answer]) != 1:
+            return
+        if len(self.sent) < self.keep:
+            self.sent.append(answer)
 
     def wait_for(self, count: int, timeout: float = 2.0) -> int:
         """Wait until COUNT frames arrived (or TIMEOUT); how many did."""
@@ -578,6 +587,11 @@ class XskService:
     @property
     def answering(self) -> bool:
         return self.pump.responder is not None
+
+    @property
+    def problem(self) -> str:
+        """Why the socket stopped receiving (its loop failed), or why it does not answer."""
+        return self.pump.error.message if self.pump.error is not None else self.note
 
     def rates(self) -> XskRates:
         """Packets per second since the previous call, and the totals."""

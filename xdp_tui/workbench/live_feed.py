@@ -72,7 +72,6 @@ class LiveFeed:
             return
         try:
             self._xsk = XskService.for_program(dev, maps, obj)
-            self._xsk_note = self._xsk.note if self._xsk is not None else ""
         except XdpTuiError as exc:
             self._xsk_note = f"no AF_XDP socket: {exc.render()}"
             log.info("%s", self._xsk_note)
@@ -123,7 +122,7 @@ class LiveFeed:
                 return None
             stats = sampler.sample()
             xsk = self._xsk.rates() if self._xsk is not None else None
-            note = self._xsk_note
+            note = self._xsk.problem if self._xsk is not None else self._xsk_note
         trace = self._trace.read(0.0) if self._trace is not None else []
         sample = from_stats(stats, self._monitor_totals(), trace)
         return replace(sample, xsk=xsk, xsk_note=note) if xsk is not None or note else sample
