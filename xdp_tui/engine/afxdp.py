@@ -49,7 +49,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,7 +205,7 @@ class _ProducerRing(_Ring):
         # Indexes are free-running u32s: their difference modulo 2**32 is the fill level.
         return self.size - ((self.producer - self.consumer) & 0xFFFFFFFF)
 
-    def produce(self, items: list[tuple[int, ...]]) -> int:
+    def produce(self, items: Sequence[tuple[int, ...]]) -> int:
         count = min(len(items), self.free())
         start = self.producer
         for i in range(count):
