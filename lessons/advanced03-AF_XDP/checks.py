@@ -71,7 +71,7 @@ def check_receive(ctx: CheckContext) -> CheckResult:
     before = ctx.stats()
     with afxdp.XskPump(sock) as pump:
         ctx.send_frames(frames)
-        pump.wait_for(count, timeout=3.0)
+        pump.wait_for(count, timeout=3.0, match=lambda frame: _udp_port(frame) == port)
         got = pump.stop()
     ours = [frame for frame in got if _udp_port(frame) == port]
     verdicts = _verdicts(ctx, before)

@@ -482,12 +482,19 @@ class XskPump:
         if len(self.sent) < self.keep:
             self.sent.append(answer)
 
-    def wait_for(self, count: int, timeout: float = 2.0) -> int:
-        """Wait until COUNT frames arrived (or TIMEOUT); how many did."""
+    def wait_for(
+        self, count: int, timeout: float = 2.0, match: Callable[[bytes], bool] | None = None
+    ) -> int:
+        """Wait until COUNT frames (that MATCH, when given) arrived, or TIMEOUT; how many did."""
         deadline = time.monotonic() + timeout
-        while len(self.frames) < count and time.monotonic() < deadline and self._thread.is_alive():
+        seen = looked = 0
+        while True:
+            arrived = len(self.frames)  # only appended to: read each new frame once
+            seen += sum(1 for f in self.frames[looked:arrived] if match is None or match(f))
+            looked = arrived
+            if seen >= count or time.monotonic() >= deadline or not self._thread.is_alive():
+                return seen
             time.sleep(0.01)
-        return len(self.frames)
 
     def stop(self) -> list[bytes]:
         self._stop.set()
