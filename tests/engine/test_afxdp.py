@@ -91,11 +91,13 @@ def test_struct_layouts_match_the_kernel_header(tmp_path: Path) -> None:
     assert struct.calcsize("=HHIII") == 16
 
 
-@pytest.fixture
-def redirected_lab(make_lab: Callable[..., object], prog: Callable[[str], Path]):  # type: ignore[no-untyped-def]
-    """A lab whose outer end sends every frame to the XSKMAP slot of its queue."""
+@pytest.fixture(params=["native", "skb"])
+def redirected_lab(request, make_lab: Callable[..., object], prog: Callable[[str], Path]):  # type: ignore[no-untyped-def]
+    """A lab whose outer end sends every frame to the XSKMAP slot of its queue (both modes)."""
     lab = make_lab("xsk")
-    with load_program(prog("xsk_redirect"), lab.outer, pin_maps=False) as loaded:  # type: ignore[attr-defined]
+    program = prog("xsk_redirect")
+    with load_program(program, lab.outer, mode=request.param, pin_maps=False) as loaded:  # type: ignore[attr-defined]
+        assert loaded.mode == request.param
         yield lab, loaded.maps["xsks_map"]
 
 
