@@ -276,3 +276,12 @@ def test_a_reply_program_the_verifier_refuses_leaves_a_counting_socket_and_a_not
             assert sample.xsk_note.startswith("xdp_echo_reply did not load")
         finally:
             feed.close()
+
+
+def test_a_frame_bigger_than_a_umem_frame_is_refused_and_costs_nothing(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab("xsk4")
+    with afxdp.XskSocket(lab.outer) as sock:  # type: ignore[attr-defined]
+        with pytest.raises(XdpTuiError) as info:
+            sock.send([b"\0" * 60, b"\0" * (afxdp.DEFAULT_FRAME_SIZE + 1)])
+        assert "does not fit" in info.value.message
+        assert sock.send([b"\0" * 60] * 600) == afxdp.DEFAULT_RING_SIZE  # all TX frames still free

@@ -349,16 +349,17 @@ class XskSocket:
 
     def send(self, frames: list[bytes]) -> int:
         """Queue FRAMES on the TX ring and kick the kernel; how many it accepted."""
+        too_big = next((len(f) for f in frames if len(f) > self.frame_size), None)
+        if too_big is not None:  # before any UMEM frame is taken
+            raise XdpTuiError(
+                f"AF_XDP: a {too_big}-byte frame does not fit a {self.frame_size}-byte UMEM frame"
+            )
         with self._lock:
             self._reap_completions()
             count = min(len(frames), len(self._free_tx))
             descs = []
             assert self._umem is not None
             for frame in frames[:count]:
-                if len(frame) > self.frame_size:
-                    raise XdpTuiError(
-                        f"AF_XDP: a {len(frame)}-byte frame exceeds {self.frame_size}"
-                    )
                 addr = self._free_tx.pop()
                 self._umem[addr : addr + len(frame)] = frame
                 descs.append((addr, len(frame), 0))
