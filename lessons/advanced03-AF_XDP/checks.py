@@ -163,12 +163,11 @@ def check_some(ctx: CheckContext) -> CheckResult:
 
 def _reply_program(ctx: CheckContext) -> afxdp.ProgramResponder:
     """xdp_echo_reply loaded (not attached), run by the pump on every frame received."""
-    from xdp_tui.engine.libbpf import BpfObject
+    from xdp_tui.engine.testrun import TestRunner
 
-    bpf = BpfObject.open(ctx.obj, source=ctx.source)
-    ctx.defer(bpf.close)
-    bpf.load(REPLY)  # a verifier refusal fails the check with the located log
-    return afxdp.ProgramResponder(bpf.program_fd(REPLY))
+    runner = TestRunner.open(ctx.obj, program=REPLY)  # a refusal fails with the located log
+    ctx.defer(runner.close)
+    return afxdp.ProgramResponder(runner.prog_fd)
 
 
 def _action_names(verdicts: dict[int, int]) -> str:

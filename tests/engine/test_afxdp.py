@@ -214,7 +214,7 @@ def test_live_feed_opens_the_socket_answers_with_the_reply_program_and_closes_it
     lab = make_lab("xskl")
     feed = LiveFeed()
     with load_program(obj, lab.outer, program="xdp_sock_all", pin_maps=False) as loaded:  # type: ignore[attr-defined]
-        feed.follow(lab.outer, loaded.maps, obj)  # type: ignore[attr-defined]
+        feed.follow(lab.outer, obj, prog_maps=loaded.maps)  # type: ignore[attr-defined]
         try:
             assert traffic.ping(lab, 4).received == 4  # type: ignore[arg-type]
             sample = feed.sample()
@@ -267,7 +267,7 @@ def test_a_reply_program_the_verifier_refuses_leaves_a_counting_socket_and_a_not
     lab = make_lab("xskr")
     feed = LiveFeed()
     with load_program(obj, lab.outer, program="xdp_sock_all", pin_maps=False) as loaded:  # type: ignore[attr-defined]
-        feed.follow(lab.outer, loaded.maps, obj)  # type: ignore[attr-defined]
+        feed.follow(lab.outer, obj, prog_maps=loaded.maps)  # type: ignore[attr-defined]
         try:
             assert traffic.ping(lab, 2, timeout=0.2).received == 0  # type: ignore[arg-type]
             sample = feed.sample()

@@ -53,6 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
 # ---- constants from <linux/if_xdp.h> and <bits/socket.h> --------------------------
@@ -229,7 +230,7 @@ class _ConsumerRing(_Ring):
         return items
 
 
-class XskSocket:
+class XskSocket(Closable):
     """An AF_XDP socket bound to queue QUEUE of interface IFNAME (copy mode).
 
     Frames 0..frames/2-1 of the UMEM are for receiving (they cycle through
@@ -409,12 +410,6 @@ class XskSocket:
                 self._umem.close()
             self._umem = None
 
-    def __enter__(self) -> XskSocket:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def open_xdp_socket() -> socket.socket:
     """A fresh AF_XDP socket; a clear error when the kernel has none (doctor uses this)."""
@@ -515,7 +510,6 @@ class XskPump:
 # ---- answering with an XDP program run from user space ----------------------------
 
 XDP_ACTION_TX = 3
-_TEST_RUN_ROOM = 4096  # data_out: room for a frame a program grew with adjust_tail
 
 
 class ProgramResponder:
@@ -533,23 +527,11 @@ class ProgramResponder:
         self.verdicts: dict[int, int] = {}
 
     def __call__(self, frame: bytes) -> bytes | None:
-        from xdp_tui.engine import _lib, bpfsys
+        from xdp_tui.engine.testrun import run_frame
 
-        data_in = C.create_string_buffer(frame, len(frame))
-        data_out = C.create_string_buffer(len(frame) + _TEST_RUN_ROOM)
-        opts = bpfsys.TestRunOpts(
-            data_in=C.addressof(data_in),
-            data_size_in=len(frame),
-            data_out=C.addressof(data_out),
-            data_size_out=len(data_out),
-            repeat=1,
-        )
-        ret = bpfsys.prog_test_run(self.prog_fd, opts)
-        if ret != 0:
-            _lib.raise_errno(ret, "running the reply program on a received frame")
-        verdict = int(opts.retval)
+        verdict, _ns, out = run_frame(self.prog_fd, frame)
         self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
-        return data_out.raw[: opts.data_size_out] if verdict == XDP_ACTION_TX else None
+        return out if verdict == XDP_ACTION_TX else None
 
 
 # ---- the workshop's socket for an attached program ------------------------------------
@@ -558,7 +540,7 @@ XSKMAP_NAME = "xsks_map"  # a program with a map of this name gets a socket in t
 REPLY_PROGRAM = "xdp_echo_reply"  # when the object has it, the socket answers with it
 
 
-class XskService:
+class XskService(Closable):
     """The socket the workshop opens for an attached program that has an `xsks_map`.
 
     Bound to queue 0 of DEV, put into slot 0, drained by a pump that keeps no
@@ -621,18 +603,19 @@ def _reply_from(
 ) -> tuple[Responder | None, str]:
     """(a responder running OBJ's xdp_echo_reply, "") or (None, why not) when it has none."""
     from xdp_tui.engine.libbpf import BpfObject
+    from xdp_tui.engine.testrun import TestRunner
 
     if obj is None:
         return None, ""
-    bpf = BpfObject.open(obj)
-    closers.append(bpf.close)
-    if REPLY_PROGRAM not in bpf.xdp_programs:
-        return None, ""
+    with BpfObject.open(obj) as listing:
+        if REPLY_PROGRAM not in listing.xdp_programs:
+            return None, ""
     try:
-        bpf.load(REPLY_PROGRAM)
+        runner = TestRunner.open(obj, program=REPLY_PROGRAM)
     except XdpTuiError as exc:
         return None, f"{REPLY_PROGRAM} did not load: {exc.message}"
-    return ProgramResponder(bpf.program_fd(REPLY_PROGRAM)), ""
+    closers.append(runner.close)
+    return ProgramResponder(runner.prog_fd), ""
 
 
 # ---- answering ICMPv6 echo requests in Python (the reference for the lesson) --------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -9,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.confirm import ConfirmScreen
 from xdp_tui.widgets.source_view import c_editor
 
@@ -22,11 +24,13 @@ class EditorScreen(Screen[bool]):
         Binding("escape", "close", "Close", id="editor.close", priority=True),
     ]
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str, save: Callable[[Path, str], None]) -> None:
+        """TEXT: PATH's content as read; SAVE writes it back (as the learner, no links)."""
         super().__init__()
         self.path = path
         self.saved = False
-        self._saved_text = path.read_text()
+        self._saved_text = text
+        self._save = save
 
     def compose(self) -> ComposeResult:
         yield Static(f"editing {self.path.name}  (ctrl+s save, esc close)", id="editor-title")
@@ -42,7 +46,11 @@ class EditorScreen(Screen[bool]):
 
     def action_save(self) -> None:
         text = self.area.text
-        self.path.write_text(text)
+        try:
+            self._save(self.path, text)
+        except XdpTuiError as exc:
+            self.notify(exc.render(), title="Not saved", severity="error", timeout=10)
+            return
         self._saved_text = text
         self.saved = True
         self.notify(f"saved {self.path.name}")

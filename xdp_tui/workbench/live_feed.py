@@ -22,7 +22,7 @@ from xdp_tui.errors import XdpTuiError
 
 if TYPE_CHECKING:
     from xdp_tui.engine.afxdp import XskService
-    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
+    from xdp_tui.engine.monitor import ExceptionMonitor, PrintkFilter, TracePipe
     from xdp_tui.engine.stats import StatsSampler
 
 log = logging.getLogger(__name__)
@@ -40,24 +40,36 @@ class LiveFeed:
         self._trace: TracePipe | None = None
         self._totals = MonitorTotals()
         self._totals_read_at = float("-inf")
+        self._printk_filter: PrintkFilter | None = None  # lines of the followed object only
         self._xsk: XskService | None = None
         self._xsk_note = ""
 
-    def follow(self, dev: str, maps: dict[str, int] | None = None, obj: Path | None = None) -> None:
+    def follow(
+        self, dev: str, obj: Path | None = None, *, prog_maps: dict[str, int] | None = None
+    ) -> None:
         """Sample DEV's program from now on (replacing what was followed).
 
-        MAPS (name -> fd) and OBJ of the attached program: an `xsks_map`
-        among them gets the workshop's AF_XDP socket (see `_open_xsk`).
+        OBJ, the program's object: the bpf_printk pane shows only the lines its
+        format strings can print (other sessions' programs print too).
+        PROG_MAPS (name -> fd) of the attached program: an `xsks_map` among
+        them gets the workshop's AF_XDP socket (see `_open_xsk`).
         """
-        from xdp_tui.engine import stats
+        from xdp_tui.engine import maps, monitor, stats
 
         self.stop()
-        self._open_xsk(dev, maps or {}, obj)
+        self._open_xsk(dev, prog_maps or {}, obj)
         try:
-            sampler = stats.StatsSampler(dev, run_stats=True)
+            self._printk_filter = monitor.PrintkFilter.from_object(obj) if obj else None
+        except OSError as exc:
+            log.info("bpf_printk filter unavailable for %s: %s", obj, exc)
+            self._printk_filter = monitor.PrintkFilter(())
+        # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
+        big = maps.DEFAULT_LIMIT
+        try:
+            sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
         except XdpTuiError as exc:
             log.info("run statistics unavailable on %s: %s", dev, exc.render())
-            sampler = stats.StatsSampler(dev)
+            sampler = stats.StatsSampler(dev, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
 
@@ -124,6 +136,9 @@ class LiveFeed:
             xsk = self._xsk.rates() if self._xsk is not None else None
             note = self._xsk.problem if self._xsk is not None else self._xsk_note
         trace = self._trace.read(0.0) if self._trace is not None else []
+        only_ours = self._printk_filter
+        if only_ours is not None:
+            trace = [line for line in trace if only_ours.matches(line.message)]
         sample = from_stats(stats, self._monitor_totals(), trace)
         return replace(sample, xsk=xsk, xsk_note=note) if xsk is not None or note else sample
 

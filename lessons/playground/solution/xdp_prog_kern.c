@@ -1,36 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * playground: your own XDP program, for your own use case.
- * (The "solution" is the skeleton itself: this lesson has no assignments.)
- *
- * Nothing to fix here and no assignment: a skeleton that finds the
- * Ethernet header and passes every frame, counting the verdict in
- * xdp_stats_map so that the Live tab has something to show from the start.
- * Change it into whatever you want to try. The helpers of the earlier
- * lessons are all included.
+ * playground, an example of a use case and its cases: a tiny firewall that
+ * drops UDP to port 9 ("discard") over IPv4 and IPv6 and aborts on frames
+ * whose IP header is cut short. Its saved cases are in packet-cases.json
+ * beside this file.
  */
 #include "common.h"
-#include "parsing_helpers.h" /* parse_ethhdr(), parse_ip6hdr(), parse_udphdr(), ... */
-#include "rewrite_helpers.h" /* swap_src_dst_*(), vlan_tag_pop/push(), csum_replace2() */
-#include "xdp_stats_kern.h"  /* xdp_stats_record_action() */
+#include "parsing_helpers.h"
+#include "xdp_stats_kern.h"
+
+#define BLOCKED_PORT 9
 
 SEC("xdp")
-int xdp_playground(struct xdp_md *ctx)
+int xdp_playground_func(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
 	struct hdr_cursor nh = { .pos = data };
 	struct ethhdr *eth;
-	__u32 action = XDP_PASS;
-	int eth_type;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	struct udphdr *udph;
+	int eth_type, ip_type;
 
+/* >>> assignment 1 */
 	eth_type = parse_ethhdr(&nh, data_end, &eth);
-	if (eth_type < 0)
-		goto out;
-
-	/* Your use case starts here: look further into the frame with the
-	 * parse_*() helpers, decide, rewrite, count in a map of your own ... */
-
-out:
-	return xdp_stats_record_action(ctx, action);
+	if (eth_type == bpf_htons(ETH_P_IPV6))
+		ip_type = parse_ip6hdr(&nh, data_end, &ip6h);
+	else if (eth_type == bpf_htons(ETH_P_IP))
+		ip_type = parse_iphdr(&nh, data_end, &iph);
+	else
+		return xdp_stats_record_action(ctx, XDP_PASS);
+	if (ip_type < 0) /* an IP frame too short for its header */
+		return xdp_stats_record_action(ctx, XDP_ABORTED);
+	if (ip_type == IPPROTO_UDP && parse_udphdr(&nh, data_end, &udph) >= 0 &&
+	    udph->dest == bpf_htons(BLOCKED_PORT))
+		return xdp_stats_record_action(ctx, XDP_DROP);
+/* <<< assignment 1 */
+	return xdp_stats_record_action(ctx, XDP_PASS);
 }
