@@ -2,7 +2,7 @@
 
 `run_app` moves C-level stderr (libbpf, bcc, clang) to a log file before
 Textual takes the terminal, runs the app, and whatever way the app ends
-(q, ctrl+c, SIGTERM, SIGHUP from a dropped SSH link) detaches what the
+(q, ctrl+q, SIGTERM, SIGHUP from a dropped SSH link) detaches what the
 session attached. The engine attaches with BPF links, which the kernel
 drops when the process dies, but we still close them explicitly.
 """
@@ -24,7 +24,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from xdp_tui import paths
+from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.commands import WorkshopCommands
+from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.help import HelpScreen
 from xdp_tui.screens.main import WORKSHOP_KEYS, WorkshopScreen
 from xdp_tui.screens.problems import log_unexpected
@@ -32,6 +34,17 @@ from xdp_tui.stderr import divert_fd2_to_log
 from xdp_tui.workbench import Workbench
 
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+UNSAVED_QUIT = "The editor has unsaved changes."
+
+# Keys every screen shares, listed in the help after the workshop's own.
+GENERAL_KEYS = [
+    Binding("ctrl+p", "command_palette", "Commands", tooltip="Find any command or lesson by name"),
+    Binding("ctrl+q", "quit", "Quit", tooltip="Same as q; asks first about unsaved edits"),
+    Binding("ctrl+c", "copy", "Copy", tooltip="Copy the selected text (works over SSH too)"),
+    Binding("escape", "back", "Back", tooltip="Close a dialog, the editor or a full screen"),
+    Binding("tab", "next", "Next", tooltip="Move the focus to the next part (shift+tab: back)"),
+    Binding("pageup,pagedown", "page", "Page", tooltip="Move a page in lists and texts"),
+]
 TERMINAL_CHECK_S = 1.0
 
 
@@ -55,7 +68,9 @@ class XdpTuiApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="All keys", show=False),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Detach and leave", show=False),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
+        # Textual's conventions: ctrl+q quits (asking first about unsaved edits) from
+        # anywhere, even the editor; ctrl+c copies the selection (OSC 52, works over SSH).
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
     ]
 
     def __init__(self, lab: str | None = None, *, workbench: Workbench | None = None) -> None:
@@ -109,14 +124,33 @@ class XdpTuiApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        palette = Binding(
-            "ctrl+p", "command_palette", "Commands", tooltip="Find any command by name"
-        )
-        interrupt = Binding("ctrl+c", "quit", "Quit", tooltip="Same as q")
-        bindings = [*WORKSHOP_KEYS, palette, interrupt]
-        self.push_screen(HelpScreen(bindings))
+        self.push_screen(HelpScreen([*WORKSHOP_KEYS, *GENERAL_KEYS]))
 
     async def action_quit(self) -> None:
+        """Leave, detaching; unsaved editor changes are saved or dropped only when asked to."""
+        if isinstance(self.screen, ChoiceScreen) and self.screen.title_text == UNSAVED_QUIT:
+            return  # already asking
+        unsaved = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.unsaved]
+        if not unsaved:
+            self._leave()
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                for editor in unsaved:
+                    editor.save()
+                self._leave()
+            elif choice == "discard":
+                self._leave()
+
+        choices = [
+            ("save", "Save, then quit"),
+            ("discard", "Quit without saving (your changes are lost)"),
+            ("stay", "Don't quit"),
+        ]
+        self.push_screen(ChoiceScreen(UNSAVED_QUIT, choices, "save"), answered)
+
+    def _leave(self) -> None:
         self.workbench.close()
         self.exit(0)
 

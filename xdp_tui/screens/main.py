@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from xdp_tui.engine.live import LiveSample
+from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane
 from xdp_tui.screens.panes.checks import ChecksPane
@@ -44,7 +45,7 @@ from xdp_tui.screens.panes.live import LivePane
 from xdp_tui.screens.panes.messages import Notice, Progress
 from xdp_tui.screens.panes.object import ObjectPane
 from xdp_tui.screens.panes.traffic import TrafficPane
-from xdp_tui.screens.problems import Problem, describe
+from xdp_tui.screens.problems import Problem, describe, marks_of_failure
 from xdp_tui.widgets.activity_log import ActivityLog
 from xdp_tui.widgets.key_bar import KeyBar
 from xdp_tui.widgets.lab_diagram import LabDiagram
@@ -54,11 +55,12 @@ from xdp_tui.widgets.monitor_log import MonitorLog
 from xdp_tui.widgets.object_view import ObjectView
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
-from xdp_tui.widgets.source_view import SourceView
+from xdp_tui.widgets.source_view import LineMark, SourceView
 from xdp_tui.widgets.status_line import StatusLine
 from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.verifier import VerifierReport
     from xdp_tui.lessons import Lesson
 
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
@@ -121,6 +123,8 @@ class WorkshopScreen(Screen[None]):
         self.workbench = workbench
         self.active_tab = "readme"
         self._started = False
+        self.build_marks: dict[Path, list[LineMark]] = {}  # the last build's, per source file
+        self.last_refusal: VerifierReport | None = None  # for the verifier log view
         self._panes: dict[str, Pane] = {pane.NAME: pane(self) for pane in PANES}
 
     # ---- layout ---------------------------------------------------------------------
@@ -236,6 +240,16 @@ class WorkshopScreen(Screen[None]):
     def say(self, text: str, style: str = "") -> None:
         self.activity.say(text, style)
 
+    def report_build(self, marks: list[LineMark], summary: str, style: str) -> None:
+        """A build ended (attached, or refused): gutter marks in the Source view and the editor."""
+        path = self.source_path
+        if path is not None:
+            self.build_marks[path] = marks
+        self.source.set_marks(marks)
+        for screen in self.app.screen_stack:
+            if isinstance(screen, EditorScreen) and screen.path == path:
+                screen.show_build(marks, summary, style)
+
     def switch_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
 
@@ -280,6 +294,14 @@ class WorkshopScreen(Screen[None]):
         """The one place a failure becomes words on the screen (QUIET: the log only)."""
         self.status.activity = ""
         problem = describe(exc)
+        report = getattr(exc, "report", None)
+        if report is not None and hasattr(report, "explanation"):
+            self.last_refusal = report
+        source_path = self.source_path
+        marks = marks_of_failure(exc, source_path.name if source_path else "")
+        if marks is not None:
+            summary = problem.title + (" (v: the verifier log)" if report is not None else "")
+            self.report_build(marks, summary, "red")
         self.say(problem.title, "red")
         for text, _style in problem.lines:
             self.say(f"  {text}", "red")

@@ -130,6 +130,7 @@ class Workbench:
         self.live = LiveFeed()
         self._stream_stop = threading.Event()
         self._lab_cache: tuple[float, LabState | None] | None = None
+        self.last_build: BuildResult | None = None  # warnings of a successful build, for the UI
 
     # ---- lessons ------------------------------------------------------------
 
@@ -318,7 +319,9 @@ class Workbench:
 
         source = self.source_path(lesson)
         progress(f"building {source.name}…")
-        return build.build_or_raise(source)
+        self.last_build = None
+        self.last_build = build.build_or_raise(source)
+        return self.last_build
 
     def programs_in(self, obj: Path) -> list[str]:
         from xdp_tui.engine.libbpf import BpfObject

@@ -11,10 +11,13 @@ from textual.message import Message
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.panes.messages import Progress
+from xdp_tui.screens.problems import line_marks
+from xdp_tui.screens.verifier_log import VerifierLogScreen
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.workbench import Attached
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.build import Diagnostic
     from xdp_tui.lessons import Lesson
     from xdp_tui.screens.main import WorkshopScreen
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 class AttachDone(Message):
     attached: Attached
     notes: list[str]
+    warnings: list[Diagnostic]  # of the build that made the attached object
 
 
 @dataclass
@@ -53,6 +57,14 @@ class AttachPane(Pane):
         pane_key(
             "attach", "P", "choose_program", "Prog", "Choose which program of the object to attach"
         ),  # fmt: skip
+        pane_key(
+            "attach",
+            "v",
+            "verifier_log",
+            "Verifier log",
+            "The verifier's log of the last refusal, with your C lines",
+            show=False,
+        ),  # fmt: skip
     ]
 
     def __init__(self, workshop: WorkshopScreen) -> None:
@@ -71,7 +83,9 @@ class AttachPane(Pane):
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
     def build_attach(self, lesson: Lesson, program: str | None) -> None:
         attached = self.workbench.build_and_attach(lesson, program, self._progress)
-        self.post_message(AttachDone(attached, self.workbench.notes()))
+        built = self.workbench.last_build
+        warnings = [d for d in built.diagnostics if d.severity == "warning"] if built else []
+        self.post_message(AttachDone(attached, self.workbench.notes(), warnings))
         self.workshop.lab_pane.post_lab()
 
     def on_attach_done(self, message: AttachDone) -> None:
@@ -85,9 +99,34 @@ class AttachPane(Pane):
                  f"in {attached.mode} mode", "green")  # fmt: skip
         for note in message.notes:
             self.say(f"note: {note}", "yellow")
+        self._show_warnings(message.warnings)
         self.notify(f"{attached.program} attached to {attached.dev} ({attached.mode})")
         self.workshop.lessons_pane.reload_source()  # the workspace may have been created
         self.workshop.live_pane.start()
+
+    def _show_warnings(self, warnings: list[Diagnostic]) -> None:
+        """A successful build's warnings: in the log, under the source and in the gutter."""
+        panel = self.workshop.query_one(ProblemPanel)
+        name = self.workshop.source_path.name if self.workshop.source_path else ""
+        for diag in warnings:
+            self.say(f"warning: {diag.file.rsplit('/', 1)[-1]}:{diag.line}: {diag.message}",
+                     "yellow")  # fmt: skip
+        if warnings:
+            summary = f"built and attached, with {len(warnings)} warning(s)"
+            lines = [(f"line {d.line}: {d.message}", "yellow") for d in warnings[:8]]
+            panel.show_problem(summary, lines, None, style="bold yellow")
+        else:
+            summary = "built and attached, no warnings"
+            panel.clear_problem()
+        self.workshop.report_build(line_marks(warnings, name), summary,
+                                   "yellow" if warnings else "green")  # fmt: skip
+
+    def action_verifier_log(self) -> None:
+        report = self.workshop.last_refusal
+        if report is None:
+            self.notify("no refusal yet: the verifier's log is kept when it refuses a program")
+            return
+        self.app.push_screen(VerifierLogScreen(report))
 
     def action_detach(self) -> None:
         self.detach()

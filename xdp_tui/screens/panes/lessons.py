@@ -15,7 +15,8 @@ from textual.message import Message
 from textual.timer import Timer
 
 from xdp_tui.screens.confirm import ConfirmScreen
-from xdp_tui.screens.editor import EditorScreen
+from xdp_tui.screens.editor import EditorMemory, EditorScreen
+from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.lesson_browser import LessonBrowser
@@ -73,6 +74,7 @@ class LessonsPane(Pane):
         self.toc_choice: bool | None = None  # the learner's F3 choice wins over the width
         self._readme_timer: Timer | None = None
         self._first_shown = False
+        self.editor_memory: dict[Path, EditorMemory] = {}  # cursor and undo per file, this session
 
     # ---- the list -------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class LessonsPane(Pane):
         self.source_path = message.path
         source = self.workshop.source
         source.show_text(message.text, message.path)
+        source.set_marks(self.workshop.build_marks.get(message.path, []))
         source.border_title = message.path.name
 
     def reload_source(self) -> None:
@@ -188,7 +191,17 @@ class LessonsPane(Pane):
             if saved:
                 self.reload_source()
 
-        self.app.push_screen(EditorScreen(self.source_path), closed)
+        editor = EditorScreen(
+            self.source_path,
+            memory=self.editor_memory,
+            marks=self.workshop.build_marks.get(self.source_path, []),
+            build=self._build_from_editor,
+        )
+        self.app.push_screen(editor, closed)
+
+    def _build_from_editor(self) -> None:
+        self.reload_source()
+        self.workshop.pane(AttachPane).action_build_attach()
 
     def action_reset(self) -> None:
         lesson = self.need_lesson()

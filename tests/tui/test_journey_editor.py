@@ -1,0 +1,133 @@
+"""The editor and the keys of the learner's journey (issue #10 items 5 and 6), on a real workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.tui.conftest import settle, wait_for
+from xdp_tui import lessons
+from xdp_tui.app import UNSAVED_QUIT, XdpTuiApp
+from xdp_tui.screens.chooser import ChoiceScreen
+from xdp_tui.screens.editor import EditorScreen
+from xdp_tui.widgets.source_view import CodeEditor
+
+LESSON = "basic01-xdp-pass"
+
+
+async def _open_editor(app: XdpTuiApp, pilot: Any, lesson_id: str = LESSON) -> CodeEditor:
+    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
+    app.workshop.go_to_lesson(lesson_id)
+    assert await wait_for(pilot, lambda: app.workshop.source_path is not None
+                          and app.workshop.lesson.id == lesson_id)  # fmt: skip
+    await settle(app, pilot)
+    await pilot.press("E")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+    return app.screen.query_one("#editor-area", CodeEditor)
+
+
+def _fresh(lesson_id: str = LESSON) -> Any:
+    lesson = lessons.get_lesson(lesson_id)
+    lessons.reset_workspace(lesson)
+    return lesson
+
+
+async def test_tab_stays_a_tab_and_find_and_go_to_line(lab_name: Any) -> None:
+    lesson = _fresh()
+    app = XdpTuiApp(lab=lab_name("tab"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = await _open_editor(app, pilot)
+        assert area.indent_type == "tabs"
+        await pilot.press("ctrl+g", "3", "enter")
+        assert area.cursor_location == (2, 0)
+        await pilot.press("tab", "x", "ctrl+s")
+        saved = lessons.workspace_source(lesson).read_text().splitlines()
+        assert saved[2].startswith("\tx"), saved[2]
+        await pilot.press("ctrl+f", *"XDP_PASS", "enter")
+        assert area.selected_text == "XDP_PASS"
+        await pilot.press("escape")  # closes the find prompt first
+        assert isinstance(app.screen, EditorScreen)
+        assert app.screen.focused is area
+
+
+async def test_unsaved_changes_are_asked_about_and_undo_survives_reopening(lab_name: Any) -> None:
+    lesson = _fresh()
+    path = lessons.workspace_source(lesson)
+    app = XdpTuiApp(lab=lab_name("uns"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = await _open_editor(app, pilot)
+        area.insert("/* one */\n", (0, 0))
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("escape")  # no choice: keep editing
+        assert await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert "/* one */" in area.text
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("enter")  # the default: save, then close
+        assert await wait_for(
+            pilot, lambda: not isinstance(app.screen, (EditorScreen, ChoiceScreen))
+        )
+        assert path.read_text().startswith("/* one */")
+
+        area = await _open_editor(app, pilot)
+        assert area.text.startswith("/* one */")
+        await pilot.press("ctrl+z")  # the undo history came back with the file
+        assert not area.text.startswith("/* one */")
+
+
+async def test_ctrl_q_asks_before_losing_edits_and_ctrl_c_copies(lab_name: Any) -> None:
+    lesson = _fresh()
+    path = lessons.workspace_source(lesson)
+    app = XdpTuiApp(lab=lab_name("ctq"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = await _open_editor(app, pilot)
+        await pilot.press("ctrl+c")  # copies; the app goes on
+        await settle(app, pilot)
+        assert app.is_running and isinstance(app.screen, EditorScreen)
+        area.insert("/* keep me */\n", (0, 0))
+        await pilot.press("ctrl+q")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        assert app.screen.title_text == UNSAVED_QUIT
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert app.is_running
+        await pilot.press("ctrl+q", "enter")  # save, then quit
+        assert await wait_for(pilot, lambda: not app.is_running)
+    assert path.read_text().startswith("/* keep me */")
+
+
+async def test_save_and_build_marks_the_error_line_in_the_gutter(lab_name: Any) -> None:
+    lesson = _fresh()
+    app = XdpTuiApp(lab=lab_name("gut"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = await _open_editor(app, pilot)
+        row = area.document.line_count - 1
+        area.insert("\nint broken = ;\n", area.document.end)
+        await pilot.press("ctrl+b")
+        assert await wait_for(pilot, lambda: bool(area.marks)), app.workshop.activity.history
+        assert isinstance(app.screen, EditorScreen)  # the editor stays open
+        assert area.marks[row + 1].severity == "error", area.marks
+        message = str(app.screen.query_one("#editor-message").render())
+        assert "compiler" in message
+        assert app.workshop.source.marks.keys() == area.marks.keys()
+    lessons.reset_workspace(lesson)
+
+
+async def test_help_documents_escape_and_palette_finds_a_lesson_by_id(lab_name: Any) -> None:
+    app = XdpTuiApp(lab=lab_name("pid"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
+        await settle(app, pilot)
+        await pilot.press("f1")
+        table = app.screen.query_one("#help-keys")
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert any("esc" in key for key in keys), keys
+        assert any("^q" in key or "ctrl+q" in key for key in keys), keys
+        await pilot.press("escape")
+        await pilot.press("ctrl+p", *"packet01")
+        assert await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        hits = app.screen.query_one("CommandList")
+        assert await wait_for(pilot, lambda: hits.option_count > 0)
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: app.workshop.lesson is not None
+                              and app.workshop.lesson.id.startswith("packet01"))  # fmt: skip
