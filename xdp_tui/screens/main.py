@@ -9,7 +9,8 @@ here; every feature lives in a pane of `xdp_tui.screens.panes`:
     lab        the lab's state (status line, Lab tab diagram)
     object     the Object tab
     traffic    ping and UDP streams from inside the lab
-    checks     the assignment checks
+    checks     the assignments checklist (Tasks tab) and their checks
+    guide      graduated hints, one assignment's solution part, the diff
     leftovers  what earlier sessions left, offered for cleaning
 
 A pane is a non-visual widget that owns its thread workers (calling the
@@ -38,6 +39,7 @@ from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane
 from xdp_tui.screens.panes.checks import ChecksPane
+from xdp_tui.screens.panes.guide import GuidePane
 from xdp_tui.screens.panes.lab import LabPane
 from xdp_tui.screens.panes.leftovers import LeftoversPane
 from xdp_tui.screens.panes.lessons import LessonsPane
@@ -47,6 +49,7 @@ from xdp_tui.screens.panes.object import ObjectPane
 from xdp_tui.screens.panes.traffic import TrafficPane
 from xdp_tui.screens.problems import Problem, describe, marks_of_failure
 from xdp_tui.widgets.activity_log import ActivityLog
+from xdp_tui.widgets.checklist import Checklist
 from xdp_tui.widgets.key_bar import KeyBar
 from xdp_tui.widgets.lab_diagram import LabDiagram
 from xdp_tui.widgets.lesson_browser import LessonBrowser
@@ -69,6 +72,7 @@ TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
 PANES: tuple[type[Pane], ...] = (
     AttachPane,
     ChecksPane,
+    GuidePane,
     TrafficPane,
     LessonsPane,
     ObjectPane,
@@ -100,6 +104,14 @@ SCREEN_KEYS_LAST = [
     _b("4", "tab('lab')", "Lab tab", "The lab diagram", show=False, name="lab_tab"),
     _b("5", "tab('object')", "Object tab", "The object view", show=False, name="object_tab"),
     _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
+    _b(
+        "7",
+        "tab('tasks')",
+        "Tasks",
+        "The assignments, your progress and check results",
+        show=False,
+        name="tasks",
+    ),  # fmt: skip
     _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
 ]
 
@@ -148,6 +160,8 @@ class WorkshopScreen(Screen[None]):
                     yield Lazy(ObjectView(id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
+                with TabPane("Tasks", id="tasks"):
+                    yield Checklist(id="checklist")
         yield KeyBar(WORKSHOP_KEYS, id="keys")
         yield from self._panes.values()
 
@@ -265,6 +279,7 @@ class WorkshopScreen(Screen[None]):
     @on(LessonBrowser.Chosen)
     def lesson_chosen(self, event: LessonBrowser.Chosen) -> None:
         self.lessons_pane.show(event.lesson)
+        self.pane(ChecksPane).load_progress(event.lesson)
 
     @on(ReadmeView.SourceLink)
     def source_link(self, event: ReadmeView.SourceLink) -> None:

@@ -1,4 +1,6 @@
-"""Lessons, their README and the learner's source: choosing, reading, editing, resetting."""
+"""Lessons, their README and the learner's source: choosing, reading, editing, resetting.
+
+The solution, hints and the diff live in the guide pane."""
 
 from __future__ import annotations
 
@@ -54,7 +56,6 @@ class LessonsPane(Pane):
             "Edit the source inside the app (ctrl+s saves)",
         ),  # fmt: skip
         pane_key("lessons", "r", "reset", "Reset", "Reset your source to the lesson's starter"),
-        pane_key("lessons", "S", "solution", "Solution", "Show the lesson's solution"),
         pane_key(
             "lessons",
             "f3",
@@ -217,15 +218,3 @@ class LessonsPane(Pane):
             f"Replace your {lesson.source_name} with the lesson's starter? Your changes are lost."
         )
         self.app.push_screen(ConfirmScreen(question, yes="Reset"), answered)
-
-    def action_solution(self) -> None:
-        lesson = self.need_lesson()
-        if lesson is None:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(SolutionScreen(self.workbench.solution_path(lesson)))
-
-        question = "Show the solution? Trying a little longer teaches more."
-        self.app.push_screen(ConfirmScreen(question, yes="Show it"), answered)
