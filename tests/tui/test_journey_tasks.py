@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from tests.tui.conftest import settle, wait_for
@@ -23,6 +24,10 @@ async def _open(app: XdpTuiApp, pilot: Any, lesson_id: str = LESSON) -> Checklis
                           and checklist.progress.lesson_id == lesson_id)  # fmt: skip
     await settle(app, pilot)
     return checklist
+
+
+def _said_since(history: list[str], start: int, text: str) -> bool:
+    return any(text in line for line in history[start:])
 
 
 def _results(checklist: Checklist) -> str:
@@ -93,3 +98,27 @@ async def test_hints_level_by_level_then_only_that_assignments_solution(lab_name
         assert await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
         kinds = {line.kind for line in app.screen.diff.lines}
         assert "added" in kinds  # the starter lacks the solution's lines
+
+
+async def test_traffic_menu_sends_ipv4_vlan_and_udp(make_lab: Any) -> None:
+    import asyncio
+
+    lesson = lessons.get_lesson("packet01-parsing")
+    lessons.reset_workspace(lesson)
+    lab = await asyncio.to_thread(make_lab, "trf", legacy_ip=True)
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(app, pilot, lesson.id)
+        history = app.workshop.activity.history
+        labels = [c.label for c in journey.traffic_choices(lesson)]
+        for label, expected in (
+            ("IPv4 ping", f"to {lab.outer_ipv4}"),
+            ("VLAN-tagged ping (id 100)", "tagged 100"),
+            ("UDP to port 7777 (must pass from assignment 2 on)", "sent to port 7777"),
+        ):
+            before = len(history)
+            await pilot.press("p")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+            await pilot.press(*["down"] * labels.index(label), "enter")
+            said = partial(_said_since, history, before, expected)
+            assert await wait_for(pilot, said), history
