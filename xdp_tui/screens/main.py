@@ -280,6 +280,16 @@ class WorkshopScreen(Screen[None]):
     def lesson_chosen(self, event: LessonBrowser.Chosen) -> None:
         self.lessons_pane.show(event.lesson)
         self.pane(ChecksPane).load_progress(event.lesson)
+        attached = self.workbench.attached
+        if attached is not None and attached.lesson_id != event.lesson.id:
+            self.live_pane.reset_view(monitor_too=True)
+            self.pane(AttachPane).leave_lesson(event.lesson)
+
+    def object_changed(self) -> None:
+        """A new build was attached: the Object tab, once it was shown, follows it."""
+        lesson = self.lesson
+        if lesson is not None and self.query(ObjectView):
+            self.pane(ObjectPane).follow_object(lesson)
 
     @on(ReadmeView.SourceLink)
     def source_link(self, event: ReadmeView.SourceLink) -> None:
@@ -292,6 +302,8 @@ class WorkshopScreen(Screen[None]):
             self.live_pane.tab_shown()
         elif self.active_tab == "lab":
             self.lab_pane.refresh_lab()
+        elif self.active_tab == "object" and self.lesson is not None:
+            self.pane(ObjectPane).follow_object(self.lesson)
 
     def on_progress(self, message: Progress) -> None:
         self.status.activity = message.text

@@ -32,6 +32,7 @@ class AttachDone(Message):
 @dataclass
 class Detached(Message):
     was_attached: bool
+    why: str = ""  # said instead of "detached" (a lesson switch, a lost program)
 
 
 @dataclass
@@ -102,7 +103,9 @@ class AttachPane(Pane):
         self._show_warnings(message.warnings)
         self.notify(f"{attached.program} attached to {attached.dev} ({attached.mode})")
         self.workshop.lessons_pane.reload_source()  # the workspace may have been created
+        self.workshop.live_pane.reset_view()  # the counters shown are this program's only
         self.workshop.live_pane.start()
+        self.workshop.object_changed()
 
     def _show_warnings(self, warnings: list[Diagnostic]) -> None:
         """A successful build's warnings: in the log, under the source and in the gutter."""
@@ -138,7 +141,31 @@ class AttachPane(Pane):
 
     def on_detached(self, message: Detached) -> None:
         self.sync_status()
-        self.say("detached" if message.was_attached else "nothing was attached")
+        self.workshop.live_pane.reset_view()
+        if message.why:
+            self.say(message.why, "yellow")
+        else:
+            self.say("detached" if message.was_attached else "nothing was attached")
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def leave_lesson(self, lesson: Lesson) -> None:
+        """Moving to LESSON detaches another lesson's program (and says so)."""
+        left = self.workbench.leave_lesson(lesson.id)
+        if left is not None:
+            why = (f"detached {left.program} of {left.lesson_id} from {left.dev}: "
+                   f"you moved to {lesson.id} (b builds and attaches it)")  # fmt: skip
+            self.post_message(Detached(True, why))
+            self.workshop.lab_pane.post_lab()
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def check_still_attached(self) -> None:
+        """Our program may be gone behind our back (lab deleted or reset, another tool)."""
+        lost = self.workbench.lost_attachment()
+        if lost is not None:
+            why = (f"{lost.program} (id {lost.prog_id}) is no longer on {lost.dev}: the lab was "
+                   "deleted or reset, or another tool replaced it; b attaches it again")  # fmt: skip
+            self.post_message(Detached(True, why))
+        self.workshop.lab_pane.post_lab(lab_max_age=10.0)
 
     def sync_status(self) -> None:
         """The status line from what the workbench has attached now."""
@@ -153,6 +180,8 @@ class AttachPane(Pane):
     def recover(self, group: str) -> None:
         self.status.activity = ""
         self.sync_status()  # a failed re-attach has detached the previous program
+        if self.workbench.attached is None:
+            self.workshop.live_pane.reset_view()
         self.workshop.lab_pane.refresh_lab()
 
     def action_cycle_mode(self) -> None:
