@@ -337,7 +337,13 @@ class WorkshopScreen(Screen[None]):
         if quiet:
             return
         if problem.in_source:
+            # The panel under the source says it all; a short toast only draws the eye
+            # (a long one would cover the panel on a small terminal).
             self._point_at(problem)
+            where = "the Source tab" + (", v: the verifier log" if report is not None else "")
+            self.notify(f"{problem.title.split(':')[0]} (see {where})",
+                        title="Error", severity="error", timeout=6)  # fmt: skip
+            return
         body = problem.title + (f"\nhint: {problem.hint}" if problem.hint else "")
         self.notify(body, title="Error", severity="error", timeout=10)
 

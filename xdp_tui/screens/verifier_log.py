@@ -55,7 +55,7 @@ class VerifierLogScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("verifier log  (esc to go back)", id="verifier-title")
         yield Static(summary_text(self.view), id="verifier-summary")
-        yield RichLog(id="verifier-log", wrap=True, markup=False, highlight=False)
+        yield RichLog(id="verifier-log", wrap=True, markup=False, highlight=False, min_width=1)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -58,7 +58,7 @@ class Checklist(Vertical):
         yield Static("no lesson yet", id="checklist-head")
         yield ProgressBar(total=1, show_eta=False, id="checklist-bar")
         yield OptionList(id="checklist-items")
-        yield RichLog(id="checklist-results", wrap=True, markup=False, highlight=False)
+        yield RichLog(id="checklist-results", wrap=True, markup=False, highlight=False, min_width=1)
 
     @property
     def items(self) -> OptionList:
