@@ -111,7 +111,17 @@ class XdpTuiApp(App[int]):
         if terminal_hung_up(fd):
             self._leave_on_signal(signal.SIGHUP)
 
+    def _rescue_edits(self) -> None:
+        """Unsaved editor changes go next to their file before an unasked ending."""
+        for screen in self.screen_stack:
+            if isinstance(screen, EditorScreen):
+                try:
+                    screen.rescue()
+                except Exception as exc:  # noqa: BLE001 - leaving must go on; logged
+                    log_unexpected(exc)
+
     def _leave_on_signal(self, signum: int) -> None:
+        self._rescue_edits()
         self.workbench.close()  # first: the terminal may already be gone (SIGHUP)
         # With the terminal gone Textual's driver can spin on EIO instead of exiting,
         # so a dropped SSH link would leave a busy orphan: end for sure, soon.
@@ -161,6 +171,7 @@ class XdpTuiApp(App[int]):
         """A defect in the app: keep the traceback in the log, detach, leave with one line."""
         log_unexpected(error)
         self._internal_error = error
+        self._rescue_edits()
         self.workbench.close()
         super()._handle_exception(error)
 

@@ -131,3 +131,54 @@ async def test_help_documents_escape_and_palette_finds_a_lesson_by_id(lab_name: 
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.workshop.lesson is not None
                               and app.workshop.lesson.id.startswith("packet01"))  # fmt: skip
+
+
+async def test_readme_code_blocks_copy_and_addresses_match_the_lab(make_lab: Any) -> None:
+    import asyncio
+
+    from xdp_tui.widgets.readme_view import code_blocks
+
+    lab = await asyncio.to_thread(make_lab, "rdm")
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
+        app.workshop.go_to_lesson("packet01-parsing")
+        readme = app.workshop.readme
+        assert await wait_for(pilot, lambda: "Parsing" in readme.markdown_text)
+        assert lab.outer_ipv6 in readme.markdown_text  # the lab's own address, not "N"
+        assert "cafe:N::" not in readme.markdown_text
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.clipboard == code_blocks(readme.markdown_text)[0]
+
+
+async def test_edits_rescued_at_an_unasked_ending_come_back(lab_name: Any) -> None:
+    from xdp_tui.screens.editor import recovery_path
+
+    lesson = _fresh()
+    path = lessons.workspace_source(lesson)
+    app = XdpTuiApp(lab=lab_name("rsc"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = await _open_editor(app, pilot)
+        area.insert("/* rescued */\n", (0, 0))
+        app._rescue_edits()  # what SIGTERM, SIGHUP and a defect do before leaving
+    assert recovery_path(path).read_text().startswith("/* rescued */")
+    assert not path.read_text().startswith("/* rescued */")
+
+    app = XdpTuiApp(lab=lab_name("rsc"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.source_path is not None)
+        app.workshop.go_to_lesson(LESSON)
+        await settle(app, pilot)
+        await pilot.press("E")  # the editor opens and offers the rescued changes
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        area = app.screen_stack[-2].query_one("#editor-area", CodeEditor)
+        await pilot.press("enter")  # restore
+        assert await wait_for(pilot, lambda: area.text.startswith("/* rescued */"))
+        assert not recovery_path(path).exists()
+        assert app.screen.unsaved  # restored into the editor, saving is the learner's call
+        await pilot.press("ctrl+s")
+    assert path.read_text().startswith("/* rescued */")
+    lessons.reset_workspace(lesson)

@@ -4,7 +4,9 @@ The editor keeps the file's indentation (tabs stay tabs), finds text (ctrl+f),
 goes to a line (ctrl+g), saves (ctrl+s), saves and builds (ctrl+b) while staying
 open, and shows the last build's errors and warnings in its gutter. Cursor and
 undo history are kept per file for the session (`EditorMemory`), and unsaved
-changes are never dropped silently: closing or quitting asks first.
+changes are never dropped silently: closing or quitting asks first, and when
+the app ends without asking (SIGTERM, a dropped SSH link, a defect) they are
+written next to the file (`<file>.unsaved`) and offered back at the next edit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.widgets.text_area import EditHistory, Selection
 
+from xdp_tui import paths
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.widgets.source_view import CodeEditor, LineMark, c_editor
 
@@ -31,6 +34,17 @@ UNSAVED_CHOICES = [
     ("discard", "Close without saving (your changes are lost)"),
     ("stay", "Keep editing"),
 ]
+
+
+RECOVERY_CHOICES = [
+    ("restore", "Restore them (ctrl+z undoes it)"),
+    ("discard", "Discard them"),
+]
+
+
+def recovery_path(path: Path) -> Path:
+    """Where unsaved changes go when the app ends without asking."""
+    return path.with_name(path.name + ".unsaved")
 
 
 @dataclass
@@ -95,6 +109,42 @@ class EditorScreen(Screen[bool]):
         self._restore()
         self.area.set_marks(self._marks)
         self.area.focus()
+        self._offer_recovery()
+
+    def _offer_recovery(self) -> None:
+        """Changes a session that ended without asking left behind: offered back, never lost."""
+        rescued = recovery_path(self.path)
+        try:
+            if rescued.is_symlink() or not rescued.is_file():
+                return  # never follow a link as root
+            text = rescued.read_text()
+        except OSError:
+            return
+        if text == self._saved_text:
+            rescued.unlink(missing_ok=True)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "restore":
+                area = self.area
+                area.replace(text, (0, 0), area.document.end)
+                self.say(f"restored the unsaved changes from {rescued.name} (not saved yet)")
+            if choice in ("restore", "discard"):
+                rescued.unlink(missing_ok=True)
+
+        title = f"{self.path.name} has unsaved changes from a session that ended."
+        self.app.push_screen(ChoiceScreen(title, RECOVERY_CHOICES, "restore"), answered)
+
+    def rescue(self) -> Path | None:
+        """Write unsaved changes next to the file (the app is ending without asking)."""
+        if not self.unsaved:
+            return None
+        rescued = recovery_path(self.path)
+        if rescued.is_symlink():
+            rescued.unlink()
+        rescued.write_text(self.area.text)
+        paths.give_to_invoking_user(rescued)
+        return rescued
 
     def _restore(self) -> None:
         """Cursor and undo from the last time this file was open (if it is unchanged since)."""

@@ -16,6 +16,7 @@ from textual.app import SuspendNotSupported
 from textual.message import Message
 from textual.timer import Timer
 
+from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.confirm import ConfirmScreen
 from xdp_tui.screens.editor import EditorMemory, EditorScreen
 from xdp_tui.screens.panes.attach import AttachPane
@@ -23,6 +24,7 @@ from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.problem_panel import ProblemPanel
+from xdp_tui.widgets.readme_view import code_blocks
 
 if TYPE_CHECKING:
     from xdp_tui.lessons import Lesson
@@ -35,6 +37,21 @@ README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops mo
 class LessonsLoaded(Message):
     lessons: list[Lesson]
     passed: dict[str, set[str]]
+
+
+@dataclass
+class ReadmeReady(Message):
+    lesson_id: str
+    path: Path
+    text: str
+
+
+def _preview(block: str, width: int = 60) -> str:
+    """A code block's first non-empty line (and how many lines it has), for a chooser."""
+    lines = [line for line in block.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else "(empty)"
+    more = f"  (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+    return (first[: width - 1] + "…" if len(first) > width else first) + more
 
 
 @dataclass
@@ -56,6 +73,14 @@ class LessonsPane(Pane):
             "Edit the source inside the app (ctrl+s saves)",
         ),  # fmt: skip
         pane_key("lessons", "r", "reset", "Reset", "Reset your source to the lesson's starter"),
+        pane_key(
+            "lessons",
+            "y",
+            "copy_code",
+            "Copy code",
+            "Copy a code block or command from the README",
+            show=False,
+        ),  # fmt: skip
         pane_key(
             "lessons",
             "f3",
@@ -110,13 +135,44 @@ class LessonsPane(Pane):
 
     def _render_readme(self) -> None:
         if self.current is not None:
-            path = self.workbench.readme_path(self.current)
-            self.run_worker(self._readme_worker(path), exclusive=True, group="readme")
+            self.readme_text(self.current)
             self.warm_compiler(self.current)  # the highlight rests here: a build may follow
 
-    async def _readme_worker(self, path: Path) -> None:
-        await self.workshop.readme.show_readme(path)
+    @work(thread=True, exclusive=True, group="readme_text", exit_on_error=False)
+    def readme_text(self, lesson: Lesson) -> None:
+        """The README with the lab's own addresses (they depend on the lab's number)."""
+        path = self.workbench.readme_path(lesson)
+        self.post_message(ReadmeReady(lesson.id, path, self.workbench.readme_text(lesson)))
+
+    def on_readme_ready(self, message: ReadmeReady) -> None:
+        if self.current is not None and self.current.id == message.lesson_id:
+            worker = self._readme_worker(message.path, message.text)
+            self.run_worker(worker, exclusive=True, group="readme")
+
+    async def _readme_worker(self, path: Path, text: str) -> None:
+        await self.workshop.readme.show_readme(path, text)
         self._first_lesson_shown()
+
+    def recover(self, group: str) -> None:
+        if group == "readme_text" and self.current is not None:  # the plain file, then
+            path = self.workbench.readme_path(self.current)
+            self.run_worker(self._readme_worker(path, path.read_text()), group="readme")
+
+    def action_copy_code(self) -> None:
+        """Copy one of the README's code blocks (OSC 52: works over SSH too)."""
+        blocks = code_blocks(self.workshop.readme.markdown_text)
+        if not blocks:
+            self.notify("this README has no code blocks", severity="warning")
+            return
+
+        def chosen(key: str | None) -> None:
+            if key is not None:
+                block = blocks[int(key)]
+                self.app.copy_to_clipboard(block)
+                self.notify(f"copied {block.count(chr(10))} line(s) to the clipboard")
+
+        choices = [(str(i), _preview(block)) for i, block in enumerate(blocks)]
+        self.app.push_screen(ChoiceScreen("Copy which code block?", choices, "0"), chosen)
 
     def _first_lesson_shown(self) -> None:
         if not self._first_shown:
