@@ -182,3 +182,31 @@ async def test_edits_rescued_at_an_unasked_ending_come_back(lab_name: Any) -> No
         await pilot.press("ctrl+s")
     assert path.read_text().startswith("/* rescued */")
     lessons.reset_workspace(lesson)
+
+
+async def test_tab_reaches_the_inner_tabs_and_pagedown_moves_in_lists() -> None:
+    from textual.widgets import OptionList
+
+    from tests.tui.conftest import FrozenWorkbench
+    from xdp_tui.widgets.object_view import ObjectView
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("5")
+        assert await wait_for(pilot, lambda: bool(app.workshop.query(ObjectView)))
+        view = app.workshop.query_one(ObjectView)
+        reached = []
+        for _ in range(6):
+            await pilot.press("tab")
+            reached.append(app.focused)
+        assert any(widget is not None and view in widget.ancestors for widget in reached)
+
+        await pilot.press("7")
+        items = app.workshop.query_one("#checklist-items", OptionList)
+        items.focus()
+        items.clear_options()
+        items.add_options([f"item {n}" for n in range(60)])
+        items.highlighted = 0
+        await pilot.press("pagedown")
+        assert (items.highlighted or 0) > 1
