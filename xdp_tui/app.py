@@ -140,6 +140,14 @@ class XdpTuiApp(App[int]):
         """Leave, detaching; unsaved editor changes are saved or dropped only when asked to."""
         if isinstance(self.screen, ChoiceScreen) and self.screen.title_text == UNSAVED_QUIT:
             return  # already asking
+        editors = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.is_mounted]
+        if editors:
+            # Behind the keys typed just before ctrl+q (queued on the editor's text area).
+            editors[-1].area.call_later(self._quit_or_ask)
+        else:
+            self._quit_or_ask()
+
+    def _quit_or_ask(self) -> None:
         unsaved = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.unsaved]
         if not unsaved:
             self._leave()

@@ -164,7 +164,14 @@ class EditorScreen(Screen[bool]):
 
     # ---- saving and building ---------------------------------------------------
 
+    # The keys are priority bindings: they run before the text area has handled the
+    # keys typed just before them (queued on the text area). Each action therefore
+    # queues its work behind those keys, so what is saved is what was typed.
+
     def action_save(self) -> None:
+        self.area.call_later(self._save_and_say)
+
+    def _save_and_say(self) -> None:
         self.save()
         self.notify(f"saved {self.path.name}")
 
@@ -175,6 +182,9 @@ class EditorScreen(Screen[bool]):
         self.saved = True
 
     def action_save_build(self) -> None:
+        self.area.call_later(self._save_and_build)
+
+    def _save_and_build(self) -> None:
         self.save()
         if self._build is None:
             self.notify(f"saved {self.path.name}")
@@ -234,6 +244,9 @@ class EditorScreen(Screen[bool]):
         if self.query_one("#editor-prompt", Input).display:
             self._hide_prompt()
             return
+        self.area.call_later(self._close_or_ask)
+
+    def _close_or_ask(self) -> None:
         if not self.unsaved:
             self._leave()
             return

@@ -39,6 +39,12 @@ def assignment_row(item: AssignmentState) -> Text:
     return text
 
 
+def _just_passed(before: LessonProgress, after: LessonProgress, assignment_id: str) -> bool:
+    was = next((a for a in before.assignments if a.id == assignment_id), None)
+    now = next((a for a in after.assignments if a.id == assignment_id), None)
+    return was is not None and now is not None and now.ever_passed and not was.ever_passed
+
+
 class Checklist(Vertical):
     """Progress of one lesson; `selected_id` is the assignment `c` checks."""
 
@@ -84,8 +90,11 @@ class Checklist(Vertical):
 
     def show_progress(self, progress: LessonProgress) -> None:
         """Redraw for PROGRESS; the highlight stays on the same assignment of the same lesson."""
-        same_lesson = self.progress is not None and self.progress.lesson_id == progress.lesson_id
+        before = self.progress
+        same_lesson = before is not None and before.lesson_id == progress.lesson_id
         keep = self.selected_id if same_lesson else None
+        if keep is not None and before is not None and _just_passed(before, progress, keep):
+            keep = None  # done with it: on to the next one not passed
         self.progress = progress
         head = f"{progress.lesson_id}: {progress.done} of {progress.total} assignments passed"
         self.query_one("#checklist-head", Static).update(

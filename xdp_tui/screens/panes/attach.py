@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -100,15 +101,16 @@ class AttachPane(Pane):
                  f"in {attached.mode} mode", "green")  # fmt: skip
         for note in message.notes:
             self.say(f"note: {note}", "yellow")
-        self._show_warnings(message.warnings)
+        self._show_warnings(message.warnings, list(attached.handle.replaced_maps))
         self.notify(f"{attached.program} attached to {attached.dev} ({attached.mode})")
         self.workshop.lessons_pane.reload_source()  # the workspace may have been created
         self.workshop.live_pane.reset_view()  # the counters shown are this program's only
         self.workshop.live_pane.start()
         self.workshop.object_changed()
 
-    def _show_warnings(self, warnings: list[Diagnostic]) -> None:
-        """A successful build's warnings: in the log, under the source and in the gutter."""
+    def _show_warnings(self, warnings: list[Diagnostic], replaced: list[str]) -> None:
+        """A successful build's warnings: in the log, under the source and in the gutter;
+        REPLACED: pinned maps whose shape changed (their counters restart)."""
         panel = self.workshop.query_one(ProblemPanel)
         name = self.workshop.source_path.name if self.workshop.source_path else ""
         for diag in warnings:
@@ -121,6 +123,9 @@ class AttachPane(Pane):
         else:
             summary = "built and attached, no warnings"
             panel.clear_problem()
+        if replaced:
+            names = ", ".join(Path(pin).name for pin in replaced)
+            summary += f"; replaced pinned map(s) {names}: counters restart"
         self.workshop.report_build(line_marks(warnings, name), summary,
                                    "yellow" if warnings else "green")  # fmt: skip
 
