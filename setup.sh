@@ -4,7 +4,7 @@
 # and stays quiet when there is nothing to do.
 #
 #   sudo ./setup.sh run  [xdp-tui arguments...]   set up, then start xdp-tui
-#   sudo ./setup.sh test [pytest arguments...]    set up, then run the tests
+#   sudo ./setup.sh test [pytest arguments...]    set up, lint (ruff, mypy), then run the tests
 #   sudo ./setup.sh install                       set up only
 set -euo pipefail
 
@@ -27,9 +27,11 @@ esac
 # object view); libbpf1/libbpf-dev load them and give bpf_helpers.h; bpftool and
 # xdp-tools are the baselines we compare against; python3-bpfcc is bcc for the
 # tracepoint monitor; iproute2/iputils-ping/tcpdump for the lab; tmux for the
-# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline.
+# real-terminal test; netsniff-ng (trafgen) is the traffic generator baseline;
+# openssh-server (sshd, started by the tests inside namespaces as a room of lab
+# VMs) and sudo (lab VMs run `sudo -n xdp-tui`) for the room.
 PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool xdp-tools python3-bpfcc python3-venv
-          iproute2 iputils-ping tcpdump tmux netsniff-ng)
+          iproute2 iputils-ping tcpdump tmux netsniff-ng openssh-server sudo)
 # libc6-dev-i386 (amd64): clang's BPF target is not x86_64, so glibc's headers
 # (reached from <linux/icmp.h> and the tutorial's parsing helpers) ask for
 # gnu/stubs-32.h, which only this package provides; the tutorial lists it too.
@@ -50,6 +52,13 @@ for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 [[ ${#missing[@]} -gt 0 ]] && apt_install "${missing[@]}"
+# openssh-server is here for the room tests, which start their own sshd inside
+# namespaces: a system sshd that this script brought in (nobody used it before)
+# is not left enabled and listening.
+if [[ " ${missing[*]:-} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+    say "openssh-server installed for the room tests; its system service stays off"
+    systemctl disable --now ssh.service >/dev/null 2>&1 || true
+fi
 
 # bcc compiles C against the running kernel's headers at run time.
 KVER="$(uname -r)"
@@ -98,6 +107,13 @@ fi
 ulimit -l unlimited 2>/dev/null || true
 case "$MODE" in
     run) exec "$VENV/bin/xdp-tui" "$@" ;;
-    test) cd "$REPO"; exec "$VENV/bin/python" -m pytest "$@" ;;
+    test)
+        # Lint and types first: cheap, and a red line here needs no kernel to explain.
+        cd "$REPO"
+        say "ruff check, ruff format --check, mypy"
+        "$VENV/bin/python" -m ruff check --quiet .
+        "$VENV/bin/python" -m ruff format --check --quiet .
+        "$VENV/bin/python" -m mypy
+        exec "$VENV/bin/python" -m pytest "$@" ;;
     install) exit 0 ;;
 esac

@@ -6,20 +6,8 @@ imports here. Traffic helpers live in `testenv.traffic`.
 
 from __future__ import annotations
 
-from testenv.lab import (
-    DEFAULT_NAME,
-    Lab,
-    current,
-    get,
-    is_lab_interface,
-    netns_thread,
-    reset,
-    set_current,
-    setup,
-    status,
-    teardown,
-    validate_name,
-)
+from testenv.lab import current, reset, set_current, setup, status, teardown
+from xdp_tui.labs import DEFAULT_NAME, Lab, get, is_lab_interface, netns_thread, validate_name
 
 __all__ = [
     "DEFAULT_NAME",

@@ -14,42 +14,37 @@ counters move only when we send something.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
-import re
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from testenv import state
-from xdp_tui import pins
+from xdp_tui import lab_records, pins
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import (
+    DEFAULT_NAME,
+    INNER_IFNAME,
+    IPV4_PREFIXLEN,
+    IPV6_PREFIXLEN,
+    Lab,
+    get,
+    lab_from_record,
+    netns_path,
+    netns_thread,
+    validate_name,
+)
 from xdp_tui.privileges import require_root
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
 
-DEFAULT_NAME = "test01"
-INNER_IFNAME = "veth0"
 IPV6_PREFIX = "fc00:dead:cafe"
 IPV6_SITE = f"{IPV6_PREFIX}::/48"
 IPV4_PREFIX = "10.11"
 IPV4_SITE = f"{IPV4_PREFIX}.0.0/16"
-IPV6_PREFIXLEN = 64
-IPV4_PREFIXLEN = 24
 
 IFA_F_NODAD = 0x02
 NUD_PERMANENT = 0x80
 IFF_UP = 0x1
-CLONE_NEWNET = 0x40000000
-NETNS_RUN_DIR = Path("/var/run/netns")  # pyroute2.netns.NETNS_RUN_DIR, iproute2's folder
-
-_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
-# Names the kernel or sysctl tree already uses for something else.
-_RESERVED_NAMES = {"all", "default", "lo"}
 # Folders other tools keep in /sys/fs/bpf: a lab's pins live in /sys/fs/bpf/<lab>,
 # so a lab of such a name would mix its pins with theirs (iproute2: tc, ip, xdp
 # and tc/globals; xdp-tools: xdp; systemd and LSM tooling: cgroup, lsm).
@@ -70,56 +65,15 @@ _QUIET_IPV6_SYSCTLS = {
 # the frame instead of moving to packet metadata.
 _OFFLOADS_OFF = ("tx-checksum-ip-generic", "tx-vlan-hw-insert", "rx-vlan-hw-parse")
 
-T = TypeVar("T")
 
-
-@dataclass
-class Lab:
-    name: str
-    number: int
-    outer: str
-    inner: str
-    netns: str
+class _Addresses(TypedDict):
     outer_ipv6: str
     inner_ipv6: str
     outer_ipv4: str | None
     inner_ipv4: str | None
-    outer_mac: str
-    inner_mac: str
-    outer_ifindex: int
-    inner_ifindex: int
-    legacy_ip: bool
-
-    @property
-    def ipv6(self) -> list[str]:
-        """Both addresses with their prefix length, outer first."""
-        return [f"{a}/{IPV6_PREFIXLEN}" for a in (self.outer_ipv6, self.inner_ipv6)]
-
-    @property
-    def ipv4(self) -> list[str]:
-        if not self.legacy_ip:
-            return []
-        return [f"{a}/{IPV4_PREFIXLEN}" for a in (self.outer_ipv4, self.inner_ipv4)]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
-# ---------------------------------------------------------------- names
-
-
-def validate_name(name: str) -> str:
-    """Lab names become interface and namespace names: short and plain."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name in _RESERVED_NAMES:
-        raise XdpTuiError(
-            f"invalid lab name {name!r}",
-            location="lab name",
-            hint="use 1-15 characters from A-Z a-z 0-9 _ - (not starting with '-'), e.g. test01",
-        )
-    return name
-
-
-def _addresses(number: int, legacy_ip: bool) -> dict[str, str | None]:
+def _addresses(number: int, legacy_ip: bool) -> _Addresses:
     six = f"{IPV6_PREFIX}:{number:x}"
     four = f"{IPV4_PREFIX}.{number}"
     return {
@@ -128,11 +82,6 @@ def _addresses(number: int, legacy_ip: bool) -> dict[str, str | None]:
         "outer_ipv4": f"{four}.1" if legacy_ip else None,
         "inner_ipv4": f"{four}.2" if legacy_ip else None,
     }
-
-
-def _lab_from_record(record: dict[str, Any]) -> Lab:
-    fields = Lab.__dataclass_fields__
-    return Lab(**{key: record[key] for key in fields})
 
 
 # ---------------------------------------------------------------- namespaces and threads
@@ -149,53 +98,8 @@ def _iproute() -> IPRoute:
     return IPRoute()
 
 
-# libc is in the process already (find_library would run ldconfig: ~15 ms).
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def netns_path(name: str) -> Path:
-    return NETNS_RUN_DIR / name
-
-
 def _netns_exists(name: str) -> bool:
     return netns_path(name).exists()
-
-
-def netns_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
-    """Run fn(*args) in a fresh thread that entered the lab's network namespace.
-
-    setns() changes only the calling thread, so the caller stays where it is.
-    Sockets created by fn keep the namespace and may be used from any thread.
-    """
-    validate_name(name)
-    require_root(f"entering lab {name}")
-    try:
-        ns_fd = os.open(netns_path(name), os.O_RDONLY)
-    except FileNotFoundError:
-        raise XdpTuiError(
-            f"lab {name} has no network namespace",
-            hint=f"create or repair it: `xdp-tui env reset --name {name}`",
-        ) from None
-    outcome: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            if _libc.setns(ns_fd, CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, f"setns into {name} failed: {os.strerror(err)}")
-            outcome["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
-            outcome["error"] = exc
-
-    try:
-        thread = threading.Thread(target=runner, name=f"netns-{name}", daemon=True)
-        thread.start()
-        thread.join()
-    finally:
-        os.close(ns_fd)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
 
 
 def _disable_offloads(ifname: str) -> None:
@@ -261,7 +165,10 @@ def _create_kernel_objects(name: str, number: int, legacy_ip: bool) -> Lab:
         ipr.link("add", ifname=name, kind="veth", peer={"ifname": INNER_IFNAME, "net_ns_fd": name})
 
     def wanted(side: str) -> list[str]:
-        return [addrs[f"{side}_{family}"] for family in families]  # type: ignore[misc]
+        """SIDE's addresses, IPv6 first; the IPv4 one is None without legacy_ip."""
+        if side == "outer":
+            return [a for a in (addrs["outer_ipv6"], addrs["outer_ipv4"]) if a is not None]
+        return [a for a in (addrs["inner_ipv6"], addrs["inner_ipv4"]) if a is not None]
 
     # Each end is configured from a thread in its own namespace (cheaper than
     # pyroute2's netns= mode, which forks a helper process).
@@ -346,20 +253,20 @@ def _remove_kernel_objects(name: str) -> None:
 
 def _build(name: str, number: int, legacy_ip: bool) -> Lab:
     """Create a lab; the record is written first so a crash mid-way stays repairable."""
-    state.write_record(name, {"name": name, "number": number, "legacy_ip": legacy_ip})
+    lab_records.write_record(name, {"name": name, "number": number, "legacy_ip": legacy_ip})
     try:
         lab = _create_kernel_objects(name, number, legacy_ip)
     except Exception as exc:
         with contextlib.suppress(Exception):
             _remove_kernel_objects(name)
-        state.delete_record(name)
+        lab_records.delete_record(name)
         if isinstance(exc, XdpTuiError):
             raise
         raise XdpTuiError(
             f"could not create lab {name}: {exc}",
             hint="check `ip netns list` and `ip link` for leftovers of that name",
         ) from exc
-    state.write_record(name, {**lab.to_dict(), "complete": True})
+    lab_records.write_record(name, {**lab.to_dict(), "complete": True})
     _wait_until_quiet(name)
     return lab
 
@@ -396,7 +303,7 @@ def _problems(name: str, record: dict[str, Any] | None) -> list[str]:
     """What is wrong with a recorded lab (empty list: healthy)."""
     if record is None or not record.get("complete"):
         return ["setup did not finish"]
-    lab = _lab_from_record(record)
+    lab = lab_from_record(record)
     problems = _end_problems(lab.outer, _wanted(lab, "outer"), lab.outer_ifindex)
     if not _netns_exists(lab.netns):
         return [*problems, f"namespace {lab.netns} is missing"]
@@ -444,19 +351,19 @@ def setup(name: str = DEFAULT_NAME, *, legacy_ip: bool = False, make_current: bo
     """
     validate_name(name)
     require_root("setting up a lab")
-    with state.locked():
-        record = state.read_record(name)
+    with lab_records.locked():
+        record = lab_records.read_record(name)
         if record is None:
             _refuse_bpffs_name(name)
             _refuse_foreign(name)
-            lab = _build(name, state.next_number(_numbers_on_host()), legacy_ip)
+            lab = _build(name, lab_records.next_number(_numbers_on_host()), legacy_ip)
         elif not _problems(name, record) and (record["legacy_ip"] or not legacy_ip):
-            lab = _lab_from_record(record)
+            lab = lab_from_record(record)
         else:
             _remove_kernel_objects(name)
             lab = _build(name, record["number"], legacy_ip or bool(record.get("legacy_ip")))
         if make_current:
-            state.write_current(name)
+            lab_records.write_current(name)
     return lab
 
 
@@ -511,8 +418,8 @@ def teardown(name: str) -> None:
     """Remove exactly what setup created: namespace, veth pair, pin folder, record."""
     validate_name(name)
     require_root("tearing down a lab")
-    with state.locked():
-        if state.read_record(name) is None:
+    with lab_records.locked():
+        if lab_records.read_record(name) is None:
             raise XdpTuiError(
                 f"no lab named {name}",
                 location=f"lab {name}",
@@ -520,17 +427,17 @@ def teardown(name: str) -> None:
             )
         _remove_kernel_objects(name)
         pins.remove_ours(name)  # another tool's pins in the folder stay
-        state.delete_record(name)
-        if state.read_current() == name:
-            state.write_current(None)
+        lab_records.delete_record(name)
+        if lab_records.read_current() == name:
+            lab_records.write_current(None)
 
 
 def reset(name: str) -> Lab:
     """Tear the lab's kernel objects (and pins) down and build them again, same number."""
     validate_name(name)
     require_root("resetting a lab")
-    with state.locked():
-        record = state.read_record(name)
+    with lab_records.locked():
+        record = lab_records.read_record(name)
         if record is None:
             raise XdpTuiError(
                 f"no lab named {name}",
@@ -543,37 +450,24 @@ def reset(name: str) -> Lab:
     return lab
 
 
-def get(name: str) -> Lab:
-    """The recorded lab `name` (not health-checked; see status())."""
-    validate_name(name)
-    record = state.read_record(name)
-    if record is None or not record.get("complete"):
-        raise XdpTuiError(
-            f"no lab named {name}",
-            location=f"lab {name}",
-            hint=f"create it: `xdp-tui env setup --name {name}`",
-        )
-    return _lab_from_record(record)
-
-
 def current() -> str | None:
-    return state.read_current()
+    return lab_records.read_current()
 
 
 def set_current(name: str) -> None:
     get(name)  # refuses unknown labs
-    with state.locked():
-        state.write_current(name)
+    with lab_records.locked():
+        lab_records.write_current(name)
 
 
 def status() -> dict[str, Any]:
     """Every recorded lab with its addresses and health, plus the current lab."""
     require_root("checking lab health")
     labs = []
-    for record in state.all_records():
+    for record in lab_records.all_records():
         name = record.get("name", "?")
         problems = _problems(name, record)
-        lab = _lab_from_record(record) if record.get("complete") else None
+        lab = lab_from_record(record) if record.get("complete") else None
         labs.append(
             {
                 "name": name,
@@ -589,17 +483,3 @@ def status() -> dict[str, Any]:
             }
         )
     return {"current": current(), "labs": labs}
-
-
-def is_lab_interface(ifname: str) -> bool:
-    """True when `ifname` (root namespace) is the outer end of a lab we created."""
-    if not isinstance(ifname, str) or not _NAME_RE.fullmatch(ifname):
-        return False
-    record = state.read_record(ifname)
-    if record is None or not record.get("complete") or record.get("outer") != ifname:
-        return False
-    try:
-        index = int(Path(f"/sys/class/net/{ifname}/ifindex").read_text())
-    except (OSError, ValueError):
-        return False
-    return index == record.get("outer_ifindex")

@@ -29,9 +29,9 @@ import struct
 import time
 from pathlib import Path
 
-from testenv.lab import Lab, netns_thread
 from xdp_tui.engine import _lib, bpfsys
 from xdp_tui.engine.attach import query
+from xdp_tui.labs import Lab, netns_thread
 
 BPF_PROG_TYPE_XDP = 6
 BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1
@@ -98,7 +98,7 @@ class LiveFrameSender:
         with _lib.capture_libbpf_log():  # a refusal is handled here, not printed
             fd = _prog_load(BPF_PROG_TYPE_XDP, b"xdptui_sender", b"GPL", code, 2, None)
         if fd < 0:
-            raise Unsupported(os.strerror(_lib.errno_from(fd)))
+            raise Unsupported(_lib.describe_errno(_lib.errno_of(fd)))
         self._prog_fd = fd
         return self
 
@@ -121,10 +121,10 @@ class LiveFrameSender:
         ret = bpfsys.prog_test_run(self._prog_fd, opts)
         if ret == 0:
             return
-        err = _lib.errno_from(ret)
+        err = _lib.errno_of(ret)
         if err == errno.EINTR:
             raise InterruptedError
-        raise Unsupported(os.strerror(err))
+        raise Unsupported(_lib.describe_errno(err))
 
     def stream(self, duration: float | None, count: int | None) -> tuple[int, float]:
         """Send until `count` frames or `duration` seconds; returns (sent, seconds)."""

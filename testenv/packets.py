@@ -11,6 +11,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from xdp_tui.labs import mac_bytes
+
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 ETH_P_8021Q = 0x8100
@@ -40,10 +42,6 @@ ECHO_PAYLOAD = bytes(range(56))
 SOURCE_PORT = 40000
 
 
-def mac_bytes(mac: str) -> bytes:
-    return bytes.fromhex(mac.replace(":", ""))
-
-
 def ip_bytes(address: str) -> bytes:
     return ipaddress.ip_address(address).packed
 
@@ -52,7 +50,7 @@ def checksum(data: bytes) -> int:
     """The Internet checksum (RFC 1071): one's complement of the one's complement sum."""
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -154,7 +152,8 @@ class ParsedFrame:
     def udp_ports(self) -> tuple[int, int] | None:
         if self.proto not in (IPPROTO_UDP, IPPROTO_TCP) or len(self.l4) < 4:
             return None
-        return struct.unpack("!HH", self.l4[:4])  # type: ignore[return-value]
+        source, dest = struct.unpack("!HH", self.l4[:4])
+        return source, dest
 
     def echo(self) -> tuple[int, int, int] | None:
         """(type, id, seq) for ICMP/ICMPv6 echo messages, else None."""

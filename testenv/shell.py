@@ -17,9 +17,10 @@ import tempfile
 from collections.abc import Sequence
 from typing import NoReturn
 
-from testenv.lab import CLONE_NEWNET, Lab, netns_path
 from xdp_tui import paths
+from xdp_tui.engine import _lib
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import CLONE_NEWNET, Lab, netns_path
 
 CLONE_NEWNS = 0x00020000
 MS_BIND = 0x1000
@@ -34,13 +35,15 @@ _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        err = ctypes.get_errno()
-        raise XdpTuiError(f"{what} failed: {os.strerror(err)}")
+        raise _lib.call_error(result, f"{what} failed")
+
+
+def _encode(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
-    encode = lambda s: s.encode() if s is not None else None  # noqa: E731
-    result = _libc.mount(encode(source), encode(target), encode(fstype), flags, None)
+    result = _libc.mount(_encode(source), _encode(target), _encode(fstype), flags, None)
     _check(result, f"mount {fstype or source} on {target}")
 
 

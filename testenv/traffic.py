@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from testenv import live_frames, packets
-from testenv.lab import Lab, netns_thread
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import Lab, netns_thread
 
 SOL_PACKET = getattr(socket, "SOL_PACKET", 263)  # missing from Python 3.11's socket module
 PACKET_AUXDATA = 8

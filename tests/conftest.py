@@ -33,6 +33,8 @@ def private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     root = tmp_path_factory.mktemp("state")
     os.environ["XDP_TUI_RUN_DIR"] = str(root / "run")
     os.environ["XDP_TUI_DATA_DIR"] = str(root / "data")
+    # The developer's own ~/.config/xdp-tui/config.toml must not change what tests see.
+    os.environ["XDP_TUI_CONFIG"] = str(root / "no-config.toml")
     yield
     _remove_leftovers()
 

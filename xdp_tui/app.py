@@ -23,7 +23,8 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from xdp_tui import paths
+from xdp_tui import config, paths
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.commands import WorkshopCommands
 from xdp_tui.screens.editor import EditorScreen
@@ -31,6 +32,7 @@ from xdp_tui.screens.help import HelpScreen
 from xdp_tui.screens.main import WORKSHOP_KEYS, WorkshopScreen
 from xdp_tui.screens.problems import log_unexpected
 from xdp_tui.stderr import divert_fd2_to_log
+from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.workbench import Workbench
 
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -78,20 +80,51 @@ class XdpTuiApp(App[int]):
         self.workbench = workbench or Workbench(lab)
         self._internal_error: Exception | None = None
         self.workshop = WorkshopScreen(self.workbench)
+        self._remembered = config.State()
+        self._lesson_restored = False
 
     def on_mount(self) -> None:
-        self._pick_theme()
+        self._apply_settings()
         self._install_signal_handlers()
         self._watch_terminal()
         self.push_screen(self.workshop)
 
-    def _pick_theme(self) -> None:
-        """XDP_TUI_THEME wins; a 16-colour terminal gets the ANSI theme (its own palette)."""
-        wanted = os.environ.get("XDP_TUI_THEME")
+    # ---- settings and remembered choices (xdp_tui.config) ----------------------------
+
+    def _apply_settings(self) -> None:
+        """The learner's keymap and theme from config.toml, and what they chose last time."""
+        settings = config.load_settings()
+        self._remembered = config.load_state()
+        self.set_keymap(settings.keymap)
+        for problem in settings.problems:
+            self.notify(problem.render(), title="config.toml not used", severity="warning")
+        self._pick_theme(self._remembered.theme or settings.theme)
+        self.watch(self, "theme", lambda _theme: self._remember(), init=False)
+
+    def _pick_theme(self, preferred: str | None) -> None:
+        """XDP_TUI_THEME wins, then PREFERRED; a 16-colour terminal gets the ANSI theme."""
+        wanted = config.theme_override() or preferred
         if not wanted and self.console.color_system in ("standard", "windows"):
             wanted = "ansi-dark"
         if wanted and wanted in self.available_themes:
             self.theme = wanted
+
+    def on_lesson_browser_chosen(self, event: LessonBrowser.Chosen) -> None:
+        """Back to the lesson of last time once the list is filled; then follow the learner."""
+        last = self._remembered.last_lesson
+        if not self._lesson_restored:
+            self._lesson_restored = True
+            if last and last != event.lesson.id:
+                self.workshop.go_to_lesson(last)
+                return
+        self._remembered = config.State(self.theme, event.lesson.id)
+
+    def _remember(self) -> None:
+        self._remembered = config.State(self.theme, self._remembered.last_lesson)
+        try:
+            config.save_state(self._remembered)
+        except XdpTuiError as exc:  # only a convenience: say why, carry on
+            self.log.warning(f"state not saved: {exc.render()}")
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -100,6 +133,8 @@ class XdpTuiApp(App[int]):
                 loop.add_signal_handler(signum, self._leave_on_signal, signum)
 
     def _watch_terminal(self) -> None:
+        if sys.__stdin__ is None:  # started without any stdin
+            return
         try:
             fd = sys.__stdin__.fileno()
         except (AttributeError, ValueError, OSError):  # no stdin at all
@@ -155,9 +190,8 @@ class XdpTuiApp(App[int]):
 
         def answered(choice: str | None) -> None:
             if choice == "save":
-                for editor in unsaved:
-                    editor.save()
-                self._leave()
+                if all(editor.save() for editor in unsaved):  # one not saved: stay, say why
+                    self._leave()
             elif choice == "discard":
                 self._leave()
 
@@ -174,6 +208,7 @@ class XdpTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.workbench.close()
+        self._remember()
 
     def _handle_exception(self, error: Exception) -> None:
         """A defect in the app: keep the traceback in the log, detach, leave with one line."""

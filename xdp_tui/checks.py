@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from xdp_tui import pins
 from xdp_tui.engine.actions import XDP_ACTIONS
@@ -54,8 +54,10 @@ from xdp_tui.lessons import (
     solution_source,
     workspace_source,
 )
-from xdp_tui.paths import pin_dir, run_dir, user_data_dir
-from xdp_tui.process import pid_alive
+from xdp_tui.paths import learner_build_dir, pin_dir, run_dir
+
+if TYPE_CHECKING:
+    from xdp_tui.engine.attach import Mode
 
 ACTION_NAMES = XDP_ACTIONS  # lessons' checks import it from here
 STATS_MAP = "xdp_stats_map"
@@ -147,7 +149,7 @@ class CheckContext:
         name = f"xc{os.getpid() % 100000}{role[:1]}{next(_lab_counter)}"
         _sweep_orphan_labs()
         _register_lab(name)
-        self._stack.callback(_remove_lab, name)
+        self._stack.callback(remove_check_lab, name)
         # The learner's current lab must stay theirs.
         lab = testenv.setup(name, make_current=False, **opts)
         self._labs[role] = lab
@@ -155,7 +157,7 @@ class CheckContext:
 
     # ---- programs -------------------------------------------------------
 
-    def load(self, program: str | None, role: str = "test01", mode: str = "auto") -> Any:
+    def load(self, program: str | None, role: str = "test01", mode: Mode = "auto") -> Any:
         """Build-once, load PROGRAM from the source under test and attach it on ROLE's lab.
 
         Replaces whatever this check had attached there before. Maps are
@@ -180,6 +182,39 @@ class CheckContext:
         if role not in self._loaded:
             raise XdpTuiError(f"check bug: nothing loaded on role {role!r}")
         return self._loaded[role]
+
+    # ---- single packets: crafted frames and the capture at the hook ------
+
+    def test_run(self, program: str | None, packet: str | bytes, repeat: int = 1) -> Any:
+        """Run PROGRAM of the source under test on one frame with BPF_PROG_TEST_RUN.
+
+        PACKET is a spec (`icmp6-echo:seq=2,truncate=57`, see engine.packetspec)
+        or the frame's bytes. A private copy runs: no lab is needed, verdicts are
+        deterministic and frames no ping can make (truncated, malformed) are easy.
+        Returns engine.testrun.TestRunResult (.verdict_name, .data_out, .map_changes).
+        """
+        from xdp_tui.engine.packetspec import frame_from_spec
+        from xdp_tui.engine.testrun import TestRunner
+
+        key = f"test-run:{program}"
+        if key not in self._loaded:
+            runner = TestRunner.open(self.obj, program=program)
+            self._stack.callback(runner.close)
+            self._loaded[key] = runner
+        frame = frame_from_spec(packet) if isinstance(packet, str) else packet
+        return self._loaded[key].run(frame, repeat)
+
+    def capture(self, role: str = "test01", **options: Any) -> Any:
+        """Capture at the hook what the program loaded on ROLE does (engine.capture.Capture).
+
+        Every packet by default (rate=0); stopped when the check ends.
+        """
+        from xdp_tui.engine.capture import Capture
+
+        options.setdefault("rate", 0)
+        cap = Capture.start(self.lab(role).outer, **options)
+        self._stack.callback(cap.close)
+        return cap
 
     def map_fd(self, name: str, role: str = "test01") -> int:
         """The fd of map NAME of the program loaded on ROLE."""
@@ -329,17 +364,13 @@ def _register_lab(name: str) -> None:
 
 def _sweep_orphan_labs() -> None:
     """Remove private labs whose checking process died (killed mid-check)."""
-    folder = _registry()
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(entry.read_text().strip())
-            if not pid_alive(pid):
-                _remove_lab(entry.name)
+    from xdp_tui.sweep import sweep_check_labs
+
+    sweep_check_labs()
 
 
-def _remove_lab(name: str) -> None:
+def remove_check_lab(name: str) -> None:
+    """Tear down the private lab NAME, its pins and its registry entry."""
     import testenv
 
     # Pinned maps keep kernel memory alive: the pins xdp-tui made go with the lab.
@@ -376,11 +407,10 @@ def source_under_test(lesson: Lesson, *, solution: bool = False) -> Path:
 
 
 def build_for_checks(lesson: Lesson, source: Path, kind: str) -> Path:
-    """Build SOURCE into a private checks folder (never next to a shipped file)."""
+    """Build SOURCE into a root-private folder (never next to a shipped file, never in a home)."""
     from xdp_tui.engine.build import build_or_raise
 
-    out_dir = user_data_dir() / "checks-build" / lesson.id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = learner_build_dir(lesson.id) / "checks"
     result = build_or_raise(source, out_dir / f"{kind}-{source.stem}.o")
     return result.obj
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import (
     Assignment,
@@ -281,14 +282,20 @@ class SolutionDiff:
         return "".join(line.text + "\n" for line in self.lines)
 
 
-def solution_diff(lesson: Lesson, source: Path | None = None, context: int = 3) -> SolutionDiff:
-    """Unified diff from the learner's file (or SOURCE) to the solution (markers left out)."""
+def solution_diff(
+    lesson: Lesson, source: Path | None = None, context: int = 3, *, text: str | None = None
+) -> SolutionDiff:
+    """Unified diff from the learner's file (or SOURCE) to the solution (markers left out).
+
+    TEXT: SOURCE's content when the caller has read it already (the room reads
+    another user's file itself, without following links).
+    """
     mine = Path(source) if source is not None else workspace_source(lesson)
     theirs = solution_source(lesson)
-    try:
-        mine_lines = mine.read_text(errors="replace").splitlines()
-    except OSError as exc:
-        raise XdpTuiError(f"cannot read {mine}: {exc.strerror}", location=str(mine)) from exc
+    # As the learner, no links, capped: the workspace file may be a link to anything.
+    # TEXT: the room has read another user's file already (as that user).
+    raw_mine = text if text is not None else userfiles.read_source(mine).decode(errors="replace")
+    mine_lines = raw_mine.splitlines()
     solution_lines = _unmarked(theirs.read_text().splitlines())
     raw = difflib.unified_diff(
         mine_lines,

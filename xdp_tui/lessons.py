@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import stat
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.paths import give_to_invoking_user, lessons_dir, user_data_dir
+from xdp_tui.paths import lessons_dir, user_data_dir
 
 # Files a learner may edit: C sources and headers at the top of the lesson folder.
 _WORKSPACE_SUFFIXES = (".c", ".h")
@@ -109,6 +109,10 @@ class Lesson:
     starter_passes: tuple[str, ...] = ()
     # Traffic the lesson's assignments need, beyond the IPv6 ping every lab answers.
     traffic: tuple[TrafficChoice, ...] = ()
+    # Programs of the lesson file that go on a kernel tracepoint (tracing01), not on the lab.
+    tracepoint_programs: tuple[str, ...] = ()
+    # TC programs of the lesson file, attached to the lab's ingress beside XDP (advanced01).
+    tc_programs: tuple[str, ...] = ()
 
     @property
     def starter_source(self) -> Path:
@@ -144,6 +148,8 @@ class Lesson:
             "starter_refused": self.starter_refused,
             "starter_passes": list(self.starter_passes),
             "traffic": [t.to_dict() for t in self.traffic],
+            "tracepoint_programs": list(self.tracepoint_programs),
+            "tc_programs": list(self.tc_programs),
         }
 
 
@@ -151,19 +157,32 @@ class Lesson:
 
 
 def catalog() -> list[Lesson]:
-    """Every lesson found under `lessons_dir()`, in teaching order."""
+    """Every lesson found under `lessons_dir()`, in teaching order (damaged ones left out)."""
+    return load_catalog()[0]
+
+
+def load_catalog() -> tuple[list[Lesson], list[XdpTuiError]]:
+    """Every readable lesson in teaching order, and a located error for each damaged one."""
     root = lessons_dir()
     if not root.is_dir():
-        return []
-    found = [_read_lesson(toml) for toml in sorted(root.glob("*/lesson.toml"))]
-    return sorted(found, key=lambda lesson: (lesson.order, lesson.id))
+        return [], []
+    found, problems = [], []
+    for toml in sorted(root.glob("*/lesson.toml")):
+        try:
+            found.append(_read_lesson(toml))
+        except XdpTuiError as exc:
+            problems.append(exc)
+    return sorted(found, key=lambda lesson: (lesson.order, lesson.id)), problems
 
 
 def get_lesson(lesson_id: str) -> Lesson:
-    lessons = catalog()
+    lessons, problems = load_catalog()
     for lesson in lessons:
         if lesson.id == lesson_id:
             return lesson
+    for problem in problems:  # it is there but damaged: say what is wrong with it
+        if problem.location and Path(problem.location).parent.name == lesson_id:
+            raise problem
     known = ", ".join(lesson.id for lesson in lessons) or "none found"
     raise XdpTuiError(
         f"unknown lesson {lesson_id!r}",
@@ -171,85 +190,133 @@ def get_lesson(lesson_id: str) -> Lesson:
     )
 
 
+# lesson.toml is a few hundred bytes; refuse what cannot be one before parsing it.
+LESSON_TOML_LIMIT = 64 << 10
+
+
 def _read_lesson(toml_path: Path) -> Lesson:
     where = str(toml_path)
     try:
-        data = tomllib.loads(toml_path.read_text())
+        with toml_path.open("rb") as handle:
+            raw = handle.read(LESSON_TOML_LIMIT + 1)
+    except OSError as exc:
+        raise XdpTuiError(f"cannot read lesson metadata: {exc.strerror}", location=where) from exc
+    if len(raw) > LESSON_TOML_LIMIT:
+        raise XdpTuiError(f"lesson metadata over {LESSON_TOML_LIMIT} bytes", location=where)
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise XdpTuiError("lesson metadata is not UTF-8 text", location=where) from exc
     except tomllib.TOMLDecodeError as exc:
         raise XdpTuiError(f"cannot parse lesson metadata: {exc}", location=where) from exc
+    except RecursionError:
+        raise XdpTuiError("lesson metadata nested too deeply", location=where) from None
     try:
         return _lesson_from_dict(data, toml_path.parent)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise XdpTuiError(
-            f"bad lesson metadata: {exc!r}",
+            f"bad lesson metadata: {_schema_words(exc)}",
             location=where,
             hint="compare with the schema in docs/ARCHITECTURE.md",
         ) from exc
 
 
+def _schema_words(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}"
+    return str(exc)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """VALUE if it is of KIND (bool is no int here), else a TypeError naming WHAT."""
+    if isinstance(value, kind) and not (isinstance(value, bool) and bool not in _kinds(kind)):
+        return value
+    raise TypeError(f"{what} must be {_kind_words(kind)}, not {type(value).__name__}")
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_words(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in _kinds(kind))
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    items = _typed(value, list, what)
+    return tuple(_typed(item, str, f"each of {what}") for item in items)
+
+
 def _lesson_from_dict(data: dict[str, Any], folder: Path) -> Lesson:
-    lab = data.get("lab", {})
-    roles = tuple(str(r) for r in lab.get("roles", ["test01"]))
-    assignments = tuple(_assignment_from_dict(a) for a in data.get("assignments", []))
-    lesson_id = str(data["id"])
+    lab = _typed(data.get("lab", {}), dict, "[lab]")
+    roles = _strings(lab.get("roles", ["test01"]), "lab.roles")
+    assignments = tuple(
+        _assignment_from_dict(_typed(item, dict, "each [[assignments]]"))
+        for item in _typed(data.get("assignments", []), list, "assignments")
+    )
+    lesson_id = _typed(data["id"], str, "id")
     if lesson_id != folder.name:
         raise ValueError(f"id {lesson_id!r} differs from its folder name {folder.name!r}")
     return Lesson(
         id=lesson_id,
-        title=str(data["title"]),
-        order=int(data["order"]),
+        title=_typed(data["title"], str, "title"),
+        order=_typed(data["order"], int, "order"),
         dir=folder,
         readme=folder / "README.md",
-        source_name=str(data.get("source", "xdp_prog_kern.c")),
-        programs=tuple(str(p) for p in data.get("programs", [])),
-        default_program=data.get("default_program") or None,
-        maps=tuple(str(m) for m in data.get("maps", [])),
+        source_name=_typed(data.get("source", "xdp_prog_kern.c"), str, "source"),
+        programs=_strings(data.get("programs", []), "programs"),
+        default_program=_typed(data.get("default_program", ""), str, "default_program") or None,
+        maps=_strings(data.get("maps", []), "maps"),
         lab=LabOptions(
-            count=int(lab.get("count", len(roles))),
+            count=_typed(lab.get("count", len(roles)), int, "lab.count"),
             roles=roles,
-            legacy_ip=bool(lab.get("legacy_ip", False)),
-            vlan=bool(lab.get("vlan", False)),
+            legacy_ip=_typed(lab.get("legacy_ip", False), bool, "lab.legacy_ip"),
+            vlan=_typed(lab.get("vlan", False), bool, "lab.vlan"),
         ),
         assignments=assignments,
-        starter_refused=str(data.get("starter_refused", "")),
-        starter_passes=tuple(str(a) for a in data.get("starter_passes", [])),
-        traffic=tuple(_traffic_from_dict(t) for t in data.get("traffic", [])),
+        starter_refused=_typed(data.get("starter_refused", ""), str, "starter_refused"),
+        starter_passes=_strings(data.get("starter_passes", []), "starter_passes"),
+        traffic=tuple(
+            _traffic_from_dict(_typed(item, dict, "each [[traffic]]"))
+            for item in _typed(data.get("traffic", []), list, "traffic")
+        ),
+        tracepoint_programs=_strings(data.get("tracepoint_programs", []), "tracepoint_programs"),
+        tc_programs=_strings(data.get("tc_programs", []), "tc_programs"),
     )
 
 
 def _assignment_from_dict(data: dict[str, Any]) -> Assignment:
     hints = data.get("hints")
     if hints is None:
-        hints = [data["hint"]] if data.get("hint") else []
-    if not isinstance(hints, list):
-        raise ValueError(f"assignment {data.get('id')!r}: hints must be a list of strings")
-    levels = tuple(str(h) for h in hints)
+        hints = [_typed(data["hint"], str, "assignment hint")] if data.get("hint") else []
+    levels = _strings(hints, "assignment hints")
     return Assignment(
-        id=str(data["id"]),
-        title=str(data["title"]),
-        check=str(data["check"]),
+        id=str(_typed(data["id"], (str, int), "assignment id")),
+        title=_typed(data["title"], str, "assignment title"),
+        check=_typed(data["check"], str, "assignment check"),
         hint=levels[0] if levels else "",
         hints=levels,
     )
 
 
 def _traffic_from_dict(data: dict[str, Any]) -> TrafficChoice:
-    kind = str(data.get("kind", "ping"))
-    family = int(data.get("family", 6))
+    kind = _typed(data.get("kind", "ping"), str, "traffic kind")
+    family = _typed(data.get("family", 6), int, "traffic family")
     if kind not in TRAFFIC_KINDS:
         raise ValueError(f"traffic kind {kind!r} is not one of {', '.join(TRAFFIC_KINDS)}")
     if family not in (4, 6):
         raise ValueError(f"traffic family {family} is not 4 or 6")
     if kind != "ping" and data.get("port") is None:
         raise ValueError(f"{kind} traffic needs a port")
+    vlan, port = data.get("vlan"), data.get("port")
     return TrafficChoice(
-        label=str(data["label"]),
+        label=_typed(data["label"], str, "traffic label"),
         kind=kind,
         family=family,
-        vlan=int(data["vlan"]) if data.get("vlan") is not None else None,
-        port=int(data["port"]) if data.get("port") is not None else None,
-        ask_to=bool(data.get("ask_to", False)),
-        count=int(data.get("count", 5)),
+        vlan=None if vlan is None else _typed(vlan, int, "traffic vlan"),
+        port=None if port is None else _typed(port, int, "traffic port"),
+        ask_to=_typed(data.get("ask_to", False), bool, "traffic ask_to"),
+        count=_typed(data.get("count", 5), int, "traffic count"),
     )
 
 
@@ -261,16 +328,16 @@ def workspace_dir(lesson: Lesson) -> Path:
 
 
 def workspace_source(lesson: Lesson) -> Path:
-    """The learner's own copy of the starter, created on first use."""
+    """The learner's own copy of the starter, created on first use (as the learner)."""
     target = workspace_dir(lesson) / lesson.source_name
-    if not target.exists():
+    if not userfiles.lexists(target):
         _copy_starter(lesson)
     return target
 
 
 def reset_workspace(lesson: Lesson) -> Path:
     """Throw away the learner's edits: the workspace becomes the starter again."""
-    shutil.rmtree(workspace_dir(lesson), ignore_errors=True)
+    userfiles.remove_tree(workspace_dir(lesson))
     return workspace_source(lesson)
 
 
@@ -283,15 +350,15 @@ def solution_source(lesson: Lesson) -> Path:
 
 def _copy_starter(lesson: Lesson) -> None:
     # Copy only the top-level C files: the solution folder must stay out of reach.
+    # The shipped files are ours (read as root); the copies are the learner's.
     folder = workspace_dir(lesson)
-    folder.mkdir(parents=True, exist_ok=True)
+    userfiles.make_dirs(folder)
     for item in sorted(lesson.dir.iterdir()):
         if item.is_file() and item.suffix in _WORKSPACE_SUFFIXES:
             destination = folder / item.name
-            if not destination.exists():
-                shutil.copyfile(item, destination)
-                give_to_invoking_user(destination)
-    if not (folder / lesson.source_name).exists():
+            if not userfiles.lexists(destination):
+                userfiles.write_bytes(destination, item.read_bytes())
+    if not userfiles.lexists(folder / lesson.source_name):
         raise XdpTuiError(
             f"lesson {lesson.id} has no starter {lesson.source_name}",
             location=str(lesson.starter_source),
@@ -311,9 +378,21 @@ HOME_PROGRESS = Path(".local") / "share" / "xdp-tui" / "progress.json"
 
 
 def machine_homes() -> list[tuple[str, Path]]:
-    """(user, home) of root and every login user (uid >= 1000) of this machine."""
+    """(user, home) of root and every login user (uid >= 1000) of this machine.
+
+    XDP_TUI_HOMES names a folder whose subfolders are the homes instead (homes
+    not in the passwd database, e.g. on a shared mount, and one machine standing
+    in for several lab VMs in the room tests).
+    """
     import pwd
 
+    if os.environ.get("XDP_TUI_HOMES"):
+        root = Path(os.environ["XDP_TUI_HOMES"])
+        return sorted(
+            (entry.name, entry)
+            for entry in root.iterdir()
+            if entry.is_dir() and not entry.is_symlink()
+        )
     return [
         (entry.pw_name, Path(entry.pw_dir))
         for entry in pwd.getpwall()
@@ -321,42 +400,179 @@ def machine_homes() -> list[tuple[str, Path]]:
     ]
 
 
+@dataclass(frozen=True)
+class UserProgress:
+    """One user's progress for the instructor's view, or why it could not be read."""
+
+    user: str
+    path: Path
+    progress: Progress | None
+    problem: str = ""
+
+
+def _last_edit(workspaces: Path) -> tuple[str | None, float | None]:
+    """(lesson, mtime) of the most recently modified workspace file, never following links."""
+    best: tuple[str | None, float | None] = (None, None)
+    try:
+        folders = [entry for entry in os.scandir(workspaces) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return best
+    for folder in folders:
+        try:
+            files = list(os.scandir(folder.path))
+        except OSError:
+            continue
+        for item in files:
+            if not item.is_file(follow_symlinks=False) or not item.name.endswith(
+                _WORKSPACE_SUFFIXES
+            ):
+                continue
+            mtime = item.stat(follow_symlinks=False).st_mtime
+            if best[1] is None or mtime > best[1]:
+                best = (folder.name, mtime)
+    return best
+
+
+# A learner's source read for the instructor: larger files are cut, not read whole.
+_SOURCE_READ_LIMIT = 256 * 1024
+
+
+def read_home_file(home: Path, relative: Path, limit: int = _SOURCE_READ_LIMIT) -> str | None:
+    """Text of HOME/RELATIVE read as root without following any symlink on the way.
+
+    Every component is opened with O_NOFOLLOW relative to the previous one, so a
+    learner's link (to /etc/shadow, say) is refused instead of read. None when
+    missing, a link, or not a regular file.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(home, flags | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for part in relative.parts[:-1]:
+            next_fd = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        file_fd = os.open(relative.parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+        with os.fdopen(file_fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return handle.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def users_progress(homes: list[tuple[str, Path]] | None = None) -> list[tuple[str, Progress]]:
-    """Every user who has a progress file, by name: who is done, for the instructor."""
+    """Every user with a readable progress file, by name: who is done, for the instructor."""
+    return [
+        (row.user, row.progress) for row in users_progress_report(homes) if row.progress is not None
+    ]
+
+
+def users_progress_report(homes: list[tuple[str, Path]] | None = None) -> list[UserProgress]:
+    """Every user with a progress file, by name; a hostile or damaged one says why it is skipped.
+
+    Each file is read as the owner of the home it lies in, so a link there to
+    someone else's file reads nothing.
+    """
     found = []
     for user, home in machine_homes() if homes is None else homes:
         path = home / HOME_PROGRESS
-        if path.is_file():
-            found.append((user, Progress.load(path)))
-    return sorted(found, key=lambda pair: pair[0])
+        try:
+            owner = userfiles.owner_of(home)
+            if not userfiles.lexists(path, owner=owner):
+                continue
+            found.append(UserProgress(user, path, Progress.read(path, owner=owner)))
+        except XdpTuiError as exc:
+            found.append(UserProgress(user, path, None, exc.render()))
+        except OSError:
+            continue  # no such home
+    return sorted(found, key=lambda row: row.user)
+
+
+def check_progress_data(data: Any) -> dict[str, Any]:
+    """DATA if it has the progress shape (extra keys allowed), else a ValueError saying where."""
+    if not isinstance(data, dict):
+        raise ValueError(f"top level must be an object, not {type(data).__name__}")
+    lessons = data.setdefault("lessons", {})
+    _expect(lessons, dict, "lessons")
+    for lesson_id, entries in lessons.items():
+        _expect(entries, dict, f"lessons.{lesson_id}")
+        for assignment_id, entry in entries.items():
+            where = f"lessons.{lesson_id}.{assignment_id}"
+            _expect(entry, dict, where)
+            for key, kinds in _ENTRY_TYPES.items():
+                if key in entry:
+                    _expect(entry[key], kinds, f"{where}.{key}")
+    return data
+
+
+# Known fields of one assignment's entry; other keys (added by newer versions) are kept as they are.
+_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    "passed": (bool,),
+    "detail": (str,),
+    "checked_at": (int, float),
+    "passed_at": (int, float, type(None)),
+    "title": (str,),
+    "failures": (int,),
+}
+
+
+def _expect(value: Any, kinds: type | tuple[type, ...], where: str) -> None:
+    kinds = _kinds(kinds)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ValueError(f"{where} must be {_kind_words(kinds)}, not {type(value).__name__}")
+
+
+def parse_progress(raw: bytes, where: str) -> dict[str, Any]:
+    try:
+        return check_progress_data(json.loads(raw))
+    except RecursionError:
+        raise XdpTuiError("progress nested too deeply", location=where) from None
+    except UnicodeDecodeError:
+        raise XdpTuiError("progress is not UTF-8 text", location=where) from None
+    except ValueError as exc:
+        raise XdpTuiError(f"invalid progress: {exc}", location=where) from None
 
 
 class Progress:
     """Which assignments this user has passed, kept in `progress.json`.
 
     Shape: {"lessons": {lesson_id: {assignment_id: {"passed": bool,
-    "detail": str, "checked_at": float, "passed_at": float|None}}}}.
-    `passed` is the latest result; `passed_at` remembers the first success,
-    so a later failed re-check does not erase the achievement.
+    "detail": str, "checked_at": float, "passed_at": float|None}}}};
+    other keys are kept. `passed` is the latest result; `passed_at`
+    remembers the first success, so a later failed re-check does not erase
+    the achievement.
+
+    A damaged file does not lock the learner out: they start afresh and
+    `problem` says why; the next save first renames the old file aside
+    (`progress.json.invalid`), so nothing is silently overwritten.
     """
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, data: dict[str, Any], problem: str = "") -> None:
         self.path = path
         self._data = data
+        self.problem = problem
 
     @classmethod
     def load(cls, path: Path | None = None) -> Progress:
+        """This learner's progress (empty, with `problem` set, when the file is damaged)."""
         path = path or progress_file()
+        if not userfiles.lexists(path):
+            return cls(path, {"lessons": {}})
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            data = {}
-        except (OSError, ValueError):
-            # A damaged file must not lock the learner out; start afresh.
-            data = {}
-        if not isinstance(data.get("lessons"), dict):
-            data = {"lessons": {}}
-        return cls(path, data)
+            return cls.read(path)
+        except XdpTuiError as exc:
+            return cls(path, {"lessons": {}}, problem=exc.render())
+
+    @classmethod
+    def read(cls, path: Path, *, owner: userfiles.Learner | None = None) -> Progress:
+        """PATH's progress, or an XdpTuiError naming what is wrong with it."""
+        raw = userfiles.read_bytes(path, userfiles.PROGRESS_LIMIT, owner=owner)
+        return cls(path, parse_progress(raw, str(path)))
 
     def mark(
         self,
@@ -372,7 +588,11 @@ class Progress:
         lessons = self._data["lessons"]
         entry = lessons.setdefault(lesson_id, {}).get(assignment_id, {})
         now = time.time()
-        entry.update({"passed": bool(passed), "detail": detail, "checked_at": now})
+        # Failed checks in a row on this assignment: the room's "stuck" rule reads it.
+        failures = 0 if passed else int(entry.get("failures") or 0) + 1
+        entry.update(
+            {"passed": bool(passed), "detail": detail, "checked_at": now, "failures": failures}
+        )
         if title:
             entry["title"] = title
         if passed and not entry.get("passed_at"):
@@ -419,24 +639,59 @@ class Progress:
 
     def last_checked(self) -> float | None:
         """When this user last ran a check (seconds since the epoch), if ever."""
-        times = [
+        times: list[float] = [
             entry.get("checked_at") or 0
             for entries in self._data["lessons"].values()
             for entry in entries.values()
         ]
-        return max(times) if times and max(times) else None
+        return max(times, default=0) or None
+
+    def last_check(self) -> dict[str, Any] | None:
+        """The most recent check: lesson, assignment, passed, detail, checked_at, failures."""
+        latest: dict[str, Any] | None = None
+        for lesson_id, entries in self._data["lessons"].items():
+            for assignment_id, entry in entries.items():
+                when = entry.get("checked_at") or 0
+                if when and (latest is None or when > latest["checked_at"]):
+                    latest = {
+                        "lesson": lesson_id,
+                        "assignment": assignment_id,
+                        "passed": bool(entry.get("passed")),
+                        "detail": str(entry.get("detail") or ""),
+                        "checked_at": when,
+                        "failures": int(entry.get("failures") or 0),
+                    }
+        return latest
+
+    def activity(self) -> dict[str, Any]:
+        """Where this learner is, for the instructor's room (names and times, never source).
+
+        current_lesson: the lesson last checked or last edited (workspace files
+        next to the progress file), whichever is later; last_activity: when;
+        last_progress: the latest first pass of an assignment, or, before any,
+        the first check (the start of the time without progress).
+        """
+        check = self.last_check()
+        edited_lesson, edited_at = _last_edit(self.path.parent / "workspace")
+        current = check["lesson"] if check else None
+        activity_at = check["checked_at"] if check else None
+        if edited_at and (activity_at is None or edited_at > activity_at):
+            current, activity_at = edited_lesson, edited_at
+        entries = [e for entries in self._data["lessons"].values() for e in entries.values()]
+        passes = [e.get("passed_at") or 0 for e in entries]
+        checks = [e.get("checked_at") or 0 for e in entries if e.get("checked_at")]
+        progress_at = max(passes, default=0) or min(checks, default=0) or None
+        return {
+            "current_lesson": current,
+            "last_check": check,
+            "last_activity": activity_at,
+            "last_progress": progress_at,
+        }
 
     def save(self) -> None:
-        # Write-then-rename so a crash never leaves half a file.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self._data, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            give_to_invoking_user(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the file as the learner (never through a link); a damaged one is kept aside."""
+        if self.problem and userfiles.lexists(self.path):
+            userfiles.rename_aside(self.path, "invalid")
+        self.problem = ""
+        text = json.dumps(self._data, indent=1, sort_keys=True)
+        userfiles.write_text(self.path, text)

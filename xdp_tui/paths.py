@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
+import stat
 from pathlib import Path
+
+from xdp_tui import config
+from xdp_tui.errors import XdpTuiError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,48 +39,16 @@ def run_dir() -> Path:
     Network namespaces and XDP attachments vanish at reboot, so their records
     live on tmpfs. Tests point XDP_TUI_RUN_DIR at a private directory.
     """
-    return Path(os.environ.get("XDP_TUI_RUN_DIR", "/run/xdp-tui"))
+    return config.run_dir()
 
 
 def user_data_dir() -> Path:
-    """Per-user data that persists: lesson workspaces and progress.
-
-    Learners start xdp-tui with sudo; their work belongs in their own home,
-    not root's, so SUDO_USER's home wins over $HOME.
-    """
-    if "XDP_TUI_DATA_DIR" in os.environ:
-        return Path(os.environ["XDP_TUI_DATA_DIR"])
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]) / "xdp-tui"
-    return _invoking_user_home() / ".local" / "share" / "xdp-tui"
-
-
-def _invoking_user_home() -> Path:
-    sudo_user = os.environ.get("SUDO_USER")
-    if sudo_user and sudo_user != "root":
-        try:
-            return Path(pwd.getpwnam(sudo_user).pw_dir)
-        except KeyError:
-            pass
-    return Path.home()
-
-
-def give_to_invoking_user(path: Path) -> None:
-    """Files we create for a sudo user (workspace, progress) stay editable by them."""
-    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if os.geteuid() != 0 or not uid or not gid or "XDP_TUI_DATA_DIR" in os.environ:
-        return
-    home = _invoking_user_home()
-    current = path
-    # Hand over the created path and its parents up to (not including) the home.
-    while current != home and home in current.parents:
-        with contextlib.suppress(OSError):
-            os.chown(current, int(uid), int(gid))
-        current = current.parent
+    """Per-user data that persists (see config.data_dir)."""
+    return config.data_dir()
 
 
 def bpffs_root() -> Path:
-    return Path(os.environ.get("XDP_TUI_BPFFS", "/sys/fs/bpf"))
+    return config.bpffs_root()
 
 
 def pin_dir(ifname: str) -> Path:
@@ -85,6 +56,56 @@ def pin_dir(ifname: str) -> Path:
     return bpffs_root() / ifname
 
 
+def private_dir(name: str) -> Path:
+    """`run_dir()/NAME`, a folder only we can enter (0700, ours, not a link), made if missing.
+
+    What root writes for a learner's session (build outputs, logs) goes here,
+    never into the learner's home, where a planted link could redirect it.
+    """
+    return private_folder(run_dir() / name)
+
+
+def private_folder(folder: Path) -> Path:
+    """FOLDER made (or checked) as one only we can enter: 0700, ours, not a link."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise XdpTuiError(
+            "not a folder of ours; refusing to use it",
+            location=str(folder),
+            hint="remove it (it is no xdp-tui state folder)",
+        )
+    if info.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def lock_dir() -> Path:
+    """Where host-wide lock files live: a root-only folder (no other user can take a lock).
+
+    Fixed, not under XDP_TUI_RUN_DIR: labs of every state folder share the
+    kernel's address space, so all of them must serialise on the same lock.
+    """
+    if os.geteuid() != 0:
+        return private_dir("locks")
+    return private_folder(config.lock_dir())
+
+
+def learner_build_dir(lesson_id: str) -> Path:
+    """Where the learner's builds of LESSON_ID go: private to root, one folder per user."""
+    uid = os.environ.get("SUDO_UID", str(os.getuid())) if os.geteuid() == 0 else str(os.getuid())
+    return private_dir("build") / f"user-{uid}" / lesson_id
+
+
 def log_file() -> Path:
-    """Where C-level stderr (libbpf, bcc, clang) goes while the TUI runs."""
-    return user_data_dir() / "stderr.log"
+    """Where C-level stderr (libbpf, bcc, clang) goes while the TUI runs.
+
+    Running as root it is a root-only file under the run directory (a log in
+    the learner's home could be a link to any file); unprivileged, in their data folder.
+    """
+    if os.geteuid() != 0:
+        return user_data_dir() / "stderr.log"
+    uid = os.environ.get("SUDO_UID", "0")
+    return private_dir("logs") / f"stderr-{uid if uid.isdigit() else 0}.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,3 +29,24 @@ def left_by_dead_processes(parent: Path, prefix: str) -> Iterator[Path]:
         pid = path.name.removeprefix(prefix).split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
             yield path
+
+
+# Private tracefs instances (engine.monitor) are named after their process, so a
+# dead run's instance can be found and removed by the next command.
+TRACE_INSTANCE_PREFIX = "xdp-tui-"  # + "<pid>-<n>"
+TRACE_INSTANCE_DIRS = (
+    Path("/sys/kernel/tracing/instances"),
+    Path("/sys/kernel/debug/tracing/instances"),
+)
+
+
+def sweep_trace_instances(instances: tuple[Path, ...] = TRACE_INSTANCE_DIRS) -> list[str]:
+    done = []
+    for folder in instances:
+        if not folder.is_dir():
+            continue
+        for instance in left_by_dead_processes(folder, TRACE_INSTANCE_PREFIX):
+            with contextlib.suppress(OSError):
+                instance.rmdir()  # tracefs removes an instance's files with it
+                done.append(f"trace instance {instance.name}")
+    return done

@@ -20,7 +20,9 @@ from pathlib import Path
 def divert_fd2_to_log(log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     terminal = os.dup(2)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # Never through a link: root appending to whatever a planted link names.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    log_fd = os.open(log_path, flags, 0o600)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     stream = io.TextIOWrapper(io.FileIO(terminal, "w"), line_buffering=True)

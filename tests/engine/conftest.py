@@ -102,3 +102,44 @@ def load_on_lab(prog: Callable[[str], Path]) -> Iterator[Callable[..., object]]:
     yield _load
     for lp in reversed(loaded):
         lp.close()  # type: ignore[attr-defined]
+
+
+def prog_gone(prog_id: int, timeout: float = 3.0) -> bool:
+    """Wait until the kernel has freed program PROG_ID (after an RCU grace period)."""
+    import time
+
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.errors import XdpTuiError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            bpfsys.prog_info_by_id(prog_id)
+        except XdpTuiError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def kill_9_holder(code: str, check_held: Callable[[int], None]) -> int:
+    """Run CODE (which prints a prog id, then sleeps) in a child, CHECK_HELD(prog id) while it
+    lives, then SIGKILL it; returns the prog id."""
+    import os
+    import signal
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert holder.stdout is not None
+        prog_id = int(holder.stdout.readline())
+        check_held(prog_id)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    return prog_id

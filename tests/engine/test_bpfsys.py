@@ -111,3 +111,37 @@ def test_run_stats_fd_counts_runs(lab: object, load_on_lab: Callable[..., object
     assert after.run_time_ns > 0
     # the sysctl was never touched: closing the fd turns accounting off again
     assert Path("/proc/sys/kernel/bpf_stats_enabled").read_text().strip() == "0"
+
+
+def test_buffers_of_the_wrong_size_are_refused_before_the_kernel_sees_them(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    """The kernel copies the map's sizes from and into our buffers: a short one would be overrun."""
+    lp = load_on_lab(lab, "xdp_pass_count")
+    flows, stats = lp.maps["flows"], lp.maps["xdp_stats_map"]  # 8-byte keys, 8-byte values
+    key = struct.pack("IHBB", 1, 2, 3, 4)
+    with pytest.raises(XdpTuiError, match="8-byte keys; got 4 bytes"):
+        bpfsys.update(flows, key[:4], struct.pack("Q", 1))
+    with pytest.raises(XdpTuiError, match="takes 8 bytes"):
+        bpfsys.update(flows, key, b"\1\2")
+    with pytest.raises(XdpTuiError, match="8-byte values; got 4 bytes"):
+        bpfsys.lookup(flows, key, 4)
+    with pytest.raises(XdpTuiError, match="8-byte keys"):
+        bpfsys.delete(flows, key + b"\0")
+    with pytest.raises(XdpTuiError, match="is a per-CPU map"):
+        bpfsys.update(stats, struct.pack("I", 0), b"\0" * 16)
+    with pytest.raises(XdpTuiError, match=f"{_lib.num_possible_cpus()} values of 16 bytes"):
+        bpfsys.update(stats, struct.pack("I", 0), [b"\0" * 16])
+    with pytest.raises(XdpTuiError, match="4-byte keys; got 8"):
+        bpfsys.map_keys(stats, 8)
+    assert bpfsys.lookup(flows, key, 8) is None  # nothing was written
+
+
+def test_a_failed_call_carries_its_errno(lab: object, load_on_lab: Callable[..., object]) -> None:
+    lp = load_on_lab(lab, "xdp_pass_count")
+    fd = lp.maps["flows"]
+    key = struct.pack("IHBB", 1, 2, 3, 4)
+    bpfsys.update(fd, key, struct.pack("Q", 1))
+    with pytest.raises(_lib.CallError, match=r"File exists \(EEXIST\)") as caught:
+        bpfsys.update(fd, key, struct.pack("Q", 2), flags=bpfsys.BPF_NOEXIST)
+    assert caught.value.errno == 17

@@ -15,8 +15,6 @@ from xdp_tui.engine.libbpf import BpfObject
 from xdp_tui.engine.verifier import VerifierError
 from xdp_tui.errors import XdpTuiError
 
-pytestmark = pytest.mark.kernel
-
 
 def _refusal(source: Path, program: str | None = None) -> VerifierError:
     result = build_or_raise(source)
@@ -43,6 +41,7 @@ def test_lists_programs_and_maps(prog: Callable[[str], Path]) -> None:
         )
 
 
+@pytest.mark.kernel
 def test_loads_only_the_chosen_program(prog: Callable[[str], Path]) -> None:
     obj_path = build_or_raise(prog("counter")).obj
     with BpfObject.open(obj_path) as obj:
@@ -71,6 +70,7 @@ def test_several_xdp_programs_and_no_name_asks_to_choose(prog: Callable[[str], P
     )
 
 
+@pytest.mark.kernel
 def test_packet_access_without_bounds_check_names_the_source_line(
     prog: Callable[[str], Path],
 ) -> None:
@@ -88,6 +88,7 @@ def test_packet_access_without_bounds_check_names_the_source_line(
     assert "processed" in (err.detail or "")  # the whole log rides along
 
 
+@pytest.mark.kernel
 def test_map_value_possibly_null_is_explained(prog: Callable[[str], Path]) -> None:
     source = prog("map_null")
     report = _refusal(source).report
@@ -96,6 +97,7 @@ def test_map_value_possibly_null_is_explained(prog: Callable[[str], Path]) -> No
     assert "NULL" in report.explanation
 
 
+@pytest.mark.kernel
 def test_gpl_only_helper_without_gpl_license_is_explained(prog: Callable[[str], Path]) -> None:
     report = _refusal(prog("gpl_only")).report
     assert "GPL-restricted" in report.error_text
@@ -103,6 +105,7 @@ def test_gpl_only_helper_without_gpl_license_is_explained(prog: Callable[[str], 
     assert 'SEC("license")' in report.explanation
 
 
+@pytest.mark.kernel
 def test_endless_loop_is_explained(prog: Callable[[str], Path]) -> None:
     report = _refusal(prog("endless_loop")).report
     assert "infinite loop" in report.error_text
@@ -110,6 +113,7 @@ def test_endless_loop_is_explained(prog: Callable[[str], Path]) -> None:
     assert "loop" in report.explanation
 
 
+@pytest.mark.kernel
 def test_program_too_large_is_explained(prog: Callable[[str], Path]) -> None:
     # A bounded loop of five million turns: the verifier gives up after a million
     # instructions (this takes it a few seconds).
@@ -147,6 +151,7 @@ def pin_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.kernel
 def test_compatible_pin_is_reused_and_incompatible_pin_is_explained(
     prog: Callable[[str], Path], pin_root: Path
 ) -> None:
@@ -169,6 +174,7 @@ def test_compatible_pin_is_reused_and_incompatible_pin_is_explained(
     assert (pin_root / "xdp_stats_map").exists()  # the old pin is left for the user to decide
 
 
+@pytest.mark.kernel
 def test_failed_load_leaves_no_new_pins(prog: Callable[[str], Path], pin_root: Path) -> None:
     source = prog("map_null")
     obj_path = build_or_raise(source).obj
@@ -177,6 +183,7 @@ def test_failed_load_leaves_no_new_pins(prog: Callable[[str], Path], pin_root: P
     assert list(pin_root.iterdir()) == []
 
 
+@pytest.mark.kernel
 def test_pin_by_name_maps_go_to_the_pin_dir_or_nowhere(
     prog: Callable[[str], Path], pin_root: Path
 ) -> None:
@@ -190,6 +197,7 @@ def test_pin_by_name_maps_go_to_the_pin_dir_or_nowhere(
     assert (pin_root / "xdptui_by_name").exists() and not default_pin.exists()
 
 
+@pytest.mark.kernel
 def test_instruction_without_a_line_takes_the_nearest_earlier_one(
     prog: Callable[[str], Path],
 ) -> None:
@@ -205,6 +213,7 @@ def test_instruction_without_a_line_takes_the_nearest_earlier_one(
     assert "(near if (!is_vlan(proto)))" in err.message
 
 
+@pytest.mark.kernel
 def test_log_view_interleaves_source_and_marks_the_refused_instruction(
     prog: Callable[[str], Path],
 ) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 XDP_TUI = str(Path(sys.executable).parent / "xdp-tui")
-pytestmark = pytest.mark.kernel
 
 
 def doctor(prefix: list[str] | None = None, env: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -30,6 +29,7 @@ def by_name(report: dict) -> dict[str, dict]:
     return {check["name"]: check for check in report["checks"]}
 
 
+@pytest.mark.kernel
 def test_all_green_on_this_machine() -> None:
     code, report = doctor()
     failed = [c for c in report["checks"] if not c["ok"]]
@@ -53,12 +53,14 @@ def test_all_green_on_this_machine() -> None:
         assert set(check) == {"name", "ok", "detail", "fix"}
 
 
+@pytest.mark.kernel
 def test_human_output_lists_every_check() -> None:
     result = subprocess.run([XDP_TUI, "doctor"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "native_xdp" in result.stdout and "tracefs" in result.stdout
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     ("mountpoint", "check", "fix"),
     [
@@ -88,6 +90,7 @@ def test_missing_clang_fails_with_install_command(tmp_path: Path) -> None:
     assert "apt-get install clang" in clang["fix"]
 
 
+@pytest.mark.kernel
 def test_non_root_fails_the_root_check() -> None:
     code, report = doctor(prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
     assert code == 1

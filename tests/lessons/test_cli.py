@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.learner import LoginUser, login_user, sudo_env
 from xdp_tui.cli import main
 
 
@@ -98,24 +97,21 @@ def test_users_progress_reads_each_home(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def learner(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A real login user with a home under tmp_path, removed afterwards."""
-    name, home = f"xtl{os.getpid() % 100000}", tmp_path / "home"
-    subprocess.run(["useradd", "--home-dir", str(home), "--create-home", name], check=True)
-    try:
-        yield name, home
-    finally:
-        subprocess.run(["userdel", name], check=False)
+def learner() -> Iterator[LoginUser]:
+    """A real login user with a home, removed afterwards."""
+    with login_user() as user:
+        yield user
 
 
 @pytest.mark.kernel  # needs root: it adds a user to this machine
 def test_instructor_sees_every_users_progress(
-    learner: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    learner: LoginUser, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from xdp_tui.lessons import HOME_PROGRESS, Progress
 
-    name, home = learner
-    Progress.load(home / HOME_PROGRESS).mark("basic03-map-counter", "2", True, "ok")
+    name, home = learner.name, learner.home
+    with sudo_env(learner):  # the learner's own check wrote it, as the learner
+        Progress.load(home / HOME_PROGRESS).mark("basic03-map-counter", "2", True, "ok")
     assert main(["progress", "--all-users", "--json"]) == 0
     users = {row["user"]: row for row in _json(capsys)["users"]}
     row = users[name]

@@ -16,9 +16,8 @@ from xdp_tui.lessons import catalog, get_lesson, solution_source
 
 LESSON_IDS = [lesson.id for lesson in catalog()]
 
-pytestmark = pytest.mark.kernel
 
-
+@pytest.mark.kernel
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
 def test_solution_programs_pass_the_verifier(lesson_id: str) -> None:
     from xdp_tui.engine.libbpf import BpfObject
@@ -31,6 +30,7 @@ def test_solution_programs_pass_the_verifier(lesson_id: str) -> None:
             bpf.load(program)  # raises VerifierError on refusal
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
 def test_solution_passes_every_check(lesson_id: str) -> None:
     lesson = get_lesson(lesson_id)
@@ -40,6 +40,7 @@ def test_solution_passes_every_check(lesson_id: str) -> None:
     assert not failed, failed
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
 def test_starter_fails_what_it_leaves_undone(lesson_id: str) -> None:
     lesson = get_lesson(lesson_id)
@@ -53,6 +54,7 @@ def test_starter_fails_what_it_leaves_undone(lesson_id: str) -> None:
             assert "Traceback" not in result.detail
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("lesson_id", [lesson.id for lesson in catalog() if lesson.starter_refused])
 def test_refused_starter_is_refused_for_the_stated_reason(lesson_id: str) -> None:
     from xdp_tui.engine.libbpf import BpfObject
@@ -69,6 +71,7 @@ def test_refused_starter_is_refused_for_the_stated_reason(lesson_id: str) -> Non
     assert lesson.starter_refused in said
 
 
+@pytest.mark.kernel
 def test_checks_leave_nothing_behind(tmp_path: Path) -> None:
     """After a check run: no private lab, no pin folder, the current lab untouched."""
     import testenv
@@ -96,6 +99,7 @@ def test_a_build_error_fails_every_assignment_with_a_location(tmp_path: Path) ->
         assert f"{broken}:" in result.detail, result.detail
 
 
+@pytest.mark.kernel
 def test_learner_results_go_to_progress_solution_results_do_not() -> None:
     from xdp_tui.lessons import Progress, workspace_source
 
@@ -125,13 +129,14 @@ def test_check_context_fail_raises_with_detail() -> None:
         }
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("learner_has_lab", [False, True])
 def test_private_lab_never_becomes_current(make_lab, learner_has_lab: bool) -> None:  # type: ignore[no-untyped-def]
     """A check running next to the TUI must not steal the learner's current lab."""
     import contextlib
 
     import testenv
-    from testenv import state
+    from xdp_tui import lab_records as state
 
     if learner_has_lab:
         mine = make_lab("cur")
@@ -150,6 +155,7 @@ def test_private_lab_never_becomes_current(make_lab, learner_has_lab: bool) -> N
         testenv.get(lab.name)  # torn down
 
 
+@pytest.mark.kernel
 def test_basic01_check_can_fail(tmp_path: Path) -> None:
     """basic01's starter is complete, so prove its check on a broken copy."""
     lesson = get_lesson("basic01-xdp-pass")
@@ -160,6 +166,7 @@ def test_basic01_check_can_fail(tmp_path: Path) -> None:
     assert "0 of 3 pings" in result.detail
 
 
+@pytest.mark.kernel
 def test_orphan_lab_of_a_killed_check_is_swept(make_lab) -> None:  # type: ignore[no-untyped-def]
     import contextlib
     import subprocess

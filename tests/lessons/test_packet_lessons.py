@@ -99,6 +99,21 @@ ONE_THING_BROKEN = [
         id="packet03-echo-reply-with-a-stale-checksum",
     ),
     pytest.param(
+        "packet01-parsing",
+        [
+            (
+                "\t\tif (parse_icmp6hdr(&nh, data_end, &icmp6h) != ICMPV6_ECHO_REQUEST)\n"
+                "\t\t\tgoto out;\n",
+                "\t\tif (parse_icmp6hdr(&nh, data_end, &icmp6h) < 0) {\n"
+                "\t\t\taction = XDP_DROP;\n\t\t\tgoto out;\n\t\t}\n"
+                "\t\tif (icmp6h->icmp6_type != ICMPV6_ECHO_REQUEST)\n\t\t\tgoto out;\n",
+            )
+        ],
+        "3",
+        "cut short inside its ICMPv6 header",
+        id="packet01-drops-a-truncated-icmpv6-header",
+    ),
+    pytest.param(
         "packet03-redirecting",
         [("\t__builtin_memcpy(eth->h_dest, target->dst_mac, ETH_ALEN);\n", "")],
         "2",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xdp_tui.checks import CheckResult, run_checks
+from xdp_tui.lessons import get_lesson
+
 
 def variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
     """A copy of ORIGINAL with each (old, new) replaced; every OLD must be there."""
@@ -14,3 +17,16 @@ def variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
     out = tmp_path / original.name
     out.write_text(text)
     return out
+
+
+def run_lesson(
+    lesson_id: str, source: Path, assignment: str | None = None
+) -> dict[str, CheckResult]:
+    """The checks of LESSON_ID (all, or ASSIGNMENT) on SOURCE, by assignment id, never recorded.
+
+    A check that crashes (an internal error) fails the test: only verdicts count.
+    """
+    results = run_checks(get_lesson(lesson_id), assignment, source=source, progress=False)
+    for result in results:
+        assert "internal error" not in result.detail, result.detail
+    return {result.assignment: result for result in results}

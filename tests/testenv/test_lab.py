@@ -22,7 +22,6 @@ def test_bad_names_are_refused(name: str) -> None:
         testenv.validate_name(name)
 
 
-@pytest.mark.kernel
 @pytest.mark.parametrize("name", ["-lead", "a" * 16, "a b"])
 def test_setup_refuses_bad_names(name: str) -> None:
     with pytest.raises(XdpTuiError, match="invalid lab name"):

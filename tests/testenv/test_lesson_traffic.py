@@ -84,6 +84,6 @@ def test_switching_to_a_lesson_that_needs_ipv4_upgrades_the_lab(make_lab: Any) -
         assert upgraded.legacy_ip and upgraded.number == lab.number
         assert traffic.ping(upgraded, 2, family=4).received == 2
         status = bench.attach_status()
-        assert status is not None and status.get("prog_id") == second.prog_id
+        assert status is not None and status.prog_id == second.prog_id
     finally:
         bench.close()

@@ -76,6 +76,14 @@ class FrozenWorkbench(Workbench):
         return []
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each app starts afresh: no theme or last lesson remembered from an earlier test."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDP_TUI_DATA_DIR", str(data))
+    return data
+
+
 @pytest.fixture
 def frozen_workbench() -> FrozenWorkbench:
     return FrozenWorkbench(lab="test01")

@@ -80,3 +80,26 @@ async def test_palette_runs_a_workshop_command(lab_name: Any) -> None:
         assert await wait_for(pilot, lambda: hits.option_count > 0)  # it searches asynchronously
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.workshop.active_tab == "lab")
+
+
+async def test_non_utf8_and_huge_sources_are_refused_not_fatal(lab_name: Any) -> None:
+    """Issue #13: a non-UTF-8 byte and E exited the TUI; a 10 MB source blocked it for 11 s."""
+    lesson = lessons.get_lesson(LESSON)
+    source = lessons.reset_workspace(lesson)
+    try:
+        for content, words in ((b"int x;\n/* caf\xe9 */\n", "not UTF-8"), (None, "reads at most")):
+            if content is None:
+                with open(source, "wb") as handle:
+                    handle.truncate(10 << 20)
+            else:
+                source.write_bytes(content)
+            app = XdpTuiApp(lab=lab_name("bad"))
+            async with app.run_test(size=(100, 30)) as pilot:
+                await _ready(app, pilot)
+                assert words in app.workshop.source.text  # the Source tab says why
+                await pilot.press("E")
+                await settle(app, pilot)
+                assert not isinstance(app.screen, EditorScreen)
+                assert app.is_running
+    finally:
+        lessons.reset_workspace(lesson)

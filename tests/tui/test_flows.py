@@ -7,8 +7,9 @@ made with `asyncio.to_thread(make_lab, ...)`.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
-from pathlib import Path
+import subprocess
 from typing import Any
 
 import pytest
@@ -73,7 +74,6 @@ async def test_navigate_lessons(lab_name: Any) -> None:
         assert "SEC(" in app.workshop.source.text
 
 
-@pytest.mark.kernel
 async def test_build_error_is_shown_at_its_line(lab_name: Any) -> None:
     lesson = _lesson("basic01-xdp-pass")
     source = lessons.workspace_source(lesson)
@@ -158,19 +158,35 @@ async def test_check_fails_then_passes(lab_name: Any) -> None:
 
 @pytest.mark.kernel
 async def test_leftovers_are_offered_and_cleaned(make_lab: Any) -> None:
+    """A killed session of this user left pins: offered with Keep focused, cleaned on c."""
+    from xdp_tui import tui_sessions
     from xdp_tui.engine import session
 
     lab = await asyncio.to_thread(make_lab, "left")
-    source = Path(_lesson("basic01-xdp-pass").starter_source)
-    loaded = await asyncio.to_thread(session.load_program, source, lab.outer, persistent=True)
-    loaded.close()  # a persistent attach stays: what a crashed or CLI session leaves
-    assert attach.query(lab.outer).prog_id is not None
+    source = lessons.solution_source(_lesson("basic03-map-counter"))  # it has a map to pin
+    load = session.load_program
+    loaded = await asyncio.to_thread(load, source, lab.outer, program="xdp_stats1_func")
+    loaded.close()  # the link goes with its process; the pinned maps stay
+    assert any(paths.pin_dir(lab.outer).iterdir())
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True)
+    _fake_session_record(int(dead.stdout), lab.outer, tui_sessions)
     app = XdpTuiApp(lab=lab.name)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: type(app.screen).__name__ == "LeftoversScreen")
+        assert await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "keep")
+        await pilot.press("c", "enter")  # typed ahead, meant for the main screen: ignored
+        assert type(app.screen).__name__ == "LeftoversScreen"
+        assert any(paths.pin_dir(lab.outer).iterdir())
+        await pilot.pause(0.7)  # past the dialog's guard against typed-ahead keys
         await pilot.press("c")
-        assert await wait_for(pilot, lambda: attach.query(lab.outer).prog_id is None)
-    assert not paths.pin_dir(lab.outer).exists()
+        assert await wait_for(pilot, lambda: not paths.pin_dir(lab.outer).exists())
+    assert tui_sessions.read(int(dead.stdout)) is None
+
+
+def _fake_session_record(pid: int, dev: str, tui_sessions: Any) -> None:
+    """What a session with PID that attached to DEV and was killed left in the run folder."""
+    record = {"pid": pid, "uid": tui_sessions.learner_uid(), "started": 0.0, "devs": [dev]}
+    (paths.private_dir("sessions") / f"{pid}.json").write_text(json.dumps(record))
 
 
 @pytest.mark.kernel

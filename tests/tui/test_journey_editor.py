@@ -202,7 +202,7 @@ async def test_tab_reaches_the_inner_tabs_and_pagedown_moves_in_lists() -> None:
             reached.append(app.focused)
         assert any(widget is not None and view in widget.ancestors for widget in reached)
 
-        await pilot.press("7")
+        await pilot.press("9")
         items = app.workshop.query_one("#checklist-items", OptionList)
         items.focus()
         items.clear_options()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.tui.conftest import FrozenWorkbench, settle, wait_for
 from tests.tui.test_widgets_live_stats import make_sample
-from xdp_tui import lessons
+from xdp_tui import lessons, paths
 from xdp_tui.app import XdpTuiApp
 from xdp_tui.engine import attach
 from xdp_tui.engine.live import from_stats
@@ -110,7 +110,7 @@ async def test_outside_changes_reach_the_status_line(make_lab: Any) -> None:
         assert app.workbench.attached is None
 
         # Another tool attaches a program: the status line shows it, as not ours.
-        obj = lessons.workspace_source(lesson).with_suffix(".o")
+        obj = paths.learner_build_dir(lesson.id) / "xdp_prog_kern.o"
         await asyncio.to_thread(
             subprocess.run,
             ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "obj", str(obj), "sec", "xdp"],

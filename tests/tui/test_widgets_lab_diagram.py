@@ -8,6 +8,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 
 from xdp_tui.engine.attach import XdpStatus
+from xdp_tui.engine.tc import TcStatus
 from xdp_tui.widgets.lab_diagram import LabDiagram
 from xdp_tui.workbench import LabState
 
@@ -22,15 +23,21 @@ ATTACH = XdpStatus(dev="test01", prog_id=42, prog_name="xdp_stats1_func", mode="
 
 
 class DiagramApp(App[None]):
-    def __init__(self, lab: LabState | None, attach: XdpStatus | None, **kw: Any):
+    def __init__(
+        self,
+        lab: LabState | None,
+        attach: XdpStatus | None,
+        tc: tuple[TcStatus, ...] = (),
+        **kw: Any,
+    ):
         super().__init__(**kw)
-        self._lab, self._attach = lab, attach
+        self._lab, self._attach, self._tc = lab, attach, tc
 
     def compose(self) -> ComposeResult:
         yield LabDiagram()
 
     def on_mount(self) -> None:
-        self.query_one(LabDiagram).update_lab(self._lab, self._attach)
+        self.query_one(LabDiagram).update_lab(self._lab, self._attach, None, self._tc)
 
 
 def screen_lines(app: App[Any]) -> list[str]:
@@ -131,3 +138,15 @@ def test_snapshot_unhealthy_ansi_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ansi)
+
+
+async def test_a_tc_program_beside_xdp_is_drawn_under_it() -> None:
+    app = DiagramApp(LAB, ATTACH, (TcStatus("test01", "ingress", 43, "tc_count_func"),))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+    text = "\n".join(lines)
+    assert "▶ XDP xdp_stats1_func" in text
+    tc_row = next(line for line in lines if "▶ TC ingress tc_count_func" in line)
+    assert tc_row.index("▶ TC") < tc_row.index("│", 1)  # on the outer end, with XDP
+    assert "id 43 · tcx link" in text

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xdp_tui.cli.output import add_command, default_lab, print_json
+from xdp_tui.cli.output import add_command, default_lab, interface_name, print_json
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import DEFAULT_NAME
 from xdp_tui.stderr import quiet_fd2
 
-DEFAULT_DEV = "test01"
+DEFAULT_DEV = DEFAULT_NAME
 
 
 def register(sub: Any) -> None:
@@ -64,6 +65,7 @@ def register(sub: Any) -> None:
     status = add_command(sub, "status", _status, help="which XDP program runs on the labs")
     status.add_argument(
         "--dev",
+        type=interface_name,
         default=None,
         help="one interface (default: every lab and every interface xdp-tui attached to)",
     )
@@ -80,7 +82,10 @@ def register(sub: Any) -> None:
 
 def _add_dev(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dev", default=None, help=f"interface (default: the current lab, else {DEFAULT_DEV})"
+        "--dev",
+        type=interface_name,
+        default=None,
+        help=f"interface (default: the current lab, else {DEFAULT_DEV})",
     )
 
 

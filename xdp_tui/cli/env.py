@@ -18,7 +18,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from xdp_tui.cli.output import add_command, default_lab, number, positive_float, print_json
+from xdp_tui.cli.output import (
+    MAX_COUNT,
+    MAX_SECONDS,
+    add_command,
+    default_lab,
+    lab_name,
+    number,
+    print_json,
+    rate,
+)
 from xdp_tui.errors import XdpTuiError
 
 
@@ -72,11 +81,15 @@ def register(sub: Any) -> None:
     _name_option(traffic)
     _family_option(traffic)
     traffic.add_argument("--proto", choices=("udp", "tcp"), default="udp")
-    traffic.add_argument("--pps", type=positive_float, help="rate (default: as fast as possible)")
+    traffic.add_argument(
+        "--pps", type=rate, help="frames per second (default: as fast as possible)"
+    )
     traffic.add_argument("--duration", type=_seconds, default=1.0, help="seconds, default 1")
     traffic.add_argument("--count", type=_non_negative_int, help="send exactly this many instead")
     traffic.add_argument("--port", type=_port, default=None, help="UDP 9 / TCP 80 by default")
-    traffic.add_argument("--size", type=_non_negative_int, default=64, help="UDP frame bytes")
+    traffic.add_argument(
+        "--size", type=_frame_size, default=64, help="UDP frame bytes (headers included)"
+    )
     traffic.add_argument("--vlan", type=_vlan_id, help="tag frames with this 802.1Q id")
     traffic.add_argument(
         "--engine",
@@ -90,8 +103,10 @@ def register(sub: Any) -> None:
     redirect = _command(
         commands, "redirect", _redirect, "fill the redirect maps of two labs, both ways"
     )
-    redirect.add_argument("src", metavar="SRC", help="a lab running xdp_redirect_map_func")
-    redirect.add_argument("dst", metavar="DST", help="the other lab")
+    redirect.add_argument(
+        "src", metavar="SRC", type=lab_name, help="a lab running xdp_redirect_map_func"
+    )
+    redirect.add_argument("dst", metavar="DST", type=lab_name, help="the other lab")
     _json_option(redirect)
 
     dump = _command(commands, "tcpdump", _tcpdump, "tcpdump on the outer end (after XDP)")
@@ -134,7 +149,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _name_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", "--name", help="lab name (default: the current lab, else test01)")
+    parser.add_argument(
+        "-n", "--name", type=lab_name, help="lab name (default: the current lab, else test01)"
+    )
 
 
 def _json_option(parser: argparse.ArgumentParser) -> None:
@@ -153,11 +170,21 @@ def _family_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _non_negative_int(text: str) -> int:
-    return number(text, int, lambda v: v >= 0, "a whole number >= 0")
+    return number(text, int, lambda v: 0 <= v <= MAX_COUNT, f"a whole number in 0..{MAX_COUNT}")
 
 
 def _seconds(text: str) -> float:
-    return number(text, float, lambda v: v >= 0, "a number of seconds >= 0")
+    return number(
+        text, float, lambda v: 0 <= v <= MAX_SECONDS, f"a number of seconds in 0..{MAX_SECONDS:.0f}"
+    )
+
+
+def _frame_size(text: str) -> int:
+    return number(text, int, lambda v: 0 < v <= MAX_FRAME, f"a frame size in 1..{MAX_FRAME}")
+
+
+# The lab's MTU is 1500: a frame (without FCS) is at most 1514 bytes, 1518 with a VLAN tag.
+MAX_FRAME = 1518
 
 
 def _vlan_id(text: str) -> int:
@@ -344,8 +371,10 @@ def _redirect(args: argparse.Namespace) -> int:
 def _traffic(args: argparse.Namespace) -> int:
     from testenv import traffic
 
-    lab = _lab(args)
     family = 4 if args.ipv4 else 6
+    if args.proto == "udp":
+        _check_frame_size(args.size, family, args.vlan)
+    lab = _lab(args)
     common = {
         "pps": args.pps,
         "duration": args.duration,
@@ -369,6 +398,21 @@ def _traffic(args: argparse.Namespace) -> int:
         + (f", {result.enobufs} ENOBUFS retries" if result.enobufs else "")
     )
     return 0
+
+
+def _check_frame_size(size: int, family: int, vlan: int | None) -> None:
+    """A UDP frame of SIZE must hold its headers and fit the lab's 1500-byte MTU."""
+    from testenv import packets
+
+    headers = packets.ETH_HLEN + (packets.VLAN_HLEN if vlan is not None else 0)
+    ip = packets.IPV6_HLEN if family == 6 else packets.IPV4_HLEN
+    smallest, largest = headers + ip + packets.UDP_HLEN, headers + 1500
+    if not smallest <= size <= largest:
+        raise XdpTuiError(
+            f"--size {size}: a UDP/IPv{family} frame here is {smallest}..{largest} bytes",
+            location="env traffic --size",
+            hint=f"headers alone take {smallest} bytes; the lab's MTU is 1500",
+        )
 
 
 def _tcpdump(args: argparse.Namespace) -> int:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import socket
+import sys
+from pathlib import Path
 from typing import Any
 
-from xdp_tui.cli.output import add_command, print_json
+from xdp_tui.cli.output import add_command, positive_int, print_json
+from xdp_tui.errors import XdpTuiError
 
 
 def register(sub: Any) -> None:
@@ -39,6 +43,19 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the instructor's view: every user of this machine with progress (root only)",
     )
+    parser.add_argument(
+        "--user",
+        default=None,
+        help="with --all-users: only this user, with their last check output in full",
+    )
+    parser.add_argument(
+        "--diff",
+        metavar="LESSON",
+        nargs="?",
+        const="",
+        default=None,
+        help="with --user: their workspace's diff against the solution (default: current lesson)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     parser = add_command(
@@ -52,7 +69,7 @@ def register(sub: Any) -> None:
     parser.add_argument("lesson", help="lesson id")
     parser.add_argument("assignment", help="assignment id, e.g. 1")
     parser.add_argument(
-        "--level", type=int, default=None, help="show this level (1 = gentlest) instead"
+        "--level", type=positive_int, default=None, help="show this level (1 = gentlest) instead"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -79,9 +96,11 @@ def register(sub: Any) -> None:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from xdp_tui.lessons import Progress, catalog
+    from xdp_tui.lessons import Progress, load_catalog
 
-    lessons = catalog()
+    lessons, problems = load_catalog()
+    for problem in problems:  # the other lessons are still listed
+        print(f"xdp-tui: skipped a lesson: {problem.render()}", file=sys.stderr)
     if args.json:
         print_json(
             [
@@ -134,10 +153,25 @@ def _progress(args: argparse.Namespace) -> int:
 
     if args.all_users:
         return _all_users_progress(args)
+    if args.user is not None or args.diff is not None:
+        raise XdpTuiError(
+            "--user and --diff go with --all-users",
+            hint="sudo xdp-tui progress --all-users --user NAME --diff",
+        )
     progress = Progress.load()
     summary = progress.summary(catalog())
+    if progress.problem:
+        print(f"xdp-tui: {progress.problem} (set aside at the next check)", file=sys.stderr)
     if args.json:
-        print_json({"file": str(progress.path), "lessons": summary})
+        print_json(
+            {
+                "hostname": socket.gethostname(),
+                "file": str(progress.path),
+                "lessons": summary,
+                "problem": progress.problem,
+            }
+            | progress.activity()
+        )
         return 0
     for row in summary:
         print(f"{row['lesson']:<24} {len(row['passed'])}/{row['total']} passed")
@@ -148,17 +182,24 @@ def _all_users_progress(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from xdp_tui.errors import XdpTuiError
-    from xdp_tui.lessons import catalog, users_progress
+    from xdp_tui.lessons import catalog, users_progress_report
 
     if os.geteuid() != 0:
         raise XdpTuiError(
             "reading every user's progress needs root", hint="sudo xdp-tui progress --all-users"
         )
+    if args.user is not None:
+        return _one_user_detail(args)
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
-    users = []
-    for user, progress in users_progress():
+    users: list[dict[str, Any]] = []
+    skipped = []
+    for found in users_progress_report():
+        if found.progress is None:
+            skipped.append({"user": found.user, "file": str(found.path), "error": found.problem})
+            print(f"xdp-tui: skipped {found.user}: {found.problem}", file=sys.stderr)
+            continue
+        user, progress = found.user, found.progress
         summary = progress.summary(lessons)
         users.append(
             {
@@ -169,17 +210,64 @@ def _all_users_progress(args: argparse.Namespace) -> int:
                 "last_checked": progress.last_checked(),
                 "lessons": summary,
             }
+            | progress.activity()
         )
     if args.json:
-        print_json({"users": users})
+        print_json({"hostname": socket.gethostname(), "users": users, "skipped": skipped})
         return 0
-    if not users:
+    if not users and not skipped:
         print("nobody on this machine has checked an assignment yet")
     for row in users:
         when = row["last_checked"]
         stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "never"
         print(f"{row['user']:<16} {row['passed']:>3}/{row['total']} passed   last check {stamp}")
     return 0
+
+
+def _one_user_detail(args: argparse.Namespace) -> int:
+    """One learner for the instructor: last check in full and, asked, their diff."""
+    from xdp_tui.lessons import HOME_PROGRESS, Progress, get_lesson, machine_homes
+
+    homes = dict(machine_homes())
+    if args.user not in homes:
+        raise XdpTuiError(f"no user {args.user!r} on this machine", location=socket.gethostname())
+    home = homes[args.user]
+    activity = Progress.load(home / HOME_PROGRESS).activity()
+    lesson_id = args.diff or activity["current_lesson"]
+    diff = ""
+    if args.diff is not None and lesson_id:
+        diff = _workspace_diff(get_lesson(lesson_id), home)
+    detail = {
+        "hostname": socket.gethostname(),
+        "user": args.user,
+        "lesson": lesson_id,
+        "diff": diff,
+    }
+    if args.json:
+        print_json(detail | activity)
+        return 0
+    check = activity["last_check"]
+    if check:
+        verdict = "PASS" if check["passed"] else "FAIL"
+        print(f"{verdict}  {check['lesson']} assignment {check['assignment']}: {check['detail']}")
+    else:
+        print(f"{args.user} has not run a check yet")
+    if diff:
+        print(diff, end="")
+    return 0
+
+
+def _workspace_diff(lesson: Any, home: Path) -> str:
+    """The learner's workspace copy under HOME against the solution, as they see it themselves."""
+    from xdp_tui.journey import solution_diff
+    from xdp_tui.lessons import HOME_PROGRESS, read_home_file
+
+    relative = HOME_PROGRESS.parent / "workspace" / lesson.id / lesson.source_name
+    text = read_home_file(home, relative)  # as root: never through a learner's link
+    if text is None:
+        return ""
+    found = solution_diff(lesson, Path(lesson.source_name), text=text)
+    return "".join(line.text + "\n" for line in found.lines)
 
 
 def _workspace(args: argparse.Namespace) -> int:

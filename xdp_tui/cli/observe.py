@@ -4,6 +4,10 @@ xdp-tui stats [--dev D] [--interval S] [--count N] [--json]
     per-action packets, pps, bytes and Mbit/s (from xdp_stats_map), every other
     map of the program decoded from BTF, interface rates and run statistics.
     --json prints one object per sample per line.
+xdp-tui stats --top N [--sort FIELD|pps|bps|key] [--map NAME] [--filter F] [--all]
+    big maps read whole each sample: the top N entries by the sort column,
+    totals and the entry count against max_entries (`entries_total`,
+    `max_entries`, `top`, `totals` in JSON); --all streams every entry.
 xdp-tui monitor [--duration S] [--interval S] [--no-printk] [--json]
     xdp:xdp_exception counts by program and action, redirect errors and
     bpf_printk lines from trace_pipe.
@@ -16,9 +20,17 @@ import json
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from xdp_tui.cli.output import add_command, default_lab, positive_float, positive_int, print_json
+from xdp_tui.cli.output import (
+    add_command,
+    default_lab,
+    interface_name,
+    positive_int,
+    positive_seconds,
+    print_json,
+)
 from xdp_tui.errors import XdpTuiError
 
 # rich and the stats engine load only when one of these commands runs: every
@@ -27,31 +39,171 @@ if TYPE_CHECKING:
     from rich.console import Console, Group
     from rich.table import Table
 
+    from xdp_tui.engine.bigmap import TopSample, TopSampler, TopTable
     from xdp_tui.engine.stats import StatsSampler
+
+T = TypeVar("T")
 
 
 def register(sub: Any) -> None:
     stats = add_command(sub, "stats", _stats, help="live per-action rates and decoded maps")
     _dev_option(stats)
     stats.add_argument(
-        "--interval", type=positive_float, default=1.0, help="seconds between samples (1)"
+        "--interval", type=positive_seconds, default=1.0, help="seconds between samples (1)"
     )
     stats.add_argument("--count", type=positive_int, help="stop after N samples")
     stats.add_argument("--json", action="store_true", help="one JSON object per sample per line")
+    stats.add_argument(
+        "--top", type=positive_int, metavar="N", help="read whole maps: the top N entries"
+    )
+    stats.add_argument(
+        "--sort",
+        metavar="COLUMN",
+        help="with --top/--all: pps (default), bps, key or a value field",
+    )
+    stats.add_argument("--map", metavar="NAME", help="with --top/--all: only this map")
+    stats.add_argument(
+        "--filter", default="", metavar="F", help="with --top/--all: keys N, FIELD=N, LOW..HIGH, IP"
+    )
+    stats.add_argument(
+        "--all", action="store_true", help="every entry (sorted), one line each, not only the top"
+    )
 
     monitor = add_command(
         sub, "monitor", _monitor, help="XDP exceptions, redirect errors and bpf_printk lines"
     )
-    monitor.add_argument("--duration", type=positive_float, help="stop after S seconds")
+    monitor.add_argument("--duration", type=positive_seconds, help="stop after S seconds")
     monitor.add_argument(
-        "--interval", type=positive_float, default=1.0, help="seconds between reports (1)"
+        "--interval", type=positive_seconds, default=1.0, help="seconds between reports (1)"
     )
     monitor.add_argument("--no-printk", action="store_true", help="do not read trace_pipe")
     monitor.add_argument("--json", action="store_true", help="one JSON object per report")
 
+    trace = add_command(
+        sub,
+        "trace",
+        _trace,
+        help="attach a tracepoint program (tracing01) and show its per-interface counts",
+    )
+    trace.add_argument("file", help="C source or BPF object with a tracepoint program")
+    trace.add_argument("--prog", default=None, help="the program, if the file has several")
+    trace.add_argument(
+        "--interval", type=positive_seconds, default=2.0, help="seconds between reports (2)"
+    )
+    trace.add_argument("--count", type=positive_int, help="stop after N reports")
+    trace.add_argument("--json", action="store_true", help="one JSON object per report")
+
+    samples = add_command(
+        sub,
+        "samples",
+        _samples_cmd,
+        help="packet samples the attached program sends through a ring buffer (tracing04)",
+    )
+    _dev_option(samples)
+    samples.add_argument("--map", default="samples", help="the ring buffer map's name (samples)")
+    samples.add_argument("-w", "--write", help="also write the samples to this pcapng file")
+    samples.add_argument("--count", type=positive_int, help="stop after N samples")
+    samples.add_argument("--duration", type=positive_seconds, help="stop after S seconds")
+
 
 def _dev_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dev", help="interface (default: the current lab, else test01)")
+    parser.add_argument(
+        "--dev", type=interface_name, help="interface (default: the current lab, else test01)"
+    )
+
+
+# ---- trace -------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """Hold the program on its tracepoint (detached on exit) and report its maps by interface."""
+    from pathlib import Path
+
+    from xdp_tui.engine.ifnames import counts_by_interface
+    from xdp_tui.engine.maps import read_map
+    from xdp_tui.engine.tracepoint import attach_tracepoint_program
+
+    with attach_tracepoint_program(Path(args.file), args.prog) as tracer:
+        if not args.json:
+            print(
+                f"{tracer.prog_name} on tracepoint {tracer.tracepoint} (prog id {tracer.prog_id});"
+                " ctrl+c detaches it",
+                flush=True,
+            )
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                time.sleep(args.interval)
+                n += 1
+                report = {
+                    name: counts_by_interface(read_map(fd)) for name, fd in tracer.maps.items()
+                }
+                if args.json:
+                    print_json(
+                        {
+                            name: [
+                                {"ifindex": r.ifindex, "name": r.name, "count": r.count}
+                                for r in rows
+                            ]
+                            for name, rows in report.items()
+                        }
+                    )
+                    continue
+                for name, rows in report.items():
+                    counts = "  ".join(f"{r.name} ({r.count})" for r in rows) or "(empty)"
+                    print(f"{name}: {counts}", flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+# ---- samples -----------------------------------------------------------------
+
+
+def _samples_cmd(args: argparse.Namespace) -> int:
+    """Print each sample as it arrives (and write them to a pcapng file) until stopped."""
+    from pathlib import Path
+
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.engine.attach import ifindex_of
+    from xdp_tui.engine.dissect import summary
+    from xdp_tui.engine.samples import PacketSample, SampleReader, write_pcapng
+    from xdp_tui.paths import pin_dir
+
+    dev = default_lab(args.dev)
+    ifindex = ifindex_of(dev)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+
+    def arriving(reader: SampleReader) -> Iterator[PacketSample]:
+        n = 0
+        try:
+            while args.count is None or n < args.count:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                for sample in reader.poll(timeout_ms=200):
+                    n += 1
+                    cut = f" ({len(sample.data)} copied)" if sample.truncated else ""
+                    print(f"len {sample.length}{cut}: {summary(sample.data)}", flush=True)
+                    yield sample
+        except KeyboardInterrupt:
+            return
+
+    pin = pin_dir(dev) / args.map
+    if not pin.exists():
+        raise XdpTuiError(
+            f"no map named {args.map} is pinned for {dev}",
+            location=str(pin),
+            hint=f"attach a program with a ring buffer named {args.map} first (tracing04):"
+            f" `xdp-tui load FILE --dev {dev}`",
+        )
+    with bpfsys.obj_get(pin) as fd, SampleReader(fd) as reader:
+        if args.write:
+            written = write_pcapng(arriving(reader), Path(args.write), ifindex)
+            print(f"{written} samples written to {args.write}")
+        else:
+            for _ in arriving(reader):
+                pass
+    return 0
 
 
 # ---- stats -------------------------------------------------------------------
@@ -63,6 +215,10 @@ def _stats(args: argparse.Namespace) -> int:
 
     dev = default_lab(args.dev)
     ifindex_of(dev)  # a clear error for a missing interface, before anything else
+    if args.top or args.all:
+        return _stats_top(args, dev)
+    if args.sort or args.map or args.filter:
+        raise XdpTuiError("--sort, --map and --filter go with --top N or --all")
     with StatsSampler(dev, run_stats=True) as sampler:
         sampler.sample()  # baseline: rates need two samples
         if args.json:
@@ -72,33 +228,42 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _samples(sampler: StatsSampler, interval: float, count: int | None) -> Any:
+def _samples(sample: Callable[[], T], interval: float, count: int | None) -> Iterator[T]:
+    """SAMPLE() every INTERVAL seconds, COUNT times (forever without)."""
     n = 0
     next_at = time.monotonic() + interval
     while count is None or n < count:
         time.sleep(max(0.0, next_at - time.monotonic()))
-        next_at += interval
+        next_at = max(next_at + interval, time.monotonic())  # a slow read stretches the tick
         n += 1
-        yield sampler.sample()
+        yield sample()
 
 
 def _stats_json(sampler: StatsSampler, interval: float, count: int | None) -> None:
-    for sample in _samples(sampler, interval, count):
+    for sample in _samples(sampler.sample, interval, count):
         print_json(sample)
 
 
 def _stats_text(sampler: StatsSampler, interval: float, count: int | None) -> None:
     from rich.console import Console
-    from rich.live import Live
 
     console = Console()
+    _print_samples(console, _samples(sampler.sample, interval, count), render_sample, count)
+
+
+def _print_samples(
+    console: Console, samples: Iterator[T], render: Callable[[T], Any], count: int | None
+) -> None:
+    """Each sample rendered: redrawn in place on a terminal, else printed one after another."""
+    from rich.live import Live
+
     if not console.is_terminal or count == 1:
-        for sample in _samples(sampler, interval, count):
-            console.print(render_sample(sample))
+        for sample in samples:
+            console.print(render(sample))
         return
     with Live(console=console, auto_refresh=False, transient=False) as live:
-        for sample in _samples(sampler, interval, count):
-            live.update(render_sample(sample), refresh=True)
+        for sample in samples:
+            live.update(render(sample), refresh=True)
 
 
 def _num(n: float) -> str:
@@ -211,6 +376,90 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
         table.add_row(f"... {len(entries) - max_rows} more", "", *([""] if rates else []))
     if not entries:
         table.add_row(Text(m.get("note") or "(empty)", style="dim"), "")
+    return table
+
+
+# ---- stats --top: big maps read whole -------------------------------------------
+
+
+def _stats_top(args: argparse.Namespace, dev: str) -> int:
+    from rich.console import Console
+
+    from xdp_tui.engine.bigmap import DEFAULT_TOP, TopSampler
+
+    top = args.top or DEFAULT_TOP
+    sort = args.sort or "pps"
+
+    with TopSampler(dev, map_name=args.map) as sampler:
+
+        def sample() -> TopSample:
+            return sampler.sample(top, sort, args.filter)
+
+        sample()  # baseline: rates need two reads
+        samples = _samples(sample, args.interval, args.count)
+        if args.all:
+            for one in samples:
+                _print_every_entry(sampler, one, args.json)
+        elif args.json:
+            for one in samples:
+                print_json(one.to_dict())
+        else:
+            _print_samples(Console(), samples, render_top_sample, args.count)
+    return 0
+
+
+def _print_every_entry(sampler: TopSampler, sample: TopSample, as_json: bool) -> None:
+    """Per map: its figures on one line, then every entry in sort order, one per line."""
+    for watch in sampler.watches:
+        table = sample.maps.get(watch.name)
+        if table is None:
+            continue
+        head = {k: v for k, v in table.to_dict().items() if k != "top"}
+        if as_json:
+            print_json({"time": sample.time, "map": table.name, **head})
+        else:
+            print(f"# {table.name}: {table.matched:,} of {table.entries_total:,} entries "
+                  f"(max {table.max_entries:,}), sorted by {table.sort}")  # fmt: skip
+        for row in watch.all_rows():
+            if as_json:
+                print_json({"map": table.name, **row.to_dict()})
+            else:
+                print(f"{_compact(row.key)}\t{_compact(row.value)}\t{row.pps:.1f} pps"
+                      f"\t{row.bps:.0f} bit/s")  # fmt: skip
+        sys.stdout.flush()
+
+
+def render_top_sample(sample: TopSample) -> Group:
+    """A rich renderable of one `stats --top` sample: a table per map."""
+    from rich.console import Group
+    from rich.text import Text
+
+    when = time.strftime("%H:%M:%S", time.localtime(sample.time))
+    if sample.prog_id is None:
+        return Group(Text(f"{when}  {sample.dev}: no XDP program attached", style="yellow"))
+    head = f"{when}  {sample.dev}: {sample.prog_name} (prog id {sample.prog_id})"
+    return Group(Text(head, style="bold"), *(_top_table(t) for t in sample.maps.values()))
+
+
+def _top_table(t: TopTable) -> Table:
+    from rich.table import Table
+
+    shown = f"{t.matched:,} matching {t.key_filter!r} of " if t.key_filter else ""
+    title = (
+        f"{t.name}  ({t.type}, {t.key_type or 'raw'} -> {t.value_type or 'raw'})  "
+        f"{shown}{t.entries_total:,} entries, max {t.max_entries:,}, top {len(t.rows)} by {t.sort}"
+    )
+    table = Table(title=title, title_justify="left", expand=False, show_footer=True)
+    table.add_column("key", footer=f"total ({t.totals.entries:,})")
+    for name in t.fields:
+        table.add_column(name, justify="right", footer=_num(t.totals.values[name]))
+    table.add_column("pps", justify="right", footer=_num(t.totals.pps))
+    table.add_column("Mbit/s", justify="right", footer=_mbit(t.totals.bps))
+    for row in t.rows:
+        cells = [_compact(row.key), *(_num(row.values[name]) for name in t.fields)]
+        table.add_row(*cells, _num(row.pps), _mbit(row.bps), style="green" if row.new else "")
+    if t.note:
+        table.add_row(t.note)
     return table
 
 
@@ -338,7 +587,7 @@ def _print_monitor_text(console: Console, report: dict[str, Any], last: dict[Any
         )
     for e in report["exceptions"]:
         what = f"exception: {e['action_name']} from {e['prog_name']} (prog id {e['prog_id']})"
-        key = ("exc", e["prog_id"], e["action"], e["ifindex"])
+        key: tuple[object, ...] = ("exc", e["prog_id"], e["action"], e["ifindex"])
         _print_growth(console, last, key, e["count"], f"{what} on {e['dev']}")
     for r in report["redirect_errors"]:
         what = f"redirect error: {r['prog_name']} (prog id {r['prog_id']}) on {r['dev']}"

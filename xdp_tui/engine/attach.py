@@ -28,10 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import testenv
-from xdp_tui import paths, pins
+from xdp_tui import labs, paths, pins
 from xdp_tui.engine import bpfsys
-from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine._lib import CallError, call_error, cfunc, errno_of
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
 from xdp_tui.process import pid_alive
 
@@ -139,11 +138,11 @@ def check_safe(ifname: str, *, netns: str | None = None, force: bool = False) ->
         raise no_such_interface(ifname)
     if force:
         return
-    if netns is None and testenv.is_lab_interface(ifname):
+    if netns is None and labs.is_lab_interface(ifname):
         return
     if netns is not None:
         try:
-            if testenv.get(netns).inner == ifname:
+            if labs.get(netns).inner == ifname:
                 return
         except XdpTuiError:
             pass
@@ -163,7 +162,7 @@ def in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:
     """Run fn in the lab's namespace (a helper thread) or right here."""
     if netns is None:
         return fn(*args)
-    return testenv.netns_thread(netns, fn, *args)
+    return labs.netns_thread(netns, fn, *args)
 
 
 def ifindex_of(ifname: str) -> int:
@@ -205,9 +204,10 @@ def _record_path(dev: str, netns: str | None) -> Path:
 
 def read_record(dev: str, netns: str | None = None) -> dict[str, Any] | None:
     try:
-        return json.loads(_record_path(dev, netns).read_text())
+        record = json.loads(_record_path(dev, netns).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def _write_record(att: Attachment) -> None:
@@ -286,10 +286,7 @@ def _raw_query(ifname: str) -> tuple[int, int]:
     opts = _XdpQueryOpts(sz=C.sizeof(_XdpQueryOpts))
     ret = _xdp_query(ifindex_of(ifname), 0, C.byref(opts))
     if ret != 0:
-        err = -ret if ret < 0 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot query XDP on {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
-        )
+        raise call_error(ret, f"cannot query XDP on {ifname}", location=f"dev {ifname}")
     return int(opts.prog_id), int(opts.attach_mode)
 
 
@@ -396,7 +393,7 @@ def _link_create_raw(ifindex: int, prog_fd: int, mode: Mode) -> int:
     fd = _link_create(prog_fd, ifindex, BPF_XDP, C.byref(opts))
     if fd >= 0:
         return int(fd)
-    return int(fd) if fd < -1 else -C.get_errno()
+    return -errno_of(fd)
 
 
 def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
@@ -427,10 +424,7 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             location=where,
             hint="use --mode skb (generic XDP works on every interface) or --mode auto",
         )
-    return XdpTuiError(
-        f"cannot attach XDP on {ifname} in {mode} mode: {os.strerror(err)} (errno {err})",
-        location=where,
-    )
+    return CallError(f"cannot attach XDP on {ifname} in {mode} mode", err, location=where)
 
 
 def _pin_link(link_fd: int, pin: Path) -> None:
@@ -449,10 +443,7 @@ def _pin_link(link_fd: int, pin: Path) -> None:
         pin.unlink()  # a stale pin of an old link of ours would block the new one
     ret = _obj_pin(link_fd, str(pin).encode())
     if ret != 0:
-        err = -ret if ret < -1 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot pin the XDP link at {pin}: {os.strerror(err)}", location=str(pin)
-        )
+        raise call_error(ret, f"cannot pin the XDP link at {pin}", location=str(pin))
     pins.record_pin(dev, pin)
 
 
@@ -569,10 +560,7 @@ def _force_detach(ifname: str, prog_id: int) -> None:
     flags = XDP_FLAGS_SKB_MODE if mode == 2 else XDP_FLAGS_DRV_MODE
     ret = _xdp_detach(ifindex_of(ifname), flags, None)
     if ret != 0:
-        err = -ret if ret < -1 else C.get_errno()
-        raise XdpTuiError(
-            f"cannot detach XDP from {ifname}: {os.strerror(err)}", location=f"dev {ifname}"
-        )
+        raise call_error(ret, f"cannot detach XDP from {ifname}", location=f"dev {ifname}")
 
 
 def _xdp_link_of(prog_id: int) -> int | None:

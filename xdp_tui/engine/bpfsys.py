@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 from xdp_tui.engine import _lib
 from xdp_tui.engine._lib import cfunc
@@ -138,9 +139,7 @@ class Fd(int):
 
 
 def _check_fd(ret: int, what: str, hint: str | None = None) -> Fd:
-    if ret < 0:
-        _lib.raise_errno(ret, what, hint)
-    return Fd(ret)
+    return Fd(_lib.check(ret, what, hint=hint))
 
 
 # ---- uapi structs --------------------------------------------------------
@@ -238,6 +237,7 @@ _delete = cfunc("bpf_map_delete_elem", C.c_int, C.c_int, _P)
 _lookup_batch = cfunc(
     "bpf_map_lookup_batch", C.c_int, C.c_int, _P, _P, _P, _P, C.POINTER(C.c_uint32), _P
 )
+_update_batch = cfunc("bpf_map_update_batch", C.c_int, C.c_int, _P, _P, C.POINTER(C.c_uint32), _P)
 _obj_get = cfunc("bpf_obj_get", C.c_int, C.c_char_p)
 _enable_stats = cfunc("bpf_enable_stats", C.c_int, C.c_int)
 
@@ -283,7 +283,7 @@ def _info(fd: int, info: C.Structure, what: str) -> None:
     size = C.c_uint32(C.sizeof(info))
     ret = _get_info(fd, C.byref(info), C.byref(size))
     if ret != 0:
-        _lib.raise_errno(ret, what)
+        raise _lib.call_error(ret, what)
 
 
 def prog_info(fd: int) -> ProgInfo:
@@ -318,10 +318,6 @@ def prog_info(fd: int) -> ProgInfo:
     )
 
 
-class BpfFuncInfo(C.Structure):
-    _fields_ = [("insn_off", C.c_uint32), ("type_id", C.c_uint32)]
-
-
 # Program ids are never reused while the machine runs: a name found once stays right.
 _full_names: dict[int, str] = {}
 
@@ -332,7 +328,7 @@ def _full_prog_name(fd: int, info: BpfProgInfo) -> str:
     Like bpftool, take it from the BTF of the program's main function (its
     first func_info record) when the kernel's copy may have been cut.
     """
-    short = info.name.decode(errors="replace")
+    short = str(info.name.decode(errors="replace"))
     if len(short) < BPF_OBJ_NAME_LEN - 1 or not info.btf_id or not info.nr_func_info:
         return short
     known = _full_names.get(info.id)
@@ -350,15 +346,44 @@ def _full_prog_name(fd: int, info: BpfProgInfo) -> str:
 def _main_func_name(fd: int, btf_id: int) -> str | None:
     from xdp_tui.engine.btf import Btf
 
-    record = BpfFuncInfo()
-    query = BpfProgInfo()
-    query.nr_func_info = 1
-    query.func_info_rec_size = C.sizeof(BpfFuncInfo)
-    query.func_info = C.addressof(record)
-    _info(fd, query, "reading program func info")
+    type_ids = prog_func_type_ids(fd)
+    if not type_ids:
+        return None
     with btf_fd_by_id(btf_id) as btf_fd:
-        func = Btf.parse(btf_raw(int(btf_fd))).get(record.type_id)
+        func = Btf.parse(btf_raw(int(btf_fd))).get(type_ids[0])
     return func.name if func is not None else None
+
+
+def _prog_info_records(fd: int, what: str, words: int) -> list[tuple[int, ...]]:
+    """The program's func_info or line_info records (WHAT), each WORDS u32s long."""
+    info = BpfProgInfo()
+    _info(fd, info, "reading program info")
+    count = getattr(info, f"nr_{what}")
+    if not count or not info.btf_id:
+        return []
+    records = (C.c_uint32 * (words * count))()
+    again = BpfProgInfo()
+    setattr(again, f"nr_{what}", count)
+    setattr(again, f"{what}_rec_size", 4 * words)
+    setattr(again, what, C.addressof(records))
+    _info(fd, again, f"reading program {what}")
+    count = min(count, getattr(again, f"nr_{what}"))
+    return [tuple(records[words * i : words * (i + 1)]) for i in range(count)]
+
+
+def prog_func_type_ids(fd: int) -> list[int]:
+    """BTF type ids of the program's functions (func_info), its main function first.
+
+    The name in prog_info is cut to 15 characters; the BTF FUNC named by the
+    first id carries the full C name (what fentry/fexit attach by).
+    """
+    return [type_id for _, type_id in _prog_info_records(fd, "func_info", 2)]  # {insn_off, type_id}
+
+
+def prog_line_file_offsets(fd: int) -> list[int]:
+    """Offsets, in the program's BTF strings, of the source file names its line info names."""
+    # struct bpf_line_info {insn_off, file_name_off, line_off, line_col}
+    return list(dict.fromkeys(r[1] for r in _prog_info_records(fd, "line_info", 4)))
 
 
 def map_info(fd: int) -> MapInfo:
@@ -426,10 +451,10 @@ def _ids(next_fn: object) -> Iterator[int]:
         nxt = C.c_uint32(0)
         ret = next_fn(current.value, C.byref(nxt))  # type: ignore[operator]
         if ret != 0:
-            err = _lib.errno_from(ret)
+            err = _lib.errno_of(ret)
             if err == errno.ENOENT:
                 return
-            _lib.raise_errno(ret, "listing BPF object ids")
+            raise _lib.CallError("listing BPF object ids", err)
         yield nxt.value
         current = nxt
 
@@ -462,28 +487,70 @@ def value_slot(value_size: int) -> int:
     return (value_size + 7) & ~7
 
 
+def checked_map_info(
+    fd: int,
+    *,
+    key: bytes | None = None,
+    key_size: int | None = None,
+    value_size: int | None = None,
+    per_cpu: bool | None = None,
+) -> MapInfo:
+    """The map's info, after checking that our buffers have the map's sizes.
+
+    The kernel copies exactly the map's key and value sizes (times the
+    possible CPUs for per-CPU maps) from and into the buffers we pass: a
+    wrong size would make it read or write past a Python buffer.
+    """
+    info = map_info(fd)
+    given = len(key) if key is not None else key_size
+    if given is not None and given != info.key_size:
+        raise XdpTuiError(
+            f"map '{info.name}' has {info.key_size}-byte keys; got {given} bytes",
+            location=f"map {info.name}",
+        )
+    if value_size is not None and value_size != info.value_size:
+        raise XdpTuiError(
+            f"map '{info.name}' has {info.value_size}-byte values; got {value_size} bytes",
+            location=f"map {info.name}",
+        )
+    if per_cpu is not None and per_cpu != info.per_cpu:
+        kind = "a per-CPU" if info.per_cpu else "not a per-CPU"
+        raise XdpTuiError(f"map '{info.name}' is {kind} map", location=f"map {info.name}")
+    return info
+
+
 def map_keys(fd: int, key_size: int, limit: int | None = None) -> list[bytes]:
     """Every key of the map, in the kernel's iteration order."""
+    checked_map_info(fd, key_size=key_size)
     keys: list[bytes] = []
     prev = None
     nxt = C.create_string_buffer(max(key_size, 1))
     while limit is None or len(keys) < limit:
         ret = _next_key(fd, prev, nxt)
         if ret != 0:
-            err = _lib.errno_from(ret)
+            err = _lib.errno_of(ret)
             if err == errno.ENOENT:
                 break
-            _lib.raise_errno(ret, "iterating map keys")
+            raise _lib.CallError("iterating map keys", err)
         key = nxt.raw[:key_size]
         keys.append(key)
         prev = C.create_string_buffer(key, max(key_size, 1))
     return keys
 
 
+@overload
+def lookup(
+    fd: int, key: bytes, value_size: int, per_cpu: Literal[False] = False
+) -> bytes | None: ...
+@overload
+def lookup(fd: int, key: bytes, value_size: int, per_cpu: Literal[True]) -> list[bytes] | None: ...
+@overload
+def lookup(fd: int, key: bytes, value_size: int, per_cpu: bool) -> bytes | list[bytes] | None: ...
 def lookup(
     fd: int, key: bytes, value_size: int, per_cpu: bool = False
 ) -> bytes | list[bytes] | None:
     """The value stored under KEY (per-CPU maps: one bytes per possible CPU); None if absent."""
+    checked_map_info(fd, key=key, value_size=value_size, per_cpu=per_cpu)
     if per_cpu:
         ncpus = possible_cpus()
         slot = value_slot(value_size)
@@ -493,10 +560,10 @@ def lookup(
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     ret = _lookup(fd, kbuf, buf)
     if ret != 0:
-        err = _lib.errno_from(ret)
+        err = _lib.errno_of(ret)
         if err == errno.ENOENT:
             return None
-        _lib.raise_errno(ret, "looking up a map element")
+        raise _lib.CallError("looking up a map element", err)
     raw = buf.raw
     if per_cpu:
         return [raw[i * slot : i * slot + value_size] for i in range(ncpus)]
@@ -508,27 +575,35 @@ BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
 
 def update(fd: int, key: bytes, value: bytes | list[bytes], flags: int = BPF_ANY) -> None:
     """Store VALUE under KEY; per-CPU maps take a list with one value per possible CPU."""
-    if isinstance(value, list):
-        size = len(value[0]) if value else 0
-        slot = value_slot(size)
-        raw = b"".join(v.ljust(slot, b"\0") for v in value)
-    else:
-        raw = value
+    info = checked_map_info(fd, key=key, per_cpu=isinstance(value, list))
+    values = value if isinstance(value, list) else [value]
+    wrong = {len(v) for v in values} - {info.value_size}
+    if wrong or (info.per_cpu and len(values) != possible_cpus()):
+        shape = f"{possible_cpus()} values of " if info.per_cpu else ""
+        raise XdpTuiError(
+            f"map '{info.name}' takes {shape}{info.value_size} bytes;"
+            f" got {len(values)} value(s) of {sorted({len(v) for v in values})} bytes",
+            location=f"map {info.name}",
+        )
+    slot = value_slot(info.value_size) if info.per_cpu else info.value_size
+    raw = b"".join(v.ljust(slot, b"\0") for v in values)
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     vbuf = C.create_string_buffer(raw, max(len(raw), 1))
     ret = _update(fd, kbuf, vbuf, flags)
     if ret != 0:
-        _lib.raise_errno(ret, "updating a map element")
+        raise _lib.call_error(ret, "updating a map element")
 
 
 def delete(fd: int, key: bytes) -> bool:
     """Remove KEY; False if it was not there."""
+    checked_map_info(fd, key=key)
     kbuf = C.create_string_buffer(key, max(len(key), 1))
     ret = _delete(fd, kbuf)
     if ret != 0:
-        if _lib.errno_from(ret) == errno.ENOENT:
+        err = _lib.errno_of(ret)
+        if err == errno.ENOENT:
             return False
-        _lib.raise_errno(ret, "deleting a map element")
+        raise _lib.CallError("deleting a map element", err)
     return True
 
 
@@ -542,6 +617,7 @@ class BatchReader:
     def __init__(
         self, fd: int, key_size: int, value_size: int, max_entries: int, per_cpu: bool = False
     ) -> None:
+        checked_map_info(fd, key_size=key_size, value_size=value_size, per_cpu=per_cpu)
         self.fd = fd
         self.key_size = key_size
         self.value_size = value_size
@@ -578,7 +654,7 @@ class BatchReader:
             self.fd, None, self._out_addr, self._keys_addr, self._values_addr,
             self._count_ref, None,
         )  # fmt: skip
-        if ret != 0 and _lib.errno_from(ret) == errno.ENOENT:
+        if ret != 0 and _lib.errno_of(ret) == errno.ENOENT:
             # The usual case: the whole map came in this one call.
             n = self._count.value
             return (
@@ -592,11 +668,11 @@ class BatchReader:
         """`read_raw` past its first call (RET): an error, or a map bigger than a chunk."""
         count_total, key_parts, value_parts = 0, [], []
         while True:
-            err = _lib.errno_from(ret) if ret != 0 else 0
+            err = _lib.errno_of(ret) if ret != 0 else 0
             if err and err != errno.ENOENT:
                 if not count_total and err in (errno.EINVAL, errno.EOPNOTSUPP, 524):  # ENOTSUPP
                     return None
-                _lib.raise_errno(ret, "reading map entries (batch)")
+                raise _lib.CallError("reading map entries (batch)", err)
             n = self._count.value
             count_total += n
             key_parts.append(self._keys_view[: n * self.key_size].tobytes())
@@ -631,6 +707,26 @@ class BatchReader:
             else:
                 entries.append((key, value))
         return entries
+
+
+def lookup_batch_into(
+    fd: int, in_batch: int | None, out_batch: int, keys: int, values: int, count: C.c_uint32
+) -> int:
+    """One `bpf_map_lookup_batch` call into caller-owned memory (addresses); returns
+    libbpf's result (0, or a negative errno; -ENOENT: the map ends in this call).
+
+    COUNT holds the room on entry and the number of entries copied on return.
+    For readers with their own buffers (engine/bigmap.py reads into NumPy arrays).
+    """
+    return int(_lookup_batch(fd, in_batch, out_batch, keys, values, C.byref(count), None))
+
+
+def update_batch(fd: int, keys: int, values: int, count: int) -> None:
+    """Store COUNT packed keys and values (addresses) in one `bpf_map_update_batch`."""
+    n = C.c_uint32(count)
+    ret = _update_batch(fd, keys, values, C.byref(n), None)
+    if ret != 0:
+        raise _lib.call_error(ret, f"updating map elements (batch, {n.value} of {count} stored)")
 
 
 def lookup_batch(
@@ -719,6 +815,8 @@ __all__ = [
     "prog_fd_by_id",
     "prog_ids",
     "prog_info",
+    "prog_func_type_ids",
+    "prog_line_file_offsets",
     "prog_info_by_id",
     "prog_type_name",
 ]

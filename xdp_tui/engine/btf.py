@@ -5,12 +5,16 @@ Format (see /usr/include/linux/btf.h): a header, then a types section of
 variable-length records, then a string section. Type id 0 is `void`; ids
 count the records from 1. Decoding rules, chosen for people reading counters:
 
-- integers honour size and signedness; bitfields are extracted;
+- integers honour size and signedness; bitfields are extracted (both encodings:
+  the member's own bit size, or an integer type of fewer bits at any bit offset);
 - `char[N]` becomes a string when it holds printable text, else a list;
 - a 6-byte `u8` array becomes a MAC address "aa:bb:cc:dd:ee:ff";
 - other arrays become lists, structs and unions dicts (anonymous members merged);
 - enums become the name of their value (the number if it has no name);
 - typedefs, const, volatile and type tags are looked through.
+
+Malformed or newer BTF (a kind this reader does not know, a record cut short)
+raises XdpTuiError instead of being misread; map readers then show raw bytes.
 """
 
 from __future__ import annotations
@@ -106,6 +110,11 @@ class Btf:
         if magic != BTF_MAGIC:
             raise XdpTuiError(f"not BTF data (magic {magic:#x})")
         type_off, type_len, str_off, str_len = struct.unpack_from("<IIII", raw, 8)
+        end = max(hdr_len + type_off + type_len, hdr_len + str_off + str_len)
+        if hdr_len < 24 or end > len(raw):
+            raise XdpTuiError(
+                f"BTF data truncated: its header describes {end} bytes, got {len(raw)}"
+            )
         types_raw = raw[hdr_len + type_off : hdr_len + type_off + type_len]
         strings = raw[hdr_len + str_off : hdr_len + str_off + str_len]
         btf = cls(_parse_types(types_raw, strings))
@@ -123,15 +132,17 @@ class Btf:
         """Follow typedefs and qualifiers to the underlying type id."""
         seen = 0
         t = self.get(type_id)
-        while t is not None and t.kind in _QUALIFIERS and seen < 64:
+        while t is not None and t.kind in _QUALIFIERS:
+            _check_depth(type_id, seen)
             type_id = t.ref
             t = self.get(type_id)
             seen += 1
         return type_id
 
-    def type_name(self, type_id: int) -> str:
+    def type_name(self, type_id: int, depth: int = 0) -> str:
         """A C-like spelling of the type: `struct datarec`, `__u32`, `__u8[6]`."""
         t = self.get(type_id)
+        _check_depth(type_id, depth)
         if t is None:
             return "void"
         if t.kind in (KIND_INT, KIND_TYPEDEF, KIND_FLOAT):
@@ -145,16 +156,14 @@ class Btf:
             }.get(t.kind, "union" if t.kflag else "struct")
             return f"{word} {t.name}" if t.name else f"{word} {{...}}"
         if t.kind == KIND_PTR:
-            return f"{self.type_name(t.ref)} *"
+            return f"{self.type_name(t.ref, depth + 1)} *"
         if t.kind == KIND_ARRAY:
-            return f"{self.type_name(t.array_elem)}[{t.array_nelems}]"
+            return f"{self.type_name(t.array_elem, depth + 1)}[{t.array_nelems}]"
         if t.kind in (KIND_CONST, KIND_VOLATILE, KIND_RESTRICT):
-            word = {KIND_CONST: "const", KIND_VOLATILE: "volatile", KIND_RESTRICT: "restrict"}
-            return f"{word[t.kind]} {self.type_name(t.ref)}"
-        if t.kind == KIND_TYPE_TAG:
-            return self.type_name(t.ref)
-        if t.kind == KIND_VAR:
-            return self.type_name(t.ref)
+            qualifier = {KIND_CONST: "const", KIND_VOLATILE: "volatile", KIND_RESTRICT: "restrict"}
+            return f"{qualifier[t.kind]} {self.type_name(t.ref, depth + 1)}"
+        if t.kind in (KIND_TYPE_TAG, KIND_VAR):
+            return self.type_name(t.ref, depth + 1)
         return t.name or f"<kind {t.kind}>"
 
     def size_of(self, type_id: int) -> int:
@@ -164,7 +173,8 @@ class Btf:
             size = self._sizes[type_id] = self._size_of(type_id)
         return size
 
-    def _size_of(self, type_id: int) -> int:
+    def _size_of(self, type_id: int, depth: int = 0) -> int:
+        _check_depth(type_id, depth)
         t = self.get(self.resolve(type_id))
         if t is None:
             return 0
@@ -175,9 +185,9 @@ class Btf:
         if t.kind == KIND_PTR:
             return 8
         if t.kind == KIND_ARRAY:
-            return self._size_of(t.array_elem) * t.array_nelems
+            return self._size_of(t.array_elem, depth + 1) * t.array_nelems
         if t.kind == KIND_VAR:
-            return self._size_of(t.ref)
+            return self._size_of(t.ref, depth + 1)
         return 0
 
     def find(self, name: str, kind: int | None = None) -> int | None:
@@ -190,9 +200,17 @@ class Btf:
     # ---- decoding --------------------------------------------------------
 
     def decode(self, type_id: int, data: bytes, offset: int = 0) -> Any:
-        """Python value of the bytes DATA[offset:] seen as type TYPE_ID."""
-        if offset + self.size_of(type_id) > len(data):
-            return data[offset:].hex()  # short buffer: show what there is
+        """Python value of the bytes DATA[offset:] seen as type TYPE_ID.
+
+        Raises XdpTuiError when DATA is too short: a value read from half its
+        bytes would look plausible and be wrong.
+        """
+        need = self.size_of(type_id)
+        if offset < 0 or offset + need > len(data):
+            raise XdpTuiError(
+                f"{len(data) - offset} bytes are too few for {self.type_name(type_id)}"
+                f" ({need} bytes)"
+            )
         return self.decoder(type_id)(data, offset)
 
     def decoder(self, type_id: int) -> Decoder:
@@ -271,12 +289,15 @@ class Btf:
         fields: list[tuple[str, Decoder, int, bool]] = []
         for index, m in enumerate(t.members):
             name = m.name or f"_{index}"
-            if m.bit_size:
-                fields.append((name, _bitfield_decoder(m, self._signed(m.type)), 0, False))
-            elif m.bit_offset % 8 == 0:
-                inner = self.get(self.resolve(m.type))
-                merge = not m.name and inner is not None and inner.kind in (KIND_STRUCT, KIND_UNION)
-                fields.append((name, self._build(m.type, depth + 1), m.bit_offset // 8, merge))
+            bitfield = self._bitfield_of(m)
+            if bitfield is not None:
+                bit_offset, bits = bitfield
+                decode = _bitfield_decoder(bit_offset, bits, self._signed(m.type))
+                fields.append((name, decode, 0, False))
+                continue
+            inner = self.get(self.resolve(m.type))
+            merge = not m.name and inner is not None and inner.kind in (KIND_STRUCT, KIND_UNION)
+            fields.append((name, self._build(m.type, depth + 1), m.bit_offset // 8, merge))
 
         def decode_struct(data: bytes, off: int) -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -290,15 +311,36 @@ class Btf:
 
         return decode_struct
 
+    def _bitfield_of(self, m: Member) -> tuple[int, int] | None:
+        """(bit offset, bits) when member M is a bitfield, else None (a whole-byte member).
+
+        BTF spells bitfields two ways: with kind_flag set the member carries its
+        size; without it, a member that starts inside a byte has an integer type
+        whose own bit count is the width (an enum: its whole size).
+        """
+        if m.bit_size:
+            return m.bit_offset, m.bit_size
+        if m.bit_offset % 8 == 0:
+            return None
+        t = self.get(self.resolve(m.type))
+        if t is not None and t.kind == KIND_INT:
+            return m.bit_offset + t.int_offset, t.int_bits
+        if t is not None and t.kind in (KIND_ENUM, KIND_ENUM64):
+            return m.bit_offset, t.size * 8
+        raise XdpTuiError(
+            f"BTF member '{m.name}' starts at bit {m.bit_offset}, inside a byte,"
+            f" but its type {self.type_name(m.type)} is not an integer"
+        )
+
     def _flat_int_struct(self, t: BtfType) -> Decoder | None:
         """Fast path for the common counter struct: named, whole, plain integer members.
 
         One `struct.unpack_from` replaces a Python call per field.
         """
         layout = self.flat_int_layout(t.id) if t.kind == KIND_STRUCT else None
-        if layout is None:
+        if layout is None or layout[1] is None:
             return None
-        fmt, names = layout
+        fmt, names = layout[0], layout[1]
         unpack = struct.Struct("<" + fmt).unpack_from
         return lambda data, off: dict(zip(names, unpack(data, off), strict=True))
 
@@ -349,6 +391,16 @@ class Btf:
 
 Decoder = Callable[[bytes, int], Any]
 
+# Deeper than any real type; only BTF whose types refer to themselves gets there.
+_MAX_DEPTH = 64
+
+
+def _check_depth(type_id: int, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise XdpTuiError(
+            f"BTF type #{type_id} refers to itself (or nests deeper than {_MAX_DEPTH})"
+        )
+
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -364,8 +416,7 @@ def _int_decoder(t: BtfType) -> Decoder:
     return lambda data, off: int.from_bytes(data[off : off + n], "little", signed=signed)
 
 
-def _bitfield_decoder(m: Member, signed: bool) -> Decoder:
-    bit_offset, bits = m.bit_offset, m.bit_size
+def _bitfield_decoder(bit_offset: int, bits: int, signed: bool) -> Decoder:
     return lambda data, off: _bitfield(data, off, bit_offset, bits, signed)
 
 
@@ -394,70 +445,94 @@ def _string(strings: bytes, off: int) -> str:
     return strings[off : end if end >= 0 else len(strings)].decode(errors="replace")
 
 
+# Bytes of kind-specific data after a btf_type record: (fixed, per vlen item).
+_EXTRA_SIZE = {
+    KIND_INT: (4, 0),
+    KIND_PTR: (0, 0),
+    KIND_ARRAY: (12, 0),
+    KIND_STRUCT: (0, 12),
+    KIND_UNION: (0, 12),
+    KIND_ENUM: (0, 8),
+    KIND_FWD: (0, 0),
+    KIND_TYPEDEF: (0, 0),
+    KIND_VOLATILE: (0, 0),
+    KIND_CONST: (0, 0),
+    KIND_RESTRICT: (0, 0),
+    KIND_FUNC: (0, 0),
+    KIND_FUNC_PROTO: (0, 8),
+    KIND_VAR: (4, 0),
+    KIND_DATASEC: (0, 12),
+    KIND_FLOAT: (0, 0),
+    KIND_DECL_TAG: (4, 0),
+    KIND_TYPE_TAG: (0, 0),
+    KIND_ENUM64: (0, 12),
+}
+
+
 def _parse_types(raw: bytes, strings: bytes) -> list[BtfType]:
     types: list[BtfType] = [BtfType(0, 0, "void", 0, False, 0)]
     pos = 0
-    while pos + 12 <= len(raw):
+    while pos < len(raw):
+        type_id = len(types)
+        if pos + 12 > len(raw):
+            raise XdpTuiError(f"BTF type #{type_id} is cut short ({len(raw) - pos} bytes left)")
         name_off, info, size_or_type = struct.unpack_from("<III", raw, pos)
         pos += 12
         kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
+        if kind not in _EXTRA_SIZE:
+            # Its record length is unknown, so every type after it would be misread.
+            raise XdpTuiError(
+                f"BTF type #{type_id} has kind {kind}, which this reader does not know",
+                hint="the BTF comes from a newer compiler or kernel; values are shown as raw bytes",
+            )
+        fixed, per_item = _EXTRA_SIZE[kind]
+        if pos + fixed + per_item * vlen > len(raw):
+            raise XdpTuiError(f"BTF type #{type_id} (kind {kind}) is cut short")
         t = BtfType(
-            id=len(types),
+            id=type_id,
             kind=kind,
             name=_string(strings, name_off),
             vlen=vlen,
             kflag=bool(info >> 31),
             size_or_type=size_or_type,
         )
-        pos = _parse_extra(t, raw, pos, strings)
+        _parse_extra(t, raw, pos, strings)
+        pos += fixed + per_item * vlen
         types.append(t)
     return types
 
 
-def _parse_extra(t: BtfType, raw: bytes, pos: int, strings: bytes) -> int:
-    """Read the kind-specific data after a btf_type record; return the new position."""
+def _parse_extra(t: BtfType, raw: bytes, pos: int, strings: bytes) -> None:
+    """Read the kind-specific data at POS (its length checked by the caller)."""
     kind, vlen = t.kind, t.vlen
     if kind == KIND_INT:
         (val,) = struct.unpack_from("<I", raw, pos)
         t.int_encoding = (val >> 24) & 0x0F
         t.int_offset = (val >> 16) & 0xFF
         t.int_bits = val & 0xFF
-        return pos + 4
-    if kind == KIND_ARRAY:
+    elif kind == KIND_ARRAY:
         t.array_elem, _index, t.array_nelems = struct.unpack_from("<III", raw, pos)
-        return pos + 12
-    if kind in (KIND_STRUCT, KIND_UNION):
+    elif kind in (KIND_STRUCT, KIND_UNION):
         for i in range(vlen):
             name_off, mtype, moff = struct.unpack_from("<III", raw, pos + 12 * i)
             bit_size, bit_off = (moff >> 24, moff & 0xFFFFFF) if t.kflag else (0, moff)
             t.members.append(Member(_string(strings, name_off), mtype, bit_off, bit_size))
-        return pos + 12 * vlen
-    if kind == KIND_ENUM:
+    elif kind == KIND_ENUM:
         for i in range(vlen):
             name_off, val = struct.unpack_from("<Ii" if t.kflag else "<II", raw, pos + 8 * i)
             t.enum_values[val] = _string(strings, name_off)
-        return pos + 8 * vlen
-    if kind == KIND_ENUM64:
+    elif kind == KIND_ENUM64:
         for i in range(vlen):
             name_off, lo, hi = struct.unpack_from("<III", raw, pos + 12 * i)
             val = (hi << 32) | lo
             if t.kflag and val >= 1 << 63:
                 val -= 1 << 64
             t.enum_values[val] = _string(strings, name_off)
-        return pos + 12 * vlen
-    if kind == KIND_FUNC_PROTO:
-        return pos + 8 * vlen
-    if kind == KIND_VAR:
-        return pos + 4
-    if kind == KIND_DATASEC:
+    elif kind == KIND_DATASEC:
         for i in range(vlen):
             vtype, voff, _vsize = struct.unpack_from("<III", raw, pos + 12 * i)
             t.members.append(Member("", vtype, voff * 8, 0))
-        return pos + 12 * vlen
-    if kind == KIND_DECL_TAG:
-        return pos + 4
-    return pos
 
 
 def _name_datasec_members(btf: Btf) -> None:

@@ -24,29 +24,35 @@ this off with `keep_compiler_warm(False)`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import re
+import resource
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from xdp_tui import config, userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
 
 Severity = Literal["error", "warning", "note"]
 
-CLANG = os.environ.get("XDP_TUI_CLANG", "clang")
+CLANG = config.clang()
 
 WARNING_FLAGS = [
     "-Wall",
@@ -62,7 +68,9 @@ CODEGEN_FLAGS = ["-O2", "-g", "-target", "bpf", "-fno-stack-protector", "-fno-cr
 WORKSPACE_CONFIG = "xdp-tui.toml"
 WORKSPACE_CONFIG_MAX_BYTES = 64 * 1024
 # Plain, parseable diagnostics; the caret lines stay for the raw text.
-DIAGNOSTIC_FLAGS = ["-fno-color-diagnostics", "-fdiagnostics-show-option"]
+# No crash reproducers: a clang stopped at its memory limit would leave
+# copies of the learner's source in /tmp.
+DIAGNOSTIC_FLAGS = ["-fno-color-diagnostics", "-fdiagnostics-show-option", "-fno-crash-diagnostics"]
 
 _DIAG_LINE = re.compile(
     r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): "
@@ -148,7 +156,7 @@ class BuildError(XdpTuiError):
 def multiarch_include_dir() -> Path | None:
     """`/usr/include/<triplet>`: BPF builds need it for <asm/types.h>."""
     # Debian's Python knows the triplet: no need to start gcc (a few ms) to ask.
-    triplet = getattr(sys.implementation, "_multiarch", None)
+    triplet: str | None = getattr(sys.implementation, "_multiarch", None)
     if triplet and (Path("/usr/include") / triplet / "asm").is_dir():
         return Path("/usr/include") / triplet
     for compiler in ("gcc", CLANG):
@@ -411,17 +419,26 @@ def _digest(source: Path, deps: list[str], flags: list[str]) -> str:
 _header_digests: dict[str, tuple[tuple[int, ...], bytes]] = {}
 
 
+# A header above this size is told by its identity (inode, size, mtime) alone:
+# `#include "/dev/zero"` or a huge file must not be read whole by the cache.
+HEADER_READ_LIMIT = 8 << 20
+
+
 def _header_digest(path: str) -> bytes:
     try:
         st = os.stat(path)
     except OSError:
         return b"<missing>"
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > HEADER_READ_LIMIT:
+        # A device, FIFO or huge file is never read: never up to date, so it rebuilds.
+        return f"<not hashed {st.st_mode:o}:{key}:{time.monotonic_ns()}>".encode()
     known = _header_digests.get(path)
     if known is not None and known[0] == key:
         return known[1]
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).digest()
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read(HEADER_READ_LIMIT + 1)).digest()
     except OSError:
         return b"<missing>"
     _header_digests[path] = (key, digest)
@@ -429,7 +446,7 @@ def _header_digest(path: str) -> bytes:
 
 
 def _source_digest(source: Path) -> str:
-    return hashlib.sha256(source.read_bytes()).hexdigest()
+    return hashlib.sha256(userfiles.read_source(source)).hexdigest()
 
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
@@ -439,8 +456,9 @@ def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
 def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, object] | None:
     """The stamp of OBJ when it is still the build of SOURCE with FLAGS, else None."""
     try:
-        stamp = json.loads(_stamp_path(obj).read_text())
-    except (OSError, ValueError):
+        with open(_stamp_path(obj), "rb") as handle:
+            stamp = json.loads(handle.read(DEPFILE_READ_LIMIT))
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(stamp, dict) or not obj.is_file() or stamp.get("source") != str(source):
         return None
@@ -448,9 +466,15 @@ def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, ob
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
     if stamp.get("source_digest") != _source_digest(source):
         return None
-    if stamp.get("digest") != _digest(source, stamp.get("deps", []), flags):
+    deps = stamp.get("deps", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        return None
+    if stamp.get("digest") != _digest(source, deps, flags):
         return None
     return stamp
+
+
+DEPFILE_READ_LIMIT = 1 << 20
 
 
 def _read_depfile(depfile: Path, source: Path) -> list[str]:
@@ -460,7 +484,9 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     relatively: make them absolute, the stamp is checked from anywhere.
     """
     try:
-        text = depfile.read_text()
+        fd = os.open(depfile, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read(DEPFILE_READ_LIMIT).decode(errors="surrogateescape")
     except OSError:
         return []
     _, _, prerequisites = text.replace("\\\n", " ").partition(": ")
@@ -477,12 +503,24 @@ def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str], raw
         # clang's words (warnings) of the build: an unchanged rebuild shows them again.
         "raw": raw,
     }
-    _stamp_path(obj).write_text(json.dumps(stamp, indent=1))
+    _write_new(_stamp_path(obj), json.dumps(stamp, indent=1).encode())
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Replace PATH by a new file: a link planted at PATH is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(tmp, flags, 0o644), "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
 
 
 # ---- one clang run -------------------------------------------------------
 
 COMPILE_TIMEOUT_S = 120
+# clang builds a lesson in well under 200 MB; a source that includes a device
+# or a huge file must fail alone, not exhaust the machine.
+CLANG_MEMORY_LIMIT = 2 << 30
 _WORKDIR_PREFIX = "xdp-tui-clang-"  # + "<pid>-<random>": swept when that pid is gone
 
 
@@ -516,6 +554,7 @@ class _Clang:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                **_as_learner(self.workdir),
             )
         except OSError as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -523,6 +562,7 @@ class _Clang:
                 f"cannot run {CLANG}: {exc.strerror}",
                 hint="install clang (apt-get install clang llvm) or run ./setup.sh install",
             ) from exc
+        _limit_resources(self.proc.pid)
 
     @property
     def alive(self) -> bool:
@@ -530,7 +570,7 @@ class _Clang:
 
     def compile(self, source: Path) -> _Compiled:
         """Feed SOURCE's text (under its own name) and wait for clang to finish."""
-        text = _line_directive(source) + _without_bom(source.read_bytes())
+        text = _line_directive(source) + _without_bom(userfiles.read_source(source))
         try:
             _, err = self.proc.communicate(text, timeout=COMPILE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -552,6 +592,66 @@ class _Clang:
             if pipe is not None:
                 pipe.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _as_learner(workdir: Path) -> dict[str, Any]:
+    """Popen arguments that run clang as the learner when root builds for one.
+
+    clang reads whatever the source `#include`s: as root, a learner's
+    `#include "/etc/shadow"` would print that file in its error messages.
+    The work folder is handed to the learner for clang's outputs, which root
+    then reads without following links (`_take_object`).
+    """
+    who = userfiles.learner()
+    if os.geteuid() != 0 or not who.is_other:
+        return {}
+    os.chown(workdir, who.uid, who.gid)
+    return {"user": who.uid, "group": who.gid, "extra_groups": list(who.groups)}
+
+
+# A lesson's object is tens of kB; what clang wrote is read up to this much.
+OBJECT_READ_LIMIT = 64 << 20
+
+
+def _take_object(made: Path, obj: Path) -> None:
+    """Move clang's object MADE to OBJ: read no-follow (its folder may be the learner's), written anew."""
+    fd = os.open(made, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise XdpTuiError("clang's output is not a regular file", location=str(made))
+        data = handle.read(OBJECT_READ_LIMIT + 1)
+    if len(data) > OBJECT_READ_LIMIT:
+        raise XdpTuiError(f"clang's output is over {OBJECT_READ_LIMIT} bytes", location=str(made))
+    _write_new(obj, data)
+
+
+def _limit_resources(pid: int) -> None:
+    """Cap clang's memory and CPU time.
+
+    Set from outside (prlimit) rather than in a preexec function, which is not
+    safe in a threaded program; clang is still waiting for its input then.
+    """
+    limits = (
+        (resource.RLIMIT_AS, CLANG_MEMORY_LIMIT),
+        (resource.RLIMIT_CPU, COMPILE_TIMEOUT_S),
+    )
+    for which, value in limits:
+        with contextlib.suppress(OSError, ValueError):
+            resource.prlimit(
+                pid, which, (value, value + (5 if which == resource.RLIMIT_CPU else 0))
+            )
+
+
+def _limit_words(returncode: int, raw: str) -> str | None:
+    """What limit stopped clang, if one did."""
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL) and "out of memory" not in raw:
+        return f"clang used up its {COMPILE_TIMEOUT_S} s of CPU time and was stopped"
+    if "out of memory" in raw.lower() or "bad_alloc" in raw or returncode == -signal.SIGABRT:
+        return (
+            f"clang ran out of its {CLANG_MEMORY_LIMIT >> 20} MiB memory limit"
+            " (does the source include a device or a huge file?)"
+        )
+    return None
 
 
 def _warm_key(folder: Path, flags: list[str]) -> tuple[object, ...]:
@@ -647,6 +747,8 @@ def warm_up(source: Path, output: Path | None = None, *, include_dirs: Sequence[
     engine first): clang's start-up then runs beside that work.
     """
     source = Path(source).resolve()
+    if not source.is_file():
+        return  # build() says what is wrong with it
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     try:
         flags = compile_flags(_include_dirs(source, include_dirs))
@@ -676,9 +778,10 @@ def build(
     searched before the ones listed in the folder's xdp-tui.toml and ours.
     """
     source = Path(source).resolve()
-    obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     if not source.is_file():
-        raise XdpTuiError(f"no such source file: {source}", location=str(source))
+        what = "not a regular file" if source.exists() else "no such source file"
+        raise XdpTuiError(f"{what}: {source}", location=str(source))
+    obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
     stamp = _up_to_date_stamp(source, obj, flags)
     if stamp is not None:
@@ -703,8 +806,10 @@ def build(
         ok = done.returncode == 0 and done.obj.is_file()
         raw = done.raw
         if ok:
-            shutil.move(done.obj, obj)  # a rename when on the same filesystem
+            _take_object(done.obj, obj)
             _write_stamp(source, obj, _read_depfile(done.depfile, source), flags, done.raw)
+        elif (limit := _limit_words(done.returncode, done.raw)) is not None:
+            diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
         elif (crash := crash_diagnostic(raw, done.returncode, source)) is not None:
             diagnostics = [d for d in diagnostics if d.severity != "error"] + [crash]
             raw = without_stack_dump(raw)

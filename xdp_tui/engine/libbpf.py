@@ -15,14 +15,19 @@ map of the same shape (with its values) or pins the new one there.
 from __future__ import annotations
 
 import ctypes as C
-import errno
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from xdp_tui.engine._lib import capture_libbpf_log, cfunc
+from xdp_tui.engine._lib import (
+    CallError,
+    LibbpfErrno,
+    call_error,
+    capture_libbpf_log,
+    cfunc,
+    errno_of,
+)
+from xdp_tui.engine.closable import Closable
 from xdp_tui.errors import XdpTuiError
 
 P = C.c_void_p
@@ -61,7 +66,6 @@ BPF_PROG_TYPE_XDP = 6
 # The kernel keeps the tail of a longer log (the part with the error), so
 # 1 MiB is enough even for a program that hits the 1M-instruction limit.
 LOG_BUF_SIZE = 1 << 20
-LIBBPF_ERRNO_FORMAT = 4003  # libbpf's "not an ELF / bad ELF" error
 ELF_MAGIC = b"\x7fELF"
 
 
@@ -107,7 +111,7 @@ def _libbpf_lines(messages: list[tuple[int, str]]) -> str:
     return "".join(text for _, text in messages)
 
 
-class BpfObject:
+class BpfObject(Closable):
     """An opened (and maybe loaded) object file. Use as a context manager or call close()."""
 
     def __init__(self, path: Path, handle: int, source: Path | None = None) -> None:
@@ -132,20 +136,16 @@ class BpfObject:
         with capture_libbpf_log() as messages:
             handle = _open_file(str(path).encode(), None)
         if not handle:
-            err = C.get_errno()
+            err = errno_of(handle)
             log = _libbpf_lines(messages)
-            if err == LIBBPF_ERRNO_FORMAT or "elf" in log.lower():
+            if err in (LibbpfErrno.LIBELF, LibbpfErrno.FORMAT) or "elf" in log.lower():
                 raise XdpTuiError(
                     "not a valid BPF object file (libbpf could not parse the ELF)",
                     location=str(path),
                     hint="build it from C with `xdp-tui build FILE.c`",
                     detail=log,
                 )
-            raise XdpTuiError(
-                f"libbpf could not open the object: {os.strerror(err) if err < 4000 else log.strip()}",
-                location=str(path),
-                detail=log,
-            )
+            raise CallError("libbpf could not open the object", err, location=str(path), detail=log)
         obj = cls(path, handle, source)
         if not obj.programs:
             obj.close()
@@ -155,17 +155,6 @@ class BpfObject:
                 hint='put SEC("xdp") on the line before your XDP function',
             )
         return obj
-
-    def __enter__(self) -> BpfObject:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Free libbpf's object and every fd it holds (loaded programs and maps)."""
@@ -234,9 +223,10 @@ class BpfObject:
 
     # ---- load ------------------------------------------------------------
 
-    def choose_program(self, program: str | None) -> str:
+    def choose_program(self, program: str | None, *, xdp_only: bool = True) -> str:
         """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
-        and for programs of another type (listed with their type, then refused)."""
+        and for programs of another type (listed with their type, then refused) unless
+        not XDP_ONLY (the tracepoint and TC programs of tracing01 and advanced01)."""
         specs = self.programs
         xdp = [p for p in specs if p.is_xdp]
         if program is None:
@@ -261,7 +251,7 @@ class BpfObject:
                 location=self.where,
                 hint="use the C function name of the program",
             )
-        if not chosen.is_xdp:
+        if xdp_only and not chosen.is_xdp:
             raise _not_xdp_error(chosen, xdp, self.where)
         return program
 
@@ -271,8 +261,12 @@ class BpfObject:
         *,
         pin_dir: Path | None = None,
         replaceable: Callable[[Path], bool] | None = None,
+        prog_type: int = BPF_PROG_TYPE_XDP,
     ) -> str:
         """Load PROGRAM (only it) and create or reuse the maps; returns the program's name.
+
+        PROG_TYPE other than XDP (engine/tracepoint.py, engine/tc.py) loads a
+        program of that type, which must then be named.
 
         A pinned map of another shape than the object's is unpinned and made
         anew when `replaceable(pin)` says so (xdp-tui pinned it: the learner
@@ -282,13 +276,16 @@ class BpfObject:
         """
         from xdp_tui.engine.verifier import explain_load_failure
 
-        name = self.choose_program(program)
+        xdp = prog_type == BPF_PROG_TYPE_XDP
+        if not xdp and program is None:
+            raise XdpTuiError("which program? name it", location=self.where)
+        name = self.choose_program(program, xdp_only=xdp)
         for prog in self._program_handles():
             _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
         chosen = _find_program(self.handle, name.encode())
         # Say it is XDP instead of letting libbpf guess from the section name
         # (it refuses `xdp_patch_ports` with "missing BPF prog type").
-        _prog_set_type(chosen, BPF_PROG_TYPE_XDP)
+        _prog_set_type(chosen, prog_type)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
@@ -306,7 +303,7 @@ class BpfObject:
             self._note_pins()
             return name
 
-        err = -ret if ret < 0 else C.get_errno()
+        err = errno_of(ret)
         libbpf_log = _libbpf_lines(messages)
         verifier_log = self._log_buf.value.decode(errors="replace")
         self._forget_pins_on_failure()
@@ -343,9 +340,8 @@ class BpfObject:
                 continue
             ret = _map_set_pin_path(m, str(target).encode())
             if ret != 0:
-                raise XdpTuiError(
-                    f"cannot set the pin path of map '{target.name}': {os.strerror(-ret)}",
-                    location=str(self.path),
+                raise call_error(
+                    ret, f"cannot set the pin path of map '{target.name}'", location=str(self.path)
                 )
 
     def _reuse_pinned_by_hand(self, m: int, pin: Path) -> None:
@@ -364,9 +360,7 @@ class BpfObject:
                 raise _incompatible_pin_error(str(pin), self.pin_dir, "its shape changed")
             ret = _map_reuse_fd(m, int(fd))  # libbpf keeps its own duplicate of the fd
         if ret != 0:
-            raise XdpTuiError(
-                f"cannot reuse the pinned map {pin}: {os.strerror(-ret)}", location=str(pin)
-            )
+            raise call_error(ret, f"cannot reuse the pinned map {pin}", location=str(pin))
         _map_set_pin_path(m, None)
 
     def _clear_pin_paths(self) -> None:
@@ -430,11 +424,12 @@ def _listing(specs: list[ProgramSpec]) -> str:
 # What to use instead of xdp-tui for the program types a learner meets in
 # the tutorial's world.
 _OTHER_TOOLS = {
-    "sched_cls": "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
+    "sched_cls": "a lesson's tc_programs go beside its XDP program (advanced01); by hand, "
+    "attach it with tc (`tc qdisc add dev DEV clsact; tc filter add dev DEV "
     "ingress bpf da obj FILE.o sec SECTION`)",
     "sched_act": "attach it with tc",
-    "tracepoint": "it runs on a kernel event, not on an interface: load it with "
-    "`bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach` (or a libbpf loader)",
+    "tracepoint": "it runs on a kernel event, not on an interface: `xdp-tui trace FILE` "
+    "attaches it (or `bpftool prog loadall FILE.o /sys/fs/bpf/NAME autoattach`)",
     "kprobe": "it runs on a kernel function, not on an interface: use a libbpf loader",
 }
 
@@ -539,7 +534,3 @@ def _incompatible_pin_error(
         hint=f"remove it (`rm {pin}`) and load again, or load with --no-pin",
         detail=detail,
     )
-
-
-def errno_name(err: int) -> str:
-    return errno.errorcode.get(err, str(err))

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine.btf import KIND_DATASEC, Btf
@@ -35,7 +35,7 @@ DEFAULT_LIMIT = 1024  # entries read per map; big hash maps are cut (and say so)
 
 # Map types whose entries cannot be listed from user space (no keys, or the
 # values are kernel objects); read_map returns them empty with a note.
-_NOT_LISTABLE = {
+NOT_LISTABLE = {
     4: "perf event buffers are read with a perf reader, not as entries",
     17: "AF_XDP socket map: entries are sockets, not readable",
     15: "socket map: entries are sockets, not readable",
@@ -49,7 +49,7 @@ _NOT_LISTABLE = {
 }
 # Types where a key with no value is normal (sparse fd arrays) rather than an error.
 # Their values are ids or ifindexes (prog/map ids, devmap targets, cpumap queue sizes).
-_FD_ARRAYS = {3, 8, 12, 14, 16, 25}
+FD_ARRAYS = {3, 8, 12, 14, 16, 25}
 # Types indexed by a u32 position: without BTF their keys still show as numbers.
 _INDEXED = {2, 3, 4, 6, 8, 12, 14, 16, 17}
 
@@ -147,7 +147,7 @@ def sum_values(values: list[Any]) -> Any:
     return first
 
 
-def _full_map_name(btf: Btf | None, short: str) -> str:
+def full_map_name(btf: Btf | None, short: str) -> str:
     """Kernel map names stop at 15 characters; the BTF `.maps` section has the full one."""
     if btf is None or len(short) < 15:
         return short
@@ -159,14 +159,14 @@ def _full_map_name(btf: Btf | None, short: str) -> str:
     return short
 
 
-class _Decoder:
+class KeyValueDecoder:
     """Turns raw key/value bytes of one map into Python values (functions built once)."""
 
     def __init__(self, info: bpfsys.MapInfo, btf: Btf | None) -> None:
         self.key_type = ""
         self.value_type = ""
-        self.key = self._raw_key if info.type in _INDEXED else _hex
-        self.value = _fd_slot if info.type in _FD_ARRAYS else _hex
+        self.key: Callable[[bytes], Any] = self._raw_key if info.type in _INDEXED else _hex
+        self.value: Callable[[bytes], Any] = _fd_slot if info.type in FD_ARRAYS else _hex
         if btf is None:
             return
         if info.btf_key_type_id and btf.size_of(info.btf_key_type_id) <= info.key_size:
@@ -204,42 +204,19 @@ def _fd_slot(raw: bytes) -> Any:
 EntryDecoder = Callable[[bytes, Any], dict[str, Any]]
 
 
-class MapReader:
-    """Reads one map again and again: fd, info, BTF decoders and buffers kept between reads.
+class MapFdOwner:
+    """Holds the fd of one map; `close()` closes it when this object opened it (`by_id`)."""
 
-    `read_map(fd)` is a one-shot MapReader. Live views hold one per map
-    (see `ProgMaps`) so a refresh costs about one syscall per map. Entries
-    whose bytes did not change since the last read are not decoded again:
-    the same entry dicts come back, so treat `entries` as read-only.
-    """
-
-    def __init__(self, fd: int, *, limit: int = DEFAULT_LIMIT, owns_fd: bool = False) -> None:
+    def __init__(self, fd: int, owns_fd: bool = False) -> None:
         self.fd = fd
-        self.limit = limit
         self._owns_fd = owns_fd
-        self.info = bpfsys.map_info(fd)
-        self.btf = btf_by_id(self.info.btf_id)
-        self.decoder = _Decoder(self.info, self.btf)
-        self.name = _full_map_name(self.btf, self.info.name)
-        self._batch: bpfsys.BatchReader | None = None
-        if self.info.max_entries <= limit and self.info.type not in _FD_ARRAYS:
-            self._batch = bpfsys.BatchReader(
-                fd, self.info.key_size, self.info.value_size, self.info.max_entries,
-                self.info.per_cpu,
-            )  # fmt: skip
-        self._compiled = _batch_decoder_for(self.info, self.btf, self.decoder)
-        self._packed = _packed_entry_decoder(self.info, self.decoder)
-        self._described = self._description()
-        # What the last read saw, to skip decoding what did not change:
-        self._last_raw: tuple[int, bytes, bytes] | None = None  # a whole batch read
-        self._last_entries: list[dict[str, Any]] = []
-        self._seen: dict[bytes, tuple[Any, dict[str, Any]]] = {}  # key bytes -> (value, entry)
 
     @classmethod
-    def by_id(cls, map_id: int, *, limit: int = DEFAULT_LIMIT) -> MapReader:
+    def by_id(cls, map_id: int, **options: Any) -> Self:
+        """An instance on its own fd of map MAP_ID (closed by `close()`)."""
         fd = bpfsys.map_fd_by_id(map_id)
         try:
-            return cls(fd, limit=limit, owns_fd=True)
+            return cls(fd, owns_fd=True, **options)
         except BaseException:
             fd.close()
             raise
@@ -249,11 +226,42 @@ class MapReader:
             self._owns_fd = False
             os.close(self.fd)
 
-    def __enter__(self) -> MapReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class MapReader(MapFdOwner):
+    """Reads one map again and again: fd, info, BTF decoders and buffers kept between reads.
+
+    `read_map(fd)` is a one-shot MapReader. Live views hold one per map
+    (see `ProgMaps`) so a refresh costs about one syscall per map. Entries
+    whose bytes did not change since the last read are not decoded again:
+    the same entry dicts come back, so treat `entries` as read-only.
+    """
+
+    def __init__(self, fd: int, *, limit: int = DEFAULT_LIMIT, owns_fd: bool = False) -> None:
+        super().__init__(fd, owns_fd)
+        self.limit = limit
+        self.info = bpfsys.map_info(fd)
+        self.btf = btf_by_id(self.info.btf_id)
+        self.decoder = KeyValueDecoder(self.info, self.btf)
+        self.name = full_map_name(self.btf, self.info.name)
+        self._batch: bpfsys.BatchReader | None = None
+        if self.info.max_entries <= limit and self.info.type not in FD_ARRAYS:
+            self._batch = bpfsys.BatchReader(
+                fd, self.info.key_size, self.info.value_size, self.info.max_entries,
+                self.info.per_cpu,
+            )  # fmt: skip
+        self._compiled = _batch_decoder_for(self.info, self.btf, self.decoder)
+        self._packed = packed_entry_decoder(self.info, self.decoder)
+        self._described = self._description()
+        # What the last read saw, to skip decoding what did not change:
+        self._last_raw: tuple[int, bytes, bytes] | None = None  # a whole batch read
+        self._last_entries: list[dict[str, Any]] = []
+        self._seen: dict[bytes, tuple[Any, dict[str, Any]]] = {}  # key bytes -> (value, entry)
 
     def forget(self) -> None:
         """Drop what the last read saw: the next read decodes every entry again."""
@@ -280,8 +288,8 @@ class MapReader:
 
     def read(self) -> DecodedMap:
         result = DecodedMap(**self._described)
-        if self.info.type in _NOT_LISTABLE:
-            result.note = _NOT_LISTABLE[self.info.type]
+        if self.info.type in NOT_LISTABLE:
+            result.note = NOT_LISTABLE[self.info.type]
             return result
         if self._batch is not None:
             try:
@@ -358,23 +366,28 @@ class MapReader:
             if batch is not None:
                 return batch, False
             self._batch = None  # this map type has no batch op; don't ask again
-        info = self.info
-        keys = bpfsys.map_keys(self.fd, info.key_size, limit=self.limit + 1)
-        truncated = len(keys) > self.limit
-        entries: list[tuple[bytes, bytes | list[bytes]]] = []
-        for key in keys[: self.limit]:
-            try:
-                value = bpfsys.lookup(self.fd, key, info.value_size, info.per_cpu)
-            except XdpTuiError:
-                if info.type in _FD_ARRAYS:
-                    continue  # an empty slot of a prog/dev/cpu map
-                raise
-            if value is not None:  # deleted between listing and reading
-                entries.append((key, value))
-        return entries, truncated
+        return read_key_by_key(self.fd, self.info, self.limit)
 
 
-def _packed_entry_decoder(info: bpfsys.MapInfo, decoder: _Decoder) -> EntryDecoder:
+def read_key_by_key(
+    fd: int, info: bpfsys.MapInfo, limit: int
+) -> tuple[list[tuple[bytes, bytes | list[bytes]]], bool]:
+    """Up to LIMIT (key, value) pairs with get_next_key + lookup, and whether there were more."""
+    keys = bpfsys.map_keys(fd, info.key_size, limit=limit + 1)
+    entries: list[tuple[bytes, bytes | list[bytes]]] = []
+    for key in keys[:limit]:
+        try:
+            value = bpfsys.lookup(fd, key, info.value_size, info.per_cpu)
+        except XdpTuiError:
+            if info.type in FD_ARRAYS:
+                continue  # an empty slot of a prog/dev/cpu map
+            raise
+        if value is not None:  # deleted between listing and reading
+            entries.append((key, value))
+    return entries, len(keys) > limit
+
+
+def packed_entry_decoder(info: bpfsys.MapInfo, decoder: KeyValueDecoder) -> EntryDecoder:
     """Decoder of one entry as a batch read packs it (per-CPU values side by side),
     through the BTF decoders, like a key-by-key read."""
     if not info.per_cpu:
@@ -397,7 +410,7 @@ _BATCH_DECODERS_MAX = 256
 
 
 def _batch_decoder_for(
-    info: bpfsys.MapInfo, btf: Btf | None, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf | None, decoder: KeyValueDecoder
 ) -> BatchDecoder | None:
     """`_compiled_batch_decoder`, compiled once per map shape (one-shot reads reuse it).
 
@@ -418,7 +431,7 @@ def _batch_decoder_for(
 
 
 def _compiled_batch_decoder(
-    info: bpfsys.MapInfo, btf: Btf | None, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf | None, decoder: KeyValueDecoder
 ) -> BatchDecoder | None:
     """A decoder of a whole batch read, compiled for maps of counters (None for other maps).
 
@@ -468,11 +481,12 @@ def _compiled_batch_decoder(
     )
     namespace: dict[str, Any] = {"keys": keys, "values": values}
     exec(compile(source, "<map batch decoder>", "exec"), namespace)  # noqa: S102
-    return namespace["decode_batch"]
+    decode_batch: BatchDecoder = namespace["decode_batch"]
+    return decode_batch
 
 
 def _batch_keys(
-    info: bpfsys.MapInfo, btf: Btf, decoder: _Decoder
+    info: bpfsys.MapInfo, btf: Btf, decoder: KeyValueDecoder
 ) -> tuple[Callable[[bytes], Any], str]:
     """How to split a batch's packed keys, and the source of one decoded key `k`.
 
@@ -502,7 +516,7 @@ def read_map(fd: int, *, limit: int = DEFAULT_LIMIT) -> DecodedMap:
     return MapReader(fd, limit=limit).read()
 
 
-def _entry(decoder: _Decoder, key: bytes, value: bytes | list[bytes]) -> dict[str, Any]:
+def _entry(decoder: KeyValueDecoder, key: bytes, value: bytes | list[bytes]) -> dict[str, Any]:
     if isinstance(value, list):
         per_cpu = [decoder.value(v) for v in value]
         return {"key": decoder.key(key), "value": sum_values(per_cpu), "per_cpu": per_cpu}
@@ -536,11 +550,18 @@ class ProgMaps:
     """The maps of one program, held open for repeated refreshes (live views, stats).
 
     If the program is replaced (new prog id) the owner makes a new ProgMaps;
-    maps that vanish mid-way are dropped from the result, not raised.
+    maps that vanish mid-way are dropped from the result, not raised. Maps with
+    more than MAX_ENTRIES slots are left out when it is given (the TUI shows
+    those whole in its top-talkers view, engine/bigmap.py).
     """
 
     def __init__(
-        self, prog_id: int, *, include_internal: bool = False, limit: int = DEFAULT_LIMIT
+        self,
+        prog_id: int,
+        *,
+        include_internal: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        max_entries: int | None = None,
     ) -> None:
         self.prog_id = prog_id
         self.readers: list[MapReader] = []
@@ -550,7 +571,8 @@ class ProgMaps:
                     reader = MapReader.by_id(map_id, limit=limit)
                 except XdpTuiError:
                     continue
-                if include_internal or not is_internal_map(reader.name):
+                too_big = max_entries is not None and reader.info.max_entries > max_entries
+                if (include_internal or not is_internal_map(reader.name)) and not too_big:
                     self.readers.append(reader)
                 else:
                     reader.close()

@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import select
+import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ from typing import Any
 from xdp_tui.engine import _lib
 from xdp_tui.engine.actions import action_name
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.process import left_by_dead_processes
+from xdp_tui.process import TRACE_INSTANCE_PREFIX, sweep_trace_instances
 from xdp_tui.stderr import quiet_fd2
 
 SETUP_HINT = "run `sudo ./setup.sh install` (it installs python3-bpfcc and kernel headers)"
@@ -369,7 +370,7 @@ class TracePipe:
 
 # ---- a trace_pipe of our own ------------------------------------------------
 
-INSTANCE_PREFIX = "xdp-tui-"
+INSTANCE_PREFIX = TRACE_INSTANCE_PREFIX
 PRINTK_EVENT_SWITCH = Path("events") / "bpf_trace" / "bpf_trace_printk" / "enable"
 _instance_numbers = itertools.count(1)
 
@@ -417,9 +418,99 @@ class PrivateTracePipe(TracePipe):
 
 
 def _sweep_dead_instances(instances: Path) -> None:
-    for folder in left_by_dead_processes(instances, INSTANCE_PREFIX):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+    sweep_trace_instances((instances,))
+
+
+# ---- only this session's program's lines -------------------------------------
+
+# One printf conversion as bpf_printk accepts them (%d %llx %pI4 %s ...), or "%%".
+_CONVERSION = re.compile(
+    r"%(?:%|[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z)?(?:p[a-zA-Z0-9]*|[diuxXcso]))"
+)
+
+
+class PrintkFilter:
+    """Tells this program's bpf_printk lines from everyone else's.
+
+    Every program's bpf_printk goes to the same trace buffers, with nothing
+    naming the program. What tells them apart is the text: a line must be one
+    of the format strings of OUR object (kept in its .rodata sections) with
+    its conversions filled in. Another session running the very same source
+    prints lines we cannot tell from ours.
+    """
+
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        self.formats = formats
+        self._patterns = [re.compile(_format_regex(fmt), re.S) for fmt in formats]
+
+    @classmethod
+    def from_object(cls, obj: Path) -> PrintkFilter:
+        return cls(printk_formats(obj))
+
+    def matches(self, message: str) -> bool:
+        text = message.rstrip("\n")
+        return any(pattern.fullmatch(text) for pattern in self._patterns)
+
+
+def _format_regex(fmt: str) -> str:
+    parts, last = [], 0
+    text = fmt.rstrip("\n")
+    for match in _CONVERSION.finditer(text):
+        parts.append(re.escape(text[last : match.start()]))
+        parts.append(_conversion_regex(match.group()))
+        last = match.end()
+    parts.append(re.escape(text[last:]))
+    return "".join(parts)
+
+
+# What each conversion prints (after any padding spaces a width adds).
+_PRINTED = {"d": r"-?\d+", "i": r"-?\d+", "u": r"\d+", "x": r"[0-9a-fA-F]+", "X": r"[0-9a-fA-F]+",
+            "o": r"[0-7]+", "c": r".", "s": r".*?"}  # fmt: skip
+
+
+def _conversion_regex(conversion: str) -> str:
+    if conversion == "%%":
+        return "%"
+    if "p" in conversion:  # %p, %pI4, %pK ...: one word
+        return r" *\S+"
+    return " *" + _PRINTED.get(conversion[-1], r".*?")
+
+
+# An object's read-only strings are a few kB; stop at what no lesson has.
+_OBJECT_READ_LIMIT = 64 << 20
+
+
+def printk_formats(obj: Path) -> tuple[str, ...]:
+    """Printable strings of OBJ's .rodata sections (where bpf_printk keeps its formats)."""
+    with open(obj, "rb") as handle:
+        data = handle.read(_OBJECT_READ_LIMIT)
+    found: list[str] = []
+    for name, body in _elf_sections(data):
+        if name.startswith(".rodata"):
+            for raw in body.split(b"\0"):
+                text = raw.decode("utf-8", errors="ignore")
+                if text and (text.isprintable() or text.endswith("\n")):
+                    found.append(text)
+    return tuple(dict.fromkeys(found))
+
+
+def _elf_sections(data: bytes) -> list[tuple[str, bytes]]:
+    """(name, contents) of each section of a little-endian ELF64 file ([] for anything else)."""
+    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return []
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    headers = []
+    for index in range(shnum):
+        at = shoff + index * shentsize
+        if at + 64 > len(data):
+            return []
+        name, _, _, _, offset, size = struct.unpack_from("<IIQQQQ", data, at)
+        headers.append((name, data[offset : offset + size]))
+    if shstrndx >= len(headers):
+        return []
+    names = headers[shstrndx][1]
+    return [(names[n : names.find(b"\0", n)].decode(errors="replace"), body) for n, body in headers]
 
 
 def open_printk_reader() -> TracePipe:

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Literal, NamedTuple
 
+from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
 
 RowKind = Literal["source", "insn", "label"]
@@ -308,10 +309,13 @@ class _SourceLines:
                 candidates.insert(0, self.source)
             for path in candidates:
                 try:
-                    self._files[file] = path.read_text(errors="replace").splitlines()
-                    break
-                except OSError:
+                    # As the learner, no links, capped: an object's line info
+                    # may name any file (`#line 1 "/etc/shadow"`).
+                    text = userfiles.read_source(path).decode(errors="replace")
+                except (OSError, XdpTuiError):
                     continue
+                self._files[file] = text.splitlines()
+                break
         return self._files[file]
 
     def row(self, file: str, line: int, code: str | None = None) -> CodeRow:

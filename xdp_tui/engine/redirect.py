@@ -22,9 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import testenv
-from testenv import packets
-from xdp_tui import paths
+from xdp_tui import labs, paths
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine.attach import query
 from xdp_tui.errors import XdpTuiError
@@ -57,7 +55,7 @@ class MapWrite:
         return asdict(self)
 
 
-def wire_redirect(src: testenv.Lab | str, dst: testenv.Lab | str) -> dict[str, Any]:
+def wire_redirect(src: labs.Lab | str, dst: labs.Lab | str) -> dict[str, Any]:
     """Fill both labs' maps so their inner ends reach each other through XDP.
 
     Returns {"src", "dst", "written": [MapWrite dicts], "notes": [...]}.
@@ -88,17 +86,17 @@ def wire_redirect(src: testenv.Lab | str, dst: testenv.Lab | str) -> dict[str, A
 
 @dataclass
 class _Side:
-    lab: testenv.Lab
+    lab: labs.Lab
     tx_port: int  # fd
     tx_port_value_size: int
     redirect_params: int  # fd
 
 
-def _lab(lab: testenv.Lab | str) -> testenv.Lab:
-    return testenv.get(lab) if isinstance(lab, str) else lab
+def _lab(lab: labs.Lab | str) -> labs.Lab:
+    return labs.get(lab) if isinstance(lab, str) else lab
 
 
-def _load_hint(lab: testenv.Lab) -> str:
+def _load_hint(lab: labs.Lab) -> str:
     return (
         f"load {PROGRAM} on both labs first: xdp-tui load"
         f" $(xdp-tui workspace packet03-redirecting) --prog {PROGRAM}"
@@ -106,7 +104,7 @@ def _load_hint(lab: testenv.Lab) -> str:
     )
 
 
-def _open_side(fds: ExitStack, lab: testenv.Lab) -> _Side:
+def _open_side(fds: ExitStack, lab: labs.Lab) -> _Side:
     tx_fd, tx_info = _open_map(fds, lab, TX_PORT)
     params_fd, params_info = _open_map(fds, lab, REDIRECT_PARAMS)
     where = str(paths.pin_dir(lab.outer))
@@ -140,7 +138,7 @@ def _open_side(fds: ExitStack, lab: testenv.Lab) -> _Side:
     return _Side(lab, tx_fd, tx_info.value_size, params_fd)
 
 
-def _open_map(fds: ExitStack, lab: testenv.Lab, name: str) -> tuple[int, bpfsys.MapInfo]:
+def _open_map(fds: ExitStack, lab: labs.Lab, name: str) -> tuple[int, bpfsys.MapInfo]:
     pin = paths.pin_dir(lab.outer) / name
     if not pin.exists():
         raise XdpTuiError(
@@ -152,7 +150,7 @@ def _open_map(fds: ExitStack, lab: testenv.Lab, name: str) -> tuple[int, bpfsys.
     return int(fd), bpfsys.map_info(fd)
 
 
-def _program_note(lab: testenv.Lab) -> str:
+def _program_note(lab: labs.Lab) -> str:
     """A warning when the outer end runs something else (the maps may still be right)."""
     status = query(lab.outer)
     if status.prog_name is None:
@@ -165,13 +163,13 @@ def _program_note(lab: testenv.Lab) -> str:
 # ---- writing --------------------------------------------------------------
 
 
-def _fill(side: _Side, toward: testenv.Lab) -> list[MapWrite]:
+def _fill(side: _Side, toward: labs.Lab) -> list[MapWrite]:
     """SIDE's program sends its inner end's frames to TOWARD's inner end."""
     lab = side.lab
     pin_dir = paths.pin_dir(lab.outer)
     port = struct.pack("=I", toward.outer_ifindex).ljust(side.tx_port_value_size, b"\0")
     _write(side.tx_port, struct.pack("=I", TX_PORT_SLOT), port, pin_dir / TX_PORT)
-    here_mac, there_mac = packets.mac_bytes(lab.inner_mac), packets.mac_bytes(toward.inner_mac)
+    here_mac, there_mac = labs.mac_bytes(lab.inner_mac), labs.mac_bytes(toward.inner_mac)
     _write(side.redirect_params, here_mac, there_mac, pin_dir / REDIRECT_PARAMS)
     return [
         MapWrite(

@@ -21,8 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import testenv
-from xdp_tui import paths, pins
+from xdp_tui import labs, paths, pins
 from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise
@@ -83,11 +82,11 @@ class LoadedProgram:
         }
 
 
-def _lab_of(dev: str) -> testenv.Lab | None:
-    if not testenv.is_lab_interface(dev):
+def _lab_of(dev: str) -> labs.Lab | None:
+    if not labs.is_lab_interface(dev):
         return None
     try:
-        return testenv.get(dev)
+        return labs.get(dev)
     except XdpTuiError:
         return None
 
@@ -298,7 +297,7 @@ class _PeerAttach:
     started before the build; finish() keeps or removes what it attached.
     """
 
-    def __init__(self, lab: testenv.Lab, dev: str, persistent: bool) -> None:
+    def __init__(self, lab: labs.Lab, dev: str, persistent: bool) -> None:
         self.lab = lab
         self.dev = dev
         self.persistent = persistent
@@ -339,9 +338,7 @@ class _PeerAttach:
         return self.result
 
 
-def _attach_peer(
-    lab: testenv.Lab, dev: str, persistent: bool
-) -> tuple[BpfObject, Attachment] | None:
+def _attach_peer(lab: labs.Lab, dev: str, persistent: bool) -> tuple[BpfObject, Attachment] | None:
     if query(lab.inner, netns=lab.netns).prog_id is not None:
         return None  # already there (ours from an earlier load, or the learner's own)
     peer_obj = _peer_program()

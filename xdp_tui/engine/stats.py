@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xdp_tui.engine import bpfsys
-from xdp_tui.engine._lib import cfunc
+from xdp_tui.engine._lib import call_error, cfunc
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.engine.attach import ifindex_of
 from xdp_tui.engine.maps import DecodedMap, ProgMaps
@@ -41,8 +41,8 @@ Sample = dict[str, Any]  # one `xdp-tui stats --json` object (see the module doc
 IFACE_COUNTERS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes")
 
 # Field names the per-action counters may carry (the tutorial's, then plainer ones).
-_PACKET_FIELDS = ("rx_packets", "packets", "pkts")
-_BYTE_FIELDS = ("rx_bytes", "bytes")
+PACKET_FIELDS = ("rx_packets", "packets", "pkts")
+BYTE_FIELDS = ("rx_bytes", "bytes")
 
 
 # ---- which program is on the interface -----------------------------------
@@ -60,9 +60,7 @@ def attached_prog_id(dev: str) -> int | None:
     prog_id = C.c_uint32(0)
     ret = _xdp_query_id(ifindex_of(dev), 0, C.byref(prog_id))
     if ret != 0:
-        from xdp_tui.engine._lib import raise_errno
-
-        raise_errno(ret, f"querying the XDP program on {dev}")
+        raise call_error(ret, f"querying the XDP program on {dev}")
     return prog_id.value or None
 
 
@@ -119,12 +117,12 @@ def action_counts(stats_map: DecodedMap) -> dict[str, ActionCount] | None:
         if isinstance(value, int):
             out[name] = ActionCount(packets=value)
         elif isinstance(value, dict):
-            out[name] = ActionCount(_pick(value, _PACKET_FIELDS), _pick(value, _BYTE_FIELDS))
+            out[name] = ActionCount(_pick(value, PACKET_FIELDS), _pick(value, BYTE_FIELDS))
     return out
 
 
 # Value types that hold a plain counter (the key's packet count) in the maps of lessons.
-_COUNTER_TYPES = frozenset(
+COUNTER_TYPES = frozenset(
     {"__u64", "u64", "__u32", "u32", "__s64", "s64", "long long", "unsigned long long",
      "long", "unsigned long", "unsigned int", "int"}
 )  # fmt: skip
@@ -141,11 +139,11 @@ def key_counts(m: DecodedMap) -> dict[str, tuple[Any, ActionCount]]:
     for entry in m.entries:
         value = entry["value"]
         if isinstance(value, int) and not isinstance(value, bool):
-            if m.value_type not in _COUNTER_TYPES:
+            if m.value_type not in COUNTER_TYPES:
                 continue
             count = ActionCount(packets=value)
-        elif isinstance(value, dict) and any(isinstance(value.get(n), int) for n in _PACKET_FIELDS):
-            count = ActionCount(_pick(value, _PACKET_FIELDS), _pick(value, _BYTE_FIELDS))
+        elif isinstance(value, dict) and any(isinstance(value.get(n), int) for n in PACKET_FIELDS):
+            count = ActionCount(_pick(value, PACKET_FIELDS), _pick(value, BYTE_FIELDS))
         else:
             continue
         out[json.dumps(entry["key"], sort_keys=True)] = (entry["key"], count)
@@ -212,12 +210,14 @@ class StatsSampler:
         run_stats: bool = False,
         include_internal: bool = False,
         history_len: int = HISTORY_LEN,
+        skip_maps_over: int | None = None,
     ) -> None:
         if dev is None and prog_id is None:
             raise XdpTuiError("StatsSampler needs an interface or a program id")
         self.dev = dev
         self.fixed_prog_id = prog_id
         self.include_internal = include_internal
+        self.skip_maps_over = skip_maps_over  # max_entries above which a map is not read
         self._maps: ProgMaps | None = None
         self._prog_name = ""
         self._actions = RateTracker(history_len)
@@ -257,7 +257,9 @@ class StatsSampler:
         if prog_id is None:
             return None
         try:
-            self._maps = ProgMaps(prog_id, include_internal=self.include_internal)
+            self._maps = ProgMaps(
+                prog_id, include_internal=self.include_internal, max_entries=self.skip_maps_over
+            )
             self._prog_name = bpfsys.prog_info_by_id(prog_id).name
         except XdpTuiError:
             return None  # replaced between query and open; the next sample catches up

@@ -20,12 +20,13 @@ the C text of its line) for the TUI to render and `render_log_view()` prints.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from xdp_tui import userfiles
+from xdp_tui.engine._lib import describe_errno
 from xdp_tui.errors import XdpTuiError
 
 _INSN = re.compile(r"^(\d+): \([0-9a-f]{2}\)")
@@ -359,14 +360,12 @@ def _resolve_source(name: str, object_path: Path | None, source: Path | None = N
 
 
 def _read_line(path: str, number: int) -> str | None:
+    # As the learner, no links, capped: line info may name any file.
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for i, line in enumerate(f, start=1):
-                if i == number:
-                    return line.rstrip("\n").strip()
-    except OSError:
+        lines = userfiles.read_source(Path(path)).decode(errors="replace").splitlines()
+    except (OSError, XdpTuiError):
         return None
-    return None
+    return lines[number - 1].strip() if 0 < number <= len(lines) else None
 
 
 def explain_load_failure(
@@ -383,7 +382,7 @@ def explain_load_failure(
         return VerifierError(program, parse_log(verifier_log, object_path, source))
     # No verifier log: libbpf failed before the kernel checked the program.
     last = [ln for ln in libbpf_log.splitlines() if ln.strip()]
-    reason = os.strerror(err) if 0 < err < 4000 else f"libbpf error {err}"
+    reason = describe_errno(err)
     hint = None
     if err == 1:  # EPERM
         hint = "loading BPF programs needs root (run with sudo)"

@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.widgets.text_area import EditHistory, Selection
 
-from xdp_tui import paths
+from xdp_tui import userfiles
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.widgets.source_view import CodeEditor, LineMark, c_editor
 
@@ -71,15 +72,19 @@ class EditorScreen(Screen[bool]):
     def __init__(
         self,
         path: Path,
+        text: str,
+        save: Callable[[Path, str], None],
         *,
         memory: dict[Path, EditorMemory] | None = None,
         marks: list[LineMark] | None = None,
         build: Callable[[], None] | None = None,
     ) -> None:
+        """TEXT: PATH's content as read; SAVE writes a file (as the learner, no links)."""
         super().__init__()
         self.path = path
         self.saved = False
-        self._saved_text = path.read_text()
+        self._saved_text = text
+        self._save = save
         self._memory = memory if memory is not None else {}
         self._marks = list(marks or [])
         self._build = build
@@ -115,10 +120,10 @@ class EditorScreen(Screen[bool]):
         """Changes a session that ended without asking left behind: offered back, never lost."""
         rescued = recovery_path(self.path)
         try:
-            if rescued.is_symlink() or not rescued.is_file():
-                return  # never follow a link as root
-            text = rescued.read_text()
-        except OSError:
+            if not userfiles.is_file(rescued):
+                return
+            text = userfiles.read_text(rescued)  # as the learner, never through a link
+        except (XdpTuiError, OSError):
             return
         if text == self._saved_text:
             rescued.unlink(missing_ok=True)
@@ -140,10 +145,7 @@ class EditorScreen(Screen[bool]):
         if not self.unsaved:
             return None
         rescued = recovery_path(self.path)
-        if rescued.is_symlink():
-            rescued.unlink()
-        rescued.write_text(self.area.text)
-        paths.give_to_invoking_user(rescued)
+        self._save(rescued, self.area.text)
         return rescued
 
     def _restore(self) -> None:
@@ -172,20 +174,27 @@ class EditorScreen(Screen[bool]):
         self.area.call_later(self._save_and_say)
 
     def _save_and_say(self) -> None:
-        self.save()
-        self.notify(f"saved {self.path.name}")
+        if self.save():
+            self.notify(f"saved {self.path.name}")
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the text to the file; False (and said) when it could not be saved."""
         text = self.area.text
-        self.path.write_text(text)
+        try:
+            self._save(self.path, text)
+        except XdpTuiError as exc:
+            self.notify(exc.render(), title="Not saved", severity="error", timeout=10)
+            return False
         self._saved_text = text
         self.saved = True
+        return True
 
     def action_save_build(self) -> None:
         self.area.call_later(self._save_and_build)
 
     def _save_and_build(self) -> None:
-        self.save()
+        if not self.save():
+            return
         if self._build is None:
             self.notify(f"saved {self.path.name}")
             return
@@ -253,8 +262,8 @@ class EditorScreen(Screen[bool]):
 
         def answered(choice: str | None) -> None:
             if choice == "save":
-                self.save()
-                self._leave()
+                if self.save():  # not saved: the editor stays open, nothing lost
+                    self._leave()
             elif choice == "discard":
                 self._leave()
 

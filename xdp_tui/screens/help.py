@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
@@ -25,14 +26,15 @@ CELL_PADDING = 6  # one cell of padding each side of the three columns
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: Iterable[BindingType], intro: str = INTRO) -> None:
         super().__init__()
-        self.bindings = bindings
+        self.bindings = [binding for binding in bindings if isinstance(binding, Binding)]
+        self.intro = intro
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Static("xdp-tui keys", classes="question")
-            yield Static(INTRO, id="help-intro")
+            yield Static(self.intro, id="help-intro")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

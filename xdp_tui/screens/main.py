@@ -35,6 +35,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from xdp_tui.engine.live import LiveSample
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane
@@ -56,10 +57,13 @@ from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.live_stats import LiveStats
 from xdp_tui.widgets.monitor_log import MonitorLog
 from xdp_tui.widgets.object_view import ObjectView
+from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packets import PacketsPane
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
 from xdp_tui.widgets.source_view import LineMark, SourceView
 from xdp_tui.widgets.status_line import StatusLine
+from xdp_tui.widgets.top_talkers import TopTalkers
 from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
@@ -104,8 +108,10 @@ SCREEN_KEYS_LAST = [
     _b("4", "tab('lab')", "Lab tab", "The lab diagram", show=False, name="lab_tab"),
     _b("5", "tab('object')", "Object tab", "The object view", show=False, name="object_tab"),
     _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
+    _b("7", "tab('packets')", "Packets", "Every packet at the hook", show=False, name="packets"),
+    _b("8", "tab('packet-bench')", "Run frame", "Run the program on one frame", show=False),
     _b(
-        "7",
+        "9",
         "tab('tasks')",
         "Tasks",
         "The assignments, your progress and check results",
@@ -151,19 +157,42 @@ class WorkshopScreen(Screen[None]):
                 with TabPane("Source", id="source"), Vertical():
                     yield SourceView(id="source-view")
                     yield ProblemPanel(id="problem")
+                with TabPane("Tasks", id="tasks"):
+                    yield Checklist(id="checklist")
                 # Hidden at start: mounted after the first frame (Lazy) so it comes sooner.
                 with TabPane("Live", id="live"):
-                    yield Lazy(Vertical(LiveStats(id="live-stats"), MonitorLog(id="monitor-pane")))
+                    yield Lazy(
+                        Vertical(
+                            LiveStats(id="live-stats"),
+                            TopTalkers(id="top-talkers"),
+                            MonitorLog(id="monitor-pane"),
+                        )
+                    )
                 with TabPane("Lab", id="lab"):
                     yield Lazy(LabDiagram(id="lab-diagram"))
                 with TabPane("Object", id="object"):
                     yield Lazy(ObjectView(id="object-view"))
                 with TabPane("Activity", id="activity"):
                     yield ActivityLog(id="activity-log")
-                with TabPane("Tasks", id="tasks"):
-                    yield Checklist(id="checklist")
+                with TabPane("Packets", id="packets"):
+                    yield Lazy(
+                        PacketsPane(
+                            lambda: self.workbench.lab_name,
+                            samples_ring=self.workbench.samples_ring_fd,
+                            id="packets-pane",
+                        )
+                    )
+                with TabPane("Run frame", id="packet-bench"):
+                    yield Lazy(PacketWorkbench(self._program_to_run, id="packet-bench-pane"))
         yield KeyBar(WORKSHOP_KEYS, id="keys")
         yield from self._panes.values()
+
+    def _program_to_run(self) -> tuple[Path | None, str | None]:
+        """For the packet workbench (from its worker): the learner's source and chosen function."""
+        lesson = self.lesson
+        chosen = self.pane(AttachPane).chosen_program
+        program = chosen.get(lesson.id) if lesson is not None else None
+        return self.source_path, program or (lesson.default_program if lesson else None)
 
     def on_mount(self) -> None:
         status = self.status
@@ -298,9 +327,8 @@ class WorkshopScreen(Screen[None]):
     @on(TabbedContent.TabActivated, "#tabs")
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
         self.active_tab = event.pane.id or ""
-        if self.active_tab == "live":
-            self.live_pane.tab_shown()
-        elif self.active_tab == "lab":
+        self.live_pane.tab_shown(self.active_tab == "live")
+        if self.active_tab == "lab":
             self.lab_pane.refresh_lab()
         elif self.active_tab == "object" and self.lesson is not None:
             self.pane(ObjectPane).follow_object(self.lesson)
@@ -356,5 +384,9 @@ class WorkshopScreen(Screen[None]):
             problem.file is None or Path(problem.file).name == source_path.name
         )
         if same_file and source_path is not None:
-            self.source.show_text(source_path.read_text(), source_path)
+            try:
+                text = self.workbench.read_source(source_path)
+            except XdpTuiError:
+                return  # the Source tab already says why it cannot show the file
+            self.source.show_text(text, source_path)
             self.source.point_at(problem.line or 1, problem.column)

@@ -8,7 +8,9 @@ It wraps onto a second line on narrow terminals so no key is hidden.
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from collections.abc import Iterable
+
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Static
 
@@ -24,9 +26,9 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, bindings: list[Binding], *, id: str | None = None) -> None:
+    def __init__(self, bindings: Iterable[BindingType], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.bindings = [binding for binding in bindings if binding.show]
+        self.bindings = [b for b in bindings if isinstance(b, Binding) and b.show]
 
     def on_mount(self) -> None:
         self.update(self._content())

@@ -24,6 +24,7 @@ from textual.widget import Widget
 
 if TYPE_CHECKING:
     from xdp_tui.engine.attach import XdpStatus
+    from xdp_tui.engine.tc import TcStatus
     from xdp_tui.workbench import LabState
 
 LINK_WIDTH = 8  # the veth link drawn between the two boxes
@@ -71,6 +72,7 @@ class LabDiagram(Widget):
         self.lab: LabState | None = None
         self.attach: XdpStatus | None = None
         self.inner_attach: XdpStatus | None = None
+        self.tc: tuple[TcStatus, ...] = ()
         self._box = MAX_BOX
 
     def update_lab(
@@ -78,11 +80,13 @@ class LabDiagram(Widget):
         lab: LabState | None,
         attach: XdpStatus | None,
         inner_attach: XdpStatus | None = None,
+        tc: tuple[TcStatus, ...] = (),
     ) -> None:
-        """Redraw for LAB (None: no lab yet) and what is attached on its two ends."""
-        if (lab, attach, inner_attach) == (self.lab, self.attach, self.inner_attach):
+        """Redraw for LAB (None: no lab yet), what is attached on its two ends and the
+        TC programs on the outer end (advanced01)."""
+        if (lab, attach, inner_attach, tc) == (self.lab, self.attach, self.inner_attach, self.tc):
             return  # polled often; redraw only on change
-        self.lab, self.attach, self.inner_attach = lab, attach, inner_attach
+        self.lab, self.attach, self.inner_attach, self.tc = lab, attach, inner_attach, tc
         self.refresh(layout=True)
 
     # ---- drawing ---------------------------------------------------------
@@ -191,10 +195,14 @@ class LabDiagram(Widget):
             return [Text(" no XDP program", self._style("none"))]
         xdp = self._style("xdp")
         owner = "ours" if attach.ours else "not ours"
-        return [
+        lines = [
             Text.assemble((" ▶ XDP ", xdp), (attach.prog_name or "?", xdp)),
             Text(f"   id {attach.prog_id} · {attach.mode} · {owner}", self._style("addr")),
         ]
+        for tc in [tc for tc in self.tc if tc.dev == expected_dev]:  # later: TC, on the skb
+            lines.append(Text.assemble((f" ▶ TC {tc.direction} ", xdp), (tc.prog_name, xdp)))
+            lines.append(Text(f"   id {tc.prog_id} · tcx link", self._style("addr")))
+        return lines
 
     def _link_column(self, height: int, healthy: bool) -> list[Text]:
         """The veth pair: packets from veth0 travel left and arrive (RX) on the outer end."""

@@ -29,22 +29,24 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xdp_tui import paths
 from xdp_tui.engine.live import LiveSample
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.labs import DEFAULT_NAME
 from xdp_tui.workbench.attached import MODES, Attached, AttachedSession, Mode
 from xdp_tui.workbench.live_feed import LiveFeed
 
 if TYPE_CHECKING:
-    from testenv.lab import Lab
     from testenv.traffic import PingResult, StreamResult
     from xdp_tui.engine.attach import XdpStatus
     from xdp_tui.engine.build import BuildResult
     from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
+    from xdp_tui.engine.tc import TcStatus
+    from xdp_tui.labs import Lab
     from xdp_tui.lessons import Assignment, Lesson
 
 __all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "Workbench"]
@@ -52,8 +54,11 @@ __all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSam
 log = logging.getLogger(__name__)
 logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds its log file
 
-Progress = Callable[[str], None]
-DEFAULT_LAB = "test01"
+Progress = Callable[[str], object]  # a return value (post_message's bool) is ignored
+DEFAULT_LAB = DEFAULT_NAME
+
+
+SAMPLES_MAP = "samples"  # a lesson program's own packet samples (tracing04)
 
 
 def _no_progress(_: str) -> None:
@@ -88,11 +93,12 @@ class LabState:
 
 @dataclass
 class Leftover:
-    """Something an earlier session left on a lab: an attached program or a pin folder."""
+    """Something this user's earlier, killed session left: an attached program or a pin folder."""
 
     kind: str  # "attach" | "pins"
     dev: str
     what: str
+    session_pid: int = 0  # the session that left it (its record goes once answered)
 
     def describe(self) -> str:
         if self.kind == "attach":
@@ -156,11 +162,35 @@ class Workbench:
 
         return Path(lessons.workspace_source(lesson))
 
+    @staticmethod
+    def read_source(path: Path) -> str:
+        """A source to show or edit: the learner's file read as them, no links, at most 1 MiB.
+
+        XdpTuiError (located) for a link, a non-UTF-8 or an oversized file.
+        """
+        from xdp_tui import userfiles
+
+        return userfiles.read_text(path)
+
+    @staticmethod
+    def save_source(path: Path, text: str) -> None:
+        """Save the editor's text as the learner (a new file renamed over the old one)."""
+        from xdp_tui import userfiles
+
+        userfiles.write_text(path, text)
+
+    @staticmethod
+    def editor_command(argv: list[str]) -> list[str]:
+        """ARGV (the learner's $EDITOR on their file) run as the learner, never as root."""
+        from xdp_tui import userfiles
+
+        return userfiles.learner_command(argv)
+
     def prepare_build(self, lesson: Lesson) -> None:
         """Start the lesson's clang now, so the first build skips its start-up."""
         from xdp_tui.engine import build
 
-        build.warm_up(self.source_path(lesson))
+        build.warm_up(self.source_path(lesson), self._object_path(lesson))
 
     def solution_path(self, lesson: Lesson) -> Path:
         from xdp_tui import lessons
@@ -298,6 +328,31 @@ class Workbench:
             log.info("no XDP status for %s: %s", dev, exc.render())
             return None
 
+    def samples_ring_fd(self) -> int | None:
+        """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
+        from xdp_tui.engine import bpfsys
+
+        attached = self.session.attached
+        fd = attached.handle.maps.get(SAMPLES_MAP) if attached is not None else None
+        if fd is None:
+            return None
+        try:
+            return fd if bpfsys.map_info(fd).type_name == "ringbuf" else None
+        except XdpTuiError:  # detached meanwhile
+            return None
+
+    def tc_status(self) -> tuple[TcStatus, ...]:
+        """The TC programs on the lab's outer interface (advanced01 puts one beside XDP)."""
+        from xdp_tui.engine.tc import tc_status
+
+        attached = self.session.attached
+        dev = attached.dev if attached else self.lab_name
+        try:
+            return tc_status(dev)
+        except XdpTuiError as exc:  # the interface does not exist (yet)
+            log.info("no TC status for %s: %s", dev, exc.render())
+            return ()
+
     # ---- build and attach ----------------------------------------------------------
 
     @property
@@ -321,8 +376,12 @@ class Workbench:
         source = self.source_path(lesson)
         progress(f"building {source.name}…")
         self.last_build = None
-        self.last_build = build.build_or_raise(source)
+        self.last_build = build.build_or_raise(source, self._object_path(lesson))
         return self.last_build
+
+    def _object_path(self, lesson: Any) -> Path:
+        """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
+        return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
 
     def programs_in(self, obj: Path) -> list[str]:
         from xdp_tui.engine.libbpf import BpfObject
@@ -347,8 +406,16 @@ class Workbench:
             self._detach_locked()
             self._unpin_other_lesson(lab.outer, lesson.id, progress)
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
-            attached = self.session.attach(lesson.id, Path(result.obj), lab.outer, program)
-            self.live.follow(lab.outer)
+            attached = self.session.attach(
+                lesson.id,
+                Path(result.obj),
+                lab.outer,
+                program,
+                tracepoint_programs=lesson.tracepoint_programs,
+                tc_programs=lesson.tc_programs,
+            )
+            self._note_session_dev(lab.outer)
+            self.live.follow(lab.outer, Path(result.obj))
             return attached
 
     def _unpin_other_lesson(self, dev: str, lesson_id: str, progress: Progress) -> None:
@@ -393,6 +460,14 @@ class Workbench:
                 log.info("forgetting a lost attachment on %s: %s", attached.dev, exc)
             return attached
 
+    @staticmethod
+    def _note_session_dev(dev: str) -> None:
+        """Remember DEV for this user's next session, should this one be killed."""
+        from xdp_tui import tui_sessions
+
+        with contextlib.suppress(OSError):  # a record is a convenience, never a failure
+            tui_sessions.note_dev(dev)
+
     def detach(self) -> bool:
         with self.session.lock:
             return self._detach_locked()
@@ -423,7 +498,12 @@ class Workbench:
         return self.live.start_monitor()
 
     def sample(self) -> LiveSample | None:
-        return self.live.sample()
+        sample = self.live.sample()
+        attached = self.session.attached
+        if sample is None or attached is None:
+            return sample
+        companions = attached.companion_maps()  # tracing01, advanced01: maps beside XDP
+        return replace(sample, maps=sample.maps + companions) if companions else sample
 
     # ---- traffic -------------------------------------------------------------------
 
@@ -525,32 +605,57 @@ class Workbench:
     # ---- leftovers and leaving --------------------------------------------------------
 
     def leftovers(self) -> list[Leftover]:
-        """Attachments and pins earlier sessions left on lab interfaces."""
-        import testenv
+        """What this user's earlier xdp-tui sessions left when they were killed.
 
-        labs = [lab["outer"] for lab in testenv.status().get("labs", [])]
+        Only interfaces such a session attached to are looked at: other
+        users' labs and programs loaded on purpose (`xdp-tui load`) are
+        never listed. A dead session that left nothing is forgotten.
+        """
+        from xdp_tui import tui_sessions
+
         found: list[Leftover] = []
-        with self.session.lock:  # not while attaching (it would look like a leftover)
+        with (
+            self.session.lock
+        ):  # not while this session is attaching (it would look like a leftover)
             ours = self.session.devs()
-            for dev in labs:
-                if dev not in ours:
-                    found.extend(self._leftovers_on(dev))
+            for record in tui_sessions.dead_sessions():
+                left = [
+                    item
+                    for dev in record.devs
+                    if dev not in ours
+                    for item in self._leftovers_on(dev, record.pid)
+                ]
+                if not left:
+                    tui_sessions.forget(record.pid)
+                found.extend(left)
         return found
 
-    def _leftovers_on(self, dev: str) -> list[Leftover]:
+    def forget_leftovers(self, leftovers: list[Leftover]) -> None:
+        """The learner answered about LEFTOVERS (cleaned or kept): do not ask again."""
+        from xdp_tui import tui_sessions
+
+        for pid in {item.session_pid for item in leftovers}:
+            tui_sessions.forget(pid)
+
+    def _leftovers_on(self, dev: str, session_pid: int) -> list[Leftover]:
         from xdp_tui.engine import attach
 
+        record = attach.read_record(dev) or {}
+        if record.get("persistent") or self._held_by_live_session(dev):
+            return []  # loaded on purpose, or another running session's
         found = []
         try:
             status = attach.query(dev)
         except XdpTuiError as exc:  # the interface vanished meanwhile: nothing left on it
             log.info("leftovers: %s", exc.render())
             status = None
-        if status is not None and status.prog_id and not self._held_by_live_session(dev):
-            found.append(Leftover("attach", dev, f"{status.prog_name} (id {status.prog_id})"))
+        left_by_session = int(record.get("pid", 0) or 0) == session_pid
+        if status is not None and status.prog_id and left_by_session:
+            what = f"{status.prog_name} (id {status.prog_id})"
+            found.append(Leftover("attach", dev, what, session_pid))
         pins = paths.pin_dir(dev)
-        if pins.is_dir() and any(pins.iterdir()) and not self._held_by_live_session(dev):
-            found.append(Leftover("pins", dev, str(pins)))
+        if pins.is_dir() and any(pins.iterdir()):
+            found.append(Leftover("pins", dev, str(pins), session_pid))
         return found
 
     @staticmethod
@@ -580,6 +685,7 @@ class Workbench:
             removed = result.get("pins_removed")
             if isinstance(removed, list) and removed:
                 done.append(f"removed {len(removed)} pin(s) of {dev}")
+        self.forget_leftovers(leftovers)
         return done
 
     def close(self) -> None:
@@ -601,8 +707,16 @@ class Workbench:
             with self.session.lock:
                 self.live.stop()
                 self.session.close()
+                self._end_session_record()
         finally:
             self.live.close()
+
+    @staticmethod
+    def _end_session_record() -> None:
+        from xdp_tui import tui_sessions
+
+        with contextlib.suppress(OSError, XdpTuiError):
+            tui_sessions.end()
 
 
 def _in_event_loop() -> bool:

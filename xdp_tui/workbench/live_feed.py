@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xdp_tui.engine.live import LiveSample, MonitorTotals, from_stats, monitor_totals
 from xdp_tui.errors import XdpTuiError
 
 if TYPE_CHECKING:
-    from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe
+    from xdp_tui.engine.monitor import ExceptionMonitor, PrintkFilter, TracePipe
     from xdp_tui.engine.stats import StatsSampler
 
 log = logging.getLogger(__name__)
@@ -35,17 +36,29 @@ class LiveFeed:
         self._trace: TracePipe | None = None
         self._totals = MonitorTotals()
         self._totals_read_at = float("-inf")
+        self._printk_filter: PrintkFilter | None = None  # lines of the followed object only
 
-    def follow(self, dev: str) -> None:
-        """Sample DEV's program from now on (replacing what was followed)."""
-        from xdp_tui.engine import stats
+    def follow(self, dev: str, obj: Path | None = None) -> None:
+        """Sample DEV's program from now on (replacing what was followed).
+
+        OBJ, the program's object: the bpf_printk pane shows only the lines its
+        format strings can print (other sessions' programs print too).
+        """
+        from xdp_tui.engine import maps, monitor, stats
 
         self.stop()
         try:
-            sampler = stats.StatsSampler(dev, run_stats=True)
+            self._printk_filter = monitor.PrintkFilter.from_object(obj) if obj else None
+        except OSError as exc:
+            log.info("bpf_printk filter unavailable for %s: %s", obj, exc)
+            self._printk_filter = monitor.PrintkFilter(())
+        # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
+        big = maps.DEFAULT_LIMIT
+        try:
+            sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
         except XdpTuiError as exc:
             log.info("run statistics unavailable on %s: %s", dev, exc.render())
-            sampler = stats.StatsSampler(dev)
+            sampler = stats.StatsSampler(dev, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
 
@@ -91,6 +104,9 @@ class LiveFeed:
                 return None
             stats = sampler.sample()
         trace = self._trace.read(0.0) if self._trace is not None else []
+        only_ours = self._printk_filter
+        if only_ours is not None:
+            trace = [line for line in trace if only_ours.matches(line.message)]
         return from_stats(stats, self._monitor_totals(), trace)
 
     def _monitor_totals(self) -> MonitorTotals:

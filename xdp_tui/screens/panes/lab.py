@@ -17,6 +17,7 @@ from xdp_tui.workbench import LabState
 
 if TYPE_CHECKING:
     from xdp_tui.engine.attach import XdpStatus
+    from xdp_tui.engine.tc import TcStatus
     from xdp_tui.screens.main import WorkshopScreen
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
@@ -30,6 +31,7 @@ class LabChanged(Message):
     attach_status: XdpStatus | None
     inner_status: XdpStatus | None
     lab_name: str
+    tc_status: tuple[TcStatus, ...] = ()  # TC programs beside XDP on the outer end
 
 
 class LabPane(Pane):
@@ -57,7 +59,9 @@ class LabPane(Pane):
         wb = self.workbench
         lab = wb.lab_status(max_age=lab_max_age)
         self.post_message(
-            LabChanged(lab, wb.attach_status(), wb.inner_attach_status(), wb.lab_name)
+            LabChanged(
+                lab, wb.attach_status(), wb.inner_attach_status(), wb.lab_name, wb.tc_status()
+            )
         )
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
@@ -69,7 +73,7 @@ class LabPane(Pane):
         lab = message.lab_status
         status = self.status
         status.lab = message.lab_name
-        shown = (lab, message.attach_status, message.inner_status)
+        shown = (lab, message.attach_status, message.inner_status, message.tc_status)
         if shown == self._shown:
             return  # unchanged: spare the diagram a relayout
         self._shown = shown
@@ -91,7 +95,7 @@ class LabPane(Pane):
         except NoMatches:
             self._shown = None  # Lazy: try again once it is mounted
             return
-        diagram.update_lab(lab, message.attach_status, message.inner_status)
+        diagram.update_lab(lab, message.attach_status, message.inner_status, message.tc_status)
 
     def action_show_lab(self) -> None:
         self.workshop.switch_tab("lab")

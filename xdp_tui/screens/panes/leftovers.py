@@ -34,6 +34,8 @@ class LeftoversPane(Pane):
         def answered(clean: bool | None) -> None:
             if clean:
                 self.clean_leftovers(message.leftovers)
+            else:
+                self.workbench.forget_leftovers(message.leftovers)
 
         self.app.push_screen(LeftoversScreen(message.leftovers), answered)
 

@@ -16,6 +16,7 @@ from textual.app import SuspendNotSupported
 from textual.message import Message
 from textual.timer import Timer
 
+from xdp_tui.errors import XdpTuiError
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.confirm import ConfirmScreen
 from xdp_tui.screens.editor import EditorMemory, EditorScreen
@@ -189,7 +190,12 @@ class LessonsPane(Pane):
     @work(thread=True, exclusive=True, group="source", exit_on_error=False)
     def load_source(self, lesson: Lesson, *, reset: bool = False) -> None:
         path = self.workbench.reset_source(lesson) if reset else self.workbench.source_path(lesson)
-        self.post_message(SourceLoaded(lesson.id, path, path.read_text()))
+        try:
+            text = self.workbench.read_source(path)
+        except XdpTuiError as exc:
+            self.app.call_from_thread(self.notify, exc.render(), severity="error", timeout=10)
+            text = f"/* xdp-tui cannot show this file: {exc.render()} */\n"
+        self.post_message(SourceLoaded(lesson.id, path, text))
 
     def on_source_loaded(self, message: SourceLoaded) -> None:
         if self.current is None or message.lesson_id != self.current.id:
@@ -230,7 +236,8 @@ class LessonsPane(Pane):
             return
         try:
             with self.app.suspend():
-                subprocess.run([*shlex.split(editor), str(self.source_path)], check=False)
+                command = [*shlex.split(editor), str(self.source_path)]
+                subprocess.run(self.workbench.editor_command(command), check=False)
         except SuspendNotSupported:
             self.action_edit_here()
             return
@@ -248,8 +255,15 @@ class LessonsPane(Pane):
             if saved:
                 self.reload_source()
 
+        try:
+            text = self.workbench.read_source(self.source_path)
+        except XdpTuiError as exc:
+            self.notify(exc.render(), title="Cannot edit", severity="error", timeout=10)
+            return
         editor = EditorScreen(
             self.source_path,
+            text,
+            self.workbench.save_source,
             memory=self.editor_memory,
             marks=self.workshop.build_marks.get(self.source_path, []),
             build=self._build_from_editor,

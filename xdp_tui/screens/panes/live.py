@@ -1,7 +1,9 @@
 """The live feed: one sampler loop while something is attached, feeding the Live tab.
 
-The Live tab's widgets (`LiveStats`, `MonitorLog`) are mounted lazily; a
-sample that arrives while the tab is hidden is kept and drawn when it is shown.
+The Live tab's widgets (`LiveStats`, `TopTalkers`, `MonitorLog`) are mounted
+lazily; a sample that arrives while the tab is hidden is kept and drawn when it
+is shown. `TopTalkers` reads the program's big maps with a worker of its own:
+this pane only tells it which interface to follow and whether it is shown.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from xdp_tui.engine.live import LiveSample
-from xdp_tui.screens.panes.base import Pane
+from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.panes.messages import Notice
 from xdp_tui.screens.problems import guarded
 from xdp_tui.widgets.live_stats import LiveStats
 from xdp_tui.widgets.monitor_log import MonitorLog
+from xdp_tui.widgets.top_talkers import TopTalkers
 
 SAMPLE_PERIOD_S = 0.25  # 4 Hz
 RETRY_AFTER_S = 1.0  # a failed sample: try again after this, keep the view alive
@@ -37,6 +40,16 @@ class SampleReady(Message):
 
 class LivePane(Pane):
     NAME = "live"
+    KEYS = [
+        pane_key(
+            "live",
+            "T",
+            "top_talkers",
+            "Top talkers",
+            "Go to the big-map view (s sort, f filter)",
+            show=False,
+        ),  # fmt: skip
+    ]
 
     def __init__(self, workshop: WorkshopScreen) -> None:
         super().__init__(workshop)
@@ -44,6 +57,7 @@ class LivePane(Pane):
         self._fed_sample: LiveSample | None = None
         self._sampling = False
         self._sample_shown = threading.Event()
+        self._top_focus_wanted = False  # `T` pressed before the Live tab was mounted
 
     def start(self) -> None:
         """Something was attached: start the monitor and the sampler loop (once)."""
@@ -82,6 +96,7 @@ class LivePane(Pane):
         sample = message.sample
         if sample is None:  # the loop ended; a new attach may have raced it
             self._sampling = False
+            self._follow_top_talkers(None)
             self._resume()
             return
         self.last_sample = sample
@@ -96,6 +111,7 @@ class LivePane(Pane):
             stats, monitor = self.workshop.query_one(LiveStats), self.workshop.query_one(MonitorLog)
         except NoMatches:
             return  # Lazy: mounted after the first frame; the next sample will do
+        self._follow_top_talkers(sample.dev)
         if sample.trace:
             monitor.add_lines(sample.trace)  # new lines every time, never skipped
         fed = self._fed_sample
@@ -118,9 +134,37 @@ class LivePane(Pane):
         except NoMatches:
             pass  # Lazy: not mounted yet, nothing shown
 
-    def tab_shown(self) -> None:
-        if self.last_sample is not None:
+    def tab_shown(self, shown: bool = True) -> None:
+        """The Live tab was shown (SHOWN) or another tab was."""
+        top = self._top_talkers()
+        if top is not None:
+            top.set_active(shown)
+        if shown and self.last_sample is not None:
             self.call_after_refresh(self.feed, self.last_sample)
+
+    def action_top_talkers(self) -> None:
+        """The Live tab, with the keys on the big-map view (once it shows, if not yet)."""
+        self.workshop.switch_tab("live")
+        top = self._top_talkers()
+        if top is not None:
+            top.want_focus()
+        else:
+            self._top_focus_wanted = True  # the Live tab mounts lazily: on its first sample
+
+    def _top_talkers(self) -> TopTalkers | None:
+        try:
+            return self.workshop.query_one(TopTalkers)
+        except NoMatches:
+            return None
+
+    def _follow_top_talkers(self, dev: str | None) -> None:
+        """The big-map view reads by itself (its own worker); it needs the interface."""
+        top = self._top_talkers()
+        if top is not None:
+            top.follow(dev)
+            if self._top_focus_wanted:
+                self._top_focus_wanted = False
+                top.want_focus()
 
     def quiet_failures(self, group: str) -> bool:
         return group == "sample"  # retried: the activity log is enough

@@ -1,10 +1,13 @@
 """Lab records on disk, so that every process (CLI, TUI, checks) sees the same labs.
 
+A bottom module (see docs/ARCHITECTURE.md): testenv writes these records when it
+builds labs; the engine reads them to tell lab interfaces from the host's.
+
 Layout under `xdp_tui.paths.run_dir()/labs/`:
   <name>.json   one record per lab (what setup created, with its number)
   current       name of the current lab
   highest_num   the last number handed out (numbers pick the address prefix)
-  .lock         flock'd while a process changes labs
+A process changing labs holds `paths.lock_dir()/labs.lock` (root-only folder).
 Every write goes to a temporary file first and is renamed over the target,
 so a reader never sees half a file.
 """
@@ -15,11 +18,13 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from xdp_tui import paths
+from xdp_tui.errors import XdpTuiError
 
 # IPv4 numbering uses the number as one octet of 10.11.<n>.0/24.
 MAX_NUMBER = 255
@@ -41,25 +46,66 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# How long a lab change waits for another process's before saying who holds it.
+LOCK_WAIT_S = 60.0
+
+
 def _lock_path() -> Path:
     """One lock for the whole host: labs of every state directory share the
-    kernel's address space, so numbering must not race between them."""
-    host_lock_dir = Path("/run/lock")
-    if host_lock_dir.is_dir() and os.access(host_lock_dir, os.W_OK):
-        return host_lock_dir / "xdp-tui-labs.lock"
-    return _ensure_dir() / ".lock"
+    kernel's address space, so numbering must not race between them. It lives
+    in a root-only folder: no other user can open it, so no one can hold it."""
+    return paths.lock_dir() / "labs.lock"
 
 
 @contextlib.contextmanager
-def locked() -> Iterator[None]:
-    """Serialise lab changes between processes (two terminals running setup)."""
+def locked(wait_s: float | None = None) -> Iterator[None]:
+    """Serialise lab changes between processes (two terminals running setup).
+
+    The wait is bounded: past WAIT_S (default LOCK_WAIT_S) an XdpTuiError
+    names the process holding the lock.
+    """
     _ensure_dir()
-    with open(_lock_path(), "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(_lock_path(), flags, 0o600), "r+") as lock_file:
+        _take(lock_file, LOCK_WAIT_S if wait_s is None else wait_s)
         try:
+            lock_file.seek(0)
+            lock_file.truncate()
+            lock_file.write(f"{os.getpid()} {_command_of(os.getpid())}\n")
+            lock_file.flush()
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _take(lock_file: IO[str], wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _busy(lock_file, wait_s) from None
+            time.sleep(0.05)
+
+
+def _busy(lock_file: IO[str], wait_s: float) -> XdpTuiError:
+    lock_file.seek(0)
+    holder = lock_file.read(300).strip() or "another process"
+    return XdpTuiError(
+        f"the labs are locked by pid {holder} (waited {wait_s:.0f} s)",
+        location=str(_lock_path()),
+        hint="wait for that command to finish, or stop it",
+    )
+
+
+def _command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:200]
 
 
 def record_path(name: str) -> Path:
@@ -68,11 +114,12 @@ def record_path(name: str) -> Path:
 
 def read_record(name: str) -> dict[str, Any] | None:
     try:
-        return json.loads(record_path(name).read_text())
+        record = json.loads(record_path(name).read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return None  # a damaged record counts as no record
+    return record if isinstance(record, dict) else None
 
 
 def write_record(name: str, record: dict[str, Any]) -> None:
@@ -133,8 +180,6 @@ def next_number(taken: set[int] | frozenset[int] = frozenset()) -> int:
     if candidate > MAX_NUMBER or candidate in in_use:
         free = [n for n in range(1, MAX_NUMBER + 1) if n not in in_use]
         if not free:
-            from xdp_tui.errors import XdpTuiError
-
             raise XdpTuiError(
                 f"all {MAX_NUMBER} lab numbers are in use",
                 hint="tear down labs you no longer need: `xdp-tui env teardown --name NAME`",

@@ -1,0 +1,42 @@
+"""engine/samples: decoding the tracing04 sample layout (no kernel needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xdp_tui.engine.samples import (
+    SAMPLE_COOKIE,
+    SAMPLE_HEADER,
+    PacketSample,
+    decode_sample,
+    write_pcapng,
+)
+
+FRAME = bytes(range(60))
+
+
+def _record(length: int, data: bytes, *, cookie: int = SAMPLE_COOKIE, room: int = 256) -> bytes:
+    head = SAMPLE_HEADER.pack(cookie, length, len(data), 0)
+    return head + data + bytes(room - len(data))
+
+
+def test_a_record_gives_its_true_length_and_captured_bytes() -> None:
+    sample = decode_sample(_record(1000, FRAME), 12.5)
+    assert sample == PacketSample(time=12.5, length=1000, data=FRAME)
+    assert sample.truncated
+
+
+def test_records_off_the_layout_are_none() -> None:
+    assert decode_sample(_record(60, FRAME, cookie=0xBEEF), 0) is None
+    assert decode_sample(SAMPLE_HEADER.pack(SAMPLE_COOKIE, 60, 300, 0) + FRAME, 0) is None
+    assert decode_sample(b"\xad\xde", 0) is None
+
+
+def test_pcapng_keeps_the_true_length(tmp_path: Path) -> None:
+    from scapy.utils import rdpcap
+
+    path = tmp_path / "s.pcapng"
+    assert write_pcapng([PacketSample(1.0, 1000, FRAME), PacketSample(2.0, 60, FRAME)], path) == 2
+    packets = rdpcap(str(path))
+    assert [p.wirelen for p in packets] == [1000, 60]
+    assert [bytes(p) for p in packets] == [FRAME, FRAME]

@@ -1,0 +1,53 @@
+"""experiment01: one thing wrong at a time fails exactly that assignment's check.
+
+The generic lesson tests run the solution (everything passes) and the
+starter (assignment 1 undone, the other three refused by the verifier).
+Here each variant of the solution loads but behaves wrongly in one way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.lessons.variants import run_lesson, variant
+from xdp_tui.lessons import get_lesson, solution_source
+
+pytestmark = pytest.mark.kernel
+
+LESSON = "experiment01-tailgrow"
+
+BROKEN = {
+    # the old length in host byte order
+    "1": ("tail->old_len = bpf_htons(old_len);", "tail->old_len = old_len;"),
+    # the byte before the last one
+    "2": (
+        "last = data + ((len - 1) & MAX_FRAME_MASK);",
+        "last = data + ((len - 2) & MAX_FRAME_MASK);",
+    ),
+    # the header is found again but not updated
+    "3": (
+        "bpf_htons(bpf_ntohs(ip6h->payload_len) - TRIM_BYTES)",
+        "bpf_htons(bpf_ntohs(ip6h->payload_len))",
+    ),
+    # the entry is inserted with 0: each port is counted once short
+    "4": ("__u64 first = 1;", "__u64 first = 0;"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+def test_one_mistake_fails_only_its_assignment(tmp_path: Path, broken: str) -> None:
+    source = variant(tmp_path, solution_source(get_lesson(LESSON)), BROKEN[broken])
+    results = run_lesson(LESSON, source)
+    assert not results[broken].passed, results[broken].detail
+    assert results[broken].hint
+    others = {a: r.detail for a, r in results.items() if a != broken and not r.passed}
+    assert not others, others
+
+
+def test_refusals_name_their_three_different_reasons() -> None:
+    results = run_lesson(LESSON, get_lesson(LESSON).starter_source)
+    assert "pointer arithmetic on pkt_end" in results["2"].detail
+    assert "invalid mem access 'scalar'" in results["3"].detail
+    assert "map_value_or_null" in results["4"].detail

@@ -1,0 +1,228 @@
+"""The Packets pane (capture at the hook, on a real lab) and the packet workbench pane, in Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input, Static
+
+from tests.tui.conftest import wait_for
+from xdp_tui import paths
+from xdp_tui.engine.capture import CapturedPacket
+from xdp_tui.engine.packetspec import frame_from_spec
+from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packets import PacketsPane, detail_text
+
+
+def _solution(tmp_path: Path, lesson: str) -> Path:
+    target = tmp_path / lesson / "xdp_prog_kern.c"
+    target.parent.mkdir(parents=True)
+    shutil.copy(paths.lessons_dir() / lesson / "solution" / "xdp_prog_kern.c", target)
+    return target
+
+
+def _text(app: App[Any], selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+class PacketsApp(App[None]):
+    def __init__(self, lab_name: str) -> None:
+        super().__init__()
+        self.lab = lab_name
+
+    def compose(self) -> ComposeResult:
+        yield PacketsPane(lambda: self.lab, id="packets")
+
+
+@pytest.fixture
+def packet01_lab(make_lab: Callable[..., Any], tmp_path: Path) -> Iterator[Any]:
+    """A lab with packet01's solution attached (made before the test's event loop runs)."""
+    from xdp_tui.engine import session
+
+    lab = make_lab("pkt")
+    source = _solution(tmp_path, "packet01-parsing")
+    with session.load_program(source, lab.name, mode="native", pin_maps=False):
+        yield lab
+
+
+@pytest.fixture
+def empty_lab(make_lab: Callable[..., Any]) -> Any:
+    return make_lab("pkt")
+
+
+async def test_packets_pane_shows_verdicts_filters_pauses_and_clears(packet01_lab: Any) -> None:
+    from testenv import traffic
+
+    lab = packet01_lab
+    app = PacketsApp(lab.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(PacketsPane)
+        assert await wait_for(pilot, lambda: "Packets on" in _text(app, "#packets-status"))
+        await asyncio.to_thread(traffic.ping, lab, 4, interval=0.05)
+        requests = lambda: [r for r in pane.rows if "Echo Request" in r.summary]  # noqa: E731
+        assert await wait_for(pilot, lambda: len(requests()) >= 4)
+        for row in requests():
+            seq = int(row.summary.rsplit("seq ", 1)[1])
+            assert row.packet.verdict_name == ("XDP_DROP" if seq % 2 == 0 else "XDP_PASS")
+
+        table = app.query_one("#packets-table", DataTable)
+        table.focus()
+        await pilot.press("v", "v")  # all -> ABORTED -> DROP
+        assert pane.verdict == "XDP_DROP"
+        assert table.row_count == sum(r.packet.verdict_name == "XDP_DROP" for r in pane.rows) >= 2
+
+        await pilot.press("slash", *"seq 4", "enter")  # "/" focuses the filter, enter leaves it
+        assert table.row_count == 1 and table.has_focus
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert "the program left the bytes unchanged" in _text(app, "#packets-detail")
+
+        await pilot.press("space")  # pause: the capture stops, the rows stay
+        assert pane.paused and not pane._capturing
+        kept = len(pane.rows)
+        await asyncio.to_thread(traffic.ping, lab, 2, interval=0.05)
+        await pilot.pause(0.5)
+        assert len(pane.rows) == kept
+        assert "PAUSED" in _text(app, "#packets-status")
+        await pilot.press("x")
+        assert not pane.rows and table.row_count == 0
+
+
+async def test_packets_pane_without_a_program_says_so(empty_lab: Any) -> None:
+    app = PacketsApp(empty_lab.name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(
+            pilot, lambda: "no XDP program is attached" in _text(app, "#packets-status")
+        )
+
+
+def test_detail_shows_what_a_rewrite_changed() -> None:
+    before = frame_from_spec("udp6:dport=9")
+    after = bytearray(before)
+    after[57] = 8  # the destination port's low byte, as packet02's rewrite does
+    packet = CapturedPacket(1e9, 1, 0, 1, 2, len(before), len(after), before, bytes(after))
+    text = detail_text(packet).plain
+    assert "what the program changed" in text and "bytes 57: 09 -> 08" in text
+    assert "UDP: sport=40000, dport=9" in text.replace("dport=discard", "dport=9")
+
+
+class WorkbenchApp(App[None]):
+    def __init__(self, source: Path) -> None:
+        super().__init__()
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        yield PacketWorkbench(lambda: (self.source, "xdp_parser_func"), id="wb")
+
+
+async def test_workbench_runs_keeps_and_reruns_cases(tmp_path: Path) -> None:
+    source = _solution(tmp_path, "packet01-parsing")
+    app = WorkbenchApp(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#wb-spec", Input).focus()
+        await pilot.press(*"icmp6-echo:seq=2", "enter")
+        assert await wait_for(pilot, lambda: "XDP_DROP" in _text(app, "#wb-result"))
+        assert "xdp_stats_map[1]" in _text(app, "#wb-result")  # the drop counter moved
+
+        app.query_one("#wb-name", Input).value = "even drops"
+        await pilot.press("ctrl+t")
+        cases = source.parent / "packet-cases.json"
+        assert await wait_for(pilot, cases.exists)
+        app.query_one("#wb-spec", Input).value = "icmp6-echo:seq=1"
+        app.query_one("#wb-name", Input).value = "odd passes"
+        await pilot.press("ctrl+t")
+        table = app.query_one("#wb-cases", DataTable)
+        assert await wait_for(pilot, lambda: table.row_count == 2)
+
+        await pilot.press("ctrl+r")
+        verdicts = lambda: [str(table.get_row_at(i)[2]) for i in range(table.row_count)]  # noqa: E731
+        assert await wait_for(pilot, lambda: verdicts() == ["XDP_DROP", "XDP_PASS"])
+
+        app.query_one("#wb-spec", Input).value = "icmp6-echo:sq=1"
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: "has no field 'sq'" in _text(app, "#wb-result"))
+
+
+async def test_packets_pane_follows_a_program_loaded_while_it_captures(
+    packet01_lab: Any, tmp_path: Path
+) -> None:
+    from testenv import traffic
+    from xdp_tui.engine import session
+
+    lab = packet01_lab
+    app = PacketsApp(lab.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(PacketsPane)
+        assert await wait_for(pilot, lambda: "Packets on" in _text(app, "#packets-status"))
+        source = _solution(tmp_path / "again", "packet02-rewriting")
+        loaded = await asyncio.to_thread(
+            session.load_program,
+            source,
+            lab.name,
+            program="xdp_port_rewrite_func",
+            mode="native",
+            pin_maps=False,
+            force=True,
+        )
+        try:
+            assert await wait_for(
+                pilot, lambda: "xdp_port_rewrite_func" in _text(app, "#packets-status")
+            )
+            frame = traffic.build_udp_frame(lab, 9)
+            await asyncio.to_thread(traffic.send_frames, lab, [frame])
+            assert await wait_for(pilot, lambda: any(r.packet.changed for r in pane.rows))
+        finally:
+            pane.stop_capture()
+            await pilot.pause(0.5)
+            await asyncio.to_thread(loaded.close)
+
+
+@pytest.fixture
+def tracing04_lab(make_lab: Callable[..., Any], tmp_path: Path) -> Iterator[tuple[Any, int]]:
+    """A lab with tracing04's solution attached, and its samples ring fd (made before the
+    test's event loop runs)."""
+    from xdp_tui.engine import session
+
+    lab = make_lab("smp")
+    source = _solution(tmp_path, "tracing04-xdp-tcpdump")
+    with session.load_program(source, lab.name, pin_maps=False) as loaded:
+        yield lab, loaded.maps["samples"]
+
+
+async def test_packets_pane_lists_a_programs_own_samples_and_writes_pcapng(
+    tracing04_lab: tuple[Any, int],
+) -> None:
+    """tracing04: with the program's `samples` ring, the pane lists what the program sends;
+    `w` writes the packets kept to a pcapng file that tcpdump reads with their lengths."""
+    import subprocess
+
+    from testenv import traffic
+
+    lab, ring = tracing04_lab
+
+    class SamplesApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PacketsPane(lambda: lab.name, samples_ring=lambda: ring, id="packets")
+
+    app = SamplesApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(PacketsPane)
+        assert await wait_for(
+            pilot, lambda: "samples your program" in _text(app, "#packets-status")
+        )
+        await asyncio.to_thread(traffic.ping, lab, 3, interval=0.05, size=500)
+        requests = lambda: [r for r in pane.rows if "Echo Request" in r.summary]  # noqa: E731
+        assert await wait_for(pilot, lambda: len(requests()) >= 3)
+        assert {r.packet.len_in for r in requests()} == {14 + 40 + 8 + 500}
+        app.query_one("#packets-table", DataTable).focus()
+        await pilot.press("w")
+        assert await wait_for(pilot, lambda: "written to" in _text(app, "#packets-status"))
+        path = _text(app, "#packets-status").split("written to ")[1].split(" (")[0]
+    out = subprocess.run(["tcpdump", "-r", path, "-nn", "-e"], capture_output=True, text=True)
+    assert out.stdout.count("length 562: ") >= 3, out.stdout

@@ -1,0 +1,266 @@
+"""Top talkers of a big map in the Live tab: every entry read each tick, the busiest shown.
+
+For programs with a map larger than a screen (max_entries above `MIN_ENTRIES`)
+the Live tab shows this view under the counters: the top rows by packets/s
+(`s` cycles the sort column through pps, bps, key and each value field, as
+bpftop does), a filter by key (`f`: `53`, `port=53`, `1000..2000`, an IP
+address; Escape clears it), a total row, and the entry count against
+max_entries. `m` switches between big maps.
+
+The widget owns its reading worker (engine/bigmap.py's `TopSampler`, every
+entry by batch lookups into arrays). One read is in flight at most: the next
+starts only after the last is on screen and the tick has passed, so input is
+never blocked and reads never pile up. A read longer than the tick, or
+costing more CPU than a quarter of it, stretches the tick (a million entries
+cost the kernel about 0.3 s of CPU per read: the view then refreshes every
+~1.2 s rather than take a core), and the header says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from xdp_tui.errors import XdpTuiError
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from xdp_tui.engine.bigmap import TopTable
+
+MIN_ENTRIES = 64  # maps with more slots than this get the view (a screen shows ~32 rows)
+DEFAULT_HZ = 4.0
+MAX_CPU_SHARE = 0.25  # reads use at most this share of a core: costlier ones stretch the tick
+MIN_ROWS, MAX_ROWS = 3, 50
+KEY_WIDTH = 40
+
+
+def _tick_s() -> float:
+    """Seconds between reads: 4 Hz, or XDP_TUI_TOP_HZ (benchmarks set 1 Hz for 1M entries)."""
+    try:
+        hz = float(os.environ.get("XDP_TUI_TOP_HZ", DEFAULT_HZ))
+    except ValueError:
+        hz = DEFAULT_HZ
+    return 1.0 / hz if hz > 0 else 1.0 / DEFAULT_HZ
+
+
+@dataclass
+class TopRead(Message):
+    """One read from the worker: the table (None: no big map), or why it failed."""
+
+    table: TopTable | None
+    maps: list[str]
+    error: str = ""
+    stretched_to: float = 0.0  # the tick in seconds, when a slow read stretched it
+
+
+class TopTalkers(Vertical, can_focus=True):
+    """The busiest entries of the attached program's big map, refreshed live."""
+
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("f,slash", "filter", "Filter keys"),
+        Binding("m", "next_map", "Next map"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dev: str | None = None
+        self.sort = "pps"
+        self.key_filter = ""
+        self.map_name: str | None = None
+        self.maps: list[str] = []
+        self.sorts: list[str] = ["pps", "bps", "key"]
+        self._active = threading.Event()  # the Live tab is on screen
+        self._shown = threading.Event()  # the last read is drawn: the next may start
+        self._shown.set()
+        self._rows = 10
+        self._drawn: Any = None
+        self._focus_when_shown = False
+        self._last_error = ""  # said once, not at every tick while it lasts
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="top-head")
+        yield Input(placeholder="filter keys: 53, port=53, 1000..2000, fc00::2", id="top-filter")
+        yield Static(id="top-table")
+
+    # ---- what the screen tells it -------------------------------------------------
+
+    def follow(self, dev: str | None) -> None:
+        """Watch the program attached on DEV (None: nothing attached: stop)."""
+        if dev == self.dev:
+            return
+        self.dev = dev
+        self.workers.cancel_group(self, "top-read")
+        if dev is None:
+            self.display = False
+            return
+        self._shown.set()
+        self._active.set()  # the screen follows from the Live tab's feed: it is on screen
+        self._read_loop(dev)
+
+    def want_focus(self) -> None:
+        """Take the keys now, or as soon as a big map shows."""
+        if self.display:
+            self.focus()
+        else:
+            self._focus_when_shown = True
+
+    def set_active(self, active: bool) -> None:
+        """Read only while the Live tab is shown."""
+        if active:
+            self._active.set()
+        else:
+            self._active.clear()
+
+    # ---- the worker -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="top-read", exit_on_error=False)
+    def _read_loop(self, dev: str) -> None:
+        from xdp_tui.engine.bigmap import TopSampler
+
+        worker = get_current_worker()
+        tick = _tick_s()
+        next_at = time.monotonic()
+        with TopSampler(dev, min_entries=MIN_ENTRIES + 1, counters_only=True) as sampler:
+            while not worker.is_cancelled:
+                wait = next_at - time.monotonic()
+                if wait > 0 or not self._active.is_set() or not self._shown.is_set():
+                    time.sleep(min(max(wait, 0.02), 0.25))
+                    continue
+                started, cpu_started = time.monotonic(), time.thread_time()
+                message = self._read(sampler)
+                took, cpu = time.monotonic() - started, time.thread_time() - cpu_started
+                # Never two reads at once (wall time); reads within their CPU share.
+                period = max(tick, took, cpu / MAX_CPU_SHARE)
+                if period > tick:
+                    message.stretched_to = period
+                next_at = started + period
+                self._shown.clear()
+                self.post_message(message)
+
+    def _read(self, sampler: Any) -> TopRead:
+        """One refresh of the chosen map (the first big one when none is chosen)."""
+        try:
+            sample = sampler.sample(self._rows, self.sort, self.key_filter, self.map_name or "")
+            table = next(iter(sample.maps.values()), None)
+            return TopRead(table, sampler.names)
+        except XdpTuiError as exc:
+            return TopRead(None, sampler.names, error=exc.render())
+
+    # ---- drawing ----------------------------------------------------------------------
+
+    @on(TopRead)
+    def _show_read(self, message: TopRead) -> None:
+        message.stop()
+        self._shown.set()
+        if message.error:  # a filter or sort this map cannot take: say so (once), drop it
+            if message.error != self._last_error:
+                self.notify(message.error, severity="error", timeout=4)
+            self._last_error = message.error
+            self.key_filter, self.sort = "", "pps"
+            return
+        self._last_error = ""
+        self.maps = message.maps
+        table = message.table
+        self.display = table is not None
+        if table is not None:
+            self.map_name = table.name
+            if self._focus_when_shown:
+                self._focus_when_shown = False
+                self.call_after_refresh(self.focus)
+            self.sorts = ["pps", "bps", "key", *table.fields]
+        drawn = (self._figures(table), round(message.stretched_to, 1))
+        if drawn != self._drawn:  # an idle map: nothing to redraw
+            self._drawn = drawn
+            self.query_one("#top-head", Static).update(self._head(message))
+            self.query_one("#top-table", Static).update(self._table(table) if table else "")
+        self._rows = max(MIN_ROWS, min(MAX_ROWS, self.size.height - 5))
+
+    @staticmethod
+    def _figures(table: TopTable | None) -> Any:
+        """What is drawn from TABLE: the read time only to 10 ms, so an idle map is not redrawn."""
+        if table is None:
+            return None
+        figures = table.to_dict()
+        figures["read_seconds"] = round(table.read_seconds, 2)
+        figures["interval"] = None
+        return figures
+
+    def _head(self, message: TopRead) -> Text:
+        table = message.table
+        text = Text("Top talkers", style="bold")
+        if table is not None:
+            count = f"{table.entries_total:,} / {table.max_entries:,} entries"
+            text.append(f"  {table.name} ({table.type})  {count}  by {table.sort}")
+            if table.key_filter:
+                text.append(f"  filter {table.key_filter!r}: {table.matched:,} match", "yellow")
+            if table.truncated:
+                text.append("  (read cut at the memory limit)", "yellow")
+            text.append(f"  read {table.read_seconds * 1000:,.0f} ms", "dim")
+        if message.stretched_to:
+            text.append(
+                f"  tick stretched to {message.stretched_to:.2f} s (reads are slow)", "yellow"
+            )
+        maps = f"  m: map ({len(self.maps)})" if len(self.maps) > 1 else ""
+        text.append(f"\ns: sort  f: filter keys  Esc: clear filter{maps}", "dim")
+        return text
+
+    def _table(self, t: TopTable) -> Table:
+        table = Table(expand=False, box=None, padding=(0, 1), show_footer=True)
+        table.add_column("key", footer=f"total ({t.totals.entries:,})", max_width=KEY_WIDTH)
+        for name in t.fields:
+            table.add_column(name, justify="right", footer=f"{t.totals.values[name]:,}")
+        table.add_column("pps", justify="right", footer=f"{t.totals.pps:,.0f}")
+        table.add_column("Mbit/s", justify="right", footer=f"{t.totals.bps / 1e6:,.3f}")
+        for row in t.rows:
+            key = row.key if isinstance(row.key, str) else json.dumps(row.key)
+            cells = [key[:KEY_WIDTH], *(f"{row.values[name]:,}" for name in t.fields)]
+            style = "green" if row.new else ""
+            table.add_row(*cells, f"{row.pps:,.0f}", f"{row.bps / 1e6:,.3f}", style=style)
+        return table
+
+    # ---- keys -------------------------------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        at = self.sorts.index(self.sort) if self.sort in self.sorts else -1
+        self.sort = self.sorts[(at + 1) % len(self.sorts)]
+        self.notify(f"top talkers sorted by {self.sort}", timeout=1.5)
+
+    def action_next_map(self) -> None:
+        if len(self.maps) > 1:
+            at = self.maps.index(self.map_name) if self.map_name in self.maps else -1
+            self.map_name = self.maps[(at + 1) % len(self.maps)]
+            self.sort = "pps"  # the next map may not have the last one's fields
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        field = self.query_one("#top-filter", Input)
+        field.value = self.key_filter
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        self.key_filter = ""
+        self.remove_class("-filtering")
+        self.focus()
+
+    @on(Input.Submitted, "#top-filter")
+    def _filter_given(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.key_filter = event.value.strip()
+        self.remove_class("-filtering")
+        self.focus()
