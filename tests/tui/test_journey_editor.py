@@ -124,8 +124,10 @@ async def test_help_documents_escape_and_palette_finds_a_lesson_by_id(lab_name: 
         assert any("esc" in key for key in keys), keys
         assert any("^q" in key or "ctrl+q" in key for key in keys), keys
         await pilot.press("escape")
-        await pilot.press("ctrl+p", *"packet01")
+        await pilot.press("ctrl+p")
         assert await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        await pilot.pause()  # the search field has the focus: type into it
+        await pilot.press(*"packet01")
         hits = app.screen.query_one("CommandList")
         assert await wait_for(pilot, lambda: hits.option_count > 0)
         await pilot.press("enter")
