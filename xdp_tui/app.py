@@ -18,10 +18,12 @@ import signal
 import sys
 import termios
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import TabbedContent
 
 from xdp_tui import config, paths
 from xdp_tui.errors import XdpTuiError
@@ -110,17 +112,28 @@ class XdpTuiApp(App[int]):
             self.theme = wanted
 
     def on_lesson_browser_chosen(self, event: LessonBrowser.Chosen) -> None:
-        """Back to the lesson of last time once the list is filled; then follow the learner."""
+        """Back to the lesson and tab of last time once the list is filled; then follow."""
         last = self._remembered.last_lesson
         if not self._lesson_restored:
             self._lesson_restored = True
+            self._restore_tab()
             if last and last != event.lesson.id:
                 self.workshop.go_to_lesson(last)
                 return
-        self._remembered = config.State(self.theme, event.lesson.id)
+        self._remembered = replace(self._remembered, theme=self.theme, last_lesson=event.lesson.id)
+
+    def _restore_tab(self) -> None:
+        tab = self._remembered.last_tab
+        if tab and tab != self.workshop.active_tab:
+            with contextlib.suppress(ValueError, LookupError):  # a tab this version lacks
+                self.workshop.switch_tab(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "tabs" and event.pane.id and self._lesson_restored:
+            self._remembered = replace(self._remembered, last_tab=event.pane.id)
 
     def _remember(self) -> None:
-        self._remembered = config.State(self.theme, self._remembered.last_lesson)
+        self._remembered = replace(self._remembered, theme=self.theme)
         try:
             config.save_state(self._remembered)
         except XdpTuiError as exc:  # only a convenience: say why, carry on

@@ -191,6 +191,10 @@ class State:
 
     theme: str | None = None
     last_lesson: str | None = None
+    last_tab: str | None = None  # the workshop tab shown last (README, Source, Tasks, ...)
+
+
+STATE_KEYS = ("theme", "last_lesson", "last_tab")
 
 
 def state_path() -> Path:
@@ -206,12 +210,12 @@ def load_state() -> State:
         return State()  # only remembered choices: losing them is harmless
     if not isinstance(data, dict):
         return State()
-    return State(**{key: _text_or_none(data.get(key)) for key in ("theme", "last_lesson")})
+    return State(**{key: _text_or_none(data.get(key)) for key in STATE_KEYS})
 
 
 def save_state(state: State) -> None:
     """Remember STATE (as the learner: see xdp_tui.userfiles); XdpTuiError if refused."""
-    data = {"theme": state.theme, "last_lesson": state.last_lesson}
+    data = {key: getattr(state, key) for key in STATE_KEYS}
     write_user_file(state_path(), (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
 

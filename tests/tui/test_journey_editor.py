@@ -212,3 +212,22 @@ async def test_tab_reaches_the_inner_tabs_and_pagedown_moves_in_lists() -> None:
         items.highlighted = 0
         await pilot.press("pagedown")
         assert (items.highlighted or 0) > 1
+
+
+async def test_the_app_reopens_on_the_last_lesson_and_tab() -> None:
+    from tests.tui.conftest import FrozenWorkbench
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.lesson is not None)
+        await settle(app, pilot)
+        app.workshop.go_to_lesson("demo02-count")
+        await pilot.press("9")
+        assert await wait_for(pilot, lambda: app.workshop.active_tab == "tasks")
+        await settle(app, pilot)
+
+    again = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with again.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: again.workshop.lesson is not None
+                              and again.workshop.lesson.id == "demo02-count")  # fmt: skip
+        assert await wait_for(pilot, lambda: again.workshop.active_tab == "tasks")
