@@ -7,21 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import settle, wait_for
+from tests.tui.conftest import open_lesson, settle, wait_for
 from xdp_tui import lessons
 from xdp_tui.app import XdpTuiApp
 from xdp_tui.screens.verifier_log import VerifierLogScreen
 from xdp_tui.widgets.problem_panel import ProblemPanel
 
 SIZE = (100, 30)
-
-
-async def _open(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
-    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
-    app.workshop.go_to_lesson(lesson_id)
-    assert await wait_for(pilot, lambda: app.workshop.source_path is not None
-                          and app.workshop.lesson.id == lesson_id)  # fmt: skip
-    await settle(app, pilot)
 
 
 @pytest.mark.kernel
@@ -31,7 +23,7 @@ async def test_verifier_log_view_after_a_refusal(make_lab: Any) -> None:
     lab = await asyncio.to_thread(make_lab, "vlg")
     app = XdpTuiApp(lab=lab.name)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(app, pilot, lesson.id)
+        await open_lesson(app, pilot, lesson.id)
         await pilot.press("v")  # nothing refused yet: a word, no screen
         await settle(app, pilot)
         assert not isinstance(app.screen, VerifierLogScreen)
@@ -63,7 +55,7 @@ async def test_warnings_are_shown_after_a_successful_build(make_lab: Any) -> Non
     app = XdpTuiApp(lab=lab.name)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await _open(app, pilot, lesson.id)
+            await open_lesson(app, pilot, lesson.id)
             await pilot.press("b")
             assert await wait_for(pilot, lambda: app.workshop.status.prog_id != 0)
             panel = app.workshop.query_one(ProblemPanel)

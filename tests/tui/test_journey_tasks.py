@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from tests.tui.conftest import settle, wait_for
+from tests.tui.conftest import open_lesson, settle, wait_for
 from xdp_tui import journey, lessons
 from xdp_tui.app import XdpTuiApp
 from xdp_tui.screens.chooser import ChoiceScreen
@@ -17,8 +17,7 @@ LESSON = "basic03-map-counter"
 
 
 async def _open(app: XdpTuiApp, pilot: Any, lesson_id: str = LESSON) -> Checklist:
-    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
-    app.workshop.go_to_lesson(lesson_id)
+    await open_lesson(app, pilot, lesson_id)
     checklist = app.workshop.query_one(Checklist)
     assert await wait_for(pilot, lambda: checklist.progress is not None
                           and checklist.progress.lesson_id == lesson_id)  # fmt: skip

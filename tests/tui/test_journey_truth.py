@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import FrozenWorkbench, settle, wait_for
+from tests.tui.conftest import FrozenWorkbench, open_lesson, wait_for
 from tests.tui.test_widgets_live_stats import make_sample
 from xdp_tui import lessons, paths
 from xdp_tui.app import XdpTuiApp
@@ -17,14 +17,6 @@ from xdp_tui.engine.live import from_stats
 from xdp_tui.widgets.live_stats import HISTORY, LiveStats
 
 SIZE = (100, 30)
-
-
-async def _open(app: XdpTuiApp, pilot: Any, lesson_id: str) -> None:
-    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
-    app.workshop.go_to_lesson(lesson_id)
-    assert await wait_for(pilot, lambda: app.workshop.source_path is not None
-                          and app.workshop.lesson.id == lesson_id)  # fmt: skip
-    await settle(app, pilot)
 
 
 async def _attach(app: XdpTuiApp, pilot: Any) -> int:
@@ -84,7 +76,7 @@ async def test_switching_lessons_detaches_and_says_so(make_lab: Any) -> None:
     lessons.reset_workspace(lessons.get_lesson("basic01-xdp-pass"))
     app = XdpTuiApp(lab=lab.name)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(app, pilot, "basic01-xdp-pass")
+        await open_lesson(app, pilot, "basic01-xdp-pass")
         await _attach(app, pilot)
         app.workshop.go_to_lesson("basic02-prog-by-name")
         assert await wait_for(pilot, lambda: app.workshop.status.prog_id == 0)
@@ -102,7 +94,7 @@ async def test_outside_changes_reach_the_status_line(make_lab: Any) -> None:
     lessons.reset_workspace(lesson)
     app = XdpTuiApp(lab=lab.name)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(app, pilot, lesson.id)
+        await open_lesson(app, pilot, lesson.id)
         await _attach(app, pilot)
         await asyncio.to_thread(testenv.reset, lab.name)  # from another terminal, say
         assert await wait_for(pilot, lambda: app.workshop.status.prog_id == 0)

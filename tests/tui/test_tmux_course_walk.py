@@ -10,20 +10,19 @@ checked with `c` at the moment it should start to pass. The test only reads file
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.tui.test_tmux_e2e import Pane, _tmux
 from xdp_tui import lessons
 from xdp_tui.engine import attach
 
 XDP_TUI = Path(sys.executable).parent / "xdp-tui"
-TMUX_SOCKET = "xdp-tui-walk"
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -32,19 +31,11 @@ pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 Edit = tuple[str, list[str], str]
 
 
-def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True)
-
-
-class Terminal:
-    def __init__(self, session: str) -> None:
-        self.session = session
-
-    def text(self) -> str:
-        return _tmux("capture-pane", "-p", "-t", self.session).stdout
+class Terminal(Pane):
+    """The e2e tests' tmux pane, plus typing text literally and a pause after escape."""
 
     def keys(self, *keys: str) -> None:
-        _tmux("send-keys", "-t", self.session, *keys)
+        super().keys(*keys)
         if "Escape" in keys:
             time.sleep(0.3)  # an escape followed too soon by a key reads as alt+key
 
@@ -53,19 +44,6 @@ class Terminal:
             # tmux reads an argument's trailing ";" as a command separator: escape it.
             literal = text[:-1] + "\\;" if text.endswith(";") else text
             _tmux("send-keys", "-t", self.session, "-l", literal)
-
-    def alive(self) -> bool:
-        return _tmux("has-session", "-t", self.session).returncode == 0
-
-    def wait(self, condition: Callable[[], bool], tries: int = 300) -> bool:
-        for _ in range(tries):
-            if condition():
-                return True
-            time.sleep(0.2)
-        return condition()
-
-    def wait_text(self, needle: str, tries: int = 300) -> bool:
-        return self.wait(lambda: needle in self.text(), tries)
 
 
 @pytest.fixture
@@ -86,6 +64,8 @@ def terminal(
             "COLUMNS",
             "-u",
             "LINES",
+            # The tmux server may be older than this run: say which code and state to use.
+            f"PYTHONPATH={os.environ.get('PYTHONPATH', '')}",
             f"XDP_TUI_RUN_DIR={os.environ['XDP_TUI_RUN_DIR']}",
             f"XDP_TUI_DATA_DIR={os.environ['XDP_TUI_DATA_DIR']}",
             "TERM=xterm-256color",
@@ -101,7 +81,6 @@ def terminal(
         yield Terminal(session), lab
     finally:
         _tmux("kill-session", "-t", session)
-        _tmux("kill-server")
 
 
 def _passed(lesson_id: str) -> set[str]:

@@ -17,7 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 from textual.widgets import TextArea
-from textual.widgets.text_area import Selection, TextAreaTheme
+from textual.widgets.text_area import Document, Selection, TextAreaTheme
 
 # Named ANSI colours: the terminal's palette decides, so 16-colour terminals work.
 C_THEME = TextAreaTheme(
@@ -134,17 +134,18 @@ class CodeEditor(TextArea):
 
     def find_next(self, needle: str) -> bool:
         """Select the next occurrence of NEEDLE after the cursor (wrapping); False if none."""
-        if not needle:
+        document = self.document
+        if not needle or not isinstance(document, Document):
             return False
         text = self.text
-        start = self.document.get_index_from_location(self.selection.end)
+        start = document.get_index_from_location(self.selection.end)
         index = text.find(needle, start)
         if index < 0:
             index = text.find(needle)
         if index < 0:
             return False
-        begin = self.document.get_location_from_index(index)
-        end = self.document.get_location_from_index(index + len(needle))
+        begin = document.get_location_from_index(index)
+        end = document.get_location_from_index(index + len(needle))
         self.selection = Selection(begin, end)
         self.scroll_cursor_visible(center=True)
         return True
