@@ -415,7 +415,7 @@ class Workbench:
                 tc_programs=lesson.tc_programs,
             )
             self._note_session_dev(lab.outer)
-            self.live.follow(lab.outer, Path(result.obj))
+            self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
             return attached
 
     def _unpin_other_lesson(self, dev: str, lesson_id: str, progress: Progress) -> None:
