@@ -78,9 +78,15 @@ class ChecksPane(Pane):
 
     # ---- checking -------------------------------------------------------------
 
+    def _has_assignments(self, lesson: Lesson) -> bool:
+        if not lesson.assignments:
+            self.say(f"{lesson.id} has no assignments: nothing to check", "yellow")
+            self.status.activity = "nothing to check"
+        return bool(lesson.assignments)
+
     def action_check(self) -> None:
         lesson = self.need_lesson()
-        if lesson is None:
+        if lesson is None or not self._has_assignments(lesson):
             return
         assignment = self.target(lesson)
         what = f"#{assignment.id} {assignment.title}" if assignment else "every assignment"
@@ -91,7 +97,7 @@ class ChecksPane(Pane):
 
     def action_check_all(self) -> None:
         lesson = self.need_lesson()
-        if lesson is not None:
+        if lesson is not None and self._has_assignments(lesson):
             self.status.activity = f"checking every assignment of {lesson.id}…"
             self.workshop.switch_tab("tasks")
             self.run_check(lesson, None)
