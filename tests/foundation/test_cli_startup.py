@@ -68,17 +68,19 @@ OURS = {
 
 
 def _imported_by(argv: list[str], tmp_path: Path) -> set[str]:
+    """What running ARGV imports, the second time (root's remembered lesson tables in place)."""
     report = tmp_path / "modules.json"
     env = os.environ | {"PYTHONPATH": str(REPO), "XDP_TUI_HOMES": str(tmp_path / "homes")}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(report), *argv],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, str(report), *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     assert data["code"] == 0, done.stderr
     return set(data["modules"])
@@ -95,7 +97,9 @@ def test_progress_imports_stay_small(argv: list[str], tmp_path: Path) -> None:
     learner = Progress.load(tmp_path / "homes" / "ann" / HOME_PROGRESS)
     learner.mark("basic01-xdp-pass", "1", True, "ok")  # a real file to read
     modules = _imported_by(argv, tmp_path)
-    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    # Root parses the lesson.toml files once (lessons.ParsedTables); others every time.
+    avoid = HEAVY + (("tomllib",) if os.geteuid() == 0 else ())
+    heavy = sorted(m for m in modules if m.split(".")[0] in avoid or m.startswith(avoid))
     assert not heavy, f"`xdp-tui {' '.join(argv)}` imports {heavy}"
     ours = {m for m in modules if m.split(".")[0] == "xdp_tui"}
     assert ours <= OURS, f"new modules on the progress path: {sorted(ours - OURS)}"
