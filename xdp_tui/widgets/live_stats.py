@@ -409,7 +409,7 @@ class LiveStats(VerticalScroll):
         self._actions.update_actions(sample.actions)
         run = self._run_text(sample.run)
         rates = self._iface_text(sample.interface) + ([run] if run is not None else [])
-        self._rates.set_lines(rates)
+        self._rates.set_lines(rates + self._xsk_text(sample))
         shown_above = sample.actions_map if sample.actions else None
         self._update_maps([m for m in sample.maps if m.name != shown_above])
 
@@ -463,6 +463,24 @@ class LiveStats(VerticalScroll):
             )
             for direction in ("rx", "tx")
         ]
+
+    def _xsk_text(self, sample: LiveSample) -> list[Text]:
+        """The workshop's AF_XDP socket (advanced03): its RX/TX rates and totals, or why none."""
+        label = self._label()
+        xsk = sample.xsk
+        lines = []
+        if xsk is not None:
+            lines.append(
+                Text.assemble(
+                    ("AF_XDP q0  ", label),
+                    f"rx {_count(xsk.rx_pps)} pps ({_count(xsk.rx_packets)})",
+                    ("  ·  ", label),
+                    f"tx {_count(xsk.tx_pps)} pps ({_count(xsk.tx_packets)})",
+                )
+            )
+        if sample.xsk_note:
+            lines.append(Text.assemble(("AF_XDP     ", label), sample.xsk_note))
+        return lines
 
     def _run_text(self, run: RunRates | None) -> Text | None:
         if run is None:

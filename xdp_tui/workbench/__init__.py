@@ -410,7 +410,7 @@ class Workbench:
                 tc_programs=lesson.tc_programs,
             )
             self._note_session_dev(lab.outer)
-            self.live.follow(lab.outer, Path(result.obj))
+            self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
             return attached
 
     @staticmethod
