@@ -27,13 +27,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.userfiles import invoking_user, read_user_file, write_user_file
+
+if TYPE_CHECKING:
+    import tomllib
 
 ENV_RUN_DIR = "XDP_TUI_RUN_DIR"
 ENV_DATA_DIR = "XDP_TUI_DATA_DIR"
@@ -127,6 +130,8 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def _parse_settings(raw: bytes, path: Path) -> Settings:
+    import tomllib  # here: most commands never read the settings (xdp-tui progress, for one)
+
     try:
         table = tomllib.loads(raw.decode())
     except UnicodeDecodeError:
