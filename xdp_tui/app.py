@@ -84,6 +84,7 @@ class XdpTuiApp(App[int]):
         self.workshop = WorkshopScreen(self.workbench)
         self._remembered = config.State()
         self._lesson_restored = False
+        self.keymap_in_use: dict[str, str] = {}  # binding id -> keys, from config.toml
 
     def on_mount(self) -> None:
         self._apply_settings()
@@ -97,6 +98,7 @@ class XdpTuiApp(App[int]):
         """The learner's keymap and theme from config.toml, and what they chose last time."""
         settings = config.load_settings()
         self._remembered = config.load_state()
+        self.keymap_in_use = dict(settings.keymap)  # what the key bar and help show
         self.set_keymap(settings.keymap)
         for problem in settings.problems:
             self.notify(problem.render(), title="config.toml not used", severity="warning")

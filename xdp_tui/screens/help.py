@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from xdp_tui.widgets.key_bar import bound_keys
+
 INTRO = (
     "Pick a lesson on the left and read it. Press b to build the lesson's program and "
     "attach it to the lab, p or t to send traffic from inside the lab, watch Live, "
@@ -43,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
         rows = []
         for binding in self.bindings:
             keys = ", ".join(
-                self.app.get_key_display(Binding(k, "")) for k in binding.key.split(",")
+                self.app.get_key_display(Binding(k, "")) for k in bound_keys(self.app, binding)
             )
             rows.append((keys, binding.description, binding.tooltip or ""))
         # Long descriptions wrap (DataTable cells do not): what is left of the dialog's width.
