@@ -403,11 +403,11 @@ def _stamp_path(obj: Path) -> Path:
     return obj.with_name(obj.name + ".xdp-tui-build.json")
 
 
-def _digest(source: Path, deps: list[str], flags: list[str]) -> str:
+def _digest(source: Path, source_digest: str, deps: list[str], flags: list[str]) -> str:
     h = hashlib.sha256()
     h.update(_clang_identity().encode())
     h.update("\0".join(flags).encode())
-    h.update(str(source).encode() + b"\0" + _source_digest(source).encode())
+    h.update(str(source).encode() + b"\0" + source_digest.encode())
     for path in deps:
         h.update(path.encode() + b"\0" + _header_digest(path))
     return h.hexdigest()
@@ -445,16 +445,23 @@ def _header_digest(path: str) -> bytes:
     return digest
 
 
-def _source_digest(source: Path) -> str:
-    return hashlib.sha256(userfiles.read_source(source)).hexdigest()
+def _source_digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
 
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
-    return _up_to_date_stamp(source, obj, flags) is not None
+    try:
+        digest = _source_digest(userfiles.read_source(source))
+    except XdpTuiError:
+        return False  # build() says what is wrong with the file
+    return _up_to_date_stamp(source, digest, obj, flags) is not None
 
 
-def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, object] | None:
-    """The stamp of OBJ when it is still the build of SOURCE with FLAGS, else None."""
+def _up_to_date_stamp(
+    source: Path, source_digest: str, obj: Path, flags: list[str]
+) -> dict[str, object] | None:
+    """The stamp of OBJ when it is still the build of SOURCE (its text hashed to
+    SOURCE_DIGEST) with FLAGS, else None."""
     try:
         with open(_stamp_path(obj), "rb") as handle:
             stamp = json.loads(handle.read(DEPFILE_READ_LIMIT))
@@ -464,12 +471,12 @@ def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, ob
         return None
     # An edited source (the usual case) is told by its own hash alone, before
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
-    if stamp.get("source_digest") != _source_digest(source):
+    if stamp.get("source_digest") != source_digest:
         return None
     deps = stamp.get("deps", [])
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         return None
-    if stamp.get("digest") != _digest(source, deps, flags):
+    if stamp.get("digest") != _digest(source, source_digest, deps, flags):
         return None
     return stamp
 
@@ -494,12 +501,14 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     return sorted(found - {str(source)})
 
 
-def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str], raw: str) -> None:
+def _write_stamp(
+    source: Path, source_digest: str, obj: Path, deps: list[str], flags: list[str], raw: str
+) -> None:
     stamp = {
         "source": str(source),
-        "source_digest": _source_digest(source),
+        "source_digest": source_digest,
         "deps": deps,
-        "digest": _digest(source, deps, flags),
+        "digest": _digest(source, source_digest, deps, flags),
         # clang's words (warnings) of the build: an unchanged rebuild shows them again.
         "raw": raw,
     }
@@ -568,11 +577,12 @@ class _Clang:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def compile(self, source: Path) -> _Compiled:
-        """Feed SOURCE's text (under its own name) and wait for clang to finish."""
-        text = _line_directive(source) + _without_bom(userfiles.read_source(source))
+    def compile(self, source: Path, text: bytes) -> _Compiled:
+        """Feed TEXT (SOURCE's, read by the caller) under SOURCE's name and wait for clang."""
         try:
-            _, err = self.proc.communicate(text, timeout=COMPILE_TIMEOUT_S)
+            _, err = self.proc.communicate(
+                _line_directive(source) + _without_bom(text), timeout=COMPILE_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired:
             self.discard()
             raise XdpTuiError(
@@ -682,6 +692,8 @@ _warm_lock = threading.Lock()
 _warm: _Clang | None = None
 _warm_enabled = True
 _swept = False
+# The thread starting the clang for the next build (see _start_warm_soon).
+_starting: threading.Thread | None = None
 
 
 def keep_compiler_warm(enabled: bool) -> None:
@@ -695,6 +707,7 @@ def keep_compiler_warm(enabled: bool) -> None:
 def discard_warm_compiler() -> None:
     """Stop the clang waiting for the next build, if any (also done at exit)."""
     global _warm
+    _wait_for_start()
     with _warm_lock:
         spare, _warm = _warm, None
     if spare is not None:
@@ -704,6 +717,7 @@ def discard_warm_compiler() -> None:
 def _take_warm(folder: Path, flags: list[str]) -> _Clang | None:
     """The waiting clang if it was started for this folder and these flags."""
     global _warm
+    _wait_for_start()
     with _warm_lock:
         if _warm is None or _warm.key != _warm_key(folder, flags):
             return None  # one for another folder stays for the build it waits for
@@ -728,6 +742,41 @@ def _start_warm(folder: Path, flags: list[str], *, always: bool = False) -> None
         old, _warm = _warm, spare
     if old is not None:
         old.discard()
+
+
+def _start_warm_soon(folder: Path, flags: list[str]) -> None:
+    """_start_warm in a thread, so the build returns at once.
+
+    Starting clang costs the caller 1-5 ms (a work folder, prlimit, and a
+    full fork when clang runs as the learner: no vfork with a user switch).
+    The caller goes on to load and attach, mostly waiting in the kernel, so
+    the thread does that work meanwhile. Whoever needs the clang waits for it.
+    """
+    global _starting
+    if not _warm_enabled:
+        return
+    _wait_for_start()
+    thread = threading.Thread(
+        target=_start_warm, args=(folder, flags), name="warm-clang", daemon=True
+    )
+    thread.start()  # before it is published: a thread not started yet cannot be joined
+    with _warm_lock:
+        _starting = thread
+
+
+def _wait_for_start() -> None:
+    """Wait until the clang being started (if any) is waiting (or failed to start)."""
+    with _warm_lock:
+        thread = _starting
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def waiting_compiler() -> _Clang | None:
+    """The clang waiting for the next build, once it has started (tests look at it)."""
+    _wait_for_start()
+    with _warm_lock:
+        return _warm
 
 
 def _sweep_dead_workdirs() -> None:
@@ -783,7 +832,10 @@ def build(
         raise XdpTuiError(f"{what}: {source}", location=str(source))
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
-    stamp = _up_to_date_stamp(source, obj, flags)
+    # Read once: the text the stamp is checked against is the text clang compiles.
+    text = userfiles.read_source(source)
+    source_digest = _source_digest(text)
+    stamp = _up_to_date_stamp(source, source_digest, obj, flags)
     if stamp is not None:
         raw = str(stamp.get("raw", ""))
         return BuildResult(
@@ -799,7 +851,7 @@ def build(
     _stamp_path(obj).unlink(missing_ok=True)
     clang = _take_warm(source.parent, flags) or _Clang(source.parent, flags)
     try:
-        done = clang.compile(source)
+        done = clang.compile(source, text)
         diagnostics = parse_diagnostics(done.raw)
         # clang wrote into its work folder, so a failed build never leaves a
         # stale object where the old good one was mistaken for the new one.
@@ -807,7 +859,8 @@ def build(
         raw = done.raw
         if ok:
             _take_object(done.obj, obj)
-            _write_stamp(source, obj, _read_depfile(done.depfile, source), flags, done.raw)
+            deps = _read_depfile(done.depfile, source)
+            _write_stamp(source, source_digest, obj, deps, flags, done.raw)
         elif (limit := _limit_words(done.returncode, done.raw)) is not None:
             diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
         elif (crash := crash_diagnostic(raw, done.returncode, source)) is not None:
@@ -819,7 +872,7 @@ def build(
     finally:
         clang.discard()
     if warm_next:
-        _start_warm(source.parent, flags)  # starts up while the caller loads and attaches
+        _start_warm_soon(source.parent, flags)  # starts up while the caller loads and attaches
     return BuildResult(source=source, obj=obj, ok=ok, diagnostics=diagnostics, raw=raw)
 
 

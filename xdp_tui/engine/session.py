@@ -211,10 +211,8 @@ def _load_locked(
 
 def _record_pins(dev: str, obj: BpfObject, *, created_dir: bool) -> None:
     """Remember the pins this load made: unload and clean remove those, and only those."""
-    if created_dir and paths.pin_dir(dev).is_dir():
-        pins.record_dir_created(dev)
-    for pin in obj.pinned_now:
-        pins.record_pin(dev, pin)
+    dir_created = created_dir and paths.pin_dir(dev).is_dir()
+    pins.record_pins(dev, obj.pinned_now, dir_created=dir_created)
 
 
 # ---- one load or unload per device at a time ------------------------------
