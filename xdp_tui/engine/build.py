@@ -43,7 +43,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from xdp_tui import config, userfiles
 from xdp_tui.errors import XdpTuiError
@@ -558,12 +558,11 @@ class _Clang:
         command = [CLANG, *flags, "-MD", "-MF", str(self.depfile), "-x", "c", "-c", "-"]
         try:
             self.proc = subprocess.Popen(
-                [*command, "-o", str(self.obj)],
+                _as_learner([*command, "-o", str(self.obj)], self.workdir),
                 cwd=folder,  # quoted includes resolve from here, as from the file itself
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                **_as_learner(self.workdir),
             )
         except OSError as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -604,19 +603,22 @@ class _Clang:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _as_learner(workdir: Path) -> dict[str, Any]:
-    """Popen arguments that run clang as the learner when root builds for one.
+def _as_learner(command: list[str], workdir: Path) -> list[str]:
+    """COMMAND (clang's) run as the learner when root builds for one.
 
     clang reads whatever the source `#include`s: as root, a learner's
     `#include "/etc/shadow"` would print that file in its error messages.
     The work folder is handed to the learner for clang's outputs, which root
-    then reads without following links (`_take_object`).
+    then reads without following links (`_take_object`). The switch is
+    setpriv's (uid, gid and groups, as Popen's user= would set them): with
+    user= Python forks this whole process (3-10 ms for the TUI) instead of
+    a vfork, and the fork holds the GIL.
     """
     who = userfiles.learner()
     if os.geteuid() != 0 or not who.is_other:
-        return {}
+        return command
     os.chown(workdir, who.uid, who.gid)
-    return {"user": who.uid, "group": who.gid, "extra_groups": list(who.groups)}
+    return userfiles.learner_command(command)
 
 
 # A lesson's object is tens of kB; what clang wrote is read up to this much.
