@@ -52,6 +52,13 @@ def test_loads_only_the_chosen_program(prog: Callable[[str], Path]) -> None:
             obj.program_fd("xdp_count_pass")
 
 
+def test_legacy_map_definitions_say_how_to_declare_the_map(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("legacy_maps")).obj
+    with pytest.raises(XdpTuiError) as caught:
+        BpfObject.open(obj_path)
+    assert "bpf_map_def" in caught.value.message and 'SEC(".maps")' in (caught.value.hint or "")
+
+
 def test_unknown_program_name_lists_the_available_ones(prog: Callable[[str], Path]) -> None:
     obj_path = build_or_raise(prog("two_progs")).obj
     with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:

@@ -138,6 +138,14 @@ class BpfObject(Closable):
         if not handle:
             err = errno_of(handle)
             log = _libbpf_lines(messages)
+            if "legacy map definitions" in log:  # old kernel samples' maps
+                raise XdpTuiError(
+                    'maps declared as struct bpf_map_def in SEC("maps"): libbpf 1.0+ no longer reads them',
+                    location=str(path),
+                    hint="declare each map BTF-style: struct { __uint(type, ...); __type(key, ...); "
+                    '__type(value, ...); __uint(max_entries, N); } name SEC(".maps");',
+                    detail=log,
+                )
             if err in (LibbpfErrno.LIBELF, LibbpfErrno.FORMAT) or "elf" in log.lower():
                 raise XdpTuiError(
                     "not a valid BPF object file (libbpf could not parse the ELF)",
