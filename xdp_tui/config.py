@@ -202,7 +202,7 @@ def load_state() -> State:
     try:
         raw = read_user_file(state_path(), max_bytes=STATE_MAX_BYTES)
         data = json.loads(raw) if raw else {}
-    except (XdpTuiError, ValueError):
+    except (XdpTuiError, ValueError, RecursionError):  # RecursionError: "[[[[..." nests too deep
         return State()  # only remembered choices: losing them is harmless
     if not isinstance(data, dict):
         return State()

@@ -164,6 +164,15 @@ def test_saved_cases_round_trip_and_never_follow_a_symlink(tmp_path: Path) -> No
     assert load_cases(path) == []
 
 
+def test_damaged_saved_cases_are_one_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "packet-cases.json"
+    for damaged in ("{nope", '[{"name": 1}]', "[" * 100_000):  # the last nests too deep
+        path.write_text(damaged)
+        with pytest.raises(XdpTuiError, match="saved packet cases are unreadable") as caught:
+            load_cases(path)
+        assert caught.value.location == str(path)
+
+
 def test_cli_run_json_has_the_issue_shape(tmp_path: Path) -> None:
     source = solution(tmp_path, "packet01-parsing")
     done = subprocess.run(

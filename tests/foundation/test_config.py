@@ -137,7 +137,7 @@ def test_state_round_trip_creates_its_folders(home: Path) -> None:
 def test_a_damaged_state_is_forgotten(home: Path) -> None:
     path = home / ".local" / "share" / "xdp-tui" / "state.json"
     path.parent.mkdir(parents=True)
-    for damaged in ("[1, 2]", "{nope", '{"theme": 5}'):
+    for damaged in ("[1, 2]", "{nope", '{"theme": 5}', "[" * 16000):  # the last: too deep
         path.write_text(damaged)
         assert config.load_state() == config.State()
 
