@@ -125,6 +125,12 @@ def test_a_file_owned_by_someone_else_is_not_read(home: Path) -> None:
     assert "belongs to uid 65534" in problem.message
 
 
+def test_a_config_nested_too_deeply_is_a_problem_not_a_crash(home: Path) -> None:
+    path = _write_config(home, "theme = " + "[" * 5000 + "]" * 5000 + "\n")
+    (problem,) = config.load_settings().problems  # tomllib raised RecursionError
+    assert problem.location == str(path) and "nested too deeply" in problem.message
+
+
 def test_state_round_trip_creates_its_folders(home: Path) -> None:
     assert config.load_state() == config.State()
     config.save_state(config.State(theme="textual-light", last_lesson="basic02-prog-by-name"))

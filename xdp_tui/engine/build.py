@@ -264,6 +264,10 @@ def workspace_include_dirs(folder: Path) -> list[Path]:
         raise XdpTuiError(
             f"{WORKSPACE_CONFIG} is not valid TOML: {exc}", location=str(config)
         ) from None
+    except RecursionError:  # tomllib recurses into "[[[[..."
+        raise XdpTuiError(
+            f"{WORKSPACE_CONFIG} is nested too deeply", location=str(config)
+        ) from None
     if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
         raise XdpTuiError(
             "include_dirs must be a list of folder names",
