@@ -139,8 +139,12 @@ def test_pcap_frames_are_read_by_number(tmp_path: Path) -> None:
     writer.close()
     assert frame_from_spec("pcap:two.pcapng#2", base=tmp_path) == frames[1]
     assert frame_from_spec("pcap:two.pcapng", base=tmp_path) == frames[0]
-    with pytest.raises(XdpTuiError, match="no frame #3"):
-        frame_from_spec("pcap:two.pcapng#3", base=tmp_path)
+    with pytest.raises(XdpTuiError, match="has 2 frame.s.; there is no frame #99999999999"):
+        frame_from_spec("pcap:two.pcapng#99999999999", base=tmp_path)  # only one kept at a time
+    with pytest.raises(XdpTuiError, match="they start at 1"):
+        frame_from_spec("pcap:two.pcapng#0", base=tmp_path)
+    with pytest.raises(XdpTuiError, match="not a regular file: /dev/zero"):
+        frame_from_spec("pcap:/dev/zero")
     (tmp_path / "junk.pcap").write_bytes(b"not a capture")
     with pytest.raises(XdpTuiError, match="cannot read"):
         frame_from_spec("pcap:junk.pcap", base=tmp_path)

@@ -218,29 +218,31 @@ def frame_from_pcap(spec: str, *, base: Path | None = None) -> bytes:
     except ValueError:
         raise _spec_error(spec, f"'#{index_text}' is not a frame number") from None
     path = (base or Path.cwd()) / name
-    frames = read_pcap_frames(path, limit=index, where=spec)
-    if index < 1 or index > len(frames):
+    if index < 1:
+        raise _spec_error(spec, f"'#{index_text}' is not a frame number (they start at 1)")
+    frame, seen = _pcap_frame(path, index, where=spec)
+    if frame is None:
         raise _spec_error(
-            spec, f"{path} has {len(frames)} frame(s); there is no frame #{index}", hint=None
+            spec, f"{path} has {seen} frame(s); there is no frame #{index}", hint=None
         )
-    return frames[index - 1]
+    return frame
 
 
-def read_pcap_frames(path: Path, *, limit: int | None = None, where: str = "") -> list[bytes]:
-    """The first LIMIT frames of a pcap/pcapng file, as bytes."""
+def _pcap_frame(path: Path, index: int, *, where: str) -> tuple[bytes | None, int]:
+    """Frame INDEX (from 1) of a pcap/pcapng file and how many were read: only it is kept,
+    so `#99999999` on a large capture costs a pass over the file, not its size in memory."""
     from scapy.utils import PcapReader
 
     if not path.is_file():
-        raise XdpTuiError(f"no such capture file: {path}", location=where or str(path))
-    frames: list[bytes] = []
+        what = "not a regular file" if path.exists() else "no such capture file"
+        raise XdpTuiError(f"{what}: {path}", location=where)
+    seen = 0
     try:
         with PcapReader(str(path)) as reader:
             for pkt in reader:
-                frames.append(bytes(pkt))
-                if limit is not None and len(frames) >= limit:
-                    break
+                seen += 1
+                if seen == index:
+                    return bytes(pkt), seen
     except Exception as exc:  # scapy says "Not a supported capture file" and the like
-        raise XdpTuiError(
-            f"cannot read {path} as pcap or pcapng: {exc}", location=where or str(path)
-        ) from None
-    return frames
+        raise XdpTuiError(f"cannot read {path} as pcap or pcapng: {exc}", location=where) from None
+    return None, seen
