@@ -94,6 +94,8 @@ def test_a_bad_workspace_include_list_is_a_located_error(tmp_path: Path) -> None
         build(source)
     with pytest.raises(XdpTuiError, match="does not exist"):
         build(source, include_dirs=[tmp_path / "nope"])
+    with pytest.raises(XdpTuiError, match="/dev/zero is not a folder"):
+        build(source, include_dirs=[Path("/dev/zero")])
 
 
 def test_the_bpf_cpu_follows_the_kernel() -> None:

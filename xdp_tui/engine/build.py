@@ -282,7 +282,8 @@ def _include_dirs(source: Path, include_dirs: Sequence[Path]) -> list[Path]:
     given = [Path(d).resolve() for d in include_dirs]
     for folder in given:
         if not folder.is_dir():
-            raise XdpTuiError(f"include folder {folder} does not exist", location=f"-I {folder}")
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise XdpTuiError(f"include folder {folder} {what}", location=f"-I {folder}")
     return given + workspace_include_dirs(source.parent)
 
 
