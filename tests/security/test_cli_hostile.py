@@ -96,6 +96,7 @@ def _binary(tmp: Path) -> str:
         (["build", "BINARY"], "error: "),
         (["env", "redirect", "hCnolab1", "hCnolab2"], "hCnolab1"),
         (["room", "--inventory", "/dev/zero"], "not a regular file"),  # hung a minute
+        (["progress", "--all-users", "--diff", "basic01-xdp-pass"], "name them with --user"),
         (["run", "SOLUTION", "--packet", "pcap:/dev/zero"], "not a regular file"),
         (["run", "SOLUTION", "--packet", "pcap:/dev/null#0"], "they start at 1"),
         (["build", "SOLUTION", "-I", "/dev/zero"], "is not a folder"),
