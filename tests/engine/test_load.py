@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,6 +150,16 @@ def test_empty_and_non_elf_files(tmp_path: Path) -> None:
         BpfObject.open(text)
     with pytest.raises(XdpTuiError, match="no such object"):
         BpfObject.open(tmp_path / "missing.o")
+    fifo = tmp_path / "fifo.o"
+    os.mkfifo(fifo)
+    with pytest.raises(XdpTuiError, match="not a regular file"):
+        BpfObject.open(fifo)
+    sparse = tmp_path / "sparse.o"  # ELF magic, then 8 GiB of nothing: read whole before
+    with sparse.open("wb") as out:
+        out.write(b"\x7fELF")
+        out.truncate(8 << 30)
+    with pytest.raises(XdpTuiError, match="a BPF object is at most"):
+        BpfObject.open(sparse)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ map of the same shape (with its values) or pins the new one there.
 from __future__ import annotations
 
 import ctypes as C
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,8 @@ BPF_PROG_TYPE_XDP = 6
 # 1 MiB is enough even for a program that hits the 1M-instruction limit.
 LOG_BUF_SIZE = 1 << 20
 ELF_MAGIC = b"\x7fELF"
+# Lesson objects are kilobytes; a huge "object" is a mistake (or a sparse file).
+OBJECT_MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -454,12 +457,20 @@ def _not_xdp_error(spec: ProgramSpec, xdp: list[ProgramSpec], where: str) -> Xdp
 
 
 def _check_is_object(path: Path) -> None:
+    if not path.is_file():
+        what = "not a regular file" if path.exists() else "no such object file"
+        raise XdpTuiError(what, location=str(path))
     try:
-        head = path.read_bytes()[:4] if path.is_file() else None
+        with path.open("rb") as handle:  # 4 bytes, not the whole file
+            head = handle.read(len(ELF_MAGIC))
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise XdpTuiError(f"cannot read the object: {exc.strerror}", location=str(path)) from exc
-    if head is None:
-        raise XdpTuiError("no such object file", location=str(path))
+    if size > OBJECT_MAX_BYTES:
+        raise XdpTuiError(
+            f"is {size} bytes; a BPF object is at most {OBJECT_MAX_BYTES >> 20} MiB here",
+            location=str(path),
+        )
     if head == b"":
         raise XdpTuiError(
             "the object file is empty",
