@@ -122,6 +122,9 @@ def test_dissection_names_tags_addresses_and_ports() -> None:
         ("udp4:vlan=5000", "is outside 0..4095"),
         ("udp6:src=not-an-address", "cannot build the frame"),
         ("pcap:", "pcap: needs a file name"),
+        ("udp4:smac=zz:zz", "field 'smac' = 'zz:zz' is not a MAC"),  # scapy took it silently
+        ("udp4:dmac=02:00:00:00:00", "field 'dmac'"),
+        ("tcp4:flags=XYZ", "is not TCP flag letters"),  # was "substring not found"
     ],
 )
 def test_bad_specs_get_one_located_message(spec: str, message: str) -> None:

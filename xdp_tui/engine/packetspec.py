@@ -13,6 +13,7 @@ with correct lengths and checksums, then cut if asked.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,11 @@ def frame_from_spec(spec: str, *, base: Path | None = None) -> bytes:
     return frame
 
 
+_MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
+# scapy's letters: FIN SYN RST PSH ACK URG ECE CWR (NS)
+TCP_FLAG_LETTERS = "FSRPAUECN"
+
+
 class _Values:
     """Typed access to a spec's fields, with located errors."""
 
@@ -141,6 +147,24 @@ class _Values:
     def text(self, key: str, default: str) -> str:
         return self.fields.get(key, default)
 
+    def mac(self, key: str) -> str:
+        # scapy takes a malformed MAC without a word and puts junk in the frame
+        value = self.text(key, DEFAULTS[key])
+        if not _MAC_RE.fullmatch(value):
+            raise _spec_error(
+                self.spec, f"field '{key}' = '{value}' is not a MAC like 02:00:00:00:00:01"
+            )
+        return value
+
+    def tcp_flags(self) -> str:
+        value = self.text("flags", "S")
+        if not value or set(value) - set(TCP_FLAG_LETTERS):
+            raise _spec_error(
+                self.spec,
+                f"field 'flags' = '{value}' is not TCP flag letters ({TCP_FLAG_LETTERS})",
+            )
+        return value
+
 
 @functools.cache
 def _scapy() -> Any:
@@ -156,7 +180,7 @@ def _scapy() -> Any:
 def _build(template: Template, v: _Values) -> bytes:
     l2, inet, inet6, raw = _scapy()
     try:
-        pkt = l2.Ether(src=v.text("smac", DEFAULTS["smac"]), dst=v.text("dmac", DEFAULTS["dmac"]))
+        pkt = l2.Ether(src=v.mac("smac"), dst=v.mac("dmac"))
         outer = v.number("qinq", 0, MAX_VLAN, None)
         inner = v.number("vlan", 0, MAX_VLAN, None)
         if outer is not None:
@@ -201,7 +225,7 @@ def _l4_layer(template: Template, v: _Values, inet: Any, inet6: Any) -> Any:
     dport = v.int_field("dport", 0, 0xFFFF, 9)
     if template.name.startswith("udp"):
         return inet.UDP(sport=sport, dport=dport)
-    return inet.TCP(sport=sport, dport=dport, flags=v.text("flags", "S"))
+    return inet.TCP(sport=sport, dport=dport, flags=v.tcp_flags())
 
 
 # ---- pcap ------------------------------------------------------------------
