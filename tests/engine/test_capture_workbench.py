@@ -120,7 +120,9 @@ def test_dissection_names_tags_addresses_and_ports() -> None:
         ("udp4:dport=1,dport=2", "field 'dport' is given twice"),
         ("udp4:truncate=5", "the frame is 5 bytes"),
         ("udp4:vlan=5000", "is outside 0..4095"),
-        ("udp6:src=not-an-address", "cannot build the frame"),
+        ("udp6:src=not-an-address", "field 'src' = 'not-an-address' is not an IPv6 address"),
+        ("udp6:src=10.0.0.1", "is not an IPv6 address"),
+        ("udp4:dst=localhost", "field 'dst' = 'localhost' is not an IPv4 address"),  # no DNS
         ("pcap:", "pcap: needs a file name"),
         ("udp4:smac=zz:zz", "field 'smac' = 'zz:zz' is not a MAC"),  # scapy took it silently
         ("udp4:dmac=02:00:00:00:00", "field 'dmac'"),

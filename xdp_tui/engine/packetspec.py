@@ -13,6 +13,7 @@ with correct lengths and checksums, then cut if asked.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,17 @@ class _Values:
             )
         return value
 
+    def address(self, key: str, family: int) -> str:
+        # An address literal only: scapy would resolve a name through DNS (slow, or a hang).
+        value = self.text(key, DEFAULTS[f"{key}{family}"])
+        try:
+            parsed = ipaddress.ip_address(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.version != family:
+            raise _spec_error(self.spec, f"field '{key}' = '{value}' is not an IPv{family} address")
+        return value
+
     def tcp_flags(self) -> str:
         value = self.text("flags", "S")
         if not value or set(value) - set(TCP_FLAG_LETTERS):
@@ -207,10 +219,9 @@ def _with_type(pkt: Any, ethertype: int) -> Any:
 def _ip_layer(family: int, v: _Values, inet: Any, inet6: Any) -> Any:
     hops = v.int_field("hops", 0, 255, 64)
     length = v.number("iplen", 0, 0xFFFF, None)  # None: scapy computes the true one
+    src, dst = v.address("src", family), v.address("dst", family)
     if family == 6:
-        src, dst = v.text("src", DEFAULTS["src6"]), v.text("dst", DEFAULTS["dst6"])
         return inet6.IPv6(src=src, dst=dst, hlim=hops, plen=length)
-    src, dst = v.text("src", DEFAULTS["src4"]), v.text("dst", DEFAULTS["dst4"])
     return inet.IP(src=src, dst=dst, ttl=hops, len=length)
 
 
