@@ -60,6 +60,16 @@ def test_legacy_map_definitions_say_how_to_declare_the_map(prog: Callable[[str],
     assert "bpf_map_def" in caught.value.message and 'SEC(".maps")' in (caught.value.hint or "")
 
 
+@pytest.mark.kernel
+def test_a_tail_call_target_set_up_in_c_is_loaded_with_the_entry(
+    prog: Callable[[str], Path],
+) -> None:
+    obj_path = build_or_raise(prog("tail_call")).obj
+    with BpfObject.open(obj_path) as obj:
+        assert obj.load("xdp_entry") == "xdp_entry"  # was EBADF: "failed to initialize slot"
+        assert obj.program_fd("xdp_drop_stage") >= 0
+
+
 def test_unknown_program_name_lists_the_available_ones(prog: Callable[[str], Path]) -> None:
     obj_path = build_or_raise(prog("two_progs")).obj
     with BpfObject.open(obj_path) as obj, pytest.raises(XdpTuiError) as caught:

@@ -234,6 +234,16 @@ class BpfObject(Closable):
 
     # ---- load ------------------------------------------------------------
 
+    def _loaded_with(self, name: str, xdp: bool) -> set[str]:
+        """NAME, and with a tail-call map every XDP program of the object: the targets must
+        be loaded too (a prog array set up in C refused to load with its targets left out).
+
+        Otherwise NAME alone, so a broken other function does not stop the chosen one.
+        """
+        if xdp and any(spec.type == "prog_array" for spec in self.maps):
+            return {name, *self.xdp_programs}
+        return {name}
+
     def choose_program(self, program: str | None, *, xdp_only: bool = True) -> str:
         """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
         and for programs of another type (listed with their type, then refused) unless
@@ -291,12 +301,15 @@ class BpfObject(Closable):
         if not xdp and program is None:
             raise XdpTuiError("which program? name it", location=self.where)
         name = self.choose_program(program, xdp_only=xdp)
+        together = self._loaded_with(name, xdp)
         for prog in self._program_handles():
-            _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
+            prog_name = _text(_prog_name(prog))
+            _prog_set_autoload(prog, prog_name in together)
+            if prog_name in together:
+                # Say it is XDP instead of letting libbpf guess from the section name
+                # (it refuses `xdp_patch_ports` with "missing BPF prog type").
+                _prog_set_type(prog, prog_type)
         chosen = _find_program(self.handle, name.encode())
-        # Say it is XDP instead of letting libbpf guess from the section name
-        # (it refuses `xdp_patch_ports` with "missing BPF prog type").
-        _prog_set_type(chosen, prog_type)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
