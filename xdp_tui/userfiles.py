@@ -25,9 +25,7 @@ import contextlib
 import ctypes
 import errno
 import os
-import platform
 import pwd
-import shutil
 import stat
 import threading
 from collections.abc import Iterator
@@ -43,8 +41,9 @@ PROGRESS_LIMIT = 4 << 20
 
 # setgroups(2) through glibc changes every thread (it broadcasts the change);
 # the raw system call changes only the calling thread, which is what we need.
+# (os.uname().machine is platform.machine(), without importing platform at start-up.)
 _SETGROUPS_SYSCALL = {"x86_64": 116, "aarch64": 159, "riscv64": 159, "ppc64le": 81}.get(
-    platform.machine()
+    os.uname().machine
 )
 _libc = ctypes.CDLL(None, use_errno=True)
 _switched = threading.local()
@@ -319,6 +318,8 @@ def remove_tree(path: Path) -> None:
     with as_learner():
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):
+                import shutil  # here: every command imports this module, few remove trees
+
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
