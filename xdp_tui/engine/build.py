@@ -264,6 +264,10 @@ def workspace_include_dirs(folder: Path) -> list[Path]:
         raise XdpTuiError(
             f"{WORKSPACE_CONFIG} is not valid TOML: {exc}", location=str(config)
         ) from None
+    except RecursionError:  # tomllib recurses into "[[[[..."
+        raise XdpTuiError(
+            f"{WORKSPACE_CONFIG} is nested too deeply", location=str(config)
+        ) from None
     if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
         raise XdpTuiError(
             "include_dirs must be a list of folder names",
@@ -278,7 +282,8 @@ def _include_dirs(source: Path, include_dirs: Sequence[Path]) -> list[Path]:
     given = [Path(d).resolve() for d in include_dirs]
     for folder in given:
         if not folder.is_dir():
-            raise XdpTuiError(f"include folder {folder} does not exist", location=f"-I {folder}")
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise XdpTuiError(f"include folder {folder} {what}", location=f"-I {folder}")
     return given + workspace_include_dirs(source.parent)
 
 
