@@ -144,6 +144,18 @@ def test_a_new_folder_of_the_same_name_gets_a_new_clang(tmp_path: Path) -> None:
     assert build(source).cached
 
 
+def test_a_load_starts_the_next_clang_only_after_its_attach(tmp_path: Path) -> None:
+    """clang's start-up beside a native attach stretches the grace period the attach waits for."""
+    source = _write_lesson(tmp_path)
+    build_mod.discard_warm_compiler()
+    with build_mod.next_compiler_after():
+        assert build(source).ok
+        assert build_mod.waiting_compiler() is None  # held while the caller attaches
+    waiting = build_mod.waiting_compiler()
+    assert waiting is not None and waiting.alive
+    assert waiting.key == build_mod._warm_key(tmp_path, compile_flags())
+
+
 def test_warm_up_starts_the_clang_and_skips_an_up_to_date_object(tmp_path: Path) -> None:
     source = _write_lesson(tmp_path)
     build_mod.discard_warm_compiler()

@@ -13,8 +13,9 @@ header it included (clang's own dependency list, `-MD`).
 A warm compiler: half of compiling a small lesson file is clang starting
 (mapping libLLVM and running its static constructors, ~25 ms). So clang
 reads the source from stdin, and after a build we start the next clang
-right away: it gets through its start-up on the other core and then waits
-for its input. The next build of a file in the same folder only feeds it the
+(from a thread; after the attach when the build is part of a load, see
+next_compiler_after): it gets through its start-up on the other core and
+then waits for its input. The next build of a file in the same folder only feeds it the
 text. A `#line 1 "<path>"` in front keeps diagnostics, debug info and BTF
 line info naming the real file; clang runs in the source's folder so
 `#include "x.h"` finds the same headers. One-shot processes (the CLI) turn
