@@ -138,6 +138,8 @@ def _parse_settings(raw: bytes, path: Path) -> Settings:
         raise XdpTuiError("is not UTF-8 text", location=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise _located_toml_error(exc, path) from None
+    except RecursionError:  # tomllib recurses into "[[[[...": a damaged file, not a crash
+        raise XdpTuiError("arrays or tables nested too deeply", location=str(path)) from None
     problems: list[XdpTuiError] = []
     theme = table.pop("theme", None)
     if theme is not None and not isinstance(theme, str):
@@ -211,7 +213,7 @@ def load_state() -> State:
     try:
         raw = read_user_file(state_path(), max_bytes=STATE_MAX_BYTES)
         data = json.loads(raw) if raw else {}
-    except (XdpTuiError, ValueError):
+    except (XdpTuiError, ValueError, RecursionError):  # RecursionError: "[[[[..." nests too deep
         return State()  # only remembered choices: losing them is harmless
     if not isinstance(data, dict):
         return State()

@@ -195,6 +195,11 @@ def _all_users_progress(args: argparse.Namespace) -> int:
         )
     if args.user is not None:
         return _one_user_detail(args)
+    if args.diff is not None:  # was silently ignored: the instructor saw no diff, no reason
+        raise XdpTuiError(
+            "--diff shows one learner's workspace: name them with --user",
+            hint="sudo xdp-tui progress --all-users --user NAME --diff",
+        )
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
     users: list[dict[str, Any]] = []

@@ -332,6 +332,14 @@ class WorkshopScreen(Screen[None]):
             self.lab_pane.refresh_lab()
         elif self.active_tab == "object" and self.lesson is not None:
             self.pane(ObjectPane).follow_object(self.lesson)
+        elif self.active_tab == "packet-bench":
+            # Typing goes into the frame's spec, not to the screen's one-letter keys
+            # (d detaches, r resets); esc leaves the inputs.
+            self.call_after_refresh(self._focus_packet_spec)
+
+    def _focus_packet_spec(self) -> None:
+        for bench in self.query(PacketWorkbench):
+            bench.focus_spec()
 
     def on_progress(self, message: Progress) -> None:
         self.status.activity = message.text
