@@ -580,6 +580,8 @@ class BigMapWatch(MapFdOwner):
             padded = np.zeros((n, width * 8), np.uint8)
             padded[:, :ks] = keys
             words = padded.view("<u8")
+        if width == 1:  # the key is its own identity (no copy)
+            return _Tick(n, words, words[:, 0], self._sums(n), read_at)
         ident = words[:, 0].copy()
         for j in range(1, width):
             ident *= _GOLDEN
@@ -616,7 +618,7 @@ class BigMapWatch(MapFdOwner):
         rates: dict[str, FloatArray] = {}
         if at is None:  # the same keys in the same order: subtract whole arrays
             for name, now in tick.sums.items():
-                rates[name] = _delta(now, last.sums[name]) / dt
+                rates[name] = _delta(now, last.sums[name], dt)
             return rates, None
         known = at >= 0
         table.added = int(tick.n - known.sum())
@@ -624,7 +626,7 @@ class BigMapWatch(MapFdOwner):
         safe = np.where(known, at, 0)
         for name, now in tick.sums.items():
             before = np.where(known, last.sums[name][safe] if last.n else 0, 0).astype(now.dtype)
-            rates[name] = _delta(now, before) / dt
+            rates[name] = _delta(now, before, dt)
         return rates, ~known
 
     @staticmethod
@@ -683,7 +685,14 @@ class BigMapWatch(MapFdOwner):
             columns = [self._key_column(self.key_fields[0], np.arange(tick.n))]
         elif sort in ("pps", "bps"):
             rate, total = self._counter_columns(rates, tick.sums, sort, tick.n)
-            columns = [-rate, -total.astype(np.float64)]  # idle rows: the biggest totals first
+            busy = np.flatnonzero(rate > 0) if selected is None else kept[rate[kept] > 0]
+            if limit is not None and len(busy) >= limit:
+                # Every entry with a rate ranks above every idle one: rank only those
+                # (a few thousand flows of a million, not the whole map).
+                return busy[_best([-rate[busy], tick.ident[busy]], np.arange(len(busy)), limit)]
+            columns = [-total.astype(np.float64)]  # idle rows: the biggest totals first
+            if len(busy):
+                columns.insert(0, -rate)
         else:
             columns = [-tick.sums[sort].astype(np.float64)]
         return _best(columns + [tick.ident], kept, limit)
@@ -757,10 +766,14 @@ def _best(
     )
 
 
-def _delta(now: npt.NDArray[Any], before: npt.NDArray[Any]) -> FloatArray:
-    """NOW - BEFORE as floats; a counter that went down (reset, or a new key's slot) gives 0."""
-    grew = now >= before
-    return np.where(grew, (now - np.where(grew, before, now)).astype(np.float64), 0.0)
+def _delta(now: npt.NDArray[Any], before: npt.NDArray[Any], seconds: float) -> FloatArray:
+    """(NOW - BEFORE) / SECONDS as floats; a counter that went down (reset) gives 0.
+
+    In place on one float array: at a million entries each extra pass costs ~2 ms."""
+    rate = (now - before).astype(np.float64)  # unsigned: a decrease wraps, zeroed next
+    rate[now < before] = 0.0
+    rate /= seconds
+    return rate
 
 
 # ---- a program's big maps (the CLI's `stats --top`) ----------------------------
