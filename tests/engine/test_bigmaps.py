@@ -297,7 +297,8 @@ def test_dense_maps_are_walked_with_the_same_figures(
 
     with BigMapWatch(fd) as watch:
         walked = two_ticks(watch)
-        assert watch.arrays is not None and watch.arrays.walking, watch.arrays.walk_note
+        assert watch.arrays is not None
+        assert watch.arrays.walking, watch.arrays.walk_note
     monkeypatch.setattr(mapwalk, "MIN_DENSITY", 2.0)  # never dense: batch lookups only
     with BigMapWatch(fd) as watch:
         batched = two_ticks(watch)

@@ -37,6 +37,19 @@ def make_table(tick: int, new_port: int | None = None) -> TopTable:
                     totals=totals, read_seconds=0.012)  # fmt: skip
 
 
+def _spy_repaints(lines: TextLines) -> list[list[int]]:
+    """The rows each later `repaint_lines` call of LINES gets (the call still repaints)."""
+    calls: list[list[int]] = []
+    original = lines.repaint_lines
+
+    def spy(rows: list[int]) -> None:
+        calls.append(rows)
+        original(rows)
+
+    lines.repaint_lines = spy  # type: ignore[method-assign]
+    return calls
+
+
 class TopApp(App[None]):
     def compose(self) -> ComposeResult:
         yield TopTalkers(id="top")
@@ -70,9 +83,7 @@ async def test_only_changed_lines_repaint_and_widths_only_grow() -> None:
         await _show(app, pilot, make_table(2))
         table = app.query_one("#top-table", TextLines)
         before = list(table.lines)
-        repainted: list[list[int]] = []
-        original = table.repaint_lines
-        table.repaint_lines = lambda rows: (repainted.append(rows), original(rows))  # type: ignore[method-assign]
+        repainted = _spy_repaints(table)
         await _show(app, pilot, make_table(3))  # port 53 and the totals moved (same widths)
         assert repainted == [[1, 4]]
         assert table.lines[2:4] == before[2:4]
@@ -86,9 +97,7 @@ async def test_a_row_that_stops_being_new_is_repainted() -> None:
         await _show(app, pilot, make_table(1, new_port=9))
         table = app.query_one("#top-table", TextLines)
         assert [s.style for s in table.lines[4].spans] == ["green"]
-        repainted: list[list[int]] = []
-        original = table.repaint_lines
-        table.repaint_lines = lambda rows: (repainted.append(rows), original(rows))  # type: ignore[method-assign]
+        repainted = _spy_repaints(table)
         table_9_known = make_table(1, new_port=9)
         table_9_known.rows[3].new = False  # the same text, no longer new
         await _show(app, pilot, table_9_known)
@@ -115,6 +124,8 @@ async def test_lines_draw_exactly_what_textual_would(theme: str | None) -> None:
                 ours = [s for s in widget._line_strip(widget.line_text(y), style, y) if s.text]
                 theirs = [s for s in theirs_lines[y] if s.text]
                 assert [(s.text, s.style) for s in ours] == [(s.text, s.style) for s in theirs]
-                assert [s.style.meta for s in ours] == [s.style.meta for s in theirs]
+                assert [s.style and s.style.meta for s in ours] == [
+                    s.style and s.style.meta for s in theirs
+                ]
                 compared += 1
         assert compared >= 8

@@ -770,7 +770,7 @@ def _delta(now: npt.NDArray[Any], before: npt.NDArray[Any], seconds: float) -> F
     """(NOW - BEFORE) / SECONDS as floats; a counter that went down (reset) gives 0.
 
     In place on one float array: at a million entries each extra pass costs ~2 ms."""
-    rate = (now - before).astype(np.float64)  # unsigned: a decrease wraps, zeroed next
+    rate: FloatArray = (now - before).astype(np.float64)  # unsigned: a decrease wraps, zeroed next
     rate[now < before] = 0.0
     rate /= seconds
     return rate
