@@ -2,7 +2,7 @@
 
 `run_app` moves C-level stderr (libbpf, bcc, clang) to a log file before
 Textual takes the terminal, runs the app, and whatever way the app ends
-(q, ctrl+c, SIGTERM, SIGHUP from a dropped SSH link) detaches what the
+(q, ctrl+q, SIGTERM, SIGHUP from a dropped SSH link) detaches what the
 session attached. The engine attaches with BPF links, which the kernel
 drops when the process dies, but we still close them explicitly.
 """
@@ -18,14 +18,18 @@ import signal
 import sys
 import termios
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import TabbedContent
 
 from xdp_tui import config, paths
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.commands import WorkshopCommands
+from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.help import HelpScreen
 from xdp_tui.screens.main import WORKSHOP_KEYS, WorkshopScreen
 from xdp_tui.screens.problems import log_unexpected
@@ -34,6 +38,17 @@ from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.workbench import Workbench
 
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+UNSAVED_QUIT = "The editor has unsaved changes."
+
+# Keys every screen shares, listed in the help after the workshop's own.
+GENERAL_KEYS = [
+    Binding("ctrl+p", "command_palette", "Commands", tooltip="Find any command or lesson by name"),
+    Binding("ctrl+q", "quit", "Quit", tooltip="Same as q; asks first about unsaved edits"),
+    Binding("ctrl+c", "copy", "Copy", tooltip="Copy the selected text (works over SSH too)"),
+    Binding("escape", "back", "Back", tooltip="Close a dialog, the editor or a full screen"),
+    Binding("tab", "next", "Next", tooltip="Move the focus to the next part (shift+tab: back)"),
+    Binding("pageup,pagedown", "page", "Page", tooltip="Move a page in lists and texts"),
+]
 TERMINAL_CHECK_S = 1.0
 
 
@@ -57,7 +72,9 @@ class XdpTuiApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="All keys", show=False),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Detach and leave", show=False),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
+        # Textual's conventions: ctrl+q quits (asking first about unsaved edits) from
+        # anywhere, even the editor; ctrl+c copies the selection (OSC 52, works over SSH).
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
     ]
 
     def __init__(self, lab: str | None = None, *, workbench: Workbench | None = None) -> None:
@@ -67,6 +84,7 @@ class XdpTuiApp(App[int]):
         self.workshop = WorkshopScreen(self.workbench)
         self._remembered = config.State()
         self._lesson_restored = False
+        self.keymap_in_use: dict[str, str] = {}  # binding id -> keys, from config.toml
 
     def on_mount(self) -> None:
         self._apply_settings()
@@ -80,6 +98,7 @@ class XdpTuiApp(App[int]):
         """The learner's keymap and theme from config.toml, and what they chose last time."""
         settings = config.load_settings()
         self._remembered = config.load_state()
+        self.keymap_in_use = dict(settings.keymap)  # what the key bar and help show
         self.set_keymap(settings.keymap)
         for problem in settings.problems:
             self.notify(problem.render(), title="config.toml not used", severity="warning")
@@ -95,17 +114,28 @@ class XdpTuiApp(App[int]):
             self.theme = wanted
 
     def on_lesson_browser_chosen(self, event: LessonBrowser.Chosen) -> None:
-        """Back to the lesson of last time once the list is filled; then follow the learner."""
+        """Back to the lesson and tab of last time once the list is filled; then follow."""
         last = self._remembered.last_lesson
         if not self._lesson_restored:
             self._lesson_restored = True
+            self._restore_tab()
             if last and last != event.lesson.id:
                 self.workshop.go_to_lesson(last)
                 return
-        self._remembered = config.State(self.theme, event.lesson.id)
+        self._remembered = replace(self._remembered, theme=self.theme, last_lesson=event.lesson.id)
+
+    def _restore_tab(self) -> None:
+        tab = self._remembered.last_tab
+        if tab and tab != self.workshop.active_tab:
+            with contextlib.suppress(ValueError, LookupError):  # a tab this version lacks
+                self.workshop.switch_tab(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "tabs" and event.pane.id and self._lesson_restored:
+            self._remembered = replace(self._remembered, last_tab=event.pane.id)
 
     def _remember(self) -> None:
-        self._remembered = config.State(self.theme, self._remembered.last_lesson)
+        self._remembered = replace(self._remembered, theme=self.theme)
         try:
             config.save_state(self._remembered)
         except XdpTuiError as exc:  # only a convenience: say why, carry on
@@ -131,7 +161,17 @@ class XdpTuiApp(App[int]):
         if terminal_hung_up(fd):
             self._leave_on_signal(signal.SIGHUP)
 
+    def _rescue_edits(self) -> None:
+        """Unsaved editor changes go next to their file before an unasked ending."""
+        for screen in self.screen_stack:
+            if isinstance(screen, EditorScreen):
+                try:
+                    screen.rescue()
+                except Exception as exc:  # noqa: BLE001 - leaving must go on; logged
+                    log_unexpected(exc)
+
     def _leave_on_signal(self, signum: int) -> None:
+        self._rescue_edits()
         self.workbench.close()  # first: the terminal may already be gone (SIGHUP)
         # With the terminal gone Textual's driver can spin on EIO instead of exiting,
         # so a dropped SSH link would leave a busy orphan: end for sure, soon.
@@ -144,14 +184,40 @@ class XdpTuiApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        palette = Binding(
-            "ctrl+p", "command_palette", "Commands", tooltip="Find any command by name"
-        )
-        interrupt = Binding("ctrl+c", "quit", "Quit", tooltip="Same as q")
-        bindings = [*WORKSHOP_KEYS, palette, interrupt]
-        self.push_screen(HelpScreen(bindings))
+        self.push_screen(HelpScreen([*WORKSHOP_KEYS, *GENERAL_KEYS]))
 
     async def action_quit(self) -> None:
+        """Leave, detaching; unsaved editor changes are saved or dropped only when asked to."""
+        if isinstance(self.screen, ChoiceScreen) and self.screen.title_text == UNSAVED_QUIT:
+            return  # already asking
+        editors = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.is_mounted]
+        if editors:
+            # Behind the keys typed just before ctrl+q (queued on the editor's text area).
+            editors[-1].area.call_later(self._quit_or_ask)
+        else:
+            self._quit_or_ask()
+
+    def _quit_or_ask(self) -> None:
+        unsaved = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.unsaved]
+        if not unsaved:
+            self._leave()
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                if all(editor.save() for editor in unsaved):  # one not saved: stay, say why
+                    self._leave()
+            elif choice == "discard":
+                self._leave()
+
+        choices = [
+            ("save", "Save, then quit"),
+            ("discard", "Quit without saving (your changes are lost)"),
+            ("stay", "Don't quit"),
+        ]
+        self.push_screen(ChoiceScreen(UNSAVED_QUIT, choices, "save"), answered)
+
+    def _leave(self) -> None:
         self.workbench.close()
         self.exit(0)
 
@@ -163,6 +229,7 @@ class XdpTuiApp(App[int]):
         """A defect in the app: keep the traceback in the log, detach, leave with one line."""
         log_unexpected(error)
         self._internal_error = error
+        self._rescue_edits()
         self.workbench.close()
         super()._handle_exception(error)
 

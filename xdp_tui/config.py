@@ -27,13 +27,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.userfiles import invoking_user, read_user_file, write_user_file
+
+if TYPE_CHECKING:
+    import tomllib
 
 ENV_RUN_DIR = "XDP_TUI_RUN_DIR"
 ENV_DATA_DIR = "XDP_TUI_DATA_DIR"
@@ -127,12 +130,16 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def _parse_settings(raw: bytes, path: Path) -> Settings:
+    import tomllib  # here: most commands never read the settings (xdp-tui progress, for one)
+
     try:
         table = tomllib.loads(raw.decode())
     except UnicodeDecodeError:
         raise XdpTuiError("is not UTF-8 text", location=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise _located_toml_error(exc, path) from None
+    except RecursionError:  # tomllib recurses into "[[[[...": a damaged file, not a crash
+        raise XdpTuiError("arrays or tables nested too deeply", location=str(path)) from None
     problems: list[XdpTuiError] = []
     theme = table.pop("theme", None)
     if theme is not None and not isinstance(theme, str):
@@ -191,6 +198,10 @@ class State:
 
     theme: str | None = None
     last_lesson: str | None = None
+    last_tab: str | None = None  # the workshop tab shown last (README, Source, Tasks, ...)
+
+
+STATE_KEYS = ("theme", "last_lesson", "last_tab")
 
 
 def state_path() -> Path:
@@ -202,16 +213,16 @@ def load_state() -> State:
     try:
         raw = read_user_file(state_path(), max_bytes=STATE_MAX_BYTES)
         data = json.loads(raw) if raw else {}
-    except (XdpTuiError, ValueError):
+    except (XdpTuiError, ValueError, RecursionError):  # RecursionError: "[[[[..." nests too deep
         return State()  # only remembered choices: losing them is harmless
     if not isinstance(data, dict):
         return State()
-    return State(**{key: _text_or_none(data.get(key)) for key in ("theme", "last_lesson")})
+    return State(**{key: _text_or_none(data.get(key)) for key in STATE_KEYS})
 
 
 def save_state(state: State) -> None:
     """Remember STATE (as the learner: see xdp_tui.userfiles); XdpTuiError if refused."""
-    data = {"theme": state.theme, "last_lesson": state.last_lesson}
+    data = {key: getattr(state, key) for key in STATE_KEYS}
     write_user_file(state_path(), (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
 

@@ -309,6 +309,18 @@ def check_memlock() -> Check:
     )
 
 
+def check_af_xdp() -> Check:
+    """AF_XDP sockets (advanced03): the kernel must have CONFIG_XDP_SOCKETS."""
+    from xdp_tui.engine.afxdp import open_xdp_socket
+    from xdp_tui.errors import XdpTuiError
+
+    try:
+        open_xdp_socket().close()
+    except XdpTuiError as exc:
+        return Check("af_xdp", False, exc.message, exc.hint or "")
+    return Check("af_xdp", True, "an AF_XDP socket opens (advanced03-AF_XDP)")
+
+
 def run_checks() -> list[Check]:
     with tempfile.TemporaryDirectory(prefix="xdp-tui-doctor-") as tmp:
         workdir = Path(tmp)
@@ -328,6 +340,7 @@ def run_checks() -> list[Check]:
         ]
         if os.geteuid() == 0:
             checks.append(("native_xdp", lambda: check_native_xdp(workdir)))
+            checks.append(("af_xdp", check_af_xdp))
         with ThreadPoolExecutor(max_workers=4) as pool:
             futures = [pool.submit(_guarded, name, fn) for name, fn in checks]
             return [future.result() for future in futures]

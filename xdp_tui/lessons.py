@@ -11,18 +11,18 @@ Pure Python: no Textual, no kernel calls.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xdp_tui import userfiles
 from xdp_tui.errors import XdpTuiError
-from xdp_tui.paths import lessons_dir, user_data_dir
+from xdp_tui.paths import lessons_dir, private_dir, run_dir, user_data_dir
 
 # Files a learner may edit: C sources and headers at the top of the lesson folder.
 _WORKSPACE_SUFFIXES = (".c", ".h")
@@ -167,11 +167,13 @@ def load_catalog() -> tuple[list[Lesson], list[XdpTuiError]]:
     if not root.is_dir():
         return [], []
     found, problems = [], []
+    tables = ParsedTables.load()
     for toml in sorted(root.glob("*/lesson.toml")):
         try:
-            found.append(_read_lesson(toml))
+            found.append(_read_lesson(toml, tables))
         except XdpTuiError as exc:
             problems.append(exc)
+    tables.save()
     return sorted(found, key=lambda lesson: (lesson.order, lesson.id)), problems
 
 
@@ -194,7 +196,7 @@ def get_lesson(lesson_id: str) -> Lesson:
 LESSON_TOML_LIMIT = 64 << 10
 
 
-def _read_lesson(toml_path: Path) -> Lesson:
+def _read_lesson(toml_path: Path, tables: ParsedTables | None = None) -> Lesson:
     where = str(toml_path)
     try:
         with toml_path.open("rb") as handle:
@@ -204,13 +206,14 @@ def _read_lesson(toml_path: Path) -> Lesson:
     if len(raw) > LESSON_TOML_LIMIT:
         raise XdpTuiError(f"lesson metadata over {LESSON_TOML_LIMIT} bytes", location=where)
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise XdpTuiError("lesson metadata is not UTF-8 text", location=where) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise XdpTuiError(f"cannot parse lesson metadata: {exc}", location=where) from exc
-    except RecursionError:
-        raise XdpTuiError("lesson metadata nested too deeply", location=where) from None
+    data = tables.table(where, text) if tables else None
+    if data is None:
+        data = _parse_lesson_toml(text, where)
+        if tables:
+            tables.keep(where, text, data)
     try:
         return _lesson_from_dict(data, toml_path.parent)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -219,6 +222,81 @@ def _read_lesson(toml_path: Path) -> Lesson:
             location=where,
             hint="compare with the schema in docs/ARCHITECTURE.md",
         ) from exc
+
+
+def _parse_lesson_toml(text: str, where: str) -> dict[str, Any]:
+    import tomllib  # here: a remembered table (ParsedTables) spares its import
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise XdpTuiError(f"cannot parse lesson metadata: {exc}", location=where) from exc
+    except RecursionError:
+        raise XdpTuiError("lesson metadata nested too deeply", location=where) from None
+
+
+# The room runs `xdp-tui progress --all-users --json` on every learner host every
+# few seconds, and parsing the lesson.toml files (tomllib's import included) was
+# a sixth of that command's time. So root remembers each file's parsed table in
+# its private run folder, next to the exact text it came from, and uses it only
+# for that same text: an edited lesson is parsed again, a damaged one every time.
+PARSED_TABLES_FILE = "lesson-tables.json"
+PARSED_TABLES_LIMIT = 4 << 20
+
+
+@dataclass
+class ParsedTables:
+    """lesson.toml tables by file, each with its text; `path` None: nothing is remembered."""
+
+    path: Path | None
+    entries: dict[str, Any]
+    used: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> ParsedTables:
+        if os.geteuid() != 0:
+            return cls(None, {})  # no folder of ours that only we can write
+        path = run_dir() / "cache" / PARSED_TABLES_FILE
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                ours = stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+                raw = handle.read(PARSED_TABLES_LIMIT + 1) if ours else b""
+            entries = json.loads(raw) if 0 < len(raw) <= PARSED_TABLES_LIMIT else {}
+        except (OSError, ValueError, RecursionError):
+            entries = {}
+        return cls(path, entries if isinstance(entries, dict) else {})
+
+    def table(self, where: str, text: str) -> dict[str, Any] | None:
+        """The table parsed from exactly TEXT at WHERE, if remembered."""
+        entry = self.entries.get(where)
+        if not isinstance(entry, dict) or entry.get("text") != text:
+            return None
+        table = entry.get("table")
+        if not isinstance(table, dict):
+            return None
+        self.used[where] = entry
+        return table
+
+    def keep(self, where: str, text: str, table: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        try:  # TOML dates have no JSON form: such a file is parsed every time
+            json.dumps(table, allow_nan=False)
+        except (TypeError, ValueError):
+            return
+        self.used[where] = {"text": text, "table": table}
+
+    def save(self) -> None:
+        """Remember the tables used now (only those) when they differ from the file's."""
+        if self.path is None or self.used == self.entries:
+            return
+        from xdp_tui.lab_records import write_atomic
+
+        with contextlib.suppress(OSError, XdpTuiError):
+            private_dir("cache")
+            write_atomic(self.path, json.dumps(self.used))
 
 
 def _schema_words(exc: Exception) -> str:

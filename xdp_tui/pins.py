@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,22 +86,27 @@ def _inode(pin: Path) -> int | None:
         return None
 
 
-def record_pin(dev: str, pin: Path) -> None:
-    """PIN (inside DEV's pin folder) was just created by xdp-tui."""
-    ino = _inode(pin)
-    if ino is None:
+def record_pins(dev: str, created: Iterable[Path], *, dir_created: bool = False) -> None:
+    """CREATED (pins inside DEV's pin folder) and, with DIR_CREATED, the folder
+    itself were just made by xdp-tui: one locked update of the record, not one
+    per pin (each is a file replaced under a lock)."""
+    inodes = {pin.name: ino for pin in created if (ino := _inode(pin)) is not None}
+    if not inodes and not dir_created:
         return
     with _locked():
         record = read(dev)
-        record.pins[pin.name] = ino
+        record.pins.update(inodes)
+        record.dir_created = record.dir_created or dir_created
         _write(record)
+
+
+def record_pin(dev: str, pin: Path) -> None:
+    """PIN (inside DEV's pin folder) was just created by xdp-tui."""
+    record_pins(dev, [pin])
 
 
 def record_dir_created(dev: str) -> None:
-    with _locked():
-        record = read(dev)
-        record.dir_created = True
-        _write(record)
+    record_pins(dev, [], dir_created=True)
 
 
 def forget_pin(dev: str, pin: Path) -> None:

@@ -24,10 +24,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import os
-import platform
 import pwd
-import shutil
 import stat
 import threading
 from collections.abc import Iterator
@@ -43,8 +42,9 @@ PROGRESS_LIMIT = 4 << 20
 
 # setgroups(2) through glibc changes every thread (it broadcasts the change);
 # the raw system call changes only the calling thread, which is what we need.
+# (os.uname().machine is platform.machine(), without importing platform at start-up.)
 _SETGROUPS_SYSCALL = {"x86_64": 116, "aarch64": 159, "riscv64": 159, "ppc64le": 81}.get(
-    platform.machine()
+    os.uname().machine
 )
 _libc = ctypes.CDLL(None, use_errno=True)
 _switched = threading.local()
@@ -67,15 +67,23 @@ class Learner:
 
 def learner() -> Learner:
     """The user this run works for: SUDO_UID when root runs for someone, else ourselves."""
-    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
-    if os.geteuid() == 0 and uid.isdigit() and gid.isdigit() and int(uid) != 0:
+    sudo = tuple(os.environ.get(f"SUDO_{key}", "") for key in ("UID", "GID", "USER"))
+    return _learner_of(os.geteuid(), os.getegid(), *sudo)
+
+
+# Asked for every build and every learner file (passwd and group lookups,
+# ~0.15 ms): kept per identity, like the groups sudo gave the session. The
+# sudo user's name is part of it: a new account may get a deleted one's uid.
+@functools.lru_cache(maxsize=8)
+def _learner_of(euid: int, egid: int, uid: str, gid: str, _sudo_user: str) -> Learner:
+    if euid == 0 and uid.isdigit() and gid.isdigit() and int(uid) != 0:
         try:
             name = pwd.getpwuid(int(uid)).pw_name
             groups = tuple(os.getgrouplist(name, int(gid)))
         except KeyError:  # a uid without a passwd entry: its own group only
             name, groups = uid, (int(gid),)
         return Learner(int(uid), int(gid), groups, name)
-    return Learner(os.geteuid(), os.getegid(), (), _name_of(os.geteuid()))
+    return Learner(euid, egid, (), _name_of(euid))
 
 
 def user(name: str) -> Learner:
@@ -319,6 +327,8 @@ def remove_tree(path: Path) -> None:
     with as_learner():
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):
+                import shutil  # here: every command imports this module, few remove trees
+
                 shutil.rmtree(path)
             else:
                 os.unlink(path)

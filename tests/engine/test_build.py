@@ -108,7 +108,7 @@ def test_the_next_build_in_a_folder_uses_the_clang_started_after_the_last(
 ) -> None:
     source = _write_lesson(tmp_path)
     assert build(source).ok
-    waiting = build_mod._warm
+    waiting = build_mod.waiting_compiler()
     assert waiting is not None and waiting.alive
     assert waiting.key == build_mod._warm_key(tmp_path, compile_flags())
 
@@ -119,7 +119,7 @@ def test_the_next_build_in_a_folder_uses_the_clang_started_after_the_last(
     assert waiting.proc.returncode is not None  # it did this build and exited
     assert not result.ok
     assert result.errors[0].location == f"{source}:5:27"
-    assert build_mod._warm is not None and build_mod._warm is not waiting
+    assert build_mod.waiting_compiler() not in (None, waiting)
 
     _write_lesson(tmp_path)
     again = build(source)
@@ -133,14 +133,27 @@ def test_a_new_folder_of_the_same_name_gets_a_new_clang(tmp_path: Path) -> None:
     folder = tmp_path / "lesson"
     source = _write_lesson(folder)
     assert build(source).ok
-    waiting = build_mod._warm
+    waiting = build_mod.waiting_compiler()
     assert waiting is not None
     shutil.rmtree(folder)
     source = _write_lesson(folder, verdict="XDP_DROP")
     result = build(source)
     assert result.ok and not result.cached
+    assert build_mod.waiting_compiler() is not waiting
     assert waiting.proc.returncode is not None  # replaced, not used
     assert build(source).cached
+
+
+def test_a_load_starts_the_next_clang_only_after_its_attach(tmp_path: Path) -> None:
+    """clang's start-up beside a native attach stretches the grace period the attach waits for."""
+    source = _write_lesson(tmp_path)
+    build_mod.discard_warm_compiler()
+    with build_mod.next_compiler_after():
+        assert build(source).ok
+        assert build_mod.waiting_compiler() is None  # held while the caller attaches
+    waiting = build_mod.waiting_compiler()
+    assert waiting is not None and waiting.alive
+    assert waiting.key == build_mod._warm_key(tmp_path, compile_flags())
 
 
 def test_warm_up_starts_the_clang_and_skips_an_up_to_date_object(tmp_path: Path) -> None:
@@ -149,12 +162,12 @@ def test_warm_up_starts_the_clang_and_skips_an_up_to_date_object(tmp_path: Path)
     try:
         build_mod.keep_compiler_warm(False)  # what the CLI does: only warm_up starts one
         build_mod.warm_up(source)
-        waiting = build_mod._warm
+        waiting = build_mod.waiting_compiler()
         assert waiting is not None and waiting.alive
         assert build(source).ok
-        assert waiting.proc.returncode is not None and build_mod._warm is None
+        assert waiting.proc.returncode is not None and build_mod.waiting_compiler() is None
         build_mod.warm_up(source)  # the object is up to date: nothing to start
-        assert build_mod._warm is None
+        assert build_mod.waiting_compiler() is None
     finally:
         build_mod.keep_compiler_warm(True)
 

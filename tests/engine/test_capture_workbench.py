@@ -120,8 +120,13 @@ def test_dissection_names_tags_addresses_and_ports() -> None:
         ("udp4:dport=1,dport=2", "field 'dport' is given twice"),
         ("udp4:truncate=5", "the frame is 5 bytes"),
         ("udp4:vlan=5000", "is outside 0..4095"),
-        ("udp6:src=not-an-address", "cannot build the frame"),
+        ("udp6:src=not-an-address", "field 'src' = 'not-an-address' is not an IPv6 address"),
+        ("udp6:src=10.0.0.1", "is not an IPv6 address"),
+        ("udp4:dst=localhost", "field 'dst' = 'localhost' is not an IPv4 address"),  # no DNS
         ("pcap:", "pcap: needs a file name"),
+        ("udp4:smac=zz:zz", "field 'smac' = 'zz:zz' is not a MAC"),  # scapy took it silently
+        ("udp4:dmac=02:00:00:00:00", "field 'dmac'"),
+        ("tcp4:flags=XYZ", "is not TCP flag letters"),  # was "substring not found"
     ],
 )
 def test_bad_specs_get_one_located_message(spec: str, message: str) -> None:
@@ -139,8 +144,12 @@ def test_pcap_frames_are_read_by_number(tmp_path: Path) -> None:
     writer.close()
     assert frame_from_spec("pcap:two.pcapng#2", base=tmp_path) == frames[1]
     assert frame_from_spec("pcap:two.pcapng", base=tmp_path) == frames[0]
-    with pytest.raises(XdpTuiError, match="no frame #3"):
-        frame_from_spec("pcap:two.pcapng#3", base=tmp_path)
+    with pytest.raises(XdpTuiError, match="has 2 frame.s.; there is no frame #99999999999"):
+        frame_from_spec("pcap:two.pcapng#99999999999", base=tmp_path)  # only one kept at a time
+    with pytest.raises(XdpTuiError, match="they start at 1"):
+        frame_from_spec("pcap:two.pcapng#0", base=tmp_path)
+    with pytest.raises(XdpTuiError, match="not a regular file: /dev/zero"):
+        frame_from_spec("pcap:/dev/zero")
     (tmp_path / "junk.pcap").write_bytes(b"not a capture")
     with pytest.raises(XdpTuiError, match="cannot read"):
         frame_from_spec("pcap:junk.pcap", base=tmp_path)
@@ -162,6 +171,15 @@ def test_saved_cases_round_trip_and_never_follow_a_symlink(tmp_path: Path) -> No
         save_cases(path, cases)
     assert victim.read_text() == "keep"
     assert load_cases(path) == []
+
+
+def test_damaged_saved_cases_are_one_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "packet-cases.json"
+    for damaged in ("{nope", '[{"name": 1}]', "[" * 100_000):  # the last nests too deep
+        path.write_text(damaged)
+        with pytest.raises(XdpTuiError, match="saved packet cases are unreadable") as caught:
+            load_cases(path)
+        assert caught.value.location == str(path)
 
 
 def test_cli_run_json_has_the_issue_shape(tmp_path: Path) -> None:

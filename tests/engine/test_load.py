@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,23 @@ def test_loads_only_the_chosen_program(prog: Callable[[str], Path]) -> None:
         assert obj.map_fd("xdp_stats_map") >= 0
         with pytest.raises(XdpTuiError, match="not loaded"):
             obj.program_fd("xdp_count_pass")
+
+
+def test_legacy_map_definitions_say_how_to_declare_the_map(prog: Callable[[str], Path]) -> None:
+    obj_path = build_or_raise(prog("legacy_maps")).obj
+    with pytest.raises(XdpTuiError) as caught:
+        BpfObject.open(obj_path)
+    assert "bpf_map_def" in caught.value.message and 'SEC(".maps")' in (caught.value.hint or "")
+
+
+@pytest.mark.kernel
+def test_a_tail_call_target_set_up_in_c_is_loaded_with_the_entry(
+    prog: Callable[[str], Path],
+) -> None:
+    obj_path = build_or_raise(prog("tail_call")).obj
+    with BpfObject.open(obj_path) as obj:
+        assert obj.load("xdp_entry") == "xdp_entry"  # was EBADF: "failed to initialize slot"
+        assert obj.program_fd("xdp_drop_stage") >= 0
 
 
 def test_unknown_program_name_lists_the_available_ones(prog: Callable[[str], Path]) -> None:
@@ -142,6 +160,16 @@ def test_empty_and_non_elf_files(tmp_path: Path) -> None:
         BpfObject.open(text)
     with pytest.raises(XdpTuiError, match="no such object"):
         BpfObject.open(tmp_path / "missing.o")
+    fifo = tmp_path / "fifo.o"
+    os.mkfifo(fifo)
+    with pytest.raises(XdpTuiError, match="not a regular file"):
+        BpfObject.open(fifo)
+    sparse = tmp_path / "sparse.o"  # ELF magic, then 8 GiB of nothing: read whole before
+    with sparse.open("wb") as out:
+        out.write(b"\x7fELF")
+        out.truncate(8 << 30)
+    with pytest.raises(XdpTuiError, match="a BPF object is at most"):
+        BpfObject.open(sparse)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from xdp_tui.engine.samples import (
     SAMPLE_COOKIE,
     SAMPLE_HEADER,
@@ -11,6 +13,7 @@ from xdp_tui.engine.samples import (
     decode_sample,
     write_pcapng,
 )
+from xdp_tui.errors import XdpTuiError
 
 FRAME = bytes(range(60))
 
@@ -40,3 +43,13 @@ def test_pcapng_keeps_the_true_length(tmp_path: Path) -> None:
     packets = rdpcap(str(path))
     assert [p.wirelen for p in packets] == [1000, 60]
     assert [bytes(p) for p in packets] == [FRAME, FRAME]
+
+
+def test_a_full_disk_is_a_located_error_and_an_empty_file_no_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(XdpTuiError, match="cannot write: No space left") as full:
+        write_pcapng([PacketSample(1.0, 1000, FRAME)], Path("/dev/full"))
+    assert full.value.location == "/dev/full"
+    assert write_pcapng([], tmp_path / "none.pcapng") == 0
+    assert capfd.readouterr().err == ""  # scapy warned that it guessed Ethernet

@@ -89,8 +89,13 @@ def test_a_bad_workspace_include_list_is_a_located_error(tmp_path: Path) -> None
     with pytest.raises(XdpTuiError) as caught:
         build(source)
     assert caught.value.location == str(tmp_path / "xdp-tui.toml")
+    (tmp_path / "xdp-tui.toml").write_text("include_dirs = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(XdpTuiError, match="nested too deeply"):  # was a RecursionError
+        build(source)
     with pytest.raises(XdpTuiError, match="does not exist"):
         build(source, include_dirs=[tmp_path / "nope"])
+    with pytest.raises(XdpTuiError, match="/dev/zero is not a folder"):
+        build(source, include_dirs=[Path("/dev/zero")])
 
 
 def test_the_bpf_cpu_follows_the_kernel() -> None:

@@ -125,6 +125,12 @@ def test_a_file_owned_by_someone_else_is_not_read(home: Path) -> None:
     assert "belongs to uid 65534" in problem.message
 
 
+def test_a_config_nested_too_deeply_is_a_problem_not_a_crash(home: Path) -> None:
+    path = _write_config(home, "theme = " + "[" * 5000 + "]" * 5000 + "\n")
+    (problem,) = config.load_settings().problems  # tomllib raised RecursionError
+    assert problem.location == str(path) and "nested too deeply" in problem.message
+
+
 def test_state_round_trip_creates_its_folders(home: Path) -> None:
     assert config.load_state() == config.State()
     config.save_state(config.State(theme="textual-light", last_lesson="basic02-prog-by-name"))
@@ -137,7 +143,7 @@ def test_state_round_trip_creates_its_folders(home: Path) -> None:
 def test_a_damaged_state_is_forgotten(home: Path) -> None:
     path = home / ".local" / "share" / "xdp-tui" / "state.json"
     path.parent.mkdir(parents=True)
-    for damaged in ("[1, 2]", "{nope", '{"theme": 5}'):
+    for damaged in ("[1, 2]", "{nope", '{"theme": 5}', "[" * 16000):  # the last: too deep
         path.write_text(damaged)
         assert config.load_state() == config.State()
 

@@ -47,6 +47,7 @@ def test_all_green_on_this_machine() -> None:
         "bcc",
         "python",
         "native_xdp",
+        "af_xdp",
         "memlock",
     } <= names
     for check in report["checks"]:

@@ -135,3 +135,19 @@ def test_ansible_reads_ranges_the_small_parser_does_not_need_to(tmp_path: Path) 
     path.write_text("[room\n")
     with pytest.raises(XdpTuiError, match="ansible-inventory refused it|names no hosts"):
         load_inventory(path)
+
+
+@pytest.mark.parametrize("ansible", [True, False])
+def test_a_device_or_a_huge_file_is_refused_before_anything_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ansible: bool
+) -> None:
+    if not ansible:
+        monkeypatch.setattr(inventory, "_ansible_inventory_tool", lambda: None)
+    with pytest.raises(XdpTuiError, match="not a regular file") as caught:
+        load_inventory(Path("/dev/zero"))  # ansible-inventory read it for a minute
+    assert caught.value.location == "/dev/zero"
+    huge = tmp_path / "huge.ini"
+    with huge.open("wb") as out:
+        out.truncate(inventory._INVENTORY_LIMIT + 1)
+    with pytest.raises(XdpTuiError, match="an inventory is at most"):
+        load_inventory(huge)

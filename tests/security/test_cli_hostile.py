@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from xdp_tui import paths
 from xdp_tui.cli import build_parser, main
 from xdp_tui.cli.output import interface_name, lab_name
 
@@ -60,6 +61,9 @@ def test_hostile_values_are_refused_in_one_line(
         assert "error: argument" in last and option in last, last
 
 
+_SOLUTION = paths.lessons_dir() / "basic01-xdp-pass" / "solution" / "xdp_prog_kern.c"
+
+
 def _binary(tmp: Path) -> str:
     path = tmp / "binary.c"
     path.write_bytes(b"\x7fELF\x00\xff" * 100)
@@ -91,6 +95,12 @@ def _binary(tmp: Path) -> str:
         (["build", "/dev/zero"], "not a regular file"),
         (["build", "BINARY"], "error: "),
         (["env", "redirect", "hCnolab1", "hCnolab2"], "hCnolab1"),
+        (["room", "--inventory", "/dev/zero"], "not a regular file"),  # hung a minute
+        (["progress", "--all-users", "--diff", "basic01-xdp-pass"], "name them with --user"),
+        (["run", "SOLUTION", "--packet", "pcap:/dev/zero"], "not a regular file"),
+        (["run", "SOLUTION", "--packet", "pcap:/dev/null#0"], "they start at 1"),
+        (["build", "SOLUTION", "-I", "/dev/zero"], "is not a folder"),
+        (["capture", "--dev", "hCnolab", "-w", "/dev/full"], "hCnolab"),
     ],
 )
 def test_hostile_values_past_parsing_give_a_located_line(
@@ -98,6 +108,7 @@ def test_hostile_values_past_parsing_give_a_located_line(
 ) -> None:
     compiled = "BINARY" in argv
     argv = [_binary(tmp_path) if item == "BINARY" else item for item in argv]
+    argv = [str(_SOLUTION) if item == "SOLUTION" else item for item in argv]
     code = main(argv)
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" not in err and "internal error" not in err, err

@@ -32,6 +32,15 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], *, tries: int = 30
     return condition()
 
 
+async def open_lesson(app: Any, pilot: Any, lesson_id: str) -> None:
+    """Choose LESSON_ID once the list is loaded; wait until its source is shown."""
+    assert await wait_for(pilot, lambda: bool(app.workshop.lessons))
+    app.workshop.go_to_lesson(lesson_id)
+    assert await wait_for(pilot, lambda: app.workshop.source_path is not None
+                          and app.workshop.lesson.id == lesson_id)  # fmt: skip
+    await settle(app, pilot)
+
+
 def _fixture_lesson(folder: str, order: int, title: str, passed_marks: int = 0) -> Lesson:
     return Lesson(
         id=folder,

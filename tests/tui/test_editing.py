@@ -41,14 +41,15 @@ async def test_edit_in_app_saves_and_reset_restores(lab_name: Any) -> None:
         assert lessons.workspace_source(lesson).read_text() == starter
 
 
-async def test_solution_needs_a_yes(lab_name: Any) -> None:
+async def test_solution_needs_a_choice(lab_name: Any) -> None:
+    # S asks what to show (this assignment's part, a diff, the whole file); escape shows nothing.
     app = XdpTuiApp(lab=lab_name("sol"))
     async with app.run_test(size=(100, 30)) as pilot:
         await _ready(app, pilot)
-        await pilot.press("S", "n")
+        await pilot.press("S", "escape")
         await settle(app, pilot)
         assert not isinstance(app.screen, SolutionScreen)
-        await pilot.press("S", "y")
+        await pilot.press("S", "enter")
         assert await wait_for(pilot, lambda: isinstance(app.screen, SolutionScreen))
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, SolutionScreen))

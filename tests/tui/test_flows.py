@@ -18,6 +18,7 @@ from tests.tui.conftest import settle, wait_for
 from xdp_tui import lessons, paths
 from xdp_tui.app import XdpTuiApp
 from xdp_tui.engine import attach
+from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.problem_panel import ProblemPanel
 
@@ -120,7 +121,7 @@ async def test_attach_then_counters_rise_and_quit_cleans_up(make_lab: Any) -> No
         await _attach(app, pilot)
         assert attach.query(lab.outer).prog_id == app.workshop.status.prog_id
         await pilot.press("p")
-        assert await wait_for(pilot, lambda: any("ping: 5/5" in line
+        assert await wait_for(pilot, lambda: any("5 sent, 5 answered" in line
                                                  for line in app.workshop.activity.history))  # fmt: skip
 
         def passed_packets() -> int:
@@ -283,9 +284,13 @@ async def test_aborted_pings_show_in_the_exceptions_pane(make_lab: Any) -> None:
             monitor = app.workshop.query_one(MonitorLog)
             # The monitor (bcc) starts after the attach; ping once it counts.
             assert await wait_for(pilot, lambda: app.workbench.live.monitoring)
-            await pilot.press("p")
+            await pilot.press("p")  # the lesson offers several kinds: the IPv6 ping comes first
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+            await pilot.press("enter")
             history = app.workshop.activity.history
-            assert await wait_for(pilot, lambda: any("ping: 0/5" in line for line in history))
+            assert await wait_for(
+                pilot, lambda: any("5 sent, 0 answered" in line for line in history)
+            )
 
             def aborted() -> int:
                 return monitor.count(prog_id, "XDP_ABORTED") or 0

@@ -226,3 +226,22 @@ async def test_packets_pane_lists_a_programs_own_samples_and_writes_pcapng(
         path = _text(app, "#packets-status").split("written to ")[1].split(" (")[0]
     out = subprocess.run(["tcpdump", "-r", path, "-nn", "-e"], capture_output=True, text=True)
     assert out.stdout.count("length 562: ") >= 3, out.stdout
+
+
+async def test_the_run_frame_tab_takes_typing_into_its_spec() -> None:
+    """Keys typed on the Run frame tab go into the spec, not to d (detach) or r (reset)."""
+    from tests.tui.conftest import FrozenWorkbench, settle
+    from xdp_tui.app import XdpTuiApp
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.lessons)
+        await settle(app, pilot)
+        await pilot.press("8")
+        spec = app.workshop.query_one("#wb-spec", Input)
+        assert await wait_for(pilot, lambda: app.focused is spec)
+        await pilot.press("d", "r")
+        assert spec.value == "dr"
+        assert not app.screen.is_modal  # no "reset your file?" question
+        await pilot.press("escape")
+        assert app.focused is None

@@ -90,12 +90,16 @@ def _attach_from_keys(pane: Pane, lab: Any) -> None:
     assert paths.pin_dir(lab.outer).is_dir()
 
 
-@pytest.mark.parametrize("quit_key", ["q", "C-c"])
+# ctrl+q quits (Textual's convention); ctrl+c copies and must leave the app running.
+@pytest.mark.parametrize("quit_key", ["q", "C-q"])
 def test_keys_build_attach_and_quit_cleans_up(pane: tuple[Pane, Any], quit_key: str) -> None:
     tmux, lab = pane
     _attach_from_keys(tmux, lab)
     prog_id = attach.query(lab.outer).prog_id
     assert f"#{prog_id}" in tmux.text()
+    tmux.keys("C-c")
+    time.sleep(1.0)
+    assert tmux.alive() and attach.query(lab.outer).prog_id == prog_id
     tmux.keys(quit_key)
     assert tmux.wait(lambda: not tmux.alive()), tmux.text()
     assert attach.query(lab.outer).prog_id is None

@@ -273,3 +273,26 @@ async def test_fast_lines_draw_exactly_what_textual_would(theme: str | None) -> 
         await pilot.pause()
         compared = sum(lines_as_textual_draws_them(w) for w in app.query(CachedLines))
         assert compared > 10
+
+
+async def test_the_af_xdp_socket_line_shows_rates_totals_and_notes() -> None:
+    """advanced03: the workshop's socket under the interface lines (and nothing otherwise)."""
+    import dataclasses
+
+    from xdp_tui.engine.afxdp import XskRates
+
+    app = StatsApp([make_sample(1)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        stats = app.query_one(LiveStats)
+        await pilot.pause()
+        assert "AF_XDP" not in screen_text(app)
+        sample = dataclasses.replace(
+            live(make_sample(2)),
+            xsk=XskRates(rx_pps=1234.0, tx_pps=617.0, rx_packets=5000, tx_packets=2500),
+            xsk_note="xdp_echo_reply did not load: refused",
+        )
+        stats.update_sample(sample)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "AF_XDP q0  rx 1,234 pps (5,000)  ·  tx 617 pps (2,500)" in text
+        assert "AF_XDP     xdp_echo_reply did not load: refused" in text

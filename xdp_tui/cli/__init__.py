@@ -3,6 +3,11 @@
 Each domain module exposes `register(subparsers)`; its parsers set
 `func=handler` (returning an exit code) and `needs_root=True|False`.
 Expected failures are `XdpTuiError`s and print as one located message.
+
+Start-up is kept short because the instructor's room runs `xdp-tui progress
+--all-users --json` on every learner VM every few seconds (issue 16): a
+command line naming a known command builds only its domain's parsers, and
+modules are imported where they are used, not at the top of this one.
 """
 
 from __future__ import annotations
@@ -17,13 +22,29 @@ from xdp_tui import __version__
 from xdp_tui.cli.output import lab_name
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.privileges import require_root
-from xdp_tui.sweep import sweep_after_killed_runs
 
 # Domain modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("doctor", "env", "engine", "observe", "capture", "lessons", "room")
 
+# Which domain module registers each command, so that `xdp-tui progress` imports
+# and builds the lessons parsers only. A command missing here still works (the
+# full parser is built); tests/foundation/test_cli_startup.py keeps this complete.
+COMMAND_MODULE = {
+    "doctor": "doctor",
+    "env": "env",
+    **dict.fromkeys(("build", "load", "unload", "status", "clean"), "engine"),
+    **dict.fromkeys(("stats", "monitor", "trace", "samples"), "observe"),
+    **dict.fromkeys(("capture", "run"), "capture"),
+    **dict.fromkeys(("lessons", "check", "progress", "hint", "diff", "workspace"), "lessons"),
+    "room": "room",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+# Options of the top-level parser that take a value (skipped when finding the command).
+_TOP_OPTIONS_WITH_VALUE = ("--lab",)
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with the commands of MODULES (default: all, as --help shows them)."""
     parser = argparse.ArgumentParser(
         prog="xdp-tui",
         description="A terminal workshop for XDP. Without a command, starts the TUI.",
@@ -34,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=_run_tui, needs_root=True)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if modules is None else modules:
         try:
             module = importlib.import_module(f"xdp_tui.cli.{name}")
         except ModuleNotFoundError as exc:  # a domain still being written
@@ -51,12 +72,36 @@ def _run_tui(args: argparse.Namespace) -> int:
     return run_app(lab=args.lab)
 
 
+def modules_for(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The domain modules ARGV needs: its command's alone, else all of them.
+
+    All of them whenever the command is not plainly known: top-level help, a
+    typo (argparse then lists every command), no command (the TUI) or an option
+    before the command that this scan does not know (None: all).
+    """
+    tokens = iter(argv)
+    for token in tokens:
+        if token in _TOP_OPTIONS_WITH_VALUE:
+            next(tokens, None)  # its value, whatever it says
+        elif token.split("=", 1)[0] in _TOP_OPTIONS_WITH_VALUE:
+            continue
+        elif token in COMMAND_MODULE:
+            return (COMMAND_MODULE[token],)
+        else:
+            break
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(modules_for(argv))
     args = parser.parse_args(argv)
     try:
         if args.needs_root:
             require_root("xdp-tui" if args.func is _run_tui else f"xdp-tui {args.command_name}")
+        from xdp_tui.sweep import sweep_after_killed_runs
+
         sweep_after_killed_runs()
         return int(args.func(args) or 0)
     except XdpTuiError as exc:

@@ -28,7 +28,7 @@ from xdp_tui.cli.output import (
 from xdp_tui.engine.actions import XDP_ACTIONS
 
 if TYPE_CHECKING:
-    from xdp_tui.engine.capture import CapturedPacket, PcapngWriter
+    from xdp_tui.engine.capture import Capture, CapturedPacket, PcapngWriter
     from xdp_tui.engine.testrun import TestRunResult
 
 POLL_MS = 200
@@ -85,28 +85,37 @@ def _capture(args: argparse.Namespace) -> int:
     from xdp_tui.engine.capture import Capture, PcapngWriter
 
     dev = default_lab(args.dev)
-    writer = PcapngWriter(args.write) if args.write else None
-    shown = 0
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
         with Capture.start(dev, snaplen=args.snaplen, rate=args.rate, force=args.force) as cap:
-            while args.count is None or shown < args.count:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                for packet in cap.poll(POLL_MS):
-                    if args.verdict and packet.verdict_name != args.verdict:
-                        continue
-                    _emit(packet, args.json, writer)
-                    shown += 1
-                    if args.count is not None and shown >= args.count:
-                        break
-            _report_losses(cap.counters().to_dict(), writer)
+            # Opened once the interface is known good: a refusal names the interface,
+            # not the file (closing an unwritable file raised over it).
+            writer = PcapngWriter(args.write) if args.write else None
+            try:
+                _capture_until_done(cap, args, deadline, writer)
+            finally:
+                if writer is not None:
+                    writer.close()
     except KeyboardInterrupt:
         pass
-    finally:
-        if writer is not None:
-            writer.close()
     return 0
+
+
+def _capture_until_done(
+    cap: Capture, args: argparse.Namespace, deadline: float | None, writer: PcapngWriter | None
+) -> None:
+    shown = 0
+    while args.count is None or shown < args.count:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        for packet in cap.poll(POLL_MS):
+            if args.verdict and packet.verdict_name != args.verdict:
+                continue
+            _emit(packet, args.json, writer)
+            shown += 1
+            if args.count is not None and shown >= args.count:
+                break
+    _report_losses(cap.counters().to_dict(), writer)
 
 
 def _emit(packet: CapturedPacket, as_json: bool, writer: PcapngWriter | None) -> None:

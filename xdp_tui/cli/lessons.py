@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import socket
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,12 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all_passed else 1
 
 
+def _hostname() -> str:
+    """socket.gethostname() (on Linux the uname node name), without importing socket:
+    the room runs `progress --all-users --json` on every host every few seconds."""
+    return os.uname().nodename
+
+
 def _progress(args: argparse.Namespace) -> int:
     from xdp_tui.lessons import Progress, catalog
 
@@ -165,7 +171,7 @@ def _progress(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             {
-                "hostname": socket.gethostname(),
+                "hostname": _hostname(),
                 "file": str(progress.path),
                 "lessons": summary,
                 "problem": progress.problem,
@@ -179,7 +185,6 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def _all_users_progress(args: argparse.Namespace) -> int:
-    import os
     import time
 
     from xdp_tui.lessons import catalog, users_progress_report
@@ -190,6 +195,11 @@ def _all_users_progress(args: argparse.Namespace) -> int:
         )
     if args.user is not None:
         return _one_user_detail(args)
+    if args.diff is not None:  # was silently ignored: the instructor saw no diff, no reason
+        raise XdpTuiError(
+            "--diff shows one learner's workspace: name them with --user",
+            hint="sudo xdp-tui progress --all-users --user NAME --diff",
+        )
     lessons = catalog()
     total = sum(len(lesson.assignments) for lesson in lessons)
     users: list[dict[str, Any]] = []
@@ -213,7 +223,7 @@ def _all_users_progress(args: argparse.Namespace) -> int:
             | progress.activity()
         )
     if args.json:
-        print_json({"hostname": socket.gethostname(), "users": users, "skipped": skipped})
+        print_json({"hostname": _hostname(), "users": users, "skipped": skipped})
         return 0
     if not users and not skipped:
         print("nobody on this machine has checked an assignment yet")
@@ -230,7 +240,7 @@ def _one_user_detail(args: argparse.Namespace) -> int:
 
     homes = dict(machine_homes())
     if args.user not in homes:
-        raise XdpTuiError(f"no user {args.user!r} on this machine", location=socket.gethostname())
+        raise XdpTuiError(f"no user {args.user!r} on this machine", location=_hostname())
     home = homes[args.user]
     activity = Progress.load(home / HOME_PROGRESS).activity()
     lesson_id = args.diff or activity["current_lesson"]
@@ -238,7 +248,7 @@ def _one_user_detail(args: argparse.Namespace) -> int:
     if args.diff is not None and lesson_id:
         diff = _workspace_diff(get_lesson(lesson_id), home)
     detail = {
-        "hostname": socket.gethostname(),
+        "hostname": _hostname(),
         "user": args.user,
         "lesson": lesson_id,
         "diff": diff,

@@ -13,8 +13,9 @@ header it included (clang's own dependency list, `-MD`).
 A warm compiler: half of compiling a small lesson file is clang starting
 (mapping libLLVM and running its static constructors, ~25 ms). So clang
 reads the source from stdin, and after a build we start the next clang
-right away: it gets through its start-up on the other core and then waits
-for its input. The next build of a file in the same folder only feeds it the
+(from a thread; after the attach when the build is part of a load, see
+next_compiler_after): it gets through its start-up on the other core and
+then waits for its input. The next build of a file in the same folder only feeds it the
 text. A `#line 1 "<path>"` in front keeps diagnostics, debug info and BTF
 line info naming the real file; clang runs in the source's folder so
 `#include "x.h"` finds the same headers. One-shot processes (the CLI) turn
@@ -40,10 +41,10 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from xdp_tui import config, userfiles
 from xdp_tui.errors import XdpTuiError
@@ -264,6 +265,10 @@ def workspace_include_dirs(folder: Path) -> list[Path]:
         raise XdpTuiError(
             f"{WORKSPACE_CONFIG} is not valid TOML: {exc}", location=str(config)
         ) from None
+    except RecursionError:  # tomllib recurses into "[[[[..."
+        raise XdpTuiError(
+            f"{WORKSPACE_CONFIG} is nested too deeply", location=str(config)
+        ) from None
     if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
         raise XdpTuiError(
             "include_dirs must be a list of folder names",
@@ -278,7 +283,8 @@ def _include_dirs(source: Path, include_dirs: Sequence[Path]) -> list[Path]:
     given = [Path(d).resolve() for d in include_dirs]
     for folder in given:
         if not folder.is_dir():
-            raise XdpTuiError(f"include folder {folder} does not exist", location=f"-I {folder}")
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise XdpTuiError(f"include folder {folder} {what}", location=f"-I {folder}")
     return given + workspace_include_dirs(source.parent)
 
 
@@ -403,11 +409,11 @@ def _stamp_path(obj: Path) -> Path:
     return obj.with_name(obj.name + ".xdp-tui-build.json")
 
 
-def _digest(source: Path, deps: list[str], flags: list[str]) -> str:
+def _digest(source: Path, source_digest: str, deps: list[str], flags: list[str]) -> str:
     h = hashlib.sha256()
     h.update(_clang_identity().encode())
     h.update("\0".join(flags).encode())
-    h.update(str(source).encode() + b"\0" + _source_digest(source).encode())
+    h.update(str(source).encode() + b"\0" + source_digest.encode())
     for path in deps:
         h.update(path.encode() + b"\0" + _header_digest(path))
     return h.hexdigest()
@@ -445,16 +451,23 @@ def _header_digest(path: str) -> bytes:
     return digest
 
 
-def _source_digest(source: Path) -> str:
-    return hashlib.sha256(userfiles.read_source(source)).hexdigest()
+def _source_digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
 
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
-    return _up_to_date_stamp(source, obj, flags) is not None
+    try:
+        digest = _source_digest(userfiles.read_source(source))
+    except XdpTuiError:
+        return False  # build() says what is wrong with the file
+    return _up_to_date_stamp(source, digest, obj, flags) is not None
 
 
-def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, object] | None:
-    """The stamp of OBJ when it is still the build of SOURCE with FLAGS, else None."""
+def _up_to_date_stamp(
+    source: Path, source_digest: str, obj: Path, flags: list[str]
+) -> dict[str, object] | None:
+    """The stamp of OBJ when it is still the build of SOURCE (its text hashed to
+    SOURCE_DIGEST) with FLAGS, else None."""
     try:
         with open(_stamp_path(obj), "rb") as handle:
             stamp = json.loads(handle.read(DEPFILE_READ_LIMIT))
@@ -464,12 +477,12 @@ def _up_to_date_stamp(source: Path, obj: Path, flags: list[str]) -> dict[str, ob
         return None
     # An edited source (the usual case) is told by its own hash alone, before
     # hashing every header it includes (a few hundred kB with <linux/bpf.h>).
-    if stamp.get("source_digest") != _source_digest(source):
+    if stamp.get("source_digest") != source_digest:
         return None
     deps = stamp.get("deps", [])
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         return None
-    if stamp.get("digest") != _digest(source, deps, flags):
+    if stamp.get("digest") != _digest(source, source_digest, deps, flags):
         return None
     return stamp
 
@@ -494,12 +507,14 @@ def _read_depfile(depfile: Path, source: Path) -> list[str]:
     return sorted(found - {str(source)})
 
 
-def _write_stamp(source: Path, obj: Path, deps: list[str], flags: list[str], raw: str) -> None:
+def _write_stamp(
+    source: Path, source_digest: str, obj: Path, deps: list[str], flags: list[str], raw: str
+) -> None:
     stamp = {
         "source": str(source),
-        "source_digest": _source_digest(source),
+        "source_digest": source_digest,
         "deps": deps,
-        "digest": _digest(source, deps, flags),
+        "digest": _digest(source, source_digest, deps, flags),
         # clang's words (warnings) of the build: an unchanged rebuild shows them again.
         "raw": raw,
     }
@@ -549,12 +564,11 @@ class _Clang:
         command = [CLANG, *flags, "-MD", "-MF", str(self.depfile), "-x", "c", "-c", "-"]
         try:
             self.proc = subprocess.Popen(
-                [*command, "-o", str(self.obj)],
+                _as_learner([*command, "-o", str(self.obj)], self.workdir),
                 cwd=folder,  # quoted includes resolve from here, as from the file itself
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                **_as_learner(self.workdir),
             )
         except OSError as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -568,11 +582,12 @@ class _Clang:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def compile(self, source: Path) -> _Compiled:
-        """Feed SOURCE's text (under its own name) and wait for clang to finish."""
-        text = _line_directive(source) + _without_bom(userfiles.read_source(source))
+    def compile(self, source: Path, text: bytes) -> _Compiled:
+        """Feed TEXT (SOURCE's, read by the caller) under SOURCE's name and wait for clang."""
         try:
-            _, err = self.proc.communicate(text, timeout=COMPILE_TIMEOUT_S)
+            _, err = self.proc.communicate(
+                _line_directive(source) + _without_bom(text), timeout=COMPILE_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired:
             self.discard()
             raise XdpTuiError(
@@ -594,19 +609,22 @@ class _Clang:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _as_learner(workdir: Path) -> dict[str, Any]:
-    """Popen arguments that run clang as the learner when root builds for one.
+def _as_learner(command: list[str], workdir: Path) -> list[str]:
+    """COMMAND (clang's) run as the learner when root builds for one.
 
     clang reads whatever the source `#include`s: as root, a learner's
     `#include "/etc/shadow"` would print that file in its error messages.
     The work folder is handed to the learner for clang's outputs, which root
-    then reads without following links (`_take_object`).
+    then reads without following links (`_take_object`). The switch is
+    setpriv's (uid, gid and groups, as Popen's user= would set them): with
+    user= Python forks this whole process (3-10 ms for the TUI) instead of
+    a vfork, and the fork holds the GIL.
     """
     who = userfiles.learner()
     if os.geteuid() != 0 or not who.is_other:
-        return {}
+        return command
     os.chown(workdir, who.uid, who.gid)
-    return {"user": who.uid, "group": who.gid, "extra_groups": list(who.groups)}
+    return userfiles.learner_command(command)
 
 
 # A lesson's object is tens of kB; what clang wrote is read up to this much.
@@ -682,6 +700,10 @@ _warm_lock = threading.Lock()
 _warm: _Clang | None = None
 _warm_enabled = True
 _swept = False
+# The thread starting the clang for the next build (see _start_warm_soon).
+_starting: threading.Thread | None = None
+# Per thread: inside next_compiler_after(), the (folder, flags) to start it for.
+_held = threading.local()
 
 
 def keep_compiler_warm(enabled: bool) -> None:
@@ -695,6 +717,7 @@ def keep_compiler_warm(enabled: bool) -> None:
 def discard_warm_compiler() -> None:
     """Stop the clang waiting for the next build, if any (also done at exit)."""
     global _warm
+    _wait_for_start()
     with _warm_lock:
         spare, _warm = _warm, None
     if spare is not None:
@@ -704,6 +727,7 @@ def discard_warm_compiler() -> None:
 def _take_warm(folder: Path, flags: list[str]) -> _Clang | None:
     """The waiting clang if it was started for this folder and these flags."""
     global _warm
+    _wait_for_start()
     with _warm_lock:
         if _warm is None or _warm.key != _warm_key(folder, flags):
             return None  # one for another folder stays for the build it waits for
@@ -728,6 +752,65 @@ def _start_warm(folder: Path, flags: list[str], *, always: bool = False) -> None
         old, _warm = _warm, spare
     if old is not None:
         old.discard()
+
+
+def _start_warm_soon(folder: Path, flags: list[str]) -> None:
+    """_start_warm in a thread, so the build returns at once.
+
+    Starting clang costs the caller 1-5 ms (a work folder, prlimit, and a
+    full fork when clang runs as the learner: no vfork with a user switch).
+    The caller goes on to load and attach, mostly waiting in the kernel, so
+    the thread does that work meanwhile. Whoever needs the clang waits for it.
+    """
+    global _starting
+    if not _warm_enabled:
+        return
+    if getattr(_held, "active", False):
+        _held.pending = (folder, flags)
+        return
+    _wait_for_start()
+    thread = threading.Thread(
+        target=_start_warm, args=(folder, flags), name="warm-clang", daemon=True
+    )
+    thread.start()  # before it is published: a thread not started yet cannot be joined
+    with _warm_lock:
+        _starting = thread
+
+
+@contextlib.contextmanager
+def next_compiler_after() -> Iterator[None]:
+    """Builds in the block start the clang for the next build only when it ends.
+
+    For a load: clang's start-up keeps the other core busy for ~25 ms, and
+    the kernel's RCU grace periods, which a native attach waits for, took
+    ~20 ms longer with it running (median over 24 attaches on the 2-core VM).
+    """
+    if getattr(_held, "active", False):
+        yield
+        return
+    _held.active, _held.pending = True, None
+    try:
+        yield
+    finally:
+        _held.active = False
+        pending, _held.pending = _held.pending, None
+        if pending is not None:  # also after a failed load: the fix is built next
+            _start_warm_soon(*pending)
+
+
+def _wait_for_start() -> None:
+    """Wait until the clang being started (if any) is waiting (or failed to start)."""
+    with _warm_lock:
+        thread = _starting
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def waiting_compiler() -> _Clang | None:
+    """The clang waiting for the next build, once it has started (tests look at it)."""
+    _wait_for_start()
+    with _warm_lock:
+        return _warm
 
 
 def _sweep_dead_workdirs() -> None:
@@ -783,7 +866,10 @@ def build(
         raise XdpTuiError(f"{what}: {source}", location=str(source))
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
-    stamp = _up_to_date_stamp(source, obj, flags)
+    # Read once: the text the stamp is checked against is the text clang compiles.
+    text = userfiles.read_source(source)
+    source_digest = _source_digest(text)
+    stamp = _up_to_date_stamp(source, source_digest, obj, flags)
     if stamp is not None:
         raw = str(stamp.get("raw", ""))
         return BuildResult(
@@ -799,7 +885,7 @@ def build(
     _stamp_path(obj).unlink(missing_ok=True)
     clang = _take_warm(source.parent, flags) or _Clang(source.parent, flags)
     try:
-        done = clang.compile(source)
+        done = clang.compile(source, text)
         diagnostics = parse_diagnostics(done.raw)
         # clang wrote into its work folder, so a failed build never leaves a
         # stale object where the old good one was mistaken for the new one.
@@ -807,7 +893,8 @@ def build(
         raw = done.raw
         if ok:
             _take_object(done.obj, obj)
-            _write_stamp(source, obj, _read_depfile(done.depfile, source), flags, done.raw)
+            deps = _read_depfile(done.depfile, source)
+            _write_stamp(source, source_digest, obj, deps, flags, done.raw)
         elif (limit := _limit_words(done.returncode, done.raw)) is not None:
             diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
         elif (crash := crash_diagnostic(raw, done.returncode, source)) is not None:
@@ -819,7 +906,7 @@ def build(
     finally:
         clang.discard()
     if warm_next:
-        _start_warm(source.parent, flags)  # starts up while the caller loads and attaches
+        _start_warm_soon(source.parent, flags)  # starts up while the caller loads and attaches
     return BuildResult(source=source, obj=obj, ok=ok, diagnostics=diagnostics, raw=raw)
 
 

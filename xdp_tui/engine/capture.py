@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes as C
 import errno
 import functools
+import logging
 import os
 import struct
 import threading
@@ -496,10 +497,12 @@ class PcapngWriter:
     def __init__(self, path: Path) -> None:
         from scapy.utils import PcapNgWriter
 
+        # An empty file makes scapy warn on stderr that it guessed Ethernet: it is.
+        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
         try:
             self._writer = PcapNgWriter(str(path))
         except OSError as exc:
-            raise XdpTuiError(f"cannot write: {exc.strerror}", location=str(path)) from None
+            raise _cannot_write(path, exc) from None
         self.path = path
         self.count = 0
 
@@ -510,8 +513,18 @@ class PcapngWriter:
         frame.time = packet.time
         frame.wirelen = packet.len_out
         frame.comments = [packet_comment(packet).encode()]
-        self._writer.write(frame)
+        try:
+            self._writer.write(frame)
+        except OSError as exc:  # a full disk, a quota
+            raise _cannot_write(self.path, exc) from None
         self.count += 1
 
     def close(self) -> None:
-        self._writer.close()
+        try:
+            self._writer.close()  # flushes: a full disk shows here
+        except OSError as exc:
+            raise _cannot_write(self.path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> XdpTuiError:
+    return XdpTuiError(f"cannot write: {exc.strerror or exc}", location=str(path))

@@ -15,6 +15,7 @@ map of the same shape (with its values) or pins the new one there.
 from __future__ import annotations
 
 import ctypes as C
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,8 @@ BPF_PROG_TYPE_XDP = 6
 # 1 MiB is enough even for a program that hits the 1M-instruction limit.
 LOG_BUF_SIZE = 1 << 20
 ELF_MAGIC = b"\x7fELF"
+# Lesson objects are kilobytes; a huge "object" is a mistake (or a sparse file).
+OBJECT_MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,14 @@ class BpfObject(Closable):
         if not handle:
             err = errno_of(handle)
             log = _libbpf_lines(messages)
+            if "legacy map definitions" in log:  # old kernel samples' maps
+                raise XdpTuiError(
+                    'maps declared as struct bpf_map_def in SEC("maps"): libbpf 1.0+ no longer reads them',
+                    location=str(path),
+                    hint="declare each map BTF-style: struct { __uint(type, ...); __type(key, ...); "
+                    '__type(value, ...); __uint(max_entries, N); } name SEC(".maps");',
+                    detail=log,
+                )
             if err in (LibbpfErrno.LIBELF, LibbpfErrno.FORMAT) or "elf" in log.lower():
                 raise XdpTuiError(
                     "not a valid BPF object file (libbpf could not parse the ELF)",
@@ -223,6 +234,16 @@ class BpfObject(Closable):
 
     # ---- load ------------------------------------------------------------
 
+    def _loaded_with(self, name: str, xdp: bool) -> set[str]:
+        """NAME, and with a tail-call map every XDP program of the object: the targets must
+        be loaded too (a prog array set up in C refused to load with its targets left out).
+
+        Otherwise NAME alone, so a broken other function does not stop the chosen one.
+        """
+        if xdp and any(spec.type == "prog_array" for spec in self.maps):
+            return {name, *self.xdp_programs}
+        return {name}
+
     def choose_program(self, program: str | None, *, xdp_only: bool = True) -> str:
         """Resolve which XDP program to load; clear errors for unknown or ambiguous names,
         and for programs of another type (listed with their type, then refused) unless
@@ -280,12 +301,15 @@ class BpfObject(Closable):
         if not xdp and program is None:
             raise XdpTuiError("which program? name it", location=self.where)
         name = self.choose_program(program, xdp_only=xdp)
+        together = self._loaded_with(name, xdp)
         for prog in self._program_handles():
-            _prog_set_autoload(prog, _text(_prog_name(prog)) == name)
+            prog_name = _text(_prog_name(prog))
+            _prog_set_autoload(prog, prog_name in together)
+            if prog_name in together:
+                # Say it is XDP instead of letting libbpf guess from the section name
+                # (it refuses `xdp_patch_ports` with "missing BPF prog type").
+                _prog_set_type(prog, prog_type)
         chosen = _find_program(self.handle, name.encode())
-        # Say it is XDP instead of letting libbpf guess from the section name
-        # (it refuses `xdp_patch_ports` with "missing BPF prog type").
-        _prog_set_type(chosen, prog_type)
         # Log level 0 with a buffer: libbpf asks for the verifier log (level 1)
         # only when a load fails, so a success never runs out of log space.
         self._log_buf = C.create_string_buffer(LOG_BUF_SIZE)
@@ -446,12 +470,20 @@ def _not_xdp_error(spec: ProgramSpec, xdp: list[ProgramSpec], where: str) -> Xdp
 
 
 def _check_is_object(path: Path) -> None:
+    if not path.is_file():
+        what = "not a regular file" if path.exists() else "no such object file"
+        raise XdpTuiError(what, location=str(path))
     try:
-        head = path.read_bytes()[:4] if path.is_file() else None
+        with path.open("rb") as handle:  # 4 bytes, not the whole file
+            head = handle.read(len(ELF_MAGIC))
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise XdpTuiError(f"cannot read the object: {exc.strerror}", location=str(path)) from exc
-    if head is None:
-        raise XdpTuiError("no such object file", location=str(path))
+    if size > OBJECT_MAX_BYTES:
+        raise XdpTuiError(
+            f"is {size} bytes; a BPF object is at most {OBJECT_MAX_BYTES >> 20} MiB here",
+            location=str(path),
+        )
     if head == b"":
         raise XdpTuiError(
             "the object file is empty",

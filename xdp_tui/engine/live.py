@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Union
 from xdp_tui.engine.actions import action_name
 
 if TYPE_CHECKING:  # only types: widgets import this module, and libbpf loads late
+    from xdp_tui.engine.afxdp import XskRates
     from xdp_tui.engine.monitor import ExceptionMonitor, TraceLine
 
 # A decoded map key or value: numbers, strings, structs (dicts) and arrays (lists).
@@ -112,6 +113,8 @@ class LiveSample:
     run: RunRates | None = None
     monitor: MonitorTotals = field(default_factory=MonitorTotals)
     trace: tuple[str, ...] = ()  # bpf_printk lines read since the previous sample
+    xsk: XskRates | None = None  # the workshop's AF_XDP socket, when the program has an xsks_map
+    xsk_note: str = ""  # e.g. why the socket does not answer
 
     def same_numbers(self, other: LiveSample | None) -> bool:
         """OTHER shows exactly what this shows (trace lines aside: they are new each time)."""

@@ -13,6 +13,8 @@ with correct lengths and checksums, then cut if asked.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,11 @@ def frame_from_spec(spec: str, *, base: Path | None = None) -> bytes:
     return frame
 
 
+_MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
+# scapy's letters: FIN SYN RST PSH ACK URG ECE CWR (NS)
+TCP_FLAG_LETTERS = "FSRPAUECN"
+
+
 class _Values:
     """Typed access to a spec's fields, with located errors."""
 
@@ -141,6 +148,35 @@ class _Values:
     def text(self, key: str, default: str) -> str:
         return self.fields.get(key, default)
 
+    def mac(self, key: str) -> str:
+        # scapy takes a malformed MAC without a word and puts junk in the frame
+        value = self.text(key, DEFAULTS[key])
+        if not _MAC_RE.fullmatch(value):
+            raise _spec_error(
+                self.spec, f"field '{key}' = '{value}' is not a MAC like 02:00:00:00:00:01"
+            )
+        return value
+
+    def address(self, key: str, family: int) -> str:
+        # An address literal only: scapy would resolve a name through DNS (slow, or a hang).
+        value = self.text(key, DEFAULTS[f"{key}{family}"])
+        try:
+            parsed = ipaddress.ip_address(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.version != family:
+            raise _spec_error(self.spec, f"field '{key}' = '{value}' is not an IPv{family} address")
+        return value
+
+    def tcp_flags(self) -> str:
+        value = self.text("flags", "S")
+        if not value or set(value) - set(TCP_FLAG_LETTERS):
+            raise _spec_error(
+                self.spec,
+                f"field 'flags' = '{value}' is not TCP flag letters ({TCP_FLAG_LETTERS})",
+            )
+        return value
+
 
 @functools.cache
 def _scapy() -> Any:
@@ -156,7 +192,7 @@ def _scapy() -> Any:
 def _build(template: Template, v: _Values) -> bytes:
     l2, inet, inet6, raw = _scapy()
     try:
-        pkt = l2.Ether(src=v.text("smac", DEFAULTS["smac"]), dst=v.text("dmac", DEFAULTS["dmac"]))
+        pkt = l2.Ether(src=v.mac("smac"), dst=v.mac("dmac"))
         outer = v.number("qinq", 0, MAX_VLAN, None)
         inner = v.number("vlan", 0, MAX_VLAN, None)
         if outer is not None:
@@ -183,10 +219,9 @@ def _with_type(pkt: Any, ethertype: int) -> Any:
 def _ip_layer(family: int, v: _Values, inet: Any, inet6: Any) -> Any:
     hops = v.int_field("hops", 0, 255, 64)
     length = v.number("iplen", 0, 0xFFFF, None)  # None: scapy computes the true one
+    src, dst = v.address("src", family), v.address("dst", family)
     if family == 6:
-        src, dst = v.text("src", DEFAULTS["src6"]), v.text("dst", DEFAULTS["dst6"])
         return inet6.IPv6(src=src, dst=dst, hlim=hops, plen=length)
-    src, dst = v.text("src", DEFAULTS["src4"]), v.text("dst", DEFAULTS["dst4"])
     return inet.IP(src=src, dst=dst, ttl=hops, len=length)
 
 
@@ -201,7 +236,7 @@ def _l4_layer(template: Template, v: _Values, inet: Any, inet6: Any) -> Any:
     dport = v.int_field("dport", 0, 0xFFFF, 9)
     if template.name.startswith("udp"):
         return inet.UDP(sport=sport, dport=dport)
-    return inet.TCP(sport=sport, dport=dport, flags=v.text("flags", "S"))
+    return inet.TCP(sport=sport, dport=dport, flags=v.tcp_flags())
 
 
 # ---- pcap ------------------------------------------------------------------
@@ -218,29 +253,31 @@ def frame_from_pcap(spec: str, *, base: Path | None = None) -> bytes:
     except ValueError:
         raise _spec_error(spec, f"'#{index_text}' is not a frame number") from None
     path = (base or Path.cwd()) / name
-    frames = read_pcap_frames(path, limit=index, where=spec)
-    if index < 1 or index > len(frames):
+    if index < 1:
+        raise _spec_error(spec, f"'#{index_text}' is not a frame number (they start at 1)")
+    frame, seen = _pcap_frame(path, index, where=spec)
+    if frame is None:
         raise _spec_error(
-            spec, f"{path} has {len(frames)} frame(s); there is no frame #{index}", hint=None
+            spec, f"{path} has {seen} frame(s); there is no frame #{index}", hint=None
         )
-    return frames[index - 1]
+    return frame
 
 
-def read_pcap_frames(path: Path, *, limit: int | None = None, where: str = "") -> list[bytes]:
-    """The first LIMIT frames of a pcap/pcapng file, as bytes."""
+def _pcap_frame(path: Path, index: int, *, where: str) -> tuple[bytes | None, int]:
+    """Frame INDEX (from 1) of a pcap/pcapng file and how many were read: only it is kept,
+    so `#99999999` on a large capture costs a pass over the file, not its size in memory."""
     from scapy.utils import PcapReader
 
     if not path.is_file():
-        raise XdpTuiError(f"no such capture file: {path}", location=where or str(path))
-    frames: list[bytes] = []
+        what = "not a regular file" if path.exists() else "no such capture file"
+        raise XdpTuiError(f"{what}: {path}", location=where)
+    seen = 0
     try:
         with PcapReader(str(path)) as reader:
             for pkt in reader:
-                frames.append(bytes(pkt))
-                if limit is not None and len(frames) >= limit:
-                    break
+                seen += 1
+                if seen == index:
+                    return bytes(pkt), seen
     except Exception as exc:  # scapy says "Not a supported capture file" and the like
-        raise XdpTuiError(
-            f"cannot read {path} as pcap or pcapng: {exc}", location=where or str(path)
-        ) from None
-    return frames
+        raise XdpTuiError(f"cannot read {path} as pcap or pcapng: {exc}", location=where) from None
+    return None, seen

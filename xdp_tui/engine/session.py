@@ -24,7 +24,7 @@ from pathlib import Path
 from xdp_tui import labs, paths, pins
 from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
-from xdp_tui.engine.build import build_or_raise
+from xdp_tui.engine.build import build_or_raise, next_compiler_after
 from xdp_tui.engine.libbpf import BpfObject
 from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
 
@@ -127,7 +127,7 @@ def load_program(
     if mode not in attach_mod.MODES:
         raise XdpTuiError(f"unknown XDP mode {mode!r}", hint="use native, skb or auto")
     check_safe(dev, force=force)  # before anything is built, pinned or attached
-    with device_lock(dev):
+    with device_lock(dev), next_compiler_after():
         return _load_locked(path, dev, program, mode, persistent, force, pin_maps, include_dirs)
 
 
@@ -211,10 +211,8 @@ def _load_locked(
 
 def _record_pins(dev: str, obj: BpfObject, *, created_dir: bool) -> None:
     """Remember the pins this load made: unload and clean remove those, and only those."""
-    if created_dir and paths.pin_dir(dev).is_dir():
-        pins.record_dir_created(dev)
-    for pin in obj.pinned_now:
-        pins.record_pin(dev, pin)
+    dir_created = created_dir and paths.pin_dir(dev).is_dir()
+    pins.record_pins(dev, obj.pinned_now, dir_created=dir_created)
 
 
 # ---- one load or unload per device at a time ------------------------------

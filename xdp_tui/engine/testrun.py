@@ -196,7 +196,7 @@ def load_cases(path: Path) -> list[SavedCase]:
     try:
         data = json.loads(userfiles.read_text(path, CASES_MAX_BYTES))
         return [SavedCase(str(c["name"]), str(c["spec"])) for c in data]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # "[[[[...": too deep
         raise XdpTuiError(
             f"the saved packet cases are unreadable: {exc}",
             location=str(path),

@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ DEFAULT_COMMAND = "sudo -n xdp-tui"
 # Host var naming another invocation (a wrapper, a venv path) on that host.
 COMMAND_VAR = "xdp_tui_command"
 _INVENTORY_TIMEOUT_S = 60.0
+# An inventory is a small text file (or Ansible's inventory folder); more is a mistake.
+_INVENTORY_LIMIT = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,26 @@ def load_inventory(path: Path) -> list[RoomHost]:
         raise XdpTuiError(
             "no such inventory", location=str(path), hint="pass --inventory FILE (INI or YAML)"
         )
+    _check_readable_inventory(path)
     tool = _ansible_inventory_tool()
     hostvars = _read_with_ansible(tool, path) if tool else _read_without_ansible(path)
     if not hostvars:
         raise XdpTuiError("the inventory names no hosts", location=str(path))
     return sorted((_host(name, hvars, path) for name, hvars in hostvars.items()), key=_order)
+
+
+def _check_readable_inventory(path: Path) -> None:
+    """Refuse devices, FIFOs and huge files before Ansible (or we) read them without end."""
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        return  # Ansible reads inventory folders itself
+    if not stat.S_ISREG(info.st_mode):
+        raise XdpTuiError("not a regular file or folder", location=str(path))
+    if info.st_size > _INVENTORY_LIMIT:
+        raise XdpTuiError(
+            f"is {info.st_size} bytes; an inventory is at most {_INVENTORY_LIMIT} bytes",
+            location=str(path),
+        )
 
 
 def _order(host: RoomHost) -> tuple[str, str]:

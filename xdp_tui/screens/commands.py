@@ -26,7 +26,7 @@ class WorkshopCommands(Provider):
         if isinstance(screen, WorkshopScreen):
             for lesson in screen.lessons:
                 goto = partial(screen.go_to_lesson, lesson.id)
-                entries.append((f"Lesson: {lesson.title}", lesson.id, goto))
+                entries.append((f"Lesson {lesson.id}: {lesson.title}", "Open this lesson", goto))
         return entries
 
     async def discover(self) -> Hits:

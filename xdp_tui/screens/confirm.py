@@ -10,6 +10,9 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    # No is focused from the first frame: an Enter typed ahead (before on_mount
+    # ran) otherwise pressed the first button, Yes, and reset a learner's work.
+    AUTO_FOCUS = "#no"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 from textual.app import ComposeResult
@@ -10,11 +11,18 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from xdp_tui.widgets.key_bar import bound_keys
+
 INTRO = (
     "Pick a lesson on the left and read it. Press b to build the lesson's program and "
     "attach it to the lab, p or t to send traffic from inside the lab, watch Live, "
     "then c to check your work. ctrl+p finds any command by name."
 )
+
+
+HELP_WIDTH = 90  # .dialog.help in app.tcss
+DIALOG_FRAME = 8  # its border (2), padding (4) and the table's scrollbar (2)
+CELL_PADDING = 6  # one cell of padding each side of the three columns
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,11 +42,18 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action", "What it does")
+        rows = []
         for binding in self.bindings:
             keys = ", ".join(
-                self.app.get_key_display(Binding(k, "")) for k in binding.key.split(",")
+                self.app.get_key_display(Binding(k, "")) for k in bound_keys(self.app, binding)
             )
-            table.add_row(keys, binding.description, binding.tooltip or "")
+            rows.append((keys, binding.description, binding.tooltip or ""))
+        # Long descriptions wrap (DataTable cells do not): what is left of the dialog's width.
+        dialog_width = min(HELP_WIDTH, self.app.size.width * 95 // 100) - DIALOG_FRAME
+        used = max(len(keys) for keys, _, _ in rows) + max(len(name) for _, name, _ in rows)
+        width = max(dialog_width - used - CELL_PADDING, 16)
+        for keys, name, what in rows:
+            table.add_row(keys, name, "\n".join(textwrap.wrap(what, width)) or "", height=None)
         table.focus()
 
     def action_close(self) -> None:

@@ -9,7 +9,8 @@ here; every feature lives in a pane of `xdp_tui.screens.panes`:
     lab        the lab's state (status line, Lab tab diagram)
     object     the Object tab
     traffic    ping and UDP streams from inside the lab
-    checks     the assignment checks
+    checks     the assignments checklist (Tasks tab) and their checks
+    guide      graduated hints, one assignment's solution part, the diff
     leftovers  what earlier sessions left, offered for cleaning
 
 A pane is a non-visual widget that owns its thread workers (calling the
@@ -35,9 +36,11 @@ from textual.widgets import TabbedContent, TabPane
 
 from xdp_tui.engine.live import LiveSample
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.screens.editor import EditorScreen
 from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane
 from xdp_tui.screens.panes.checks import ChecksPane
+from xdp_tui.screens.panes.guide import GuidePane
 from xdp_tui.screens.panes.lab import LabPane
 from xdp_tui.screens.panes.leftovers import LeftoversPane
 from xdp_tui.screens.panes.lessons import LessonsPane
@@ -45,8 +48,9 @@ from xdp_tui.screens.panes.live import LivePane
 from xdp_tui.screens.panes.messages import Notice, Progress
 from xdp_tui.screens.panes.object import ObjectPane
 from xdp_tui.screens.panes.traffic import TrafficPane
-from xdp_tui.screens.problems import Problem, describe
+from xdp_tui.screens.problems import Problem, describe, marks_of_failure
 from xdp_tui.widgets.activity_log import ActivityLog
+from xdp_tui.widgets.checklist import Checklist
 from xdp_tui.widgets.key_bar import KeyBar
 from xdp_tui.widgets.lab_diagram import LabDiagram
 from xdp_tui.widgets.lesson_browser import LessonBrowser
@@ -57,12 +61,13 @@ from xdp_tui.widgets.packet_workbench import PacketWorkbench
 from xdp_tui.widgets.packets import PacketsPane
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
-from xdp_tui.widgets.source_view import SourceView
+from xdp_tui.widgets.source_view import LineMark, SourceView
 from xdp_tui.widgets.status_line import StatusLine
 from xdp_tui.widgets.top_talkers import TopTalkers
 from xdp_tui.workbench import Workbench
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.verifier import VerifierReport
     from xdp_tui.lessons import Lesson
 
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
@@ -71,6 +76,7 @@ TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
 PANES: tuple[type[Pane], ...] = (
     AttachPane,
     ChecksPane,
+    GuidePane,
     TrafficPane,
     LessonsPane,
     ObjectPane,
@@ -104,6 +110,14 @@ SCREEN_KEYS_LAST = [
     _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
     _b("7", "tab('packets')", "Packets", "Every packet at the hook", show=False, name="packets"),
     _b("8", "tab('packet-bench')", "Run frame", "Run the program on one frame", show=False),
+    _b(
+        "9",
+        "tab('tasks')",
+        "Tasks",
+        "The assignments, your progress and check results",
+        show=False,
+        name="tasks",
+    ),  # fmt: skip
     _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
 ]
 
@@ -127,6 +141,8 @@ class WorkshopScreen(Screen[None]):
         self.workbench = workbench
         self.active_tab = "readme"
         self._started = False
+        self.build_marks: dict[Path, list[LineMark]] = {}  # the last build's, per source file
+        self.last_refusal: VerifierReport | None = None  # for the verifier log view
         self._panes: dict[str, Pane] = {pane.NAME: pane(self) for pane in PANES}
 
     # ---- layout ---------------------------------------------------------------------
@@ -141,6 +157,8 @@ class WorkshopScreen(Screen[None]):
                 with TabPane("Source", id="source"), Vertical():
                     yield SourceView(id="source-view")
                     yield ProblemPanel(id="problem")
+                with TabPane("Tasks", id="tasks"):
+                    yield Checklist(id="checklist")
                 # Hidden at start: mounted after the first frame (Lazy) so it comes sooner.
                 with TabPane("Live", id="live"):
                     yield Lazy(
@@ -265,6 +283,16 @@ class WorkshopScreen(Screen[None]):
     def say(self, text: str, style: str = "") -> None:
         self.activity.say(text, style)
 
+    def report_build(self, marks: list[LineMark], summary: str, style: str) -> None:
+        """A build ended (attached, or refused): gutter marks in the Source view and the editor."""
+        path = self.source_path
+        if path is not None:
+            self.build_marks[path] = marks
+        self.source.set_marks(marks)
+        for screen in self.app.screen_stack:
+            if isinstance(screen, EditorScreen) and screen.path == path:
+                screen.show_build(marks, summary, style)
+
     def switch_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
 
@@ -280,6 +308,17 @@ class WorkshopScreen(Screen[None]):
     @on(LessonBrowser.Chosen)
     def lesson_chosen(self, event: LessonBrowser.Chosen) -> None:
         self.lessons_pane.show(event.lesson)
+        self.pane(ChecksPane).load_progress(event.lesson)
+        attached = self.workbench.attached
+        if attached is not None and attached.lesson_id != event.lesson.id:
+            self.live_pane.reset_view(monitor_too=True)
+            self.pane(AttachPane).leave_lesson(event.lesson)
+
+    def object_changed(self) -> None:
+        """A new build was attached: the Object tab, once it was shown, follows it."""
+        lesson = self.lesson
+        if lesson is not None and self.query(ObjectView):
+            self.pane(ObjectPane).follow_object(lesson)
 
     @on(ReadmeView.SourceLink)
     def source_link(self, event: ReadmeView.SourceLink) -> None:
@@ -291,6 +330,16 @@ class WorkshopScreen(Screen[None]):
         self.live_pane.tab_shown(self.active_tab == "live")
         if self.active_tab == "lab":
             self.lab_pane.refresh_lab()
+        elif self.active_tab == "object" and self.lesson is not None:
+            self.pane(ObjectPane).follow_object(self.lesson)
+        elif self.active_tab == "packet-bench":
+            # Typing goes into the frame's spec, not to the screen's one-letter keys
+            # (d detaches, r resets); esc leaves the inputs.
+            self.call_after_refresh(self._focus_packet_spec)
+
+    def _focus_packet_spec(self) -> None:
+        for bench in self.query(PacketWorkbench):
+            bench.focus_spec()
 
     def on_progress(self, message: Progress) -> None:
         self.status.activity = message.text
@@ -308,6 +357,14 @@ class WorkshopScreen(Screen[None]):
         """The one place a failure becomes words on the screen (QUIET: the log only)."""
         self.status.activity = ""
         problem = describe(exc)
+        report = getattr(exc, "report", None)
+        if report is not None and hasattr(report, "explanation"):
+            self.last_refusal = report
+        source_path = self.source_path
+        marks = marks_of_failure(exc, source_path.name if source_path else "")
+        if marks is not None:
+            summary = problem.title + (" (v: the verifier log)" if report is not None else "")
+            self.report_build(marks, summary, "red")
         self.say(problem.title, "red")
         for text, _style in problem.lines:
             self.say(f"  {text}", "red")
@@ -316,7 +373,13 @@ class WorkshopScreen(Screen[None]):
         if quiet:
             return
         if problem.in_source:
+            # The panel under the source says it all; a short toast only draws the eye
+            # (a long one would cover the panel on a small terminal).
             self._point_at(problem)
+            where = "the Source tab" + (", v: the verifier log" if report is not None else "")
+            self.notify(f"{problem.title.split(':')[0]} (see {where})",
+                        title="Error", severity="error", timeout=6)  # fmt: skip
+            return
         body = problem.title + (f"\nhint: {problem.hint}" if problem.hint else "")
         self.notify(body, title="Error", severity="error", timeout=10)
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from xdp_tui import paths
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.widgets.source_view import LineMark
 
 
 @dataclass
@@ -88,6 +89,28 @@ def _verifier_problem(exc: BaseException, report: object) -> Problem:
         problem.file = getattr(report, "source_file", None)
         problem.line = int(line)
     return problem
+
+
+def line_marks(diagnostics: list[Any], source_name: str) -> list[LineMark]:
+    """Gutter marks for the errors and warnings clang found in SOURCE_NAME."""
+    return [
+        LineMark(diag.line, diag.severity, diag.message)
+        for diag in diagnostics
+        if diag.severity in ("error", "warning") and _short(diag.file) == source_name
+    ]
+
+
+def marks_of_failure(exc: BaseException, source_name: str) -> list[LineMark] | None:
+    """The gutter marks a failed build or load leaves (None: not a build or load failure)."""
+    result = getattr(exc, "result", None)
+    if result is not None and hasattr(result, "diagnostics"):
+        return line_marks(list(result.diagnostics), source_name)
+    report = getattr(exc, "report", None)
+    if report is not None and hasattr(report, "explanation"):
+        line = getattr(report, "source_line", None)
+        text = getattr(report, "error_text", "") or "the verifier refused this"
+        return [LineMark(int(line), "error", f"verifier: {text}")] if line else []
+    return None
 
 
 def _short(file: str) -> str:

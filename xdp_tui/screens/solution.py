@@ -1,4 +1,4 @@
-"""The lesson's solution, read-only, on its own screen (after a confirmation)."""
+"""The lesson's solution (or one assignment's part of it), read-only, on its own screen."""
 
 from __future__ import annotations
 
@@ -15,18 +15,21 @@ from xdp_tui.widgets.source_view import SourceView
 class SolutionScreen(Screen[None]):
     BINDINGS = [Binding("escape,q", "close", "Back", id="solution.close")]
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None, *, text: str | None = None, title: str = "") -> None:
+        """PATH's text, or TEXT (a solution part) under TITLE."""
         super().__init__()
         self.path = path
+        self.text = text if text is not None else (path.read_text() if path else "")
+        self.title_text = title or f"solution: {path.name if path else ''}"
 
     def compose(self) -> ComposeResult:
-        yield Static(f"solution: {self.path.name}  (esc to go back)", id="solution-title")
+        yield Static(f"{self.title_text}  (esc to go back)", id="solution-title")
         yield SourceView(id="solution-source")
         yield Footer()
 
     def on_mount(self) -> None:
         view = self.query_one(SourceView)
-        view.show_text(self.path.read_text(), self.path)
+        view.show_text(self.text, self.path)
         view.focus()
 
     def action_close(self) -> None:

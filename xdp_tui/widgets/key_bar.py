@@ -8,7 +8,7 @@ It wraps onto a second line on narrow terminals so no key is hidden.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -36,8 +36,19 @@ class KeyBar(Static):
     def _content(self) -> Content:
         parts: list[str | tuple[str, str]] = []
         for binding in self.bindings:
-            key = self.app.get_key_display(Binding(binding.key.split(",")[0], ""))
+            key = self.app.get_key_display(Binding(bound_keys(self.app, binding)[0], ""))
             parts += [(key, "bold $footer-key-foreground"), f" {binding.description}  "]
         palette = self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, ""))
         parts += [(palette, "bold $footer-key-foreground"), " Commands"]
         return Content.assemble(*parts)
+
+
+def bound_keys(app: object, binding: Binding) -> list[str]:
+    """The keys BINDING answers to now: the learner's keymap (config.toml) over the default.
+
+    Textual applies a keymap to the live bindings, but the key bar and the help
+    list are drawn from the declared ones, so they ask here.
+    """
+    keymap: Mapping[str, str] = getattr(app, "keymap_in_use", {})
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    return [key.strip() for key in keys.split(",") if key.strip()] or [binding.key]

@@ -276,6 +276,18 @@ class ActionTable(CachedLines):
         self._shown = shown
         self.repaint_lines(changed)
 
+    @property
+    def settled(self) -> bool:
+        """Every sparkline is flat at zero (nothing left to decay)."""
+        return not any(self._busy.values())
+
+    def catch_up(self, slots: int, rates: dict[str, float]) -> None:
+        """SLOTS sample times passed unseen (tab hidden): fill them with each action's
+        average rate over that time, so the sparklines keep a fixed time window."""
+        for action in self.history:
+            for _ in range(min(slots, HISTORY)):
+                self._remember(action, rates.get(action, 0.0))
+
     def clear(self) -> None:
         self.cells.clear()
         self.history.clear()
@@ -402,14 +414,22 @@ class LiveStats(VerticalScroll):
 
     # ---- public API ------------------------------------------------------
 
-    def update_sample(self, sample: LiveSample) -> None:
-        """Show one sample; cheap enough to call at 4 Hz."""
+    @property
+    def settled(self) -> bool:
+        """The sparklines show nothing moving: an unchanged sample needs no redraw."""
+        return self._actions.settled
+
+    def update_sample(self, sample: LiveSample, *, missed: int = 0) -> None:
+        """Show one sample (MISSED sample times went by unseen); cheap enough at 4 Hz."""
+        previous = self._last_sample
+        if missed > 0 and previous is not None and sample.time > previous.time:
+            self._actions.catch_up(missed, _average_pps(previous, sample))
         self._last_sample = sample
         self._head.set_lines([self._head_text(sample)])
         self._actions.update_actions(sample.actions)
         run = self._run_text(sample.run)
         rates = self._iface_text(sample.interface) + ([run] if run is not None else [])
-        self._rates.set_lines(rates)
+        self._rates.set_lines(rates + self._xsk_text(sample))
         shown_above = sample.actions_map if sample.actions else None
         self._update_maps([m for m in sample.maps if m.name != shown_above])
 
@@ -464,6 +484,24 @@ class LiveStats(VerticalScroll):
             for direction in ("rx", "tx")
         ]
 
+    def _xsk_text(self, sample: LiveSample) -> list[Text]:
+        """The workshop's AF_XDP socket (advanced03): its RX/TX rates and totals, or why none."""
+        label = self._label()
+        xsk = sample.xsk
+        lines = []
+        if xsk is not None:
+            lines.append(
+                Text.assemble(
+                    ("AF_XDP q0  ", label),
+                    f"rx {_count(xsk.rx_pps)} pps ({_count(xsk.rx_packets)})",
+                    ("  ·  ", label),
+                    f"tx {_count(xsk.tx_pps)} pps ({_count(xsk.tx_packets)})",
+                )
+            )
+        if sample.xsk_note:
+            lines.append(Text.assemble(("AF_XDP     ", label), sample.xsk_note))
+        return lines
+
     def _run_text(self, run: RunRates | None) -> Text | None:
         if run is None:
             return None
@@ -505,6 +543,16 @@ class LiveStats(VerticalScroll):
         if extra > 0 or snapshot.truncated:
             lines.append(Text(f" … {max(extra, 0)} more entries not shown", note))
         return lines
+
+
+def _average_pps(before: LiveSample, after: LiveSample) -> dict[str, float]:
+    """Each action's packets per second between two samples."""
+    seconds = after.time - before.time
+    earlier = {row.action: row.packets for row in before.actions}
+    return {
+        row.action: max(row.packets - earlier.get(row.action, row.packets), 0) / seconds
+        for row in after.actions
+    }
 
 
 def sparkline(values: Iterable[float], width: int) -> str:

@@ -55,6 +55,7 @@ class PacketWorkbench(Vertical):
     BINDINGS = [
         Binding("ctrl+t", "keep_case", "Keep case", tooltip="Save this frame as a named case"),
         Binding("ctrl+r", "rerun_cases", "Rerun cases", tooltip="Run every saved case again"),
+        Binding("escape", "leave_inputs", "Leave", tooltip="Back to the workshop's keys"),
     ]
 
     class Ran(Message):
@@ -82,6 +83,13 @@ class PacketWorkbench(Vertical):
         self.program = program or (lambda: (None, None))
         self.last: TestRunResult | None = None
         self.outcomes: list[CaseOutcome] = []
+
+    def focus_spec(self) -> None:
+        """Put the cursor in the frame's spec (when the tab is shown)."""
+        self.query_one("#wb-spec", Input).focus()
+
+    def action_leave_inputs(self) -> None:
+        self.screen.set_focus(None)  # the workshop's one-letter keys work again
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wb-inputs"):

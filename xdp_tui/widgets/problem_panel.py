@@ -14,9 +14,16 @@ class ProblemPanel(Static):
     ProblemPanel.-shown { display: block; }
     """
 
-    def show_problem(self, title: str, lines: list[tuple[str, str]], hint: str | None) -> None:
-        """TITLE in bold, then (text, style) LINES, then the hint."""
-        text = Text(title, style="bold red")
+    def show_problem(
+        self,
+        title: str,
+        lines: list[tuple[str, str]],
+        hint: str | None,
+        *,
+        style: str = "bold red",
+    ) -> None:
+        """TITLE in bold (red: a failure; yellow: warnings), then (text, style) LINES, then the hint."""
+        text = Text(title, style=style)
         for line, style in lines:
             text.append("\n")
             text.append(line, style)

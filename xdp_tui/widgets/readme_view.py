@@ -36,6 +36,24 @@ def label_bare_fences(markdown: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced code blocks of MARKDOWN (commands and code a learner may copy)."""
+    blocks: list[str] = []
+    fence: str | None = None
+    body: list[str] = []
+    for line in markdown.splitlines():
+        match = _FENCE.match(line)
+        if match and fence is None:
+            fence, body = match.group(2), []
+        elif match and fence is not None and match.group(2).startswith(fence[0]):
+            if not match.group(3).strip():
+                blocks.append("\n".join(body) + "\n")
+                fence = None
+        elif fence is not None:
+            body.append(line)
+    return blocks
+
+
 class ReadmeView(MarkdownViewer):
     """MarkdownViewer that keeps web links and source files out of its own history.
 
@@ -52,22 +70,26 @@ class ReadmeView(MarkdownViewer):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", show_table_of_contents=True, id=id)
         self.readme: Path | None = None
+        self.markdown_text = ""  # what is shown (for copying its code blocks)
 
-    async def show_readme(self, path: Path) -> None:
-        """Load PATH as the lesson's README (resets the link history)."""
+    async def show_readme(self, path: Path, text: str | None = None) -> None:
+        """Load PATH as the lesson's README (resets the link history); TEXT: its text,
+        already rendered for the lab (addresses filled in)."""
         self.readme = path
         self.navigator.stack.clear()
         self.navigator.index = 0
-        await self._open(str(path))
+        await self._open(str(path), text)
 
-    async def _open(self, location: str) -> None:
+    async def _open(self, location: str, text: str | None = None) -> None:
         """Go to a Markdown file (optionally #anchor), relative to the current one."""
         target = self.navigator.go(location)
         path, anchor = self.document.sanitize_location(str(target))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            text = f"# Not found\n\n`{path}`: {exc.strerror}"
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                text = f"# Not found\n\n`{path}`: {exc.strerror}"
+        self.markdown_text = text
         await self.document.update(label_bare_fences(text))
         if anchor:
             self.document.goto_anchor(anchor)

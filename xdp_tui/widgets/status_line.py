@@ -20,6 +20,7 @@ class StatusLine(Static):
     prog_id = reactive(0)
     attached_mode = reactive("")
     mode = reactive("auto")
+    foreign = reactive("")  # a program on the lab that this session did not attach
     lesson = reactive("")
     activity = reactive("")
 
@@ -38,6 +39,10 @@ class StatusLine(Static):
                     (f"{self.program} #{self.prog_id}", "green"),
                     f" [{self.attached_mode}]",
                 )
+            )
+        elif self.foreign:
+            text.append_text(
+                Text.assemble(("prog ", "bold"), (self.foreign, "yellow"), " [not ours]")
             )
         else:
             text.append("nothing attached", "bright_black")

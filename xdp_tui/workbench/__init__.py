@@ -136,6 +136,8 @@ class Workbench:
         self.live = LiveFeed()
         self._stream_stop = threading.Event()
         self._lab_cache: tuple[float, LabState | None] | None = None
+        self.last_build: BuildResult | None = None  # warnings of a successful build, for the UI
+        self._lesson_on_dev: dict[str, str] = {}  # the lesson whose maps we pinned on a device
 
     # ---- lessons ------------------------------------------------------------
 
@@ -373,7 +375,9 @@ class Workbench:
 
         source = self.source_path(lesson)
         progress(f"building {source.name}…")
-        return build.build_or_raise(source, self._object_path(lesson))
+        self.last_build = None
+        self.last_build = build.build_or_raise(source, self._object_path(lesson))
+        return self.last_build
 
     def _object_path(self, lesson: Any) -> Path:
         """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
@@ -400,6 +404,7 @@ class Workbench:
         program = program or lesson.default_program or None
         with self.session.lock:
             self._detach_locked()
+            self._unpin_other_lesson(lab.outer, lesson.id, progress)
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
             attached = self.session.attach(
                 lesson.id,
@@ -410,7 +415,49 @@ class Workbench:
                 tc_programs=lesson.tc_programs,
             )
             self._note_session_dev(lab.outer)
-            self.live.follow(lab.outer, Path(result.obj))
+            self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
+            return attached
+
+    def _unpin_other_lesson(self, dev: str, lesson_id: str, progress: Progress) -> None:
+        """Maps another lesson pinned on DEV go first: no counter of one lesson shows in the next
+        (same-named maps of the same shape would otherwise be reused). The caller holds the lock."""
+        from xdp_tui import pins
+
+        previous = self._lesson_on_dev.get(dev)
+        if previous is not None and previous != lesson_id:
+            removed = pins.remove_ours(dev)
+            if removed:
+                progress(f"removed {len(removed)} map pin(s) {previous} left on {dev}")
+        self._lesson_on_dev[dev] = lesson_id
+
+    def leave_lesson(self, lesson_id: str) -> Attached | None:
+        """The learner moved to LESSON_ID: detach another lesson's program (returned, or None)."""
+        with self.session.lock:
+            attached = self.session.attached
+            if attached is None or attached.lesson_id == lesson_id:
+                return None
+            self._detach_locked()
+            return attached
+
+    def lost_attachment(self) -> Attached | None:
+        """Our program is no longer on its interface (lab deleted or reset, or another tool
+        replaced it): forget it and return what was lost; None while it is still there."""
+        from xdp_tui.engine import attach
+
+        with self.session.lock:
+            attached = self.session.attached
+            if attached is None:
+                return None
+            try:
+                status = attach.query(attached.dev)
+            except XdpTuiError:  # the interface is gone
+                status = None
+            if status is not None and status.prog_id == attached.prog_id:
+                return None
+            try:
+                self._detach_locked()
+            except (XdpTuiError, OSError) as exc:  # its link went with the interface
+                log.info("forgetting a lost attachment on %s: %s", attached.dev, exc)
             return attached
 
     @staticmethod

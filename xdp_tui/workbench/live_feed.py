@@ -4,6 +4,8 @@ One `LiveFeed` per session. `follow(dev)` starts sampling an interface
 after an attach, `stop()` ends it on detach; `sample()` returns one typed
 `LiveSample` (or None when nothing is followed). The monitor and the
 printk reader start once (`start_monitor`) and live until `close()`.
+A program with an `xsks_map` (advanced03) also gets the workshop's own
+AF_XDP socket for as long as it is followed (`engine.afxdp.XskService`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +21,7 @@ from xdp_tui.engine.live import LiveSample, MonitorTotals, from_stats, monitor_t
 from xdp_tui.errors import XdpTuiError
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.afxdp import XskService
     from xdp_tui.engine.monitor import ExceptionMonitor, PrintkFilter, TracePipe
     from xdp_tui.engine.stats import StatsSampler
 
@@ -37,16 +41,23 @@ class LiveFeed:
         self._totals = MonitorTotals()
         self._totals_read_at = float("-inf")
         self._printk_filter: PrintkFilter | None = None  # lines of the followed object only
+        self._xsk: XskService | None = None
+        self._xsk_note = ""
 
-    def follow(self, dev: str, obj: Path | None = None) -> None:
+    def follow(
+        self, dev: str, obj: Path | None = None, *, prog_maps: dict[str, int] | None = None
+    ) -> None:
         """Sample DEV's program from now on (replacing what was followed).
 
         OBJ, the program's object: the bpf_printk pane shows only the lines its
         format strings can print (other sessions' programs print too).
+        PROG_MAPS (name -> fd) of the attached program: an `xsks_map` among
+        them gets the workshop's AF_XDP socket (see `_open_xsk`).
         """
         from xdp_tui.engine import maps, monitor, stats
 
         self.stop()
+        self._open_xsk(dev, prog_maps or {}, obj)
         try:
             self._printk_filter = monitor.PrintkFilter.from_object(obj) if obj else None
         except OSError as exc:
@@ -62,9 +73,28 @@ class LiveFeed:
         with self._lock:
             self._sampler = sampler
 
+    def _open_xsk(self, dev: str, maps: dict[str, int], obj: Path | None) -> None:
+        """Open the AF_XDP socket an attached program with an xsks_map redirects to.
+
+        Optional like the monitor: when it cannot open, the Live view says why.
+        """
+        from xdp_tui.engine.afxdp import XSKMAP_NAME, XskService
+
+        if XSKMAP_NAME not in maps:
+            return
+        try:
+            self._xsk = XskService.for_program(dev, maps, obj)
+        except XdpTuiError as exc:
+            self._xsk_note = f"no AF_XDP socket: {exc.render()}"
+            log.info("%s", self._xsk_note)
+
     def stop(self) -> None:
         with self._lock:
             sampler, self._sampler = self._sampler, None
+            xsk, self._xsk = self._xsk, None
+            self._xsk_note = ""
+        if xsk is not None:
+            xsk.close()  # before the program goes: its slot empties with the socket
         if sampler is not None:
             sampler.close()
 
@@ -103,11 +133,14 @@ class LiveFeed:
             if sampler is None:
                 return None
             stats = sampler.sample()
+            xsk = self._xsk.rates() if self._xsk is not None else None
+            note = self._xsk.problem if self._xsk is not None else self._xsk_note
         trace = self._trace.read(0.0) if self._trace is not None else []
         only_ours = self._printk_filter
         if only_ours is not None:
             trace = [line for line in trace if only_ours.matches(line.message)]
-        return from_stats(stats, self._monitor_totals(), trace)
+        sample = from_stats(stats, self._monitor_totals(), trace)
+        return replace(sample, xsk=xsk, xsk_note=note) if xsk is not None or note else sample
 
     def _monitor_totals(self) -> MonitorTotals:
         now = time.monotonic()

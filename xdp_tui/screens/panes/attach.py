@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -11,10 +12,13 @@ from textual.message import Message
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.panes.messages import Progress
+from xdp_tui.screens.problems import line_marks
+from xdp_tui.screens.verifier_log import VerifierLogScreen
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.workbench import Attached
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.build import Diagnostic
     from xdp_tui.lessons import Lesson
     from xdp_tui.screens.main import WorkshopScreen
 
@@ -23,11 +27,13 @@ if TYPE_CHECKING:
 class AttachDone(Message):
     attached: Attached
     notes: list[str]
+    warnings: list[Diagnostic]  # of the build that made the attached object
 
 
 @dataclass
 class Detached(Message):
     was_attached: bool
+    why: str = ""  # said instead of "detached" (a lesson switch, a lost program)
 
 
 @dataclass
@@ -53,6 +59,14 @@ class AttachPane(Pane):
         pane_key(
             "attach", "P", "choose_program", "Prog", "Choose which program of the object to attach"
         ),  # fmt: skip
+        pane_key(
+            "attach",
+            "v",
+            "verifier_log",
+            "Verifier log",
+            "The verifier's log of the last refusal, with your C lines",
+            show=False,
+        ),  # fmt: skip
     ]
 
     def __init__(self, workshop: WorkshopScreen) -> None:
@@ -71,7 +85,9 @@ class AttachPane(Pane):
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
     def build_attach(self, lesson: Lesson, program: str | None) -> None:
         attached = self.workbench.build_and_attach(lesson, program, self._progress)
-        self.post_message(AttachDone(attached, self.workbench.notes()))
+        built = self.workbench.last_build
+        warnings = [d for d in built.diagnostics if d.severity == "warning"] if built else []
+        self.post_message(AttachDone(attached, self.workbench.notes(), warnings))
         self.workshop.lab_pane.post_lab()
 
     def on_attach_done(self, message: AttachDone) -> None:
@@ -85,9 +101,40 @@ class AttachPane(Pane):
                  f"in {attached.mode} mode", "green")  # fmt: skip
         for note in message.notes:
             self.say(f"note: {note}", "yellow")
+        self._show_warnings(message.warnings, list(attached.handle.replaced_maps))
         self.notify(f"{attached.program} attached to {attached.dev} ({attached.mode})")
         self.workshop.lessons_pane.reload_source()  # the workspace may have been created
+        self.workshop.live_pane.reset_view()  # the counters shown are this program's only
         self.workshop.live_pane.start()
+        self.workshop.object_changed()
+
+    def _show_warnings(self, warnings: list[Diagnostic], replaced: list[str]) -> None:
+        """A successful build's warnings: in the log, under the source and in the gutter;
+        REPLACED: pinned maps whose shape changed (their counters restart)."""
+        panel = self.workshop.query_one(ProblemPanel)
+        name = self.workshop.source_path.name if self.workshop.source_path else ""
+        for diag in warnings:
+            self.say(f"warning: {diag.file.rsplit('/', 1)[-1]}:{diag.line}: {diag.message}",
+                     "yellow")  # fmt: skip
+        if warnings:
+            summary = f"built and attached, with {len(warnings)} warning(s)"
+            lines = [(f"line {d.line}: {d.message}", "yellow") for d in warnings[:8]]
+            panel.show_problem(summary, lines, None, style="bold yellow")
+        else:
+            summary = "built and attached, no warnings"
+            panel.clear_problem()
+        if replaced:
+            names = ", ".join(Path(pin).name for pin in replaced)
+            summary += f"; replaced pinned map(s) {names}: counters restart"
+        self.workshop.report_build(line_marks(warnings, name), summary,
+                                   "yellow" if warnings else "green")  # fmt: skip
+
+    def action_verifier_log(self) -> None:
+        report = self.workshop.last_refusal
+        if report is None:
+            self.notify("no refusal yet: the verifier's log is kept when it refuses a program")
+            return
+        self.app.push_screen(VerifierLogScreen(report))
 
     def action_detach(self) -> None:
         self.detach()
@@ -99,7 +146,31 @@ class AttachPane(Pane):
 
     def on_detached(self, message: Detached) -> None:
         self.sync_status()
-        self.say("detached" if message.was_attached else "nothing was attached")
+        self.workshop.live_pane.reset_view()
+        if message.why:
+            self.say(message.why, "yellow")
+        else:
+            self.say("detached" if message.was_attached else "nothing was attached")
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def leave_lesson(self, lesson: Lesson) -> None:
+        """Moving to LESSON detaches another lesson's program (and says so)."""
+        left = self.workbench.leave_lesson(lesson.id)
+        if left is not None:
+            why = (f"detached {left.program} of {left.lesson_id} from {left.dev}: "
+                   f"you moved to {lesson.id} (b builds and attaches it)")  # fmt: skip
+            self.post_message(Detached(True, why))
+            self.workshop.lab_pane.post_lab()
+
+    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    def check_still_attached(self) -> None:
+        """Our program may be gone behind our back (lab deleted or reset, another tool)."""
+        lost = self.workbench.lost_attachment()
+        if lost is not None:
+            why = (f"{lost.program} (id {lost.prog_id}) is no longer on {lost.dev}: the lab was "
+                   "deleted or reset, or another tool replaced it; b attaches it again")  # fmt: skip
+            self.post_message(Detached(True, why))
+        self.workshop.lab_pane.post_lab(lab_max_age=10.0)
 
     def sync_status(self) -> None:
         """The status line from what the workbench has attached now."""
@@ -114,6 +185,8 @@ class AttachPane(Pane):
     def recover(self, group: str) -> None:
         self.status.activity = ""
         self.sync_status()  # a failed re-attach has detached the previous program
+        if self.workbench.attached is None:
+            self.workshop.live_pane.reset_view()
         self.workshop.lab_pane.refresh_lab()
 
     def action_cycle_mode(self) -> None:

@@ -9,6 +9,7 @@ from textual import work
 from textual.css.query import NoMatches
 from textual.message import Message
 
+from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.problems import guarded
 from xdp_tui.widgets.lab_diagram import LabDiagram
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from xdp_tui.screens.main import WorkshopScreen
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
+TRUTH_CHECK_S = 2.0  # is what we attached still there? (lab deleted/reset, another tool)
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
 
 
@@ -42,6 +44,11 @@ class LabPane(Pane):
 
     def on_mount(self) -> None:
         self.set_interval(LAB_REFRESH_S, self._tick)
+        self.set_interval(TRUTH_CHECK_S, self._check_truth)
+
+    def _check_truth(self) -> None:
+        if self.workshop.is_mounted and self.workbench.attached is not None:
+            self.workshop.pane(AttachPane).check_still_attached()
 
     def _tick(self) -> None:
         if self.workshop.active_tab == "lab" and self.workbench.attached is not None:
@@ -70,6 +77,16 @@ class LabPane(Pane):
         if shown == self._shown:
             return  # unchanged: spare the diagram a relayout
         self._shown = shown
+        theirs = message.attach_status
+        ours = self.workbench.attached
+        if (
+            theirs is not None
+            and theirs.prog_id
+            and (ours is None or ours.prog_id != theirs.prog_id)
+        ):
+            status.foreign = f"{theirs.prog_name or 'a program'} #{theirs.prog_id}"
+        else:
+            status.foreign = ""
         status.lab_state = "" if lab else "not created yet"
         if lab is not None and not lab.healthy:
             status.lab_state = "unhealthy"

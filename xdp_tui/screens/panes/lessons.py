@@ -1,4 +1,6 @@
-"""Lessons, their README and the learner's source: choosing, reading, editing, resetting."""
+"""Lessons, their README and the learner's source: choosing, reading, editing, resetting.
+
+The solution, hints and the diff live in the guide pane."""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from textual.message import Message
 from textual.timer import Timer
 
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.confirm import ConfirmScreen
-from xdp_tui.screens.editor import EditorScreen
+from xdp_tui.screens.editor import EditorMemory, EditorScreen
+from xdp_tui.screens.panes.attach import AttachPane
 from xdp_tui.screens.panes.base import Pane, pane_key
 from xdp_tui.screens.solution import SolutionScreen
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.problem_panel import ProblemPanel
+from xdp_tui.widgets.readme_view import code_blocks
 
 if TYPE_CHECKING:
     from xdp_tui.lessons import Lesson
@@ -33,6 +38,21 @@ README_DELAY_S = 0.15  # a README is rendered once the lesson highlight stops mo
 class LessonsLoaded(Message):
     lessons: list[Lesson]
     passed: dict[str, set[str]]
+
+
+@dataclass
+class ReadmeReady(Message):
+    lesson_id: str
+    path: Path
+    text: str
+
+
+def _preview(block: str, width: int = 60) -> str:
+    """A code block's first non-empty line (and how many lines it has), for a chooser."""
+    lines = [line for line in block.splitlines() if line.strip()]
+    first = lines[0].strip() if lines else "(empty)"
+    more = f"  (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+    return (first[: width - 1] + "…" if len(first) > width else first) + more
 
 
 @dataclass
@@ -54,7 +74,14 @@ class LessonsPane(Pane):
             "Edit the source inside the app (ctrl+s saves)",
         ),  # fmt: skip
         pane_key("lessons", "r", "reset", "Reset", "Reset your source to the lesson's starter"),
-        pane_key("lessons", "S", "solution", "Solution", "Show the lesson's solution"),
+        pane_key(
+            "lessons",
+            "y",
+            "copy_code",
+            "Copy code",
+            "Copy a code block or command from the README",
+            show=False,
+        ),  # fmt: skip
         pane_key(
             "lessons",
             "f3",
@@ -74,6 +101,7 @@ class LessonsPane(Pane):
         self.toc_choice: bool | None = None  # the learner's F3 choice wins over the width
         self._readme_timer: Timer | None = None
         self._first_shown = False
+        self.editor_memory: dict[Path, EditorMemory] = {}  # cursor and undo per file, this session
 
     # ---- the list -------------------------------------------------------------
 
@@ -108,13 +136,44 @@ class LessonsPane(Pane):
 
     def _render_readme(self) -> None:
         if self.current is not None:
-            path = self.workbench.readme_path(self.current)
-            self.run_worker(self._readme_worker(path), exclusive=True, group="readme")
+            self.readme_text(self.current)
             self.warm_compiler(self.current)  # the highlight rests here: a build may follow
 
-    async def _readme_worker(self, path: Path) -> None:
-        await self.workshop.readme.show_readme(path)
+    @work(thread=True, exclusive=True, group="readme_text", exit_on_error=False)
+    def readme_text(self, lesson: Lesson) -> None:
+        """The README with the lab's own addresses (they depend on the lab's number)."""
+        path = self.workbench.readme_path(lesson)
+        self.post_message(ReadmeReady(lesson.id, path, self.workbench.readme_text(lesson)))
+
+    def on_readme_ready(self, message: ReadmeReady) -> None:
+        if self.current is not None and self.current.id == message.lesson_id:
+            worker = self._readme_worker(message.path, message.text)
+            self.run_worker(worker, exclusive=True, group="readme")
+
+    async def _readme_worker(self, path: Path, text: str) -> None:
+        await self.workshop.readme.show_readme(path, text)
         self._first_lesson_shown()
+
+    def recover(self, group: str) -> None:
+        if group == "readme_text" and self.current is not None:  # the plain file, then
+            path = self.workbench.readme_path(self.current)
+            self.run_worker(self._readme_worker(path, path.read_text()), group="readme")
+
+    def action_copy_code(self) -> None:
+        """Copy one of the README's code blocks (OSC 52: works over SSH too)."""
+        blocks = code_blocks(self.workshop.readme.markdown_text)
+        if not blocks:
+            self.notify("this README has no code blocks", severity="warning")
+            return
+
+        def chosen(key: str | None) -> None:
+            if key is not None:
+                block = blocks[int(key)]
+                self.app.copy_to_clipboard(block)
+                self.notify(f"copied {block.count(chr(10))} line(s) to the clipboard")
+
+        choices = [(str(i), _preview(block)) for i, block in enumerate(blocks)]
+        self.app.push_screen(ChoiceScreen("Copy which code block?", choices, "0"), chosen)
 
     def _first_lesson_shown(self) -> None:
         if not self._first_shown:
@@ -144,6 +203,7 @@ class LessonsPane(Pane):
         self.source_path = message.path
         source = self.workshop.source
         source.show_text(message.text, message.path)
+        source.set_marks(self.workshop.build_marks.get(message.path, []))
         source.border_title = message.path.name
 
     def reload_source(self) -> None:
@@ -200,8 +260,19 @@ class LessonsPane(Pane):
         except XdpTuiError as exc:
             self.notify(exc.render(), title="Cannot edit", severity="error", timeout=10)
             return
-        editor = EditorScreen(self.source_path, text, self.workbench.save_source)
+        editor = EditorScreen(
+            self.source_path,
+            text,
+            self.workbench.save_source,
+            memory=self.editor_memory,
+            marks=self.workshop.build_marks.get(self.source_path, []),
+            build=self._build_from_editor,
+        )
         self.app.push_screen(editor, closed)
+
+    def _build_from_editor(self) -> None:
+        self.reload_source()
+        self.workshop.pane(AttachPane).action_build_attach()
 
     def action_reset(self) -> None:
         lesson = self.need_lesson()
@@ -217,15 +288,3 @@ class LessonsPane(Pane):
             f"Replace your {lesson.source_name} with the lesson's starter? Your changes are lost."
         )
         self.app.push_screen(ConfirmScreen(question, yes="Reset"), answered)
-
-    def action_solution(self) -> None:
-        lesson = self.need_lesson()
-        if lesson is None:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(SolutionScreen(self.workbench.solution_path(lesson)))
-
-        question = "Show the solution? Trying a little longer teaches more."
-        self.app.push_screen(ConfirmScreen(question, yes="Show it"), answered)

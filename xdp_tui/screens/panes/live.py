@@ -114,11 +114,25 @@ class LivePane(Pane):
         self._follow_top_talkers(sample.dev)
         if sample.trace:
             monitor.add_lines(sample.trace)  # new lines every time, never skipped
-        if sample.same_numbers(self._fed_sample):
-            return  # nothing moved: no redraw
+        fed = self._fed_sample
+        if sample.same_numbers(fed) and stats.settled:
+            return  # nothing moved and the sparklines are flat: no redraw
+        # Sparklines are a fixed time window: samples not drawn (tab hidden) still count,
+        # and an unchanged sample still moves them on, so they decay to zero.
+        missed = round((sample.time - fed.time) / SAMPLE_PERIOD_S) - 1 if fed else 0
         self._fed_sample = sample
-        stats.update_sample(sample)
+        stats.update_sample(sample, missed=missed)
         monitor.show_totals(sample.monitor)
+
+    def reset_view(self, *, monitor_too: bool = False) -> None:
+        """Nothing of an earlier program stays on screen (detached, replaced, another lesson)."""
+        self.last_sample = self._fed_sample = None
+        try:
+            self.workshop.query_one(LiveStats).clear()
+            if monitor_too:
+                self.workshop.query_one(MonitorLog).clear()
+        except NoMatches:
+            pass  # Lazy: not mounted yet, nothing shown
 
     def tab_shown(self, shown: bool = True) -> None:
         """The Live tab was shown (SHOWN) or another tab was."""

@@ -46,6 +46,14 @@ class ObjectPane(Pane):
     @work(thread=True, exclusive=True, group="object", exit_on_error=False)
     def load_object(self, lesson: Lesson) -> None:
         self.post_message(Progress(f"reading the object of {lesson.id}…"))
+        self._read_object(lesson)
+
+    @work(thread=True, exclusive=True, group="object_follow", exit_on_error=False)
+    def follow_object(self, lesson: Lesson) -> None:
+        """Unasked (a new attach, the tab shown): a failure goes to the log only."""
+        self._read_object(lesson)
+
+    def _read_object(self, lesson: Lesson) -> None:
         info = self.workbench.object_info(lesson)
         attached = self.workbench.attached
         xlated = None
@@ -65,3 +73,6 @@ class ObjectPane(Pane):
 
     def recover(self, group: str) -> None:
         self.status.activity = ""
+
+    def quiet_failures(self, group: str) -> bool:
+        return group == "object_follow"

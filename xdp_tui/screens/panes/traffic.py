@@ -1,4 +1,9 @@
-"""Traffic from inside the lab: a ping, or a UDP stream until stopped."""
+"""Traffic from inside the lab: what the lesson needs (pings, VLAN, ports), or a UDP stream.
+
+`p` offers the lesson's traffic choices (journey.traffic_choices: the IPv6
+ping, IPv4 and VLAN-tagged pings when its lab has them, UDP/TCP to a port,
+a ping to an address the learner types); with one choice it just sends it.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
+from xdp_tui.screens.ask import AskScreen
 from xdp_tui.screens.chooser import ChoiceScreen
 from xdp_tui.screens.panes.base import Pane, pane_key
+from xdp_tui.workbench import TrafficOutcome
 
 if TYPE_CHECKING:
-    from testenv.traffic import PingResult
+    from xdp_tui.lessons import Lesson, TrafficChoice
     from xdp_tui.screens.main import WorkshopScreen
 
 # Paced streams are sent by a Python thread of this process; "max" lets the kernel
@@ -27,8 +34,14 @@ STREAM_RATES = [
 
 
 @dataclass
-class PingDone(Message):
-    result: PingResult
+class TrafficSent(Message):
+    outcome: TrafficOutcome
+
+
+@dataclass
+class ChoicesListed(Message):
+    lesson_id: str
+    choices: list[TrafficChoice]
 
 
 @dataclass
@@ -39,7 +52,7 @@ class StreamStopped(Message):
 class TrafficPane(Pane):
     NAME = "traffic"
     KEYS = [
-        pane_key("traffic", "p", "ping", "Ping", "Ping the outer side from inside the lab"),
+        pane_key("traffic", "p", "ping", "Ping", "Send the lesson's traffic from inside the lab"),
         pane_key(
             "traffic", "t", "stream", "Stream", "Start or stop a UDP stream from inside the lab"
         ),  # fmt: skip
@@ -48,23 +61,57 @@ class TrafficPane(Pane):
     def __init__(self, workshop: WorkshopScreen) -> None:
         super().__init__(workshop)
         self.streaming = False
+        self.last_address = ""  # the last address typed for a ping elsewhere
 
     def action_ping(self) -> None:
-        self.status.activity = "ping…"
-        self.ping()
+        lesson = self.need_lesson()
+        if lesson is not None:
+            self.list_choices(lesson)
 
     @work(thread=True, exclusive=True, group="ping", exit_on_error=False)
-    def ping(self) -> None:
-        self.post_message(PingDone(self.workbench.ping()))
+    def list_choices(self, lesson: Lesson) -> None:
+        self.post_message(ChoicesListed(lesson.id, self.workbench.traffic_choices(lesson)))
 
-    def on_ping_done(self, message: PingDone) -> None:
-        result = message.result
+    def on_choices_listed(self, message: ChoicesListed) -> None:
+        choices = message.choices
+        if len(choices) == 1:
+            self._send(choices[0])
+            return
+
+        def chosen(key: str | None) -> None:
+            if key is not None:
+                self._send(choices[int(key)])
+
+        items = [(str(index), choice.label) for index, choice in enumerate(choices)]
+        self.app.push_screen(ChoiceScreen("Send from inside the lab", items, "0"), chosen)
+
+    def _send(self, choice: TrafficChoice) -> None:
+        if not choice.ask_to:
+            self.status.activity = f"{choice.label}…"
+            self.send(choice, None)
+            return
+
+        def answered(address: str | None) -> None:
+            if address:
+                self.last_address = address
+                self.status.activity = f"ping {address}…"
+                self.send(choice, address)
+
+        question = "Ping which address (from inside the lab)?"
+        self.app.push_screen(
+            AskScreen(question, placeholder="e.g. fc00:dead:cafe:2::2", value=self.last_address),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="ping", exit_on_error=False)
+    def send(self, choice: TrafficChoice, to: str | None) -> None:
+        self.post_message(TrafficSent(self.workbench.send_traffic(choice, to)))
+
+    def on_traffic_sent(self, message: TrafficSent) -> None:
+        outcome = message.outcome
         self.status.activity = ""
-        seqs = " ".join(str(seq) for seq in result.answered_seqs) or "none"
-        text = f"ping: {result.received}/{result.sent} answered (seq {seqs})"
-        style = "green" if result.received == result.sent else "yellow"
-        self.say(text, style)
-        self.notify(text, severity="information" if style == "green" else "warning")
+        answered_all = outcome.answered is None or outcome.answered == outcome.sent
+        self.say(outcome.summary, "green" if answered_all else "yellow")
 
     def action_stream(self) -> None:
         if self.streaming:

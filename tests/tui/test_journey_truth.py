@@ -1,0 +1,118 @@
+"""One truth on screen (issue #10 item 8): lesson switches, outside changes, decaying sparklines."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.tui.conftest import FrozenWorkbench, open_lesson, wait_for
+from tests.tui.test_widgets_live_stats import make_sample
+from xdp_tui import lessons, paths
+from xdp_tui.app import XdpTuiApp
+from xdp_tui.engine import attach
+from xdp_tui.engine.live import from_stats
+from xdp_tui.widgets.live_stats import HISTORY, LiveStats
+
+SIZE = (100, 30)
+
+
+async def _attach(app: XdpTuiApp, pilot: Any) -> int:
+    await pilot.press("b")
+    assert await wait_for(pilot, lambda: app.workshop.status.prog_id != 0), (
+        app.workshop.activity.history
+    )
+    return app.workshop.status.prog_id
+
+
+def _said(app: XdpTuiApp, text: str) -> bool:
+    return any(text in line for line in app.workshop.activity.history)
+
+
+async def test_sparklines_decay_to_zero_when_traffic_stops() -> None:
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        stats = await _mounted_stats(app, pilot)
+        live = app.workshop.live_pane
+        busy = make_sample(1)
+        live.feed(from_stats(busy))
+        quiet = make_sample(1)
+        for row in quiet["actions"].values():
+            row["pps"] = row["bps"] = 0.0
+        for tick in range(2, HISTORY + 3):  # the counters stand still from now on
+            quiet["time"] = 1000.0 + tick / 4
+            live.feed(from_stats(quiet))
+        await pilot.pause()  # not settle(): the top-talkers view reads in a loop of its own
+        assert set(stats.history("XDP_PASS")) == {0.0}  # decayed, not frozen at the last rate
+        assert stats.settled
+
+
+async def test_a_hidden_live_tab_keeps_the_time_window() -> None:
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        stats = await _mounted_stats(app, pilot)
+        live = app.workshop.live_pane
+        live.feed(from_stats(make_sample(1)))
+        later = make_sample(1)
+        for row in later["actions"].values():
+            row["pps"] = 0.0
+        later["time"] = 1000.0 + 1 / 4 + 10.0  # ten seconds unseen, traffic stopped
+        live.feed(from_stats(later))
+        assert list(stats.history("XDP_PASS"))[-40:] == [0.0] * 40
+
+
+async def _mounted_stats(app: XdpTuiApp, pilot: Any) -> LiveStats:
+    assert await wait_for(pilot, lambda: bool(app.workshop.query(LiveStats)))
+    return app.workshop.query_one(LiveStats)
+
+
+@pytest.mark.kernel
+async def test_switching_lessons_detaches_and_says_so(make_lab: Any) -> None:
+    lab = await asyncio.to_thread(make_lab, "swl")
+    lessons.reset_workspace(lessons.get_lesson("basic01-xdp-pass"))
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(app, pilot, "basic01-xdp-pass")
+        await _attach(app, pilot)
+        app.workshop.go_to_lesson("basic02-prog-by-name")
+        assert await wait_for(pilot, lambda: app.workshop.status.prog_id == 0)
+        assert await wait_for(pilot, lambda: _said(app, "you moved to basic02-prog-by-name"))
+        assert attach.query(lab.outer).prog_id is None
+        assert app.workshop.last_sample is None  # nothing of basic01 stays in Live
+
+
+@pytest.mark.kernel
+async def test_outside_changes_reach_the_status_line(make_lab: Any) -> None:
+    import testenv
+
+    lab = await asyncio.to_thread(make_lab, "out")
+    lesson = lessons.get_lesson("basic01-xdp-pass")
+    lessons.reset_workspace(lesson)
+    app = XdpTuiApp(lab=lab.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(app, pilot, lesson.id)
+        await _attach(app, pilot)
+        await asyncio.to_thread(testenv.reset, lab.name)  # from another terminal, say
+        assert await wait_for(pilot, lambda: app.workshop.status.prog_id == 0)
+        assert _said(app, "is no longer on")
+        assert app.workbench.attached is None
+
+        # Another tool attaches a program: the status line shows it, as not ours.
+        obj = paths.learner_build_dir(lesson.id) / "xdp_prog_kern.o"
+        await asyncio.to_thread(
+            subprocess.run,
+            ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "obj", str(obj), "sec", "xdp"],
+            check=True,
+        )
+        try:
+            app.workshop.lab_pane.refresh_lab()
+            assert await wait_for(pilot, lambda: bool(app.workshop.status.foreign))
+            assert app.workshop.status.prog_id == 0
+        finally:
+            await asyncio.to_thread(
+                subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]
+            )
