@@ -260,3 +260,60 @@ def test_key_by_key_read_agrees_with_batches(lab: object, flows: dict[str, int])
     assert [r.to_dict() for r in by_key.rows] == [r.to_dict() for r in by_batch.rows]
     assert by_key.totals.values == {"packets": sum(h + c for h in range(5) for c in range(ncpus)),
                                     "bytes": 5 * 7 * ncpus}  # fmt: skip
+
+
+@pytest.mark.kernel
+def test_dense_maps_are_walked_with_the_same_figures(
+    flows: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past one entry per 16 buckets `flows` is read by the BPF walk (engine/mapwalk.py):
+    the same figures as batch lookups, churn included; sparse again, batch lookups again."""
+    from xdp_tui.engine import mapwalk
+
+    fd = flows["flows"]
+    n = (1 << 20) // 16 + 100
+    ports = np.arange(n, dtype=np.uint64) + 1
+
+    def two_ticks(watch: BigMapWatch) -> list[dict[str, Any]]:
+        _fill_flows(fd, ports, (ports * 2654435761) % 1000003)  # the same map for each reader
+        bpfsys.delete(fd, struct.pack("<I", 9_000_000))
+        watch.refresh()  # the first read is a batch read; it finds whether the map is dense
+        first = watch.refresh(top=30, sort="packets")
+        for port in range(1, 2001, 10):
+            bpfsys.delete(fd, struct.pack("<I", port))
+        bpfsys.update(fd, struct.pack("<I", 9_000_000), FLOW.pack(3, 300))
+        bpfsys.update(fd, struct.pack("<I", 5000), FLOW.pack(10_000_000, 0))
+        second = watch.refresh(top=30, sort="pps")
+        figures = []
+        for table in (first, second):
+            out = table.to_dict()
+            for key in ("interval", "read_seconds"):
+                out.pop(key)
+            for row in out["top"]:
+                row.pop("rates"), row.pop("pps"), row.pop("bps")
+            out["totals"] = out["totals"]["values"]
+            figures.append(out)
+        return figures
+
+    with BigMapWatch(fd) as watch:
+        walked = two_ticks(watch)
+        assert watch.arrays is not None
+        assert watch.arrays.walking, watch.arrays.walk_note
+    monkeypatch.setattr(mapwalk, "MIN_DENSITY", 2.0)  # never dense: batch lookups only
+    with BigMapWatch(fd) as watch:
+        batched = two_ticks(watch)
+        assert watch.arrays is not None and not watch.arrays.walking
+    assert walked == batched
+    assert walked[0]["entries_total"] == n and walked[1]["added"] == 1
+    assert walked[1]["removed"] == 200 and walked[1]["top"][0]["key"] == 5000
+    monkeypatch.undo()
+    _fill_flows(fd, ports, ports)
+    with BigMapWatch(fd) as watch:
+        watch.refresh()
+        assert watch.arrays is not None and watch.arrays.walking
+        for port in range(1, n + 1):  # under one entry per 32 buckets: batch lookups again
+            if port % 40:
+                bpfsys.delete(fd, struct.pack("<I", port))
+        table = watch.refresh()
+        assert not watch.arrays.walking
+        assert table.entries_total == len(range(40, n + 1, 40)) + 1  # and 9,000,000

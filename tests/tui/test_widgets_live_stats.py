@@ -263,8 +263,7 @@ async def test_fits_the_live_tab_beside_the_lesson_list() -> None:
 async def test_fast_lines_draw_exactly_what_textual_would(theme: str | None) -> None:
     # CachedLines turns each line into segments itself (render_line) instead of going
     # through Textual's Content; text, styles and selection offsets must not differ.
-    from textual.visual import Visual, visualize
-
+    from tests.tui.cached_lines import lines_as_textual_draws_them
     from xdp_tui.widgets.live_stats import CachedLines
 
     app = StatsApp([make_sample(tick) for tick in range(1, 25)])
@@ -272,19 +271,7 @@ async def test_fast_lines_draw_exactly_what_textual_would(theme: str | None) -> 
         if theme:
             app.theme = theme
         await pilot.pause()
-        compared = 0
-        for widget in app.query(CachedLines):
-            style = widget.visual_style
-            visual = visualize(widget, widget.render())
-            textual_lines = Visual.to_strips(
-                widget, visual, widget.size.width, widget.line_count(), style
-            )
-            for y in range(widget.line_count()):
-                ours = [s for s in widget._line_strip(widget.line_text(y), style, y) if s.text]
-                theirs = [s for s in textual_lines[y] if s.text]
-                assert [(s.text, s.style) for s in ours] == [(s.text, s.style) for s in theirs]
-                assert [s.style.meta for s in ours] == [s.style.meta for s in theirs]
-                compared += 1
+        compared = sum(lines_as_textual_draws_them(w) for w in app.query(CachedLines))
         assert compared > 10
 
 

@@ -12,8 +12,15 @@ entry by batch lookups into arrays). One read is in flight at most: the next
 starts only after the last is on screen and the tick has passed, so input is
 never blocked and reads never pile up. A read longer than the tick, or
 costing more CPU than a quarter of it, stretches the tick (a million entries
-cost the kernel about 0.3 s of CPU per read: the view then refreshes every
-~1.2 s rather than take a core), and the header says so.
+cost the kernel about 0.1 s of CPU per read with engine/mapwalk.py, 0.3 s with
+batch lookups: then the view refreshes every ~1.2 s rather than take a core),
+and the header says so.
+
+Drawing goes through LiveStats' `TextLines` (widgets/live_stats.py), not a rich
+Table in a Static: each line is kept as a strip and only the lines whose text
+changed are repainted (a rich Table re-renders every row at every tick, ~5 % of
+a core at 4 Hz). Column widths only grow while the same map is shown, so rows
+do not jitter and growing numbers are never cut.
 """
 
 from __future__ import annotations
@@ -25,16 +32,16 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.widgets.live_stats import TextLines
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -46,6 +53,7 @@ DEFAULT_HZ = 4.0
 MAX_CPU_SHARE = 0.25  # reads use at most this share of a core: costlier ones stretch the tick
 MIN_ROWS, MAX_ROWS = 3, 50
 KEY_WIDTH = 40
+HEADER_STYLE, FOOTER_STYLE, NEW_ROW_STYLE = "bold", "bold", "green"
 
 
 def _tick_s() -> float:
@@ -89,14 +97,17 @@ class TopTalkers(Vertical, can_focus=True):
         self._shown = threading.Event()  # the last read is drawn: the next may start
         self._shown.set()
         self._rows = 10
-        self._drawn: Any = None
+        self._widths: list[int] = []  # per column; they only grow while one map is shown
+        self._widths_for: tuple[str, tuple[str, ...]] | None = None  # (map, columns)
+        self._head_lines = TextLines(id="top-head")
+        self._table_lines = TextLines(id="top-table")
         self._focus_when_shown = False
         self._last_error = ""  # said once, not at every tick while it lasts
 
     def compose(self) -> ComposeResult:
-        yield Static(id="top-head")
+        yield self._head_lines
         yield Input(placeholder="filter keys: 53, port=53, 1000..2000, fc00::2", id="top-filter")
-        yield Static(id="top-table")
+        yield self._table_lines
 
     # ---- what the screen tells it -------------------------------------------------
 
@@ -184,55 +195,72 @@ class TopTalkers(Vertical, can_focus=True):
                 self._focus_when_shown = False
                 self.call_after_refresh(self.focus)
             self.sorts = ["pps", "bps", "key", *table.fields]
-        drawn = (self._figures(table), round(message.stretched_to, 1))
-        if drawn != self._drawn:  # an idle map: nothing to redraw
-            self._drawn = drawn
-            self.query_one("#top-head", Static).update(self._head(message))
-            self.query_one("#top-table", Static).update(self._table(table) if table else "")
-        self._rows = max(MIN_ROWS, min(MAX_ROWS, self.size.height - 5))
+        # Only the lines whose text changed are repainted (an idle map: none of the table).
+        head = self._head(message)
+        self._head_lines.set_lines(head)
+        self._table_lines.set_lines(self._table(table) if table is not None else [])
+        # Rows that fit: the height less the header, the titles and the total row.
+        self._rows = max(MIN_ROWS, min(MAX_ROWS, self.size.height - len(head) - 2))
 
-    @staticmethod
-    def _figures(table: TopTable | None) -> Any:
-        """What is drawn from TABLE: the read time only to 10 ms, so an idle map is not redrawn."""
-        if table is None:
-            return None
-        figures = table.to_dict()
-        figures["read_seconds"] = round(table.read_seconds, 2)
-        figures["interval"] = None
-        return figures
+    @property
+    def head_text(self) -> str:
+        """The header as shown (plain lines)."""
+        return "\n".join(self._head_lines.plain)
 
-    def _head(self, message: TopRead) -> Text:
+    @property
+    def table_text(self) -> str:
+        """The table as shown (plain lines: titles, rows, total)."""
+        return "\n".join(self._table_lines.plain)
+
+    def _head(self, message: TopRead) -> list[Text]:
+        """Short lines (the view sits beside the lesson list): what, how read, which keys."""
         table = message.table
-        text = Text("Top talkers", style="bold")
+        what = Text().append("Top talkers", "bold")
+        how = Text()
         if table is not None:
             count = f"{table.entries_total:,} / {table.max_entries:,} entries"
-            text.append(f"  {table.name} ({table.type})  {count}  by {table.sort}")
+            what.append(f"  {table.name} ({table.type})  {count}  by {table.sort}")
+            how.append(f"read {table.read_seconds * 1000:,.0f} ms", "dim")
             if table.key_filter:
-                text.append(f"  filter {table.key_filter!r}: {table.matched:,} match", "yellow")
+                how.append(f"  filter {table.key_filter!r}: {table.matched:,} match", "yellow")
             if table.truncated:
-                text.append("  (read cut at the memory limit)", "yellow")
-            text.append(f"  read {table.read_seconds * 1000:,.0f} ms", "dim")
+                how.append("  (read cut at the memory limit)", "yellow")
         if message.stretched_to:
-            text.append(
+            how.append(
                 f"  tick stretched to {message.stretched_to:.2f} s (reads are slow)", "yellow"
             )
         maps = f"  m: map ({len(self.maps)})" if len(self.maps) > 1 else ""
-        text.append(f"\ns: sort  f: filter keys  Esc: clear filter{maps}", "dim")
-        return text
+        keys = Text(f"s: sort  f: filter keys  Esc: clear filter{maps}", "dim")
+        return [what, how, keys] if how.plain else [what, keys]
 
-    def _table(self, t: TopTable) -> Table:
-        table = Table(expand=False, box=None, padding=(0, 1), show_footer=True)
-        table.add_column("key", footer=f"total ({t.totals.entries:,})", max_width=KEY_WIDTH)
-        for name in t.fields:
-            table.add_column(name, justify="right", footer=f"{t.totals.values[name]:,}")
-        table.add_column("pps", justify="right", footer=f"{t.totals.pps:,.0f}")
-        table.add_column("Mbit/s", justify="right", footer=f"{t.totals.bps / 1e6:,.3f}")
+    def _table(self, t: TopTable) -> list[Text]:
+        """Titles, one line per row shown (new keys in green), and the total row."""
+        titles = ["key", *t.fields, "pps", "Mbit/s"]
+        rows: list[tuple[list[str], str]] = [(titles, HEADER_STYLE)]
         for row in t.rows:
             key = row.key if isinstance(row.key, str) else json.dumps(row.key)
-            cells = [key[:KEY_WIDTH], *(f"{row.values[name]:,}" for name in t.fields)]
-            style = "green" if row.new else ""
-            table.add_row(*cells, f"{row.pps:,.0f}", f"{row.bps / 1e6:,.3f}", style=style)
-        return table
+            cells = [key, *(f"{row.values[name]:,}" for name in t.fields)]
+            cells += [f"{row.pps:,.0f}", f"{row.bps / 1e6:,.3f}"]
+            rows.append((cells, NEW_ROW_STYLE if row.new else ""))
+        totals = [f"total ({t.totals.entries:,})", *(f"{t.totals.values[n]:,}" for n in t.fields)]
+        totals += [f"{t.totals.pps:,.0f}", f"{t.totals.bps / 1e6:,.3f}"]
+        rows.append((totals, FOOTER_STYLE))
+        widths = self._grown_widths(t.name, titles, [cells for cells, _ in rows])
+        # Styles as spans, not the Text's own style: TextLines compares lines by text and
+        # spans, so a row that only stops being new (green) is repainted too.
+        return [Text().append(_line(cells, widths), style or None) for cells, style in rows]
+
+    def _grown_widths(self, name: str, titles: list[str], rows: list[list[str]]) -> list[int]:
+        """Each column's width: the widest cell so far for this map (keys cut at KEY_WIDTH)."""
+        if self._widths_for != (name, tuple(titles)):
+            self._widths_for = (name, tuple(titles))
+            self._widths = [0] * len(titles)
+        for cells in rows:
+            for at, cell in enumerate(cells):
+                width = min(len(cell), KEY_WIDTH) if at == 0 else len(cell)
+                if width > self._widths[at]:
+                    self._widths[at] = width
+        return self._widths
 
     # ---- keys -------------------------------------------------------------------------
 
@@ -264,3 +292,11 @@ class TopTalkers(Vertical, can_focus=True):
         self.key_filter = event.value.strip()
         self.remove_class("-filtering")
         self.focus()
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    """One table line: the key left-aligned (cut to its width), the figures right-aligned."""
+    key, *figures = cells
+    parts = [key[: widths[0]].ljust(widths[0])]
+    parts += [cell.rjust(width) for cell, width in zip(figures, widths[1:], strict=True)]
+    return " " + "  ".join(parts)
