@@ -76,6 +76,9 @@ def test_update_and_delete(lab: object, load_on_lab: Callable[..., object]) -> N
 
 def test_fds_are_closed(lab: object, load_on_lab: Callable[..., object]) -> None:
     lp = load_on_lab(lab, "xdp_pass_count")
+    from xdp_tui.engine import build
+
+    build.waiting_compiler()  # the next build's clang starts after the load, with its pipes
     before = _open_fds()
     for _ in range(50):
         info = bpfsys.prog_info_by_id(lp.prog_id)
