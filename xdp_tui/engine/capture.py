@@ -9,7 +9,7 @@ How: two tracing programs (fentry and fexit, bpf/capture/xdp_capture.bpf.c)
 are attached to the XDP program itself, the way xdpdump does it. The kernel
 runs them around every run of that program, whoever loaded it, and they
 write one record per packet into a BPF ring buffer that `poll()` drains
-through libbpf's ring_buffer API. The C is built with our build layer on
+through its mmap (engine/ringbuf.py; libbpf's ring_buffer API off x86). The C is built with our build layer on
 first use into a root-owned cache under run_dir().
 
 Nothing on the interface changes: closing the capture (or dying) drops the
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from xdp_tui import paths
-from xdp_tui.engine import _lib, bpfsys
+from xdp_tui.engine import _lib, bpfsys, ringbuf
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc
 from xdp_tui.engine.actions import action_name
 from xdp_tui.engine.closable import Closable
@@ -243,7 +243,18 @@ class Capture(Closable):
             if method == "twin"
             else target.prog_id
         )
-        self._ring: int | None = _ring_new(obj.map_fd("capture_ring"), self._callback, None, None)
+        self._ring: int | None = None  # libbpf's ring_buffer, off x86 only
+        self._reader: ringbuf.RingReader | None = None
+        ring_fd = obj.map_fd("capture_ring")
+        if ringbuf.supported():
+            try:
+                self._reader = ringbuf.RingReader(ring_fd, bpfsys.map_info(ring_fd).max_entries)
+            except OSError as exc:
+                self.close()
+                err = -(exc.errno or errno.EIO)
+                raise _lib.call_error(err, "mapping the capture ring buffer") from exc
+            return
+        self._ring = _ring_new(ring_fd, self._callback, None, None)
         if not self._ring:
             err = C.get_errno()
             self.close()
@@ -315,12 +326,17 @@ class Capture(Closable):
         """Wait up to TIMEOUT_MS for records; return what arrived (oldest first).
 
         LIMIT bounds what one call decodes, so a burst cannot hold a caller
-        long. Records already taken from the ring wait for the next call;
-        while some wait, the ring is not read (a full ring counts its losses),
-        so what is held here never exceeds about one ring's worth.
+        long; records past it stay in the ring for the next call (a full ring
+        counts its losses), so nothing piles up in Python. (Through libbpf,
+        off x86, records already taken wait in a list, and while some wait
+        the ring is not read.)
         """
         ret = 0
         with self._lock:
+            if self._reader is not None:
+                self._reader.wait(timeout_ms)
+                raw = self._reader.take(limit)
+                return [decode_record(r, self._wall_offset) for r in raw]
             if self._ring is None:
                 return []
             if not self._pending:
@@ -353,6 +369,9 @@ class Capture(Closable):
 
     def close(self) -> None:
         with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._ring is not None:
                 _ring_free(self._ring)
                 self._ring = None
