@@ -146,3 +146,26 @@ def test_a_full_ring_refuses_records_until_read(emitter: Emitter) -> None:
 def test_rejects_a_size_that_is_not_a_power_of_two() -> None:
     with pytest.raises(ValueError, match="power of two"):
         ringbuf.RingReader(-1, 3000)
+
+
+@pytest.mark.parametrize("mmap_reader", [True, False], ids=["mmap", "libbpf"])
+def test_ring_records_read_the_same_through_both_readers(
+    emitter: Emitter, mmap_reader: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ringbuf, "supported", lambda: mmap_reader)
+    with ringbuf.RingRecords(emitter.obj.map_fd("ring"), "test ring") as records:
+        emitter.emit(0, 40, discard_every=9)
+        first = records.poll(100, limit=5)
+        rest = records.poll(100)
+        assert _numbers(first + rest) == [n for n in range(40) if n % 9]
+        assert len(first) == 5
+        assert records.poll(0) == []
+    assert records.poll(0) == []  # closed: nothing, no crash
+
+
+def test_ring_records_refuse_a_map_that_is_not_a_ring(emitter: Emitter) -> None:
+    from xdp_tui.errors import XdpTuiError
+
+    with pytest.raises(XdpTuiError, match="not a ring buffer") as caught:
+        ringbuf.RingRecords(emitter.obj.map_fd("args"), "samples ring buffer")
+    assert caught.value.hint and "RINGBUF" in caught.value.hint

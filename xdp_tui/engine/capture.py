@@ -48,12 +48,6 @@ _find_map = cfunc("bpf_object__find_map_by_name", P, P, C.c_char_p)
 _map_set_max_entries = cfunc("bpf_map__set_max_entries", C.c_int, P, C.c_uint32)
 _obj_load = cfunc("bpf_object__load", C.c_int, P)
 
-_SAMPLE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_size_t)
-_ring_new = cfunc("ring_buffer__new", P, C.c_int, _SAMPLE_FN, P, P)
-_ring_poll = cfunc("ring_buffer__poll", C.c_int, P, C.c_int)
-_ring_consume = cfunc("ring_buffer__consume", C.c_int, P)
-_ring_free = cfunc("ring_buffer__free", None, P)
-
 CAPTURE_SOURCE = paths.bpf_include_dir() / "capture" / "xdp_capture.bpf.c"
 SNAP_MAX = 1024  # SNAP_MAX in the C
 DEFAULT_SNAPLEN = 256
@@ -232,9 +226,7 @@ class Capture(Closable):
         self.method = method
         self._obj = obj  # the BpfObject holding the capture programs and their maps
         self._undo = undo  # what close() must do to take the capture off again
-        self._pending: list[bytes] = []
-        self._lock = threading.Lock()  # poll() may run in a worker while close() comes from the UI
-        self._callback = _SAMPLE_FN(self._on_sample)  # keep a reference: freed callbacks crash
+        self._lock = threading.Lock()  # close() may come from the UI while a worker polls
         self._wall_offset = time.time() - time.monotonic()
         self._counters_fd = obj.map_fd("capture_counters")
         # What runs on the interface while we capture: the twin has an id of its own.
@@ -243,22 +235,14 @@ class Capture(Closable):
             if method == "twin"
             else target.prog_id
         )
-        self._ring: int | None = None  # libbpf's ring_buffer, off x86 only
-        self._reader: ringbuf.RingReader | None = None
-        ring_fd = obj.map_fd("capture_ring")
-        if ringbuf.supported():
-            try:
-                self._reader = ringbuf.RingReader(ring_fd, bpfsys.map_info(ring_fd).max_entries)
-            except OSError as exc:
-                self.close()
-                err = -(exc.errno or errno.EIO)
-                raise _lib.call_error(err, "mapping the capture ring buffer") from exc
-            return
-        self._ring = _ring_new(ring_fd, self._callback, None, None)
-        if not self._ring:
-            err = C.get_errno()
+        try:
+            self._records: ringbuf.RingRecords | None = ringbuf.RingRecords(
+                obj.map_fd("capture_ring"), "capture ring buffer"
+            )
+        except BaseException:
+            self._records = None
             self.close()
-            raise _lib.call_error(-err, "opening the capture ring buffer")
+            raise
 
     # ---- start -------------------------------------------------------------
 
@@ -318,37 +302,16 @@ class Capture(Closable):
 
     # ---- reading -------------------------------------------------------------
 
-    def _on_sample(self, _ctx: int, data: int, size: int) -> int:
-        self._pending.append(C.string_at(data, size))
-        return 0
-
     def poll(self, timeout_ms: int = 100, limit: int | None = None) -> list[CapturedPacket]:
         """Wait up to TIMEOUT_MS for records; return what arrived (oldest first).
 
         LIMIT bounds what one call decodes, so a burst cannot hold a caller
-        long; records past it stay in the ring for the next call (a full ring
-        counts its losses), so nothing piles up in Python. (Through libbpf,
-        off x86, records already taken wait in a list, and while some wait
-        the ring is not read.)
+        long; the rest wait in the ring for the next call (see RingRecords.poll).
         """
-        ret = 0
-        with self._lock:
-            if self._reader is not None:
-                self._reader.wait(timeout_ms)
-                raw = self._reader.take(limit)
-                return [decode_record(r, self._wall_offset) for r in raw]
-            if self._ring is None:
-                return []
-            if not self._pending:
-                ret = _ring_poll(self._ring, timeout_ms)
-                if ret >= 0:
-                    # The programs wake us once per 64 records: collect the rest too.
-                    ret = _ring_consume(self._ring)
-            cut = len(self._pending) if limit is None else limit
-            raw, self._pending = self._pending[:cut], self._pending[cut:]
-        if ret < 0 and _lib.errno_of(ret) != 4:  # EINTR: a signal, just return
-            raise _lib.call_error(ret, "reading the capture ring buffer")
-        return [decode_record(r, self._wall_offset) for r in raw]
+        records = self._records
+        if records is None:
+            return []
+        return [decode_record(r, self._wall_offset) for r in records.poll(timeout_ms, limit)]
 
     def counters(self) -> CaptureCounters:
         fd = self._counters_fd
@@ -369,12 +332,9 @@ class Capture(Closable):
 
     def close(self) -> None:
         with self._lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
-            if self._ring is not None:
-                _ring_free(self._ring)
-                self._ring = None
+            if self._records is not None:
+                self._records.close()
+                self._records = None
             _run_undo(self._undo)
             self._undo = []
             if self._obj is not None:

@@ -14,19 +14,27 @@ slice. Each record starts with an 8-byte header: its length with a busy bit
 (still being written) and a discard bit, then the page offset; records are
 8-byte aligned. x86's ordering (loads are not reordered with loads, stores not
 with stores) gives the acquire/release pairs libbpf spells out; elsewhere we
-leave it to libbpf (`supported()`).
+leave it to libbpf (`supported()`). `RingRecords` is what the engine uses:
+this reader where it holds, libbpf's callbacks elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes as C
+import errno
 import mmap
 import platform
 import select
 import struct
+import threading
 
+from xdp_tui.engine import _lib, bpfsys
+from xdp_tui.engine._lib import cfunc
 from xdp_tui.engine.closable import Closable
+from xdp_tui.errors import XdpTuiError
 
+BPF_MAP_TYPE_RINGBUF = 27
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 HEADER = 8
@@ -99,3 +107,80 @@ class RingReader(Closable):
     def close(self) -> None:
         self._producer.close()
         self._consumer.close()
+
+
+# libbpf's reader, for CPUs where RingReader's ordering argument does not hold.
+_SAMPLE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_size_t)
+_ring_new = cfunc("ring_buffer__new", C.c_void_p, C.c_int, _SAMPLE_FN, C.c_void_p, C.c_void_p)
+_ring_poll = cfunc("ring_buffer__poll", C.c_int, C.c_void_p, C.c_int)
+_ring_consume = cfunc("ring_buffer__consume", C.c_int, C.c_void_p)
+_ring_free = cfunc("ring_buffer__free", None, C.c_void_p)
+
+
+class RingRecords(Closable):
+    """The raw records of one BPF_MAP_TYPE_RINGBUF map, for the capture and the samples.
+
+    `poll()` may run in a worker thread while `close()` comes from another:
+    a lock orders them. WHAT names the ring in error messages.
+    """
+
+    def __init__(self, fd: int, what: str) -> None:
+        self._what = what
+        self._lock = threading.Lock()
+        self._reader: RingReader | None = None
+        self._ring: int | None = None  # libbpf's ring_buffer
+        self._pending: list[bytes] = []
+        info = bpfsys.map_info(fd)
+        if info.type != BPF_MAP_TYPE_RINGBUF:
+            raise XdpTuiError(
+                f"{what}: map {info.name!r} is a {info.type_name} map, not a ring buffer",
+                hint="the map must be a BPF_MAP_TYPE_RINGBUF",
+            )
+        if supported():
+            try:
+                self._reader = RingReader(fd, info.max_entries)
+            except OSError as exc:
+                raise _lib.call_error(-(exc.errno or errno.EIO), f"mapping the {what}") from exc
+            return
+        self._callback = _SAMPLE_FN(self._on_record)  # keep a reference: freed callbacks crash
+        self._ring = _ring_new(fd, self._callback, None, None)
+        if not self._ring:
+            self._ring = None
+            raise _lib.call_error(-C.get_errno(), f"opening the {what}")
+
+    def _on_record(self, _ctx: int, data: int, size: int) -> int:
+        self._pending.append(C.string_at(data, size))
+        return 0
+
+    def poll(self, timeout_ms: int, limit: int | None = None) -> list[bytes]:
+        """Wait up to TIMEOUT_MS for records; at most LIMIT of them, oldest first.
+
+        Records past LIMIT stay in the ring (a full ring counts its losses), so
+        nothing piles up here. Through libbpf, records already taken wait in a
+        list for the next call, and while some wait the ring is not read.
+        """
+        ret = 0
+        with self._lock:
+            if self._reader is not None:
+                self._reader.wait(timeout_ms)
+                return self._reader.take(limit)
+            if self._ring is None:
+                return []
+            if not self._pending:
+                ret = _ring_poll(self._ring, timeout_ms)
+                if ret >= 0:  # producers may wake us once per many records: take the rest
+                    ret = _ring_consume(self._ring)
+            cut = len(self._pending) if limit is None else limit
+            raw, self._pending = self._pending[:cut], self._pending[cut:]
+        if ret < 0 and _lib.errno_of(ret) != errno.EINTR:
+            raise _lib.call_error(ret, f"reading the {self._what}")
+        return raw
+
+    def close(self) -> None:
+        with self._lock:
+            reader, self._reader = self._reader, None
+            ring, self._ring = self._ring, None
+        if reader is not None:
+            reader.close()
+        if ring is not None:
+            _ring_free(ring)

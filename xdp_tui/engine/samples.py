@@ -19,30 +19,20 @@ that look alike.
 
 from __future__ import annotations
 
-import ctypes as C
-import errno
 import struct
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xdp_tui.engine import _lib
-from xdp_tui.engine._lib import cfunc
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.engine.capture import CapturedPacket, PcapngWriter
 from xdp_tui.engine.closable import Closable
+from xdp_tui.engine.ringbuf import RingRecords
 
 SAMPLE_COOKIE = 0xDEAD
 SAMPLE_HEADER = struct.Struct("<HHHH")  # cookie, pkt_len, cap_len, pad
 XDP_PASS = XDP_ACTIONS.index("XDP_PASS")
-
-
-_SAMPLE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_size_t)
-_ring_new = cfunc("ring_buffer__new", C.c_void_p, C.c_int, _SAMPLE_FN, C.c_void_p, C.c_void_p)
-_ring_poll = cfunc("ring_buffer__poll", C.c_int, C.c_void_p, C.c_int)
-_ring_free = cfunc("ring_buffer__free", None, C.c_void_p)
 
 
 @dataclass(frozen=True)
@@ -88,41 +78,18 @@ class SampleReader(Closable):
 
     def __init__(self, map_fd: int) -> None:
         self.malformed = 0
-        self._pending: list[bytes] = []
-        self._lock = threading.Lock()
-        self._callback = _SAMPLE_FN(self._on_record)  # keep a reference: freed callbacks crash
-        self._ring: int | None = _ring_new(map_fd, self._callback, None, None)
-        if not self._ring:
-            self._ring = None
-            raise _lib.call_error(
-                -C.get_errno(),
-                "opening the samples ring buffer",
-                hint="the map must be a BPF_MAP_TYPE_RINGBUF",
-            )
-
-    def _on_record(self, _ctx: int, data: int, size: int) -> int:
-        self._pending.append(C.string_at(data, size))
-        return 0
+        self._records = RingRecords(map_fd, "samples ring buffer")
 
     def poll(self, timeout_ms: int = 100) -> list[PacketSample]:
         """Wait up to TIMEOUT_MS for records; return the samples that arrived, oldest first."""
-        with self._lock:
-            if self._ring is None:
-                return []
-            ret = _ring_poll(self._ring, timeout_ms)
-            raw, self._pending = self._pending, []
-        if ret < 0 and _lib.errno_of(ret) != errno.EINTR:
-            raise _lib.call_error(ret, "reading the samples ring buffer")
+        raw = self._records.poll(timeout_ms)
         now = time.time()
         samples = [decode_sample(record, now) for record in raw]
         self.malformed += sum(1 for s in samples if s is None)
         return [s for s in samples if s is not None]
 
     def close(self) -> None:
-        with self._lock:
-            ring, self._ring = self._ring, None
-        if ring is not None:
-            _ring_free(ring)
+        self._records.close()
 
 
 def write_pcapng(samples: Iterable[PacketSample], path: Path, ifindex: int = 0) -> int:
