@@ -65,8 +65,6 @@ class TcProgram(LinkedProgram):
     direction: Direction
     prog_name: str
     prog_id: int
-    maps: dict[str, int]
-    obj: BpfObject | None = None
     link_fd: int = -1
 
     def _drop_link(self) -> None:

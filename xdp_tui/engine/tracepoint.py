@@ -53,8 +53,6 @@ class TracepointProgram(LinkedProgram):
     event: str
     prog_id: int
     link_id: int
-    maps: dict[str, int]
-    obj: BpfObject | None = None
     _link: int | None = field(default=None, repr=False)
 
     @property
