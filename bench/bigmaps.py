@@ -27,7 +27,6 @@ of a core. Writes bench/results/bigmaps.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -40,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from results_file import save_results  # bench/ is on sys.path when run as a script
+from harness import lacks_root, report  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -262,14 +261,10 @@ def main() -> int:
     parser.add_argument("--no-tui", action="store_true", help="skip the TUI CPU part")
     parser.add_argument("--no-save", action="store_true", help="do not write results/bigmaps.json")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("bench/bigmaps.py needs root (it attaches XDP programs)", file=sys.stderr)
+    if lacks_root("bench/bigmaps.py needs root (it attaches XDP programs)"):
         return 2
     result = run(args.reps, args.seconds, not args.no_tui)
-    if not args.no_save:
-        save_results("bigmaps", result)
-    print(json.dumps(result, indent=2))
-    return 0
+    return report("bigmaps", result, save=not args.no_save)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import harness
 from results_file import save_results  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
@@ -149,13 +150,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=9)
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("run as root (loads BPF programs)", file=sys.stderr)
+    if harness.lacks_root("run as root (loads BPF programs)"):
         return 2
 
     import testenv
 
-    lab_name = f"bnch{os.getpid() % 100000}"
+    lab_name = harness.lab_name("bnch")
     testenv.setup(lab_name)
     work = Path(tempfile.mkdtemp(prefix="xdp-tui-bench-"))
     pin = Path("/sys/fs/bpf") / f"{lab_name}-base"

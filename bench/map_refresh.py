@@ -19,7 +19,6 @@ Writes bench/results/map_refresh.json. Target: ours ≥ 100× cheaper.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from results_file import save_results  # bench/ is on sys.path when run as a script
+from harness import lacks_root, own_lab, report  # bench/ is on sys.path as a script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -110,21 +109,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=31)
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("run as root", file=sys.stderr)
+    if lacks_root("run as root"):
         return 2
     os.environ.setdefault("XDP_TUI_RUN_DIR", "/tmp/xdp-tui-bench/run")
-    import testenv
-
-    lab_name = f"bmr{os.getpid() % 100000}"
-    lab = testenv.setup(lab_name)
-    try:
+    with own_lab("bmr") as lab:
         cases = {
             name: _run_case(lab, source, program, args.reps)
             for name, (source, program) in CASES.items()
         }
-    finally:
-        testenv.teardown(lab_name)
     worst = min(c["ratio"] for c in cases.values())
     result = {
         "bench": "map_refresh",
@@ -140,9 +132,7 @@ def main() -> int:
         "decoding every entry again (nothing reused from the last tick); cold = read_prog_maps() "
         "opening and closing every map fd and building decoders from the BTF cache",
     }
-    save_results("map_refresh", result)
-    print(json.dumps(result, indent=2))
-    return 0
+    return report("map_refresh", result)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Writes bench/results/pps_accuracy.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from results_file import save_results  # bench/ is on sys.path when run as a script
+from harness import lacks_root, own_lab, report  # bench/ is on sys.path as a script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -163,18 +162,11 @@ def main() -> int:
     parser.add_argument("--generator", choices=("kernel", "python", "trafgen"), default="kernel")
     parser.add_argument("--cpus", type=int, default=1, help="trafgen processes (default 1)")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("run as root", file=sys.stderr)
+    if lacks_root("run as root"):
         return 2
     os.environ.setdefault("XDP_TUI_RUN_DIR", "/tmp/xdp-tui-bench/run")
-    import testenv
-
-    lab_name = f"bpps{os.getpid() % 100000}"
-    lab = testenv.setup(lab_name)
-    try:
+    with own_lab("bpps") as lab:
         measured = _measure(lab, args.generator, args.seconds, args.interval, args.cpus)
-    finally:
-        testenv.teardown(lab_name)
     worst = measured["rate_error_pct_mean"]
     result = {
         "bench": "pps_accuracy",
@@ -192,9 +184,7 @@ def main() -> int:
         "notes": "rate error per interval = |shown pps - sender pps| / sender pps; "
         "`ok` also needs the generator to reach 1 Mpps on this machine",
     }
-    save_results("pps_accuracy", result)
-    print(json.dumps(result, indent=2))
-    return 0
+    return report("pps_accuracy", result)
 
 
 if __name__ == "__main__":

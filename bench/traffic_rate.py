@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import lab_name, lacks_root
 from results_file import save_results  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
@@ -180,8 +181,7 @@ def main() -> int:
         "--receivers", nargs="+", choices=("host", "xdp-drop"), default=["host", "xdp-drop"]
     )
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("traffic_rate: needs root (it creates a lab)", file=sys.stderr)
+    if lacks_root("traffic_rate: needs root (it creates a lab)"):
         return 2
     if shutil.which("trafgen") is None:
         print("traffic_rate: trafgen not found (apt-get install netsniff-ng)", file=sys.stderr)
@@ -194,7 +194,7 @@ def main() -> int:
         from testenv import traffic
         from xdp_tui import paths
 
-        name = f"bench{os.getpid() % 100000}"
+        name = lab_name("bench")
         lab = testenv.setup(name)
         receivers = {}
         try:

@@ -26,7 +26,6 @@ Writes bench/results/tui_cpu.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -37,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from results_file import save_results  # bench/ is on sys.path when run as a script
+from harness import lacks_root, report  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 XDP_TUI = Path(sys.executable).parent / "xdp-tui"
@@ -277,14 +276,10 @@ def main() -> int:
     )
     parser.add_argument("--no-save", action="store_true", help="do not write results/tui_cpu.json")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("bench/tui_cpu.py needs root (it attaches XDP programs)", file=sys.stderr)
+    if lacks_root("bench/tui_cpu.py needs root (it attaches XDP programs)"):
         return 2
     result = run(args.seconds, args.starts, args.pps, args.profile, args.app_path)
-    if not args.no_save:
-        save_results("tui_cpu", result)
-    print(json.dumps(result, indent=2))
-    return 0
+    return report("tui_cpu", result, save=not args.no_save)
 
 
 if __name__ == "__main__":

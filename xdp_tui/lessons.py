@@ -511,38 +511,6 @@ def _last_edit(workspaces: Path) -> tuple[str | None, float | None]:
     return best
 
 
-# A learner's source read for the instructor: larger files are cut, not read whole.
-_SOURCE_READ_LIMIT = 256 * 1024
-
-
-def read_home_file(home: Path, relative: Path, limit: int = _SOURCE_READ_LIMIT) -> str | None:
-    """Text of HOME/RELATIVE read as root without following any symlink on the way.
-
-    Every component is opened with O_NOFOLLOW relative to the previous one, so a
-    learner's link (to /etc/shadow, say) is refused instead of read. None when
-    missing, a link, or not a regular file.
-    """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(home, flags | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        for part in relative.parts[:-1]:
-            next_fd = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = next_fd
-        file_fd = os.open(relative.parts[-1], flags | os.O_NONBLOCK, dir_fd=fd)
-        with os.fdopen(file_fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            return handle.read(limit).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def users_progress(homes: list[tuple[str, Path]] | None = None) -> list[tuple[str, Progress]]:
     """Every user with a readable progress file, by name: who is done, for the instructor."""
     return [

@@ -29,7 +29,7 @@ import os
 import pwd
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +148,39 @@ def learner_command(argv: list[str]) -> list[str]:
     ]
 
 
+# ---- walking without following links ------------------------------------------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+@contextlib.contextmanager
+def _walk_no_follow(
+    base: Path, parts: Sequence[str], *, create_for: User | None = None
+) -> Iterator[int]:
+    """An fd of the folder BASE/PARTS. BASE is trusted as given; each of PARTS is opened
+    with O_NOFOLLOW relative to the one before, so a link on the way is refused (ELOOP or
+    ENOTDIR), never followed. CREATE_FOR: missing folders are made, theirs when we are root.
+    """
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts:
+            try:
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if create_for is None:
+                    raise
+                os.mkdir(part, 0o755, dir_fd=fd)
+                if os.geteuid() == 0:
+                    os.chown(part, create_for.uid, create_for.gid, dir_fd=fd, follow_symlinks=False)
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        yield fd
+    finally:
+        os.close(fd)
+
+
 # ---- reading ----------------------------------------------------------------
 
 
@@ -157,16 +190,19 @@ def read_bytes(
     *,
     owner: Learner | None = None,
     owned: bool = True,
+    below: Path | None = None,
 ) -> bytes:
     """PATH's bytes, if it is a regular file of the learner's (or OWNER's) of at most LIMIT bytes.
 
     owned=False: any regular file the learner may read (a shipped solution).
+    below: a folder PATH lies in (a home read for the instructor): that folder and every
+    one after it are opened without following a link, besides the switch to OWNER.
     """
     with as_learner(owner) as who:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = _open_file(path, below)
         except OSError as exc:
-            raise _located(path, exc) from None
+            raise (_refusal if below else _located)(path, exc) from None
         try:
             info = os.fstat(fd)
             _check_readable(path, info, who if owned else None, limit)
@@ -175,9 +211,15 @@ def read_bytes(
             os.close(fd)
 
 
-def read_text(path: Path, limit: int = SOURCE_LIMIT, *, owner: Learner | None = None) -> str:
+def read_text(
+    path: Path,
+    limit: int = SOURCE_LIMIT,
+    *,
+    owner: Learner | None = None,
+    below: Path | None = None,
+) -> str:
     """PATH as UTF-8 text (see read_bytes); a non-UTF-8 file is refused, located."""
-    data = read_bytes(path, limit, owner=owner, owned=in_data_dir(path))
+    data = read_bytes(path, limit, owner=owner, owned=in_data_dir(path), below=below)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -187,6 +229,15 @@ def read_text(path: Path, limit: int = SOURCE_LIMIT, *, owner: Learner | None = 
             location=f"{path}:{line}",
             hint="save the file as UTF-8",
         ) from None
+
+
+def _open_file(path: Path, below: Path | None) -> int:
+    if below is None:
+        return os.open(path, _FILE_FLAGS)
+    # Only BELOW's parent is trusted as given: BELOW itself may be a link too.
+    parts = path.parent.relative_to(below.parent).parts
+    with _walk_no_follow(below.parent, parts) as folder:
+        return os.open(path.name, _FILE_FLAGS, dir_fd=folder)
 
 
 def _check_readable(path: Path, info: os.stat_result, who: Learner | None, limit: int) -> None:
@@ -375,9 +426,6 @@ def invoking_user() -> User:
     return User(os.getuid(), os.getgid(), Path.home())
 
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
 def _refusal(path: Path, exc: OSError) -> XdpTuiError:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
         return XdpTuiError(
@@ -401,28 +449,10 @@ def _below_home(path: Path) -> tuple[Path, tuple[str, ...]]:
 def _open_folder(path: Path, *, create: bool) -> Iterator[int]:
     """An fd of PATH's folder reached without following a symlink below the home."""
     base, parts = _below_home(path)
-    user = invoking_user()
     if create and not parts:
         base.mkdir(parents=True, exist_ok=True)  # a folder we were told to use, as given
-    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        walked = base
-        for part in parts:
-            walked = walked / part
-            try:
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                os.mkdir(part, 0o755, dir_fd=fd)
-                if os.geteuid() == 0:
-                    os.chown(part, user.uid, user.gid, dir_fd=fd, follow_symlinks=False)
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = next_fd
+    with _walk_no_follow(base, parts, create_for=invoking_user() if create else None) as fd:
         yield fd
-    finally:
-        os.close(fd)
 
 
 def read_user_file(path: Path, *, max_bytes: int) -> bytes | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.lessons.variants import run_lesson, variant
+from tests.lessons.variants import run_lesson, run_solution_variant
 from xdp_tui.lessons import get_lesson, reset_workspace, solution_source, workspace_source
 
 pytestmark = pytest.mark.kernel
@@ -18,21 +18,15 @@ LESSON = "advanced01-xdp-tc-interact"
 
 
 def test_class_in_network_byte_order_fails_only_assignment_2(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path,
-        solution_source(get_lesson(LESSON)),
-        ("class_id = bpf_ntohs(udph->dest);", "class_id = udph->dest;"),
+    results = run_solution_variant(
+        tmp_path, LESSON, ("class_id = bpf_ntohs(udph->dest);", "class_id = udph->dest;")
     )
-    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed and "network byte order" in results["2"].detail
 
 
 def test_metadata_never_written_fails_assignment_2_with_the_reason(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path, solution_source(get_lesson(LESSON)), ("meta->class_id = class_id;", "")
-    )
-    results = run_lesson(LESSON, source)
+    results = run_solution_variant(tmp_path, LESSON, ("meta->class_id = class_id;", ""))
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
 

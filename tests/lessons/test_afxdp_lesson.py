@@ -11,30 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import run_lesson, variant
-from xdp_tui.checks import CheckResult
-from xdp_tui.lessons import get_lesson, solution_source
+from tests.lessons.variants import run_solution_variant
 
 pytestmark = pytest.mark.kernel
 
 LESSON = "advanced03-AF_XDP"
 
 
-def _run(source: Path, assignment: str | None = None) -> dict[str, CheckResult]:
-    return run_lesson(LESSON, source, assignment)
-
-
-def _broken(tmp_path: Path, old: str, new: str) -> Path:
-    return variant(tmp_path, solution_source(get_lesson(LESSON)), (old, new))
-
-
 def test_redirecting_to_the_wrong_slot_fails_assignment_1(tmp_path: Path) -> None:
-    wrong_slot = _broken(
-        tmp_path,
+    wrong_slot = (
         "bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS)",
         "bpf_redirect_map(&xsks_map, ctx->rx_queue_index + 1, XDP_PASS)",
     )
-    results = _run(wrong_slot)
+    results = run_solution_variant(tmp_path, LESSON, wrong_slot)
     assert not results["1"].passed
     assert "received 0 of them" in results["1"].detail
     assert "XDP_PASS" in results["1"].detail  # the verdicts say where the frames went
@@ -44,12 +33,11 @@ def test_redirecting_to_the_wrong_slot_fails_assignment_1(tmp_path: Path) -> Non
 
 
 def test_every_echo_request_to_user_space_fails_only_assignment_2(tmp_path: Path) -> None:
-    all_requests = _broken(
-        tmp_path,
+    all_requests = (
         "if (__sync_fetch_and_add(seen, 1) & 1)",
         "if (__sync_fetch_and_add(seen, 1) & 0)",
     )
-    results = _run(all_requests)
+    results = run_solution_variant(tmp_path, LESSON, all_requests)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "every other one" in results["2"].detail
@@ -58,23 +46,21 @@ def test_every_echo_request_to_user_space_fails_only_assignment_2(tmp_path: Path
 
 def test_udp_to_user_space_fails_assignment_2(tmp_path: Path) -> None:
     """Only echo requests may go to user space: steering everything alternately is wrong."""
-    everything = _broken(
-        tmp_path,
+    everything = (
         "if (!parse_echo_request(ctx, &eth, &ip6h, &icmp6h))\n\t\tgoto out;\n\n"
         "\t/* >>> assignment 2 */",
         "/* >>> assignment 2 */",
     )
-    result = _run(everything, "2")["2"]
+    result = run_solution_variant(tmp_path, LESSON, everything, assignment="2")["2"]
     assert not result.passed
 
 
 def test_reply_without_checksum_fix_fails_only_assignment_3(tmp_path: Path) -> None:
-    no_csum = _broken(
-        tmp_path,
+    no_csum = (
         "\tcsum_replace2(&icmp6h->icmp6_cksum, old_word, *(__be16 *)icmp6h);\n",
         "\t(void)old_word;\n",
     )
-    results = _run(no_csum)
+    results = run_solution_variant(tmp_path, LESSON, no_csum)
     assert results["1"].passed, results["1"].detail
     assert results["2"].passed, results["2"].detail
     assert not results["3"].passed
@@ -83,7 +69,7 @@ def test_reply_without_checksum_fix_fails_only_assignment_3(tmp_path: Path) -> N
 
 
 def test_reply_program_that_never_says_tx_sends_nothing(tmp_path: Path) -> None:
-    never_tx = _broken(tmp_path, "action = XDP_TX; /*", "action = XDP_PASS; /*")
-    result = _run(never_tx, "3")["3"]
+    never_tx = ("action = XDP_TX; /*", "action = XDP_PASS; /*")
+    result = run_solution_variant(tmp_path, LESSON, never_tx, assignment="3")["3"]
     assert not result.passed
     assert "never XDP_TX" in result.detail and "XDP_PASS x" in result.detail

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import run_lesson, variant
-from xdp_tui.lessons import get_lesson, solution_source
+from tests.lessons.variants import run_lesson, run_solution_variant
+from xdp_tui.lessons import get_lesson
 
 pytestmark = pytest.mark.kernel
 
@@ -38,8 +38,7 @@ BROKEN = {
 
 @pytest.mark.parametrize("broken", sorted(BROKEN))
 def test_one_mistake_fails_only_its_assignment(tmp_path: Path, broken: str) -> None:
-    source = variant(tmp_path, solution_source(get_lesson(LESSON)), BROKEN[broken])
-    results = run_lesson(LESSON, source)
+    results = run_solution_variant(tmp_path, LESSON, BROKEN[broken])
     assert not results[broken].passed, results[broken].detail
     assert results[broken].hint
     others = {a: r.detail for a, r in results.items() if a != broken and not r.passed}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
+from tests.lessons.variants import solution_variant
 from xdp_tui.checks import check_assignment
-from xdp_tui.lessons import get_lesson, solution_source
+from xdp_tui.lessons import get_lesson
 
 pytestmark = pytest.mark.kernel
 
@@ -59,9 +59,8 @@ CONSTANT_CHEATS = [
 def test_a_constant_instead_of_the_computed_value_fails(
     tmp_path: Path, lesson_id: str, edits: list[tuple[str, str]], assignment: str, words: str
 ) -> None:
-    lesson = get_lesson(lesson_id)
-    cheat = variant(tmp_path, solution_source(lesson), *edits)
-    result = check_assignment(lesson, assignment, source=cheat, progress=False)
+    cheat = solution_variant(tmp_path, lesson_id, *edits)
+    result = check_assignment(get_lesson(lesson_id), assignment, source=cheat, progress=False)
     assert result.assignment == assignment
     assert not result.passed, result.detail
     assert words in result.detail, result.detail

@@ -12,22 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
-from xdp_tui.checks import CheckResult, run_checks
-from xdp_tui.lessons import get_lesson, solution_source
+from tests.lessons.variants import run_lesson, run_solution_variant, variant
+from xdp_tui.checks import CheckResult
+from xdp_tui.lessons import get_lesson
 
 pytestmark = pytest.mark.kernel
 
 
-def _run(lesson_id: str, source: Path, assignment: str | None = None) -> list[CheckResult]:
-    results = run_checks(get_lesson(lesson_id), assignment, source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return results
-
-
-def _passed(results: list[CheckResult]) -> set[str]:
-    return {r.assignment for r in results if r.passed}
+def _passed(results: dict[str, CheckResult]) -> set[str]:
+    return {a for a, r in results.items() if r.passed}
 
 
 # ---- packet01 --------------------------------------------------------------
@@ -40,23 +33,20 @@ def test_packet01_fixed_bounds_check_passes_only_assignment_1(tmp_path: Path) ->
         lesson.starter_source,
         ("if (nh->pos + 1 > data_end)", "if (nh->pos + hdrsize > data_end)"),
     )
-    results = _run(lesson.id, fixed)
-    assert _passed(results) == {"1"}, [r.to_dict() for r in results]
-    by_id = {r.assignment: r for r in results}
-    assert "UDP" in by_id["2"].detail  # everything IPv6 is still dropped
-    assert by_id["3"].hint
+    results = run_lesson(lesson.id, fixed)
+    assert _passed(results) == {"1"}, [r.to_dict() for r in results.values()]
+    assert "UDP" in results["2"].detail  # everything IPv6 is still dropped
+    assert results["3"].hint
 
 
 def test_packet01_without_vlan_and_ipv4_fails_4_and_5(tmp_path: Path) -> None:
-    lesson = get_lesson("packet01-parsing")
-    partial = variant(
+    results = run_solution_variant(
         tmp_path,
-        solution_source(lesson),
+        "packet01-parsing",
         ("#define VLAN_MAX_DEPTH 2", "#define VLAN_MAX_DEPTH 0"),
         ("} else if (nh_type == bpf_htons(ETH_P_IP)) {", "} else if (0) {"),
     )
-    results = _run(lesson.id, partial)
-    assert _passed(results) == {"1", "2", "3"}, [r.to_dict() for r in results]
+    assert _passed(results) == {"1", "2", "3"}, [r.to_dict() for r in results.values()]
 
 
 # ---- a solution with one thing broken fails that thing's check -----------------
@@ -134,8 +124,6 @@ ONE_THING_BROKEN = [
 def test_a_solution_with_one_thing_broken_fails_that_check(
     tmp_path: Path, lesson_id: str, edits: list[tuple[str, str]], assignment: str, verdict: str
 ) -> None:
-    lesson = get_lesson(lesson_id)
-    broken = variant(tmp_path, solution_source(lesson), *edits)
-    [result] = _run(lesson.id, broken, assignment)
+    [result] = run_solution_variant(tmp_path, lesson_id, *edits, assignment=assignment).values()
     assert not result.passed
     assert verdict in result.detail

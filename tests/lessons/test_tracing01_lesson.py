@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.lessons.variants import run_lesson, variant
+from tests.lessons.variants import run_solution_variant
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.lessons import get_lesson, solution_source
 
@@ -23,33 +23,24 @@ LESSON = "tracing01-xdp-simple"
 
 
 def test_counting_every_exception_fails_only_assignment_2(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path,
-        solution_source(get_lesson(LESSON)),
-        ("if (ctx->act != XDP_ABORTED)\n\t\treturn 0;\n", ""),
+    results = run_solution_variant(
+        tmp_path, LESSON, ("if (ctx->act != XDP_ABORTED)\n\t\treturn 0;\n", "")
     )
-    results = run_lesson(LESSON, source)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "non-actions were counted" in results["2"].detail
 
 
 def test_keying_by_program_instead_of_interface_fails(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path,
-        solution_source(get_lesson(LESSON)),
-        ("__s32 key = ctx->ifindex;", "__s32 key = ctx->prog_id;"),
+    results = run_solution_variant(
+        tmp_path, LESSON, ("__s32 key = ctx->ifindex;", "__s32 key = ctx->prog_id;")
     )
-    results = run_lesson(LESSON, source)
     assert not results["1"].passed
     assert "no entry for either interface" in results["1"].detail
 
 
 def test_counting_from_zero_is_one_short(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path, solution_source(get_lesson(LESSON)), ("__u64 first = 1;", "__u64 first = 0;")
-    )
-    results = run_lesson(LESSON, source)
+    results = run_solution_variant(tmp_path, LESSON, ("__u64 first = 1;", "__u64 first = 0;"))
     assert not results["1"].passed
     assert "expected" in results["1"].detail
 

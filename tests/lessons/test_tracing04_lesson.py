@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import run_lesson, variant
-from xdp_tui.lessons import get_lesson, solution_source
+from tests.lessons.variants import run_solution_variant
 
 pytestmark = pytest.mark.kernel
 
@@ -16,20 +15,16 @@ LESSON = "tracing04-xdp-tcpdump"
 
 
 def test_copied_length_as_true_length_fails_only_assignment_2(tmp_path: Path) -> None:
-    source = variant(
-        tmp_path, solution_source(get_lesson(LESSON)), ("s->pkt_len = len;", "s->pkt_len = cap;")
-    )
-    results = run_lesson(LESSON, source)
+    results = run_solution_variant(tmp_path, LESSON, ("s->pkt_len = len;", "s->pkt_len = cap;"))
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "pkt_len is the whole frame" in results["2"].detail
 
 
 def test_samples_cut_short_fail_assignment_1(tmp_path: Path) -> None:
-    source = variant(
+    results = run_solution_variant(
         tmp_path,
-        solution_source(get_lesson(LESSON)),
+        LESSON,
         ("if (cap > SAMPLE_MAX)\n\t\tcap = SAMPLE_MAX;", "if (cap > 20)\n\t\tcap = 20;"),
     )
-    results = run_lesson(LESSON, source)
     assert not results["1"].passed, results["1"].detail

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.lessons.variants import variant
+from tests.lessons.variants import run_lesson, run_solution_variant
 from xdp_tui.checks import (
     CheckContext,
     CheckFailed,
-    CheckResult,
     build_for_checks,
     load_checks_module,
-    run_checks,
 )
 from xdp_tui.engine import monitor
 from xdp_tui.errors import XdpTuiError
@@ -32,13 +30,6 @@ from xdp_tui.lessons import get_lesson, solution_source
 pytestmark = pytest.mark.kernel
 
 LESSON = "tracing03-xdp-debug-print"
-
-
-def _run(source: Path) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON), source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
 
 
 @contextlib.contextmanager
@@ -57,9 +48,7 @@ def _global_trace_pipe() -> Iterator[object]:
 
 
 def test_ethertype_without_byte_swap_fails_only_assignment_1(tmp_path: Path) -> None:
-    lesson = get_lesson(LESSON)
-    raw = variant(tmp_path, solution_source(lesson), ("bpf_ntohs(eth->h_proto)", "eth->h_proto"))
-    results = _run(raw)
+    results = run_solution_variant(tmp_path, LESSON, ("bpf_ntohs(eth->h_proto)", "eth->h_proto"))
     assert not results["1"].passed
     assert "56710" in results["1"].detail and "bpf_ntohs" in results["1"].detail
     assert results["1"].hint
@@ -67,25 +56,21 @@ def test_ethertype_without_byte_swap_fails_only_assignment_1(tmp_path: Path) -> 
 
 
 def test_swapped_addresses_fail_only_assignment_2(tmp_path: Path) -> None:
-    lesson = get_lesson(LESSON)
-    swapped = variant(
+    results = run_solution_variant(
         tmp_path,
-        solution_source(lesson),
+        LESSON,
         (
             "mac_to_u64(eth->h_source), mac_to_u64(eth->h_dest)",
             "mac_to_u64(eth->h_dest), mac_to_u64(eth->h_source)",
         ),
     )
-    results = _run(swapped)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "swapped" in results["2"].detail
 
 
 def test_without_the_marker_nothing_is_ours(tmp_path: Path) -> None:
-    lesson = get_lesson(LESSON)
-    unmarked = variant(tmp_path, solution_source(lesson), ('"xdp-debug src=', '"dbg src='))
-    results = _run(unmarked)
+    results = run_solution_variant(tmp_path, LESSON, ('"xdp-debug src=', '"dbg src='))
     assert not results["1"].passed and not results["2"].passed
     assert "no 'xdp-debug' line" in results["1"].detail
 
@@ -96,7 +81,7 @@ def test_checks_pass_while_the_live_tab_reads_and_leave_its_lines() -> None:
     with _global_trace_pipe() as pipe:
         while pipe.read(timeout=0):  # type: ignore[attr-defined]
             pass
-        results = _run(solution_source(lesson))
+        results = run_lesson(LESSON, solution_source(lesson))
         assert all(r.passed for r in results.values()), [r.to_dict() for r in results.values()]
         seen = pipe.read(timeout=1.0)  # type: ignore[attr-defined]
     assert any("xdp-debug" in line.message for line in seen), "the Live tab lost the lines"
@@ -120,7 +105,7 @@ def test_another_lab_printing_good_lines_does_not_pass_the_starter(make_lab) -> 
         pinger = threading.Thread(target=keep_pinging, daemon=True)
         pinger.start()
         try:
-            results = _run(lesson.starter_source)
+            results = run_lesson(LESSON, lesson.starter_source)
         finally:
             stop.set()
             pinger.join()
@@ -155,22 +140,9 @@ def test_busy_global_pipe_fails_with_the_reason(monkeypatch: pytest.MonkeyPatch)
 LESSON_02 = "tracing02-xdp-monitor"
 
 
-def _run_02(source: Path, assignment: str | None = None) -> dict[str, CheckResult]:
-    results = run_checks(get_lesson(LESSON_02), assignment, source=source, progress=False)
-    for result in results:
-        assert "internal error" not in result.detail, result.detail
-    return {r.assignment: r for r in results}
-
-
-def _solution_02variant(tmp_path: Path, old: str, new: str) -> Path:
-    return variant(tmp_path, solution_source(get_lesson(LESSON_02)), (old, new))
-
-
 def test_02_aborting_every_frame_fails_only_assignment_2(tmp_path: Path) -> None:
-    aborts_all = _solution_02variant(
-        tmp_path, "__u32 action = XDP_PASS;", "__u32 action = XDP_ABORTED;"
-    )
-    results = _run_02(aborts_all)
+    aborts_all = ("__u32 action = XDP_PASS;", "__u32 action = XDP_ABORTED;")
+    results = run_solution_variant(tmp_path, LESSON_02, aborts_all)
     assert results["1"].passed, results["1"].detail
     assert not results["2"].passed
     assert "exceptions of program" in results["2"].detail
@@ -180,12 +152,11 @@ def test_02_aborting_every_frame_fails_only_assignment_2(tmp_path: Path) -> None
 
 
 def test_02_dropping_pings_fails_only_assignment_1(tmp_path: Path) -> None:
-    drops_pings = _solution_02variant(
-        tmp_path,
+    drops_pings = (
         "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_ABORTED;",
         "== ICMPV6_ECHO_REQUEST)\n\t\t\taction = XDP_DROP;",
     )
-    results = _run_02(drops_pings)
+    results = run_solution_variant(tmp_path, LESSON_02, drops_pings)
     assert not results["1"].passed
     assert "only 0 XDP_ABORTED" in results["1"].detail
     assert "dropped them (XDP_DROP)" in results["1"].detail
@@ -194,10 +165,8 @@ def test_02_dropping_pings_fails_only_assignment_1(tmp_path: Path) -> None:
 
 
 def test_02_aborting_the_unwanted_port_fails_only_assignment_3(tmp_path: Path) -> None:
-    aborts_port = _solution_02variant(
-        tmp_path, "action = XDP_DROP; /* not reported", "action = XDP_ABORTED; /* not reported"
-    )
-    results = _run_02(aborts_port)
+    aborts_port = ("action = XDP_DROP; /* not reported", "action = XDP_ABORTED; /* not reported")
+    results = run_solution_variant(tmp_path, LESSON_02, aborts_port)
     assert results["1"].passed, results["1"].detail
     assert results["2"].passed, results["2"].detail
     assert not results["3"].passed
@@ -205,8 +174,8 @@ def test_02_aborting_the_unwanted_port_fails_only_assignment_3(tmp_path: Path) -
 
 
 def test_02_passing_the_unwanted_port_fails_assignment_3(tmp_path: Path) -> None:
-    passes_port = _solution_02variant(tmp_path, "bpf_htons(DROP_PORT)", "bpf_htons(DROP_PORT + 1)")
-    result = _run_02(passes_port, "3")["3"]
+    passes_port = ("bpf_htons(DROP_PORT)", "bpf_htons(DROP_PORT + 1)")
+    result = run_solution_variant(tmp_path, LESSON_02, passes_port, assignment="3")["3"]
     assert not result.passed
     assert "got past XDP" in result.detail
 
@@ -229,7 +198,7 @@ def test_02_another_programs_exceptions_do_not_count(make_lab) -> None:  # type:
         pinger = threading.Thread(target=keep_pinging, daemon=True)
         pinger.start()
         try:
-            result = _run_02(lesson.starter_source, "1")["1"]
+            result = run_lesson(LESSON_02, lesson.starter_source, "1")["1"]
         finally:
             stop.set()
             pinger.join()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xdp_tui.checks import CheckResult, run_checks
-from xdp_tui.lessons import get_lesson
+from xdp_tui.lessons import get_lesson, solution_source
 
 
 def variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
@@ -17,6 +17,18 @@ def variant(tmp_path: Path, original: Path, *edits: tuple[str, str]) -> Path:
     out = tmp_path / original.name
     out.write_text(text)
     return out
+
+
+def solution_variant(tmp_path: Path, lesson_id: str, *edits: tuple[str, str]) -> Path:
+    """LESSON_ID's solution with each (old, new) replaced (see variant)."""
+    return variant(tmp_path, solution_source(get_lesson(lesson_id)), *edits)
+
+
+def run_solution_variant(
+    tmp_path: Path, lesson_id: str, *edits: tuple[str, str], assignment: str | None = None
+) -> dict[str, CheckResult]:
+    """The checks of LESSON_ID (see run_lesson) on its solution with EDITS made."""
+    return run_lesson(lesson_id, solution_variant(tmp_path, lesson_id, *edits), assignment)
 
 
 def run_lesson(

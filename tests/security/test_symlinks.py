@@ -190,3 +190,30 @@ def test_nothing_is_written_for_the_learner_outside_their_data_folder(learner: L
     with pytest.raises(XdpTuiError, match="outside the learner's data folder"):
         userfiles.write_text(outside, "x")
     assert not outside.parent.exists()
+
+
+def test_a_file_below_a_home_is_read_through_no_link_on_the_way(
+    learner: LoginUser, root_only: Path
+) -> None:
+    """The instructor's read of a learner's workspace (`below=` the home): as the home's
+    owner, and no link followed at any step, even one to a folder the learner may read."""
+    home = learner.home
+    learner.run("mkdir", "-p", str(home / "real" / "ws"))
+    learner.run("sh", "-c", f"echo mine > {home / 'real' / 'ws' / 'x.c'}")
+    learner.run("ln", "-s", str(home / "real" / "ws"), str(home / "ws"))
+    learner.run("ln", "-s", str(root_only.parent), str(home / "secrets"))
+    alias = home.parent / "alias"  # a home that is itself a link (in a folder root made)
+    alias.symlink_to(home)
+    owner = userfiles.owner_of(home)
+    assert owner.uid == learner.uid
+
+    assert userfiles.read_text(home / "real" / "ws" / "x.c", owner=owner, below=home) == "mine\n"
+    refused = [
+        (home / "ws" / "x.c", home),
+        (home / "secrets" / root_only.name, home),
+        (alias / "real" / "ws" / "x.c", alias),
+    ]
+    for path, below in refused:
+        with pytest.raises(XdpTuiError, match="symbolic link") as caught:
+            userfiles.read_text(path, owner=owner, below=below)
+        assert "root secret" not in caught.value.render() and "mine" not in caught.value.render()

@@ -267,14 +267,21 @@ def _one_user_detail(args: argparse.Namespace) -> int:
     return 0
 
 
+# A learner's source read for the instructor: a larger file is not read.
+_HOME_SOURCE_LIMIT = 256 * 1024
+
+
 def _workspace_diff(lesson: Any, home: Path) -> str:
     """The learner's workspace copy under HOME against the solution, as they see it themselves."""
+    from xdp_tui import userfiles
     from xdp_tui.journey import solution_diff
-    from xdp_tui.lessons import HOME_PROGRESS, read_home_file
+    from xdp_tui.lessons import HOME_PROGRESS
 
-    relative = HOME_PROGRESS.parent / "workspace" / lesson.id / lesson.source_name
-    text = read_home_file(home, relative)  # as root: never through a learner's link
-    if text is None:
+    path = home / HOME_PROGRESS.parent / "workspace" / lesson.id / lesson.source_name
+    try:  # as the home's owner, and never through a link below the home
+        owner = userfiles.owner_of(home)
+        text = userfiles.read_text(path, _HOME_SOURCE_LIMIT, owner=owner, below=home)
+    except (XdpTuiError, OSError):
         return ""
     found = solution_diff(lesson, Path(lesson.source_name), text=text)
     return "".join(line.text + "\n" for line in found.lines)

@@ -441,6 +441,31 @@ class BpfObject(Closable):
         return {spec.name: self.map_fd(spec.name) for spec in self.maps}
 
 
+@dataclass(kw_only=True)
+class LinkedProgram(Closable):
+    """One program of a loaded BpfObject held on its hook by a BPF link (tc, tracepoint).
+
+    close() drops the link first, so the program leaves its hook, then frees the
+    object with its maps; safe to call twice. Subclasses (dataclasses) say in
+    _drop_link how their kind of link goes.
+    """
+
+    maps: dict[str, int]  # map name -> fd, held by obj
+    obj: BpfObject | None = None
+
+    def _drop_link(self) -> None:
+        """Release the link if it is still held (called again after a close: a no-op)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Detach the program (its link goes) and free it with its maps; safe to call twice."""
+        self._drop_link()
+        if self.obj is not None:
+            self.obj.close()
+            self.obj = None
+        self.maps = {}
+
+
 def _listing(specs: list[ProgramSpec]) -> str:
     return ", ".join(spec.listing for spec in specs)
 

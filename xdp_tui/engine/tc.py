@@ -31,8 +31,7 @@ from typing import Literal
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import cfunc, errno_of
 from xdp_tui.engine.attach import check_safe, ifindex_of
-from xdp_tui.engine.closable import Closable
-from xdp_tui.engine.libbpf import BpfObject
+from xdp_tui.engine.libbpf import BpfObject, LinkedProgram
 from xdp_tui.engine.session import object_for
 from xdp_tui.errors import XdpTuiError
 
@@ -59,26 +58,19 @@ MAX_QUERY = 64
 
 
 @dataclass
-class TcProgram(Closable):
+class TcProgram(LinkedProgram):
     """A TC program attached to one interface and direction; close() detaches it."""
 
     dev: str
     direction: Direction
     prog_name: str
     prog_id: int
-    maps: dict[str, int]
-    obj: BpfObject | None = None
     link_fd: int = -1
 
-    def close(self) -> None:
-        """Detach (closing the link) and free the program; safe to call twice."""
+    def _drop_link(self) -> None:
         if self.link_fd >= 0:
-            os.close(self.link_fd)
+            os.close(self.link_fd)  # a tcx link is an fd: closing it detaches the program
             self.link_fd = -1
-        if self.obj is not None:
-            self.obj.close()
-            self.obj = None
-        self.maps = {}
 
     def to_dict(self) -> dict[str, object]:
         return {

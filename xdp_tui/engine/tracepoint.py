@@ -25,8 +25,7 @@ from pathlib import Path
 
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc, errno_of
-from xdp_tui.engine.closable import Closable
-from xdp_tui.engine.libbpf import BpfObject
+from xdp_tui.engine.libbpf import BpfObject, LinkedProgram
 from xdp_tui.engine.monitor import TRACEFS_DIRS
 from xdp_tui.engine.session import object_for
 from xdp_tui.errors import XdpTuiError
@@ -46,7 +45,7 @@ SECTION_PREFIXES = ("tracepoint/", "tp/")
 
 
 @dataclass
-class TracepointProgram(Closable):
+class TracepointProgram(LinkedProgram):
     """A loaded program attached to one tracepoint; close() detaches it and frees it."""
 
     prog_name: str
@@ -54,23 +53,16 @@ class TracepointProgram(Closable):
     event: str
     prog_id: int
     link_id: int
-    maps: dict[str, int]
-    obj: BpfObject | None = None
     _link: int | None = field(default=None, repr=False)
 
     @property
     def tracepoint(self) -> str:
         return f"{self.category}:{self.event}"
 
-    def close(self) -> None:
-        """Detach and free the program (safe to call twice)."""
+    def _drop_link(self) -> None:
         if self._link is not None:
-            _link_destroy(self._link)
+            _link_destroy(self._link)  # libbpf's link: the perf event and the BPF link go
             self._link = None
-        if self.obj is not None:
-            self.obj.close()
-            self.obj = None
-        self.maps = {}
 
     def to_dict(self) -> dict[str, object]:
         return {
