@@ -383,7 +383,10 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {m['value_type'] or 'raw'})"
+    from xdp_tui.engine.live import VALUE_FORMAT_LABELS
+
+    value_type = m["value_type"] or f"({VALUE_FORMAT_LABELS.get(m.get('value_format', ''), 'raw')})"
+    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {value_type})"
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("key")
     table.add_column("value" + (" (sum over CPUs)" if m.get("per_cpu") else ""))

@@ -535,7 +535,8 @@ class LiveStats(VerticalScroll):
         entries = snapshot.entries
         pairs = [(format_value(e.key), format_value(e.value)) for e in entries[:MAX_MAP_ROWS]]
         width = min(MAX_KEY_WIDTH, max((len(k) for k, _ in pairs), default=0))
-        lines = [Text(f"{snapshot.name}  ({snapshot.type})", title)]
+        label = f", {snapshot.value_label}" if snapshot.value_label else ""
+        lines = [Text(f"{snapshot.name}  ({snapshot.type}{label})", title)]
         lines += [Text(f" {key.ljust(width)}  {value}") for key, value in pairs]
         if not entries:
             lines.append(Text(" " + (snapshot.note or "(no entries)"), note))
