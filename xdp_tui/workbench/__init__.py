@@ -49,7 +49,10 @@ if TYPE_CHECKING:
     from xdp_tui.labs import Lab
     from xdp_tui.lessons import Assignment, Lesson
 
-__all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "Workbench"]
+__all__ = [
+    "MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "ProgramChoice",
+    "Workbench",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds its log file
@@ -115,6 +118,27 @@ class CheckOutcome:
     passed: bool
     detail: str
     hint: str
+
+
+@dataclass(frozen=True)
+class ProgramChoice:
+    """One program of the learner's built object, as the program chooser (P) lists it."""
+
+    name: str
+    section: str
+    kind: str  # libbpf's program type: "xdp", "tracepoint", "sched_cls", "unspec", ...
+    attachable: bool  # an XDP program: P can attach it to the lab
+    why_not: str = ""  # why it cannot be attached by P
+    lesson_default: bool = False  # the lesson's default program
+
+
+def _not_attachable(name: str, section: str, lesson: Lesson) -> str:
+    """Why the program NAME (of SECTION) is not one P attaches to the lab."""
+    if name in lesson.tracepoint_programs:
+        return "a tracepoint program: b attaches it beside the XDP one"
+    if name in lesson.tc_programs:
+        return "a TC program: b attaches it on the lab's ingress beside the XDP one"
+    return f'not XDP: section "{section}" (XDP sections start with "xdp")'
 
 
 @dataclass(frozen=True)
@@ -383,11 +407,36 @@ class Workbench:
         """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
         return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
 
-    def programs_in(self, obj: Path) -> list[str]:
+    def program_choices(
+        self, lesson: Lesson, progress: Progress = _no_progress
+    ) -> list[ProgramChoice]:
+        """The programs of the learner's object as built now (build first), for the chooser.
+
+        What is in the object, not what the lesson declares: a learner may rename or add
+        functions. The lesson's default is marked; one the object lacks comes last, not
+        attachable, with the reason.
+        """
         from xdp_tui.engine.libbpf import BpfObject
 
-        with BpfObject.open(obj) as bpf_object:
-            return list(bpf_object.xdp_programs)
+        result = self.build(lesson, progress)
+        with BpfObject.open(Path(result.obj)) as bpf_object:
+            specs = bpf_object.programs
+        choices = [
+            ProgramChoice(
+                spec.name,
+                spec.section,
+                spec.type,
+                attachable=spec.is_xdp,
+                why_not="" if spec.is_xdp else _not_attachable(spec.name, spec.section, lesson),
+                lesson_default=spec.name == lesson.default_program,
+            )
+            for spec in specs
+        ]
+        default = lesson.default_program
+        if default and not any(choice.name == default for choice in choices):
+            choices.append(ProgramChoice(default, "", "", attachable=False, lesson_default=True,
+                                         why_not="not in your object (renamed or removed?)"))  # fmt: skip
+        return choices
 
     def build_and_attach(
         self, lesson: Lesson, program: str | None, progress: Progress = _no_progress
