@@ -203,7 +203,7 @@ async def test_mode_stream_and_object(make_lab: Any) -> None:
         assert app.workshop.status.attached_mode == "skb"
         assert attach.query(lab.outer).mode == "skb"
 
-        await pilot.press("3", "t")  # the Live tab, then a stream at the first rate offered
+        await pilot.press("4", "t")  # the Live tab, then a stream at the first rate offered
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("enter")
 
@@ -296,7 +296,7 @@ async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
 
         assert await wait_for(pilot, lambda: app.workshop.last_sample is not None)
         before = passed_packets()
-        await pilot.press("3", "t")
+        await pilot.press("4", "t")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("end", "enter")  # the last choice: as fast as possible
         assert await wait_for(pilot, lambda: passed_packets() > before)
@@ -325,7 +325,7 @@ async def test_aborted_pings_show_in_the_exceptions_pane(make_lab: Any) -> None:
             await _open_lesson(app, pilot, lesson.id)
             await _attach(app, pilot)
             prog_id = app.workshop.status.prog_id
-            await pilot.press("3")
+            await pilot.press("4")  # the Live tab
             monitor = app.workshop.query_one(MonitorLog)
             # The monitor (bcc) starts after the attach; ping once it counts.
             assert await wait_for(pilot, lambda: app.workbench.live.monitoring)

@@ -34,7 +34,7 @@ def _said(app: XdpTuiApp, text: str) -> bool:
 async def test_sparklines_decay_to_zero_when_traffic_stops() -> None:
     app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await pilot.press("4")  # the Live tab
         stats = await _mounted_stats(app, pilot)
         live = app.workshop.live_pane
         busy = make_sample(1)
@@ -53,7 +53,7 @@ async def test_sparklines_decay_to_zero_when_traffic_stops() -> None:
 async def test_a_hidden_live_tab_keeps_the_time_window() -> None:
     app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await pilot.press("4")  # the Live tab
         stats = await _mounted_stats(app, pilot)
         live = app.workshop.live_pane
         live.feed(from_stats(make_sample(1)))
