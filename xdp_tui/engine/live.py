@@ -125,6 +125,9 @@ class LiveSample:
     trace: tuple[str, ...] = ()  # bpf_printk lines read since the previous sample
     xsk: XskRates | None = None  # the workshop's AF_XDP socket, when the program has an xsks_map
     xsk_note: str = ""  # e.g. why the socket does not answer
+    # Whose program this is when not this session's: "another tool's program", ... ("": ours).
+    # The Live view shows it read-only: xdp-tui never detaches it, unpins or writes its maps.
+    foreign: str = ""
 
     def same_numbers(self, other: LiveSample | None) -> bool:
         """OTHER shows exactly what this shows (trace lines aside: they are new each time)."""

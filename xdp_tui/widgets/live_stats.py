@@ -464,6 +464,10 @@ class LiveStats(VerticalScroll):
         if not prog_id:
             return Text(f"{dev} · no XDP program attached")
         program = f"{name} (id {prog_id})" if name else f"program id {prog_id}"
+        if sample.foreign:
+            return Text.assemble(
+                f"{dev} · {program} · ", (f"{sample.foreign}, read-only", "yellow")
+            )
         return Text(f"{dev} · {program}")
 
     def _iface_text(self, iface: InterfaceRates | None) -> list[Text]:

@@ -162,6 +162,7 @@ class Workbench:
         self._lab_cache: tuple[float, LabState | None] | None = None
         self.last_build: BuildResult | None = None  # warnings of a successful build, for the UI
         self._lesson_on_dev: dict[str, str] = {}  # the lesson whose maps we pinned on a device
+        self._foreign_owner = ""  # whose program the live feed follows when it is not ours
 
     # ---- lessons ------------------------------------------------------------
 
@@ -464,6 +465,7 @@ class Workbench:
                 tc_programs=lesson.tc_programs,
             )
             self._note_session_dev(lab.outer)
+            self._foreign_owner = ""
             self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
             return attached
 
@@ -546,11 +548,46 @@ class Workbench:
     def start_monitor(self) -> str | None:
         return self.live.start_monitor()
 
+    def follow_foreign(self, status: XdpStatus) -> bool:
+        """Show the program another tool (or `xdp-tui load`) attached on STATUS.dev in the
+        live view, read-only, while this session has nothing attached; False when it has.
+
+        Read-only: its maps are read by id (no AF_XDP socket goes into its xsks_map), and
+        nothing of this session ever detaches it or removes its pins (`session.devs()`
+        and the leftovers only know what this session attached).
+        """
+        with self.session.lock:
+            if self.session.attached is not None:
+                return False
+            self._foreign_owner = (
+                "loaded with `xdp-tui load`" if status.ours else "another tool's program"
+            )
+            self.live.follow(status.dev, prog_id=status.prog_id)
+            return True
+
+    def stop_foreign(self) -> bool:
+        """The other tool's program went: stop following it (never this session's own);
+        False when this session has its own program attached (nothing stopped)."""
+        with self.session.lock:
+            if self.session.attached is not None:
+                return False
+            self.live.stop()
+            return True
+
+    @property
+    def live_following(self) -> bool:
+        """The live feed samples a program (this session's or another tool's)."""
+        return self.live.following
+
     def sample(self) -> LiveSample | None:
         sample = self.live.sample()
+        if sample is None:
+            return None
         attached = self.session.attached
-        if sample is None or attached is None:
-            return sample
+        if attached is None or sample.prog_id != attached.prog_id:
+            # Not what this session attached (another tool's, or ours replaced by one).
+            owner = self._foreign_owner or "another tool's program"
+            return replace(sample, foreign=owner) if sample.prog_id else sample
         companions = attached.companion_maps()  # tracing01, advanced01: maps beside XDP
         return replace(sample, maps=sample.maps + companions) if companions else sample
 
