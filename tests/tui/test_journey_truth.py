@@ -160,7 +160,7 @@ async def test_another_tools_program_is_shown_read_only_in_live(
             sample = app.workshop.last_sample
             assert sample is not None and sample.prog_id == theirs
             assert sample.foreign == "another tool's program"
-            assert "another tool's program, read-only" in str(
+            assert "another tool's program: read-only" in str(
                 stats.query_one("#live-head").render()
             )
             assert _said(app, "attached by another tool: read-only")

@@ -425,7 +425,7 @@ class LiveStats(VerticalScroll):
         if missed > 0 and previous is not None and sample.time > previous.time:
             self._actions.catch_up(missed, _average_pps(previous, sample))
         self._last_sample = sample
-        self._head.set_lines([self._head_text(sample)])
+        self._head.set_lines(self._head_lines(sample))
         self._actions.update_actions(sample.actions)
         run = self._run_text(sample.run)
         rates = self._iface_text(sample.interface) + ([run] if run is not None else [])
@@ -459,16 +459,17 @@ class LiveStats(VerticalScroll):
     def _label(self) -> Style:
         return self.get_component_rich_style("live-stats--label", partial=True)
 
-    def _head_text(self, sample: LiveSample) -> Text:
+    def _head_lines(self, sample: LiveSample) -> list[Text]:
+        """Interface and program; whose it is on a line of its own when not this session's
+        (one line would be cut beside the lesson list at 80 columns)."""
         dev, prog_id, name = sample.dev or "?", sample.prog_id, sample.prog_name
         if not prog_id:
-            return Text(f"{dev} · no XDP program attached")
+            return [Text(f"{dev} · no XDP program attached")]
         program = f"{name} (id {prog_id})" if name else f"program id {prog_id}"
+        head = [Text(f"{dev} · {program}")]
         if sample.foreign:
-            return Text.assemble(
-                f"{dev} · {program} · ", (f"{sample.foreign}, read-only", "yellow")
-            )
-        return Text(f"{dev} · {program}")
+            head.append(Text(f"{sample.foreign}: read-only, left as it is", "yellow"))
+        return head
 
     def _iface_text(self, iface: InterfaceRates | None) -> list[Text]:
         """Two aligned lines (rx, tx): one line would not fit beside the lesson list."""
