@@ -117,14 +117,44 @@ _map_create = _lib.cfunc(
 
 
 @pytest.mark.kernel
-def test_map_without_btf_shows_raw_hex() -> None:
-    fd = _map_create(1, b"nobtf", 4, 8, 4, None)  # plain hash, no BTF
+def test_map_without_btf_shows_u64_words_or_hex() -> None:
+    fd = _map_create(1, b"nobtf", 4, 16, 4, None)  # plain hash, no BTF
     assert fd >= 0
     with bpfsys.Fd(fd) as owned:
-        bpfsys.update(owned, b"\x01\x02\x03\x04", b"\xaa" * 8)
+        bpfsys.update(owned, b"\x01\x02\x03\x04", struct.pack("<QQ", 7, 2**64 - 1))
         m = read_map(owned)
-    assert (m.key_type, m.value_type) == ("", "")
-    assert m.entries == [{"key": "01020304", "value": "aa" * 8}]
+    assert (m.key_type, m.value_type, m.value_format) == ("", "", "u64_words")
+    assert m.entries == [{"key": "01020304", "value": [7, 2**64 - 1]}]
+    assert m.to_dict()["value_format"] == "u64_words"
+    fd = _map_create(1, b"nobtf12", 4, 12, 4, None)  # 12 bytes: not u64 words
+    with bpfsys.Fd(fd) as owned:
+        bpfsys.update(owned, b"\x01\x02\x03\x04", b"\xaa" * 12)
+        m = read_map(owned)
+    assert m.value_format == "hex" and m.entries == [{"key": "01020304", "value": "aa" * 12}]
+
+
+@pytest.mark.kernel
+def test_program_maps_without_btf_types_sum_words_over_cpus(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    """Maps declared by sizes only: per-CPU u64 words summed word by word, like BTF fields;
+    the stats map is not taken for per-action counters (which word counts is unknown)."""
+    from xdp_tui.engine.stats import StatsSampler
+
+    lp = load_on_lab(lab, "xdp_count_words", source="no_btf_values")
+    sent = traffic.udp_stream(lab, count=200, size=FRAME).sent
+    m = read_map(lp.maps["xdp_stats_map"])
+    assert (m.per_cpu, m.value_type, m.value_format) == (True, "", "u64_words")
+    passed = m.value_of(2)
+    assert passed[0] >= sent and passed[1] >= sent * FRAME
+    assert [sum(words) for words in zip(*m.entries[2]["per_cpu"], strict=True)] == passed
+    odd = read_map(lp.maps["odd_sized"])
+    assert odd.value_format == "hex" and odd.value_of(0) == "00" * 11 + "ab"
+    with StatsSampler(lab.name) as sampler:  # type: ignore[attr-defined]
+        sample = sampler.sample()
+    assert "actions" not in sample  # no per-action table made of a guess
+    assert sample["maps"]["xdp_stats_map"]["value_format"] == "u64_words"
+    assert sample["maps"]["xdp_stats_map"]["entries"][2]["value"][0] >= sent
 
 
 @pytest.mark.kernel

@@ -201,3 +201,15 @@ def test_without_trace_instances_the_global_pipe_is_used_and_a_busy_one_explaine
         with pytest.raises(XdpTuiError) as caught:
             monitor.open_printk_reader()
     assert "one reader at a time" in (caught.value.hint or "")
+
+
+@pytest.mark.kernel
+def test_printk_formats_of_a_loaded_program(lab: object, load_on_lab: Any) -> None:
+    """Another tool's program: its bpf_printk formats come from its .rodata map, read only."""
+    from xdp_tui.engine.monitor import PrintkFilter, printk_formats_of_program
+
+    lp = load_on_lab(lab, "xdp_printk")
+    formats = printk_formats_of_program(lp.prog_id)
+    assert "xdp-tui-test len=%d" in formats
+    assert PrintkFilter(formats).matches("xdp-tui-test len=98")
+    assert not PrintkFilter(formats).matches("someone else's line")

@@ -188,6 +188,35 @@ def test_cli_stats_unknown_dev() -> None:
 
 
 @pytest.mark.kernel
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--json"], ["--all"], ["--all", "--json"], ["--top", "3"], ["--top", "3", "--json"],
+     ["--top", "3", "--map", "nosuch"]],
+)  # fmt: skip
+def test_cli_stats_with_nothing_attached_says_so(lab: object, flags: list[str]) -> None:
+    """Nothing on the lab: every form of stats says what is wrong and what to do, exit 1
+    (not a silent exit 0, nor a `null` program a script would take for an idle one)."""
+    out = _cli(["stats", "--dev", lab.name, "--count", "1", "--interval", "0.1", *flags])  # type: ignore[attr-defined]
+    assert out.returncode == 1, out
+    assert out.stdout == ""
+    assert f"dev {lab.name}: no XDP program is attached" in out.stderr  # type: ignore[attr-defined]
+    assert f"xdp-tui load FILE.c --dev {lab.name}" in out.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.kernel
+def test_cli_stats_all_of_a_program_without_maps_says_so(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    load_on_lab(lab, "xdp_pass_all", source="xdp_pass")
+    every = _cli(["stats", "--dev", lab.name, "--all", "--count", "1", "--interval", "0.1"])  # type: ignore[attr-defined]
+    assert every.returncode == 1 and "xdp_pass_all" in every.stderr, every
+    assert "has no map" in every.stderr and "Traceback" not in every.stderr
+    named = _cli(["stats", "--dev", lab.name, "--top", "3", "--map", "nosuch", "--count", "1"])  # type: ignore[attr-defined]
+    assert named.returncode == 1 and "--map nosuch" in named.stderr, named
+
+
+@pytest.mark.kernel
 def test_cli_stats_needs_root() -> None:
     out = _cli(["stats", "--count", "1"], user=65534, group=65534, extra_groups=[])
     assert out.returncode == 2

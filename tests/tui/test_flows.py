@@ -203,7 +203,7 @@ async def test_mode_stream_and_object(make_lab: Any) -> None:
         assert app.workshop.status.attached_mode == "skb"
         assert attach.query(lab.outer).mode == "skb"
 
-        await pilot.press("3", "t")  # the Live tab, then a stream at the first rate offered
+        await pilot.press("4", "t")  # the Live tab, then a stream at the first rate offered
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("enter")
 
@@ -222,16 +222,61 @@ async def test_mode_stream_and_object(make_lab: Any) -> None:
         assert any(p.name == "xdp_stats1_func" for p in view.info.programs)
 
 
-async def test_program_chooser_lists_the_lesson_programs(lab_name: Any) -> None:
-    from xdp_tui.screens.chooser import ChoiceScreen
-
+async def test_program_chooser_lists_the_object_programs(lab_name: Any) -> None:
+    """P lists what the learner's object holds (renamed and added functions too), marks the
+    lesson's default, and shows programs it cannot attach with the reason, unchoosable."""
     lesson = _lesson("basic02-prog-by-name")
+    source = lessons.workspace_source(lesson)
+    text = source.read_text()
+    text = text.replace("xdp_pass_func", "xdp_let_through")  # the default, renamed
+    text = text.replace('char _license', 'SEC("xdp")\nint xdp_abort_func(struct xdp_md *ctx)\n'
+                        '{\n\treturn XDP_ABORTED;\n}\n\nSEC("tc")\nint tc_mark(void *skb)\n'
+                        '{\n\treturn 0;\n}\n\nchar _license')  # fmt: skip
+    source.write_text(text)
     app = XdpTuiApp(lab=lab_name("prg"))
+    try:
+        await _check_program_chooser(app, lesson)
+    finally:
+        lessons.reset_workspace(lesson)  # the starter again for the next test
+
+
+async def _check_program_chooser(app: XdpTuiApp, lesson: Any) -> None:
+    from textual.widgets import OptionList
+
     async with app.run_test(size=SIZE) as pilot:
         await _open_lesson(app, pilot, lesson.id)
         await pilot.press("P")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        assert [key for key, _ in app.screen.choices] == list(lesson.programs)
+        chooser = app.screen
+        assert [key for key, _ in chooser.choices] == [
+            "xdp_let_through", "xdp_drop_func", "xdp_abort_func", "tc_mark", "xdp_pass_func",
+        ]  # fmt: skip
+        labels = dict(chooser.choices)
+        assert labels["xdp_drop_func"] == "xdp_drop_func  (section xdp)"
+        assert "not attachable: not XDP" in labels["tc_mark"] and '"tc"' in labels["tc_mark"]
+        assert "lesson's default" in labels["xdp_pass_func"]
+        assert "not in your object" in labels["xdp_pass_func"]
+        options = chooser.query_one(OptionList)
+        assert [options.get_option_at_index(i).disabled for i in range(5)] == [
+            False, False, False, True, True,
+        ]  # fmt: skip
+        assert options.highlighted == 0  # the default is gone: the first XDP program
+        await pilot.press("escape")
+
+
+async def test_program_chooser_marks_the_default_and_the_lesson_companions(lab_name: Any) -> None:
+    from xdp_tui.screens.chooser import ChoiceScreen
+
+    lesson = _lesson("advanced01-xdp-tc-interact")
+    app = XdpTuiApp(lab=lab_name("prc"))
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_lesson(app, pilot, lesson.id)
+        await pilot.press("P")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        labels = dict(app.screen.choices)
+        assert labels["xdp_classify_func"] == "xdp_classify_func  (section xdp, lesson's default)"
+        assert "a TC program: b attaches it" in labels["tc_count_func"]
+        assert app.screen.unavailable == {"tc_count_func"}
         await pilot.press("escape")
 
 
@@ -251,7 +296,7 @@ async def test_full_speed_stream_is_counted_exactly(make_lab: Any) -> None:
 
         assert await wait_for(pilot, lambda: app.workshop.last_sample is not None)
         before = passed_packets()
-        await pilot.press("3", "t")
+        await pilot.press("4", "t")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("end", "enter")  # the last choice: as fast as possible
         assert await wait_for(pilot, lambda: passed_packets() > before)
@@ -280,7 +325,7 @@ async def test_aborted_pings_show_in_the_exceptions_pane(make_lab: Any) -> None:
             await _open_lesson(app, pilot, lesson.id)
             await _attach(app, pilot)
             prog_id = app.workshop.status.prog_id
-            await pilot.press("3")
+            await pilot.press("4")  # the Live tab
             monitor = app.workshop.query_one(MonitorLog)
             # The monitor (bcc) starts after the attach; ping once it counts.
             assert await wait_for(pilot, lambda: app.workbench.live.monitoring)

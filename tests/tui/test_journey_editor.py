@@ -195,7 +195,7 @@ async def test_tab_reaches_the_inner_tabs_and_pagedown_moves_in_lists() -> None:
     app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("5")
+        await pilot.press("6")  # the Object tab
         assert await wait_for(pilot, lambda: bool(app.workshop.query(ObjectView)))
         view = app.workshop.query_one(ObjectView)
         reached = []
@@ -204,7 +204,7 @@ async def test_tab_reaches_the_inner_tabs_and_pagedown_moves_in_lists() -> None:
             reached.append(app.focused)
         assert any(widget is not None and view in widget.ancestors for widget in reached)
 
-        await pilot.press("9")
+        await pilot.press("3")  # the Tasks tab
         items = app.workshop.query_one("#checklist-items", OptionList)
         items.focus()
         items.clear_options()
@@ -222,7 +222,7 @@ async def test_the_app_reopens_on_the_last_lesson_and_tab() -> None:
         assert await wait_for(pilot, lambda: app.workshop.lesson is not None)
         await settle(app, pilot)
         app.workshop.go_to_lesson("demo02-count")
-        await pilot.press("9")
+        await pilot.press("3")  # the Tasks tab
         assert await wait_for(pilot, lambda: app.workshop.active_tab == "tasks")
         await settle(app, pilot)
 

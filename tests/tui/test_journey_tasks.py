@@ -40,7 +40,7 @@ async def test_checklist_checks_the_highlighted_assignment_and_keeps_results(
     app = XdpTuiApp(lab=lab_name("tsk"))
     async with app.run_test(size=(100, 30)) as pilot:
         checklist = await _open(app, pilot)
-        await pilot.press("9")
+        await pilot.press("3")  # the Tasks tab
         assert await wait_for(pilot, lambda: app.workshop.active_tab == "tasks")
         assert checklist.items.option_count == 3
         checklist.items.focus()

@@ -34,7 +34,7 @@ def _said(app: XdpTuiApp, text: str) -> bool:
 async def test_sparklines_decay_to_zero_when_traffic_stops() -> None:
     app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await pilot.press("4")  # the Live tab
         stats = await _mounted_stats(app, pilot)
         live = app.workshop.live_pane
         busy = make_sample(1)
@@ -53,7 +53,7 @@ async def test_sparklines_decay_to_zero_when_traffic_stops() -> None:
 async def test_a_hidden_live_tab_keeps_the_time_window() -> None:
     app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await pilot.press("4")  # the Live tab
         stats = await _mounted_stats(app, pilot)
         live = app.workshop.live_pane
         live.feed(from_stats(make_sample(1)))
@@ -116,3 +116,75 @@ async def test_outside_changes_reach_the_status_line(make_lab: Any) -> None:
             await asyncio.to_thread(
                 subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]
             )
+
+
+def _ip_xdp(dev: str, *args: str) -> None:
+    subprocess.run(["ip", "link", "set", "dev", dev, "xdpgeneric", *args], check=True)
+
+
+@pytest.mark.kernel
+async def test_another_tools_program_is_shown_read_only_in_live(
+    make_lab: Any, tmp_path: Any
+) -> None:
+    """A program `ip` attached on the lab: Live shows its rates and maps, labelled as another
+    tool's; d leaves it, quitting leaves it; gone and back, the view follows."""
+    import shutil
+    from pathlib import Path
+
+    from testenv import traffic
+    from xdp_tui.engine import bpfsys
+    from xdp_tui.engine.build import build_or_raise
+    from xdp_tui.engine.maps import read_map
+
+    lab = await asyncio.to_thread(make_lab, "frn")
+    source = tmp_path / "counter.c"
+    shutil.copy(Path(__file__).parents[1] / "engine" / "progs" / "counter.c", source)
+    obj = (await asyncio.to_thread(build_or_raise, source)).obj
+    await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+    try:
+        theirs = attach.query(lab.outer).prog_id
+        app = XdpTuiApp(lab=lab.name)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")  # the Live tab
+            stats = await _mounted_stats(app, pilot)
+            await asyncio.to_thread(traffic.udp_stream, lab, count=30)
+
+            def shown_passed() -> int:
+                sample = app.workshop.last_sample
+                row = sample.action("XDP_PASS") if sample is not None else None
+                return row.packets if row is not None else 0
+
+            assert await wait_for(pilot, lambda: shown_passed() >= 30), (
+                app.workshop.activity.history
+            )
+            sample = app.workshop.last_sample
+            assert sample is not None and sample.prog_id == theirs
+            assert sample.foreign == "another tool's program"
+            assert "another tool's program: read-only" in str(
+                stats.query_one("#live-head").render()
+            )
+            assert _said(app, "attached by another tool: read-only")
+
+            await pilot.press("d")  # detach: not ours, so nothing happens to it
+            assert await wait_for(pilot, lambda: _said(app, "nothing was attached"))
+            assert attach.query(lab.outer).prog_id == theirs
+
+            # Gone (detached by its tool) and back: the view follows within the 2 s check.
+            await asyncio.to_thread(_ip_xdp, lab.outer, "off")
+            assert await wait_for(pilot, lambda: app.workshop.last_sample is None)
+            await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+            again = attach.query(lab.outer).prog_id
+            assert await wait_for(
+                pilot, lambda: getattr(app.workshop.last_sample, "prog_id", None) == again
+            )
+            await asyncio.to_thread(traffic.udp_stream, lab, count=10)
+            assert await wait_for(pilot, lambda: shown_passed() >= 10)
+        # Quitting left it attached, its counters as the kernel kept them.
+        assert attach.query(lab.outer).prog_id == again
+        map_id = bpfsys.prog_info_by_id(again).map_ids[0]
+        with bpfsys.map_fd_by_id(map_id) as fd:
+            assert read_map(fd).value_of(2)["rx_packets"] >= 10
+    finally:
+        await asyncio.to_thread(
+            subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]
+        )

@@ -237,7 +237,7 @@ async def test_the_run_frame_tab_takes_typing_into_its_spec() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         assert await wait_for(pilot, lambda: app.workshop.lessons)
         await settle(app, pilot)
-        await pilot.press("8")
+        await pilot.press("9")  # the Run-frame tab
         spec = app.workshop.query_one("#wb-spec", Input)
         assert await wait_for(pilot, lambda: app.focused is spec)
         await pilot.press("d", "r")

@@ -38,7 +38,7 @@ def _then(*keys: str) -> Any:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(
     "keys",
-    [(), ("2",), ("4",), ("question_mark",)],
+    [(), ("2",), ("5",), ("question_mark",)],
     ids=["readme", "source", "lab", "help"],
 )
 def test_screen(snap_compare: Any, size: tuple[int, int], keys: tuple[str, ...]) -> None:

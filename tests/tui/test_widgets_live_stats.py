@@ -195,6 +195,27 @@ async def test_big_and_empty_maps_say_so() -> None:
         assert stats.map_lines("events") == ["events  (ringbuf)", " read with a reader"]
 
 
+async def test_maps_without_btf_say_how_their_values_are_read() -> None:
+    sample = make_sample(1)
+    sample["maps"]["words"] = {
+        "type": "percpu_array", "value_format": "u64_words",
+        "entries": [{"key": 2, "value": [10, 840]}],
+    }  # fmt: skip
+    sample["maps"]["odd"] = {
+        "type": "array", "value_format": "hex", "entries": [{"key": 0, "value": "00ab"}]
+    }  # fmt: skip
+    app = StatsApp([sample])
+    async with app.run_test(size=(80, 24)) as pilot:
+        stats = app.query_one(LiveStats)
+        await pilot.pause()
+        assert stats.map_lines("words") == [
+            "words  (percpu_array, no BTF: u64 words)",
+            " 2  [10, 840]",
+        ]
+        assert stats.map_lines("odd")[0] == "odd  (array, no BTF: hex)"
+        assert stats.map_lines("flows")[0] == "flows  (hash)"  # BTF: no label
+
+
 async def test_unchanged_sample_repaints_nothing() -> None:
     app = StatsApp([make_sample(1)])
     async with app.run_test(size=(80, 24)) as pilot:

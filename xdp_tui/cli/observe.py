@@ -215,6 +215,7 @@ def _stats(args: argparse.Namespace) -> int:
 
     dev = default_lab(args.dev)
     ifindex_of(dev)  # a clear error for a missing interface, before anything else
+    _require_program(dev, given=args.dev is not None)
     if args.top or args.all:
         return _stats_top(args, dev)
     if args.sort or args.map or args.filter:
@@ -226,6 +227,30 @@ def _stats(args: argparse.Namespace) -> int:
         else:
             _stats_text(sampler, args.interval, args.count)
     return 0
+
+
+def _require_program(dev: str, *, given: bool) -> None:
+    """Stop with what is wrong and what to do when no XDP program is on DEV (GIVEN: by --dev).
+
+    A sample of nothing would print nothing (`--all`) or a `null` program (`--json`)
+    and exit 0: a script could not tell it from an idle program.
+    """
+    from xdp_tui.engine.stats import attached_prog_id
+
+    if attached_prog_id(dev) is not None:
+        return
+    which = f"dev {dev}"
+    if not given:
+        import testenv
+
+        lab = "the current lab" if testenv.current() == dev else "the default lab"
+        which += f" ({lab}; --dev picks another)"
+    raise XdpTuiError(
+        "no XDP program is attached, so there are no counters or maps to show",
+        location=which,
+        hint=f"attach one first: `xdp-tui load FILE.c --dev {dev}` (or b in the TUI);"
+        " `xdp-tui status` shows what is attached where",
+    )
 
 
 def _samples(sample: Callable[[], T], interval: float, count: int | None) -> Iterator[T]:
@@ -358,7 +383,10 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {m['value_type'] or 'raw'})"
+    from xdp_tui.engine.live import VALUE_FORMAT_LABELS
+
+    value_type = m["value_type"] or f"({VALUE_FORMAT_LABELS.get(m.get('value_format', ''), 'raw')})"
+    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {value_type})"
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("key")
     table.add_column("value" + (" (sum over CPUs)" if m.get("per_cpu") else ""))
@@ -396,6 +424,7 @@ def _stats_top(args: argparse.Namespace, dev: str) -> int:
             return sampler.sample(top, sort, args.filter)
 
         sample()  # baseline: rates need two reads
+        _require_maps(sampler, dev)
         samples = _samples(sample, args.interval, args.count)
         if args.all:
             for one in samples:
@@ -406,6 +435,18 @@ def _stats_top(args: argparse.Namespace, dev: str) -> int:
         else:
             _print_samples(Console(), samples, render_top_sample, args.count)
     return 0
+
+
+def _require_maps(sampler: TopSampler, dev: str) -> None:
+    """Stop with why when the program on DEV has no map to read (`--all` printed nothing)."""
+    if sampler.watches or sampler.prog_id is None:  # gone meanwhile: the samples say so
+        return
+    raise XdpTuiError(
+        f"program {sampler.prog_name} (id {sampler.prog_id}) has no map whose entries"
+        " can be read whole",
+        location=f"dev {dev}",
+        hint="`xdp-tui stats` (without --top/--all) shows every map it has, decoded",
+    )
 
 
 def _print_every_entry(sampler: TopSampler, sample: TopSample, as_json: bool) -> None:

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 from xdp_tui.engine.actions import action_name
 
+# Labels of the readings without BTF (maps.VALUE_U64_WORDS, VALUE_HEX), for every face;
+# spelled out here because widgets import this module and maps loads libbpf.
+VALUE_FORMAT_LABELS = {"u64_words": "no BTF: u64 words", "hex": "no BTF: hex"}
+
 if TYPE_CHECKING:  # only types: widgets import this module, and libbpf loads late
     from xdp_tui.engine.afxdp import XskRates
     from xdp_tui.engine.monitor import ExceptionMonitor, TraceLine
@@ -49,6 +53,12 @@ class MapSnapshot:
     entries: tuple[MapEntry, ...] = ()
     truncated: bool = False  # more entries than were read
     note: str = ""  # why there are no entries (a ring buffer, ...)
+    value_format: str = "btf"  # maps.VALUE_*: "u64_words" and "hex" are readings without BTF
+
+    @property
+    def value_label(self) -> str:
+        """How to read the values when BTF did not say ("no BTF: u64 words"), else ""."""
+        return VALUE_FORMAT_LABELS.get(self.value_format, "")
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class LiveSample:
     trace: tuple[str, ...] = ()  # bpf_printk lines read since the previous sample
     xsk: XskRates | None = None  # the workshop's AF_XDP socket, when the program has an xsks_map
     xsk_note: str = ""  # e.g. why the socket does not answer
+    # Whose program this is when not this session's: "another tool's program", ... ("": ours).
+    # The Live view shows it read-only: xdp-tui never detaches it, unpins or writes its maps.
+    foreign: str = ""
 
     def same_numbers(self, other: LiveSample | None) -> bool:
         """OTHER shows exactly what this shows (trace lines aside: they are new each time)."""
@@ -186,6 +199,7 @@ def _map(name: str, spec: Mapping[str, Any]) -> MapSnapshot:
         entries=tuple(MapEntry(e["key"], e["value"]) for e in spec.get("entries") or ()),
         truncated=bool(spec.get("truncated")),
         note=str(spec.get("note") or ""),
+        value_format=str(spec.get("value_format") or "btf"),
     )
 
 

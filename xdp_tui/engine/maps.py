@@ -3,7 +3,9 @@
 No hand-written layouts: the kernel keeps the BTF the program was loaded with
 (`map_info.btf_id`, key and value type ids), so a struct field a learner just
 added shows up on the next read. Per-CPU values are summed field by field for
-`value` and kept per CPU in `per_cpu`. Maps without BTF show raw hex.
+`value` and kept per CPU in `per_cpu`. A value without BTF is shown for what
+can be known: a size that is a multiple of 8 as little-endian u64 words (per-CPU
+ones summed word by word), any other as hex; `value_format` says which.
 
     with bpfsys.map_fd_by_id(7) as fd:
         m = read_map(fd)
@@ -53,6 +55,12 @@ FD_ARRAYS = {3, 8, 12, 14, 16, 25}
 # Types indexed by a u32 position: without BTF their keys still show as numbers.
 _INDEXED = {2, 3, 4, 6, 8, 12, 14, 16, 17}
 
+# How a map's values were decoded (`DecodedMap.value_format`, `stats --json`):
+VALUE_BTF = "btf"  # by the value's BTF type: fields and types are facts
+VALUE_U64_WORDS = "u64_words"  # no BTF: a list of little-endian u64 words, a reading only
+VALUE_HEX = "hex"  # no BTF and a size that is not a multiple of 8
+VALUE_ID = "id"  # prog/map ids, ifindexes of fd arrays (devmap, prog array, ...)
+
 
 @dataclass
 class DecodedMap:
@@ -69,6 +77,7 @@ class DecodedMap:
     truncated: bool = False  # more entries than the read limit
     read_at: float = 0.0  # time.monotonic() right after the kernel handed over the values
     note: str = ""  # why entries are missing, when they are
+    value_format: str = VALUE_BTF  # VALUE_BTF, VALUE_U64_WORDS, VALUE_HEX or VALUE_ID
 
     def to_dict(self) -> dict[str, Any]:
         """The `stats --json` shape of one map (plus a few descriptive fields)."""
@@ -78,6 +87,7 @@ class DecodedMap:
             "key_type": self.key_type,
             "value_type": self.value_type,
             "per_cpu": self.per_cpu,
+            "value_format": self.value_format,
             "entries": self.entries,
         }
         if self.truncated:
@@ -166,7 +176,7 @@ class KeyValueDecoder:
         self.key_type = ""
         self.value_type = ""
         self.key: Callable[[bytes], Any] = self._raw_key if info.type in _INDEXED else _hex
-        self.value: Callable[[bytes], Any] = _fd_slot if info.type in FD_ARRAYS else _hex
+        self.value, self.value_format = _value_without_btf(info)
         if btf is None:
             return
         if info.btf_key_type_id and btf.size_of(info.btf_key_type_id) <= info.key_size:
@@ -175,6 +185,7 @@ class KeyValueDecoder:
         if info.btf_value_type_id and btf.size_of(info.btf_value_type_id) <= info.value_size:
             self.value = _bind(btf.decoder(info.btf_value_type_id))
             self.value_type = btf.type_name(info.btf_value_type_id)
+            self.value_format = VALUE_BTF
 
     @staticmethod
     def _raw_key(raw: bytes) -> Any:
@@ -183,6 +194,17 @@ class KeyValueDecoder:
 
     def type_names(self) -> tuple[str, str]:
         return self.key_type, self.value_type
+
+
+def _value_without_btf(info: bpfsys.MapInfo) -> tuple[Callable[[bytes], Any], str]:
+    """How to show a value whose type nobody told us: ids for fd arrays, u64 words when
+    the size allows (counters are u64 in nearly every map), else the bytes in hex."""
+    if info.type in FD_ARRAYS:
+        return _fd_slot, VALUE_ID
+    if info.value_size and info.value_size % 8 == 0:
+        words = struct.Struct(f"<{info.value_size // 8}Q").unpack
+        return lambda raw: list(words(raw)), VALUE_U64_WORDS
+    return _hex, VALUE_HEX
 
 
 def _bind(fn: Callable[[bytes, int], Any]) -> Callable[[bytes], Any]:
@@ -278,6 +300,7 @@ class MapReader(MapFdOwner):
             "key_type": key_type,
             "value_type": value_type,
             "per_cpu": info.per_cpu,
+            "value_format": self.decoder.value_format,
             "key_size": info.key_size,
             "value_size": info.value_size,
             "max_entries": info.max_entries,

@@ -487,11 +487,37 @@ def printk_formats(obj: Path) -> tuple[str, ...]:
     found: list[str] = []
     for name, body in _elf_sections(data):
         if name.startswith(".rodata"):
-            for raw in body.split(b"\0"):
-                text = raw.decode("utf-8", errors="ignore")
-                if text and (text.isprintable() or text.endswith("\n")):
-                    found.append(text)
+            found += _printable_strings(body)
     return tuple(dict.fromkeys(found))
+
+
+def printk_formats_of_program(prog_id: int) -> tuple[str, ...]:
+    """Printable strings of a loaded program's .rodata maps: the formats of another tool's
+    program, whose object we do not have. Only read (one lookup of each map's one value)."""
+    from xdp_tui.engine import bpfsys
+
+    found: list[str] = []
+    for map_id in bpfsys.prog_info_by_id(prog_id).map_ids:
+        try:
+            with bpfsys.map_fd_by_id(map_id) as fd:
+                info = bpfsys.map_info(fd)
+                if ".rodata" not in info.name or info.type_name != "array":
+                    continue
+                body = bpfsys.lookup(fd, bytes(4), info.value_size)
+        except XdpTuiError:
+            continue  # gone meanwhile, or not readable: no lines of it then
+        found += _printable_strings(body or b"")
+    return tuple(dict.fromkeys(found))
+
+
+def _printable_strings(body: bytes) -> list[str]:
+    """The NUL-separated texts of BODY that bpf_printk could use as formats."""
+    found = []
+    for raw in body.split(b"\0"):
+        text = raw.decode("utf-8", errors="ignore")
+        if text and (text.isprintable() or text.endswith("\n")):
+            found.append(text)
+    return found
 
 
 def _elf_sections(data: bytes) -> list[tuple[str, bytes]]:

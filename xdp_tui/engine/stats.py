@@ -30,7 +30,7 @@ from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import call_error, cfunc
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.engine.attach import ifindex_of
-from xdp_tui.engine.maps import DecodedMap, ProgMaps
+from xdp_tui.engine.maps import VALUE_BTF, DecodedMap, ProgMaps
 from xdp_tui.errors import XdpTuiError
 
 ACTION_NAMES = XDP_ACTIONS
@@ -108,6 +108,8 @@ def action_counts(stats_map: DecodedMap) -> dict[str, ActionCount] | None:
     """
     if stats_map.max_entries > len(ACTION_NAMES) + 1:
         return None  # e.g. AF_XDP lesson's per-queue counter with the same name
+    if stats_map.value_format != VALUE_BTF:
+        return None  # no BTF: which word counts packets would be a guess; shown as a map
     out = {name: ActionCount() for name in ACTION_NAMES}
     for entry in stats_map.entries:
         key, value = entry["key"], entry["value"]

@@ -15,17 +15,31 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None):
-        """CHOICES are (id, label) pairs."""
+    def __init__(
+        self,
+        title: str,
+        choices: list[tuple[str, str]],
+        current: str | None = None,
+        *,
+        unavailable: frozenset[str] = frozenset(),
+    ):
+        """CHOICES are (id, label) pairs; the ids in UNAVAILABLE are shown but cannot be chosen
+        (their label says why)."""
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.current = current
+        self.unavailable = unavailable
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="question")
-            yield OptionList(*[Option(label, id=key) for key, label in self.choices])
+            yield OptionList(
+                *[
+                    Option(label, id=key, disabled=key in self.unavailable)
+                    for key, label in self.choices
+                ]
+            )
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

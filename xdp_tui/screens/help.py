@@ -16,7 +16,8 @@ from xdp_tui.widgets.key_bar import bound_keys
 INTRO = (
     "Pick a lesson on the left and read it. Press b to build the lesson's program and "
     "attach it to the lab, p or t to send traffic from inside the lab, watch Live, "
-    "then c to check your work. ctrl+p finds any command by name."
+    "then c to check your work. 1-9 show the tabs in their order, left to right. "
+    "ctrl+p finds any command by name."
 )
 
 

@@ -23,6 +23,7 @@ becomes words on the screen.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from xdp_tui.lessons import Lesson
 
 TOC_MIN_WIDTH = 110  # below this the README's table of contents starts hidden
+TAB_PADDING = 2  # columns of a tab around its label (Textual's Tab: padding 0 1)
 
 # The panes, in the order their keys are shown.
 PANES: tuple[type[Pane], ...] = (
@@ -101,25 +103,45 @@ SCREEN_KEYS_FIRST = [
     _b("question_mark,f1", "app.help", "Help", "All keys and what they do", name="help"),
     _b("q", "app.quit", "Quit", "Detach what this session attached and leave", name="quit"),
 ]
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    """One tab of the workshop: its pane id, labels, and its digit key's help."""
+
+    id: str
+    label: str
+    short: str  # when the full labels do not fit (80 columns beside the lesson list)
+    key_description: str
+    tooltip: str
+    binding_name: str  # the binding id's last part (workshop.<name>), kept for keymaps
+
+
+# Left to right as shown; the digit keys 1-9 follow this order.
+TABS: tuple[TabSpec, ...] = (
+    TabSpec("readme", "README", "Read", "README", "Show the lesson text", "readme"),
+    TabSpec("source", "Source", "Src", "Source", "Show your source", "source"),
+    TabSpec("tasks", "Tasks", "Tasks", "Tasks",
+            "The assignments, your progress and check results", "tasks"),
+    TabSpec("live", "Live", "Live", "Live", "Live counters and rates", "live"),
+    TabSpec("lab", "Lab", "Lab", "Lab tab", "The lab diagram", "lab_tab"),
+    TabSpec("object", "Object", "Obj", "Object tab", "The object view", "object_tab"),
+    TabSpec("activity", "Activity", "Log", "Activity", "What the session did", "activity"),
+    TabSpec("packets", "Packets", "Pkts", "Packets", "Every packet at the hook", "packets"),
+    TabSpec("packet-bench", "Run frame", "Run", "Run frame", "Run the program on one frame",
+            "tab('packet-bench')"),
+)  # fmt: skip
+TAB_LABELS = {tab.id: tab.label for tab in TABS}
+TAB_KEYS_HELP = "1-9"  # the key bar's one entry for the tab keys
+
 SCREEN_KEYS_LAST = [
-    _b("1", "tab('readme')", "README", "Show the lesson text", show=False, name="readme"),
-    _b("2", "tab('source')", "Source", "Show your source", show=False, name="source"),
-    _b("3", "tab('live')", "Live", "Live counters and rates", show=False, name="live"),
-    _b("4", "tab('lab')", "Lab tab", "The lab diagram", show=False, name="lab_tab"),
-    _b("5", "tab('object')", "Object tab", "The object view", show=False, name="object_tab"),
-    _b("6", "tab('activity')", "Activity", "What the session did", show=False, name="activity"),
-    _b("7", "tab('packets')", "Packets", "Every packet at the hook", show=False, name="packets"),
-    _b("8", "tab('packet-bench')", "Run frame", "Run the program on one frame", show=False),
-    _b(
-        "9",
-        "tab('tasks')",
-        "Tasks",
-        "The assignments, your progress and check results",
-        show=False,
-        name="tasks",
-    ),  # fmt: skip
+    *(
+        _b(str(digit), f"tab({tab.id!r})", tab.key_description, tab.tooltip, show=False,
+           name=tab.binding_name)
+        for digit, tab in enumerate(TABS, start=1)
+    ),
     _b("f2", "toggle_lessons", "Lessons", "Show or hide the lesson list", show=False),
-]
+]  # fmt: skip
 
 
 # The key bar's keys first, in pane order; then the hidden ones (the help screen lists
@@ -152,15 +174,15 @@ class WorkshopScreen(Screen[None]):
         with Horizontal(id="body"):
             yield LessonBrowser(id="lessons")
             with TabbedContent(id="tabs", initial="readme"):
-                with TabPane("README", id="readme"):
+                with TabPane(TAB_LABELS["readme"], id="readme"):
                     yield ReadmeView(id="readme-view")
-                with TabPane("Source", id="source"), Vertical():
+                with TabPane(TAB_LABELS["source"], id="source"), Vertical():
                     yield SourceView(id="source-view")
                     yield ProblemPanel(id="problem")
-                with TabPane("Tasks", id="tasks"):
+                with TabPane(TAB_LABELS["tasks"], id="tasks"):
                     yield Checklist(id="checklist")
                 # Hidden at start: mounted after the first frame (Lazy) so it comes sooner.
-                with TabPane("Live", id="live"):
+                with TabPane(TAB_LABELS["live"], id="live"):
                     yield Lazy(
                         Vertical(
                             LiveStats(id="live-stats"),
@@ -168,13 +190,13 @@ class WorkshopScreen(Screen[None]):
                             MonitorLog(id="monitor-pane"),
                         )
                     )
-                with TabPane("Lab", id="lab"):
+                with TabPane(TAB_LABELS["lab"], id="lab"):
                     yield Lazy(LabDiagram(id="lab-diagram"))
-                with TabPane("Object", id="object"):
+                with TabPane(TAB_LABELS["object"], id="object"):
                     yield Lazy(ObjectView(id="object-view"))
-                with TabPane("Activity", id="activity"):
+                with TabPane(TAB_LABELS["activity"], id="activity"):
                     yield ActivityLog(id="activity-log")
-                with TabPane("Packets", id="packets"):
+                with TabPane(TAB_LABELS["packets"], id="packets"):
                     yield Lazy(
                         PacketsPane(
                             lambda: self.workbench.lab_name,
@@ -182,10 +204,32 @@ class WorkshopScreen(Screen[None]):
                             id="packets-pane",
                         )
                     )
-                with TabPane("Run frame", id="packet-bench"):
+                with TabPane(TAB_LABELS["packet-bench"], id="packet-bench"):
                     yield Lazy(PacketWorkbench(self._program_to_run, id="packet-bench-pane"))
-        yield KeyBar(WORKSHOP_KEYS, id="keys")
+        yield KeyBar(WORKSHOP_KEYS, id="keys", extra=self._tab_keys_entry())
         yield from self._panes.values()
+
+    def _tab_keys_entry(self) -> tuple[tuple[str, str], ...]:
+        """The key bar's "1-9 Tabs", unless the learner moved the tab keys elsewhere."""
+        keymap = getattr(self.app, "keymap_in_use", {})
+        tab_keys = [b for b in SCREEN_KEYS_LAST if b.action.startswith("tab(")]
+        if any(b.id in keymap for b in tab_keys):
+            return ()
+        return ((TAB_KEYS_HELP, "Tabs"),)
+
+    def _fit_tab_labels(self) -> None:
+        """Full tab labels where they fit, short ones where not (80 columns beside the lesson
+        list): every tab stays in sight, so the digit keys match what is on screen."""
+        tabbed = self.query_one("#tabs", TabbedContent)
+        width = tabbed.size.width
+        if not width:
+            return
+        full = sum(len(tab.label) + TAB_PADDING for tab in TABS)
+        for tab in TABS:
+            label = tab.label if full <= width else tab.short
+            widget = tabbed.get_tab(tab.id)
+            if widget.label_text != label:
+                widget.label = label
 
     def _program_to_run(self) -> tuple[Path | None, str | None]:
         """For the packet workbench (from its worker): the learner's source and chosen function."""
@@ -213,6 +257,7 @@ class WorkshopScreen(Screen[None]):
     def on_resize(self) -> None:
         if self.lessons_pane.toc_choice is None:
             self.readme.show_table_of_contents = self.size.width >= TOC_MIN_WIDTH
+        self.call_after_refresh(self._fit_tab_labels)
 
     # ---- the panes --------------------------------------------------------------------
 
@@ -304,6 +349,7 @@ class WorkshopScreen(Screen[None]):
     def action_toggle_lessons(self) -> None:
         browser = self.query_one(LessonBrowser)
         browser.display = not browser.display
+        self.call_after_refresh(self._fit_tab_labels)
 
     @on(LessonBrowser.Chosen)
     def lesson_chosen(self, event: LessonBrowser.Chosen) -> None:

@@ -26,9 +26,18 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, bindings: Iterable[BindingType], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        bindings: Iterable[BindingType],
+        *,
+        id: str | None = None,
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """EXTRA: (keys, what) entries drawn before the palette's, e.g. ("1-9", "Tabs")
+        for keys that have a binding each but one meaning."""
         super().__init__(id=id)
         self.bindings = [b for b in bindings if isinstance(b, Binding) and b.show]
+        self.extra = list(extra)
 
     def on_mount(self) -> None:
         self.update(self._content())
@@ -38,6 +47,8 @@ class KeyBar(Static):
         for binding in self.bindings:
             key = self.app.get_key_display(Binding(bound_keys(self.app, binding)[0], ""))
             parts += [(key, "bold $footer-key-foreground"), f" {binding.description}  "]
+        for keys, what in self.extra:
+            parts += [(keys, "bold $footer-key-foreground"), f" {what}  "]
         palette = self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, ""))
         parts += [(palette, "bold $footer-key-foreground"), " Commands"]
         return Content.assemble(*parts)

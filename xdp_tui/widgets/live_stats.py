@@ -425,7 +425,7 @@ class LiveStats(VerticalScroll):
         if missed > 0 and previous is not None and sample.time > previous.time:
             self._actions.catch_up(missed, _average_pps(previous, sample))
         self._last_sample = sample
-        self._head.set_lines([self._head_text(sample)])
+        self._head.set_lines(self._head_lines(sample))
         self._actions.update_actions(sample.actions)
         run = self._run_text(sample.run)
         rates = self._iface_text(sample.interface) + ([run] if run is not None else [])
@@ -459,12 +459,17 @@ class LiveStats(VerticalScroll):
     def _label(self) -> Style:
         return self.get_component_rich_style("live-stats--label", partial=True)
 
-    def _head_text(self, sample: LiveSample) -> Text:
+    def _head_lines(self, sample: LiveSample) -> list[Text]:
+        """Interface and program; whose it is on a line of its own when not this session's
+        (one line would be cut beside the lesson list at 80 columns)."""
         dev, prog_id, name = sample.dev or "?", sample.prog_id, sample.prog_name
         if not prog_id:
-            return Text(f"{dev} · no XDP program attached")
+            return [Text(f"{dev} · no XDP program attached")]
         program = f"{name} (id {prog_id})" if name else f"program id {prog_id}"
-        return Text(f"{dev} · {program}")
+        head = [Text(f"{dev} · {program}")]
+        if sample.foreign:
+            head.append(Text(f"{sample.foreign}: read-only, left as it is", "yellow"))
+        return head
 
     def _iface_text(self, iface: InterfaceRates | None) -> list[Text]:
         """Two aligned lines (rx, tx): one line would not fit beside the lesson list."""
@@ -535,7 +540,8 @@ class LiveStats(VerticalScroll):
         entries = snapshot.entries
         pairs = [(format_value(e.key), format_value(e.value)) for e in entries[:MAX_MAP_ROWS]]
         width = min(MAX_KEY_WIDTH, max((len(k) for k, _ in pairs), default=0))
-        lines = [Text(f"{snapshot.name}  ({snapshot.type})", title)]
+        label = f", {snapshot.value_label}" if snapshot.value_label else ""
+        lines = [Text(f"{snapshot.name}  ({snapshot.type}{label})", title)]
         lines += [Text(f" {key.ljust(width)}  {value}") for key, value in pairs]
         if not entries:
             lines.append(Text(" " + (snapshot.note or "(no entries)"), note))

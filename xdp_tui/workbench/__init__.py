@@ -49,7 +49,10 @@ if TYPE_CHECKING:
     from xdp_tui.labs import Lab
     from xdp_tui.lessons import Assignment, Lesson
 
-__all__ = ["MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "Workbench"]
+__all__ = [
+    "MODES", "Attached", "CheckOutcome", "LabState", "Leftover", "LiveSample", "ProgramChoice",
+    "Workbench",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 logging.getLogger("xdp_tui").addHandler(logging.NullHandler())  # the app adds its log file
@@ -118,6 +121,27 @@ class CheckOutcome:
 
 
 @dataclass(frozen=True)
+class ProgramChoice:
+    """One program of the learner's built object, as the program chooser (P) lists it."""
+
+    name: str
+    section: str
+    kind: str  # libbpf's program type: "xdp", "tracepoint", "sched_cls", "unspec", ...
+    attachable: bool  # an XDP program: P can attach it to the lab
+    why_not: str = ""  # why it cannot be attached by P
+    lesson_default: bool = False  # the lesson's default program
+
+
+def _not_attachable(name: str, section: str, lesson: Lesson) -> str:
+    """Why the program NAME (of SECTION) is not one P attaches to the lab."""
+    if name in lesson.tracepoint_programs:
+        return "a tracepoint program: b attaches it beside the XDP one"
+    if name in lesson.tc_programs:
+        return "a TC program: b attaches it on the lab's ingress beside the XDP one"
+    return f'not XDP: section "{section}" (XDP sections start with "xdp")'
+
+
+@dataclass(frozen=True)
 class TrafficOutcome:
     """What one traffic choice sent, for the Activity log."""
 
@@ -138,6 +162,7 @@ class Workbench:
         self._lab_cache: tuple[float, LabState | None] | None = None
         self.last_build: BuildResult | None = None  # warnings of a successful build, for the UI
         self._lesson_on_dev: dict[str, str] = {}  # the lesson whose maps we pinned on a device
+        self._foreign_owner = ""  # whose program the live feed follows when it is not ours
 
     # ---- lessons ------------------------------------------------------------
 
@@ -383,11 +408,36 @@ class Workbench:
         """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
         return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
 
-    def programs_in(self, obj: Path) -> list[str]:
+    def program_choices(
+        self, lesson: Lesson, progress: Progress = _no_progress
+    ) -> list[ProgramChoice]:
+        """The programs of the learner's object as built now (build first), for the chooser.
+
+        What is in the object, not what the lesson declares: a learner may rename or add
+        functions. The lesson's default is marked; one the object lacks comes last, not
+        attachable, with the reason.
+        """
         from xdp_tui.engine.libbpf import BpfObject
 
-        with BpfObject.open(obj) as bpf_object:
-            return list(bpf_object.xdp_programs)
+        result = self.build(lesson, progress)
+        with BpfObject.open(Path(result.obj)) as bpf_object:
+            specs = bpf_object.programs
+        choices = [
+            ProgramChoice(
+                spec.name,
+                spec.section,
+                spec.type,
+                attachable=spec.is_xdp,
+                why_not="" if spec.is_xdp else _not_attachable(spec.name, spec.section, lesson),
+                lesson_default=spec.name == lesson.default_program,
+            )
+            for spec in specs
+        ]
+        default = lesson.default_program
+        if default and not any(choice.name == default for choice in choices):
+            choices.append(ProgramChoice(default, "", "", attachable=False, lesson_default=True,
+                                         why_not="not in your object (renamed or removed?)"))  # fmt: skip
+        return choices
 
     def build_and_attach(
         self, lesson: Lesson, program: str | None, progress: Progress = _no_progress
@@ -415,6 +465,7 @@ class Workbench:
                 tc_programs=lesson.tc_programs,
             )
             self._note_session_dev(lab.outer)
+            self._foreign_owner = ""
             self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
             return attached
 
@@ -497,11 +548,46 @@ class Workbench:
     def start_monitor(self) -> str | None:
         return self.live.start_monitor()
 
+    def follow_foreign(self, status: XdpStatus) -> bool:
+        """Show the program another tool (or `xdp-tui load`) attached on STATUS.dev in the
+        live view, read-only, while this session has nothing attached; False when it has.
+
+        Read-only: its maps are read by id (no AF_XDP socket goes into its xsks_map), and
+        nothing of this session ever detaches it or removes its pins (`session.devs()`
+        and the leftovers only know what this session attached).
+        """
+        with self.session.lock:
+            if self.session.attached is not None:
+                return False
+            self._foreign_owner = (
+                "loaded with `xdp-tui load`" if status.ours else "another tool's program"
+            )
+            self.live.follow(status.dev, prog_id=status.prog_id)
+            return True
+
+    def stop_foreign(self) -> bool:
+        """The other tool's program went: stop following it (never this session's own);
+        False when this session has its own program attached (nothing stopped)."""
+        with self.session.lock:
+            if self.session.attached is not None:
+                return False
+            self.live.stop()
+            return True
+
+    @property
+    def live_following(self) -> bool:
+        """The live feed samples a program (this session's or another tool's)."""
+        return self.live.following
+
     def sample(self) -> LiveSample | None:
         sample = self.live.sample()
+        if sample is None:
+            return None
         attached = self.session.attached
-        if sample is None or attached is None:
-            return sample
+        if attached is None or sample.prog_id != attached.prog_id:
+            # Not what this session attached (another tool's, or ours replaced by one).
+            owner = self._foreign_owner or "another tool's program"
+            return replace(sample, foreign=owner) if sample.prog_id else sample
         companions = attached.companion_maps()  # tracing01, advanced01: maps beside XDP
         return replace(sample, maps=sample.maps + companions) if companions else sample
 

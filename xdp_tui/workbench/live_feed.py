@@ -45,23 +45,34 @@ class LiveFeed:
         self._xsk_note = ""
 
     def follow(
-        self, dev: str, obj: Path | None = None, *, prog_maps: dict[str, int] | None = None
+        self,
+        dev: str,
+        obj: Path | None = None,
+        *,
+        prog_maps: dict[str, int] | None = None,
+        prog_id: int | None = None,
     ) -> None:
         """Sample DEV's program from now on (replacing what was followed).
 
         OBJ, the program's object: the bpf_printk pane shows only the lines its
-        format strings can print (other sessions' programs print too).
+        format strings can print (other sessions' programs print too); without
+        it (another tool's program), those kept in PROG_ID's .rodata maps.
         PROG_MAPS (name -> fd) of the attached program: an `xsks_map` among
-        them gets the workshop's AF_XDP socket (see `_open_xsk`).
+        them gets the workshop's AF_XDP socket (see `_open_xsk`). Another tool's
+        program gets none: its maps are only read.
         """
         from xdp_tui.engine import maps, monitor, stats
 
         self.stop()
         self._open_xsk(dev, prog_maps or {}, obj)
         try:
-            self._printk_filter = monitor.PrintkFilter.from_object(obj) if obj else None
-        except OSError as exc:
-            log.info("bpf_printk filter unavailable for %s: %s", obj, exc)
+            if obj is not None:
+                self._printk_filter = monitor.PrintkFilter.from_object(obj)
+            else:
+                formats = monitor.printk_formats_of_program(prog_id) if prog_id else ()
+                self._printk_filter = monitor.PrintkFilter(formats)
+        except (OSError, XdpTuiError) as exc:
+            log.info("bpf_printk filter unavailable for %s: %s", obj or prog_id, exc)
             self._printk_filter = monitor.PrintkFilter(())
         # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
         big = maps.DEFAULT_LIMIT
@@ -87,6 +98,11 @@ class LiveFeed:
         except XdpTuiError as exc:
             self._xsk_note = f"no AF_XDP socket: {exc.render()}"
             log.info("%s", self._xsk_note)
+
+    @property
+    def following(self) -> bool:
+        """A program is being sampled (ours or another tool's)."""
+        return self._sampler is not None
 
     def stop(self) -> None:
         with self._lock:

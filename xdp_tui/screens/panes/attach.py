@@ -15,7 +15,7 @@ from xdp_tui.screens.panes.messages import Progress
 from xdp_tui.screens.problems import line_marks
 from xdp_tui.screens.verifier_log import VerifierLogScreen
 from xdp_tui.widgets.problem_panel import ProblemPanel
-from xdp_tui.workbench import Attached
+from xdp_tui.workbench import Attached, ProgramChoice
 
 if TYPE_CHECKING:
     from xdp_tui.engine.build import Diagnostic
@@ -39,7 +39,7 @@ class Detached(Message):
 @dataclass
 class ProgramsListed(Message):
     lesson_id: str
-    programs: list[str]
+    programs: list[ProgramChoice]
 
 
 class AttachPane(Pane):
@@ -201,17 +201,14 @@ class AttachPane(Pane):
 
     def action_choose_program(self) -> None:
         lesson = self.need_lesson()
-        if lesson is None:
-            return
-        if lesson.programs:
-            self._ask_program(lesson, list(lesson.programs))
-        else:
+        if lesson is not None:
             self.list_programs(lesson)
 
     @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
     def list_programs(self, lesson: Lesson) -> None:
-        result = self.workbench.build(lesson, self._progress)
-        self.post_message(ProgramsListed(lesson.id, self.workbench.programs_in(result.obj)))
+        """Build the learner's source and list the programs its object really has."""
+        programs = self.workbench.program_choices(lesson, self._progress)
+        self.post_message(ProgramsListed(lesson.id, programs))
 
     def on_programs_listed(self, message: ProgramsListed) -> None:
         self.status.activity = ""
@@ -219,8 +216,13 @@ class AttachPane(Pane):
         if lesson is not None and lesson.id == message.lesson_id:
             self._ask_program(lesson, message.programs)
 
-    def _ask_program(self, lesson: Lesson, programs: list[str]) -> None:
-        current = self.chosen_program.get(lesson.id) or lesson.default_program
+    def _ask_program(self, lesson: Lesson, programs: list[ProgramChoice]) -> None:
+        attachable = [p.name for p in programs if p.attachable]
+        chosen_before = self.chosen_program.get(lesson.id)
+        current = next(
+            (name for name in (chosen_before, lesson.default_program) if name in attachable),
+            attachable[0] if attachable else None,
+        )
 
         def chosen(program: str | None) -> None:
             if program:
@@ -228,5 +230,19 @@ class AttachPane(Pane):
                 self.say(f"program {program} chosen for {lesson.id}")
                 self.build_attach(lesson, program)
 
-        choices = [(name, name) for name in programs]
-        self.app.push_screen(ChoiceScreen("Attach which program?", choices, current), chosen)
+        if not attachable:
+            self.say(f"no XDP program in the object of {lesson.id}: nothing to attach", "yellow")
+        choices = [(p.name, program_label(p)) for p in programs]
+        unavailable = frozenset(p.name for p in programs if not p.attachable)
+        title = f"Attach which program of {lesson.source_name}?"
+        self.app.push_screen(ChoiceScreen(title, choices, current, unavailable=unavailable), chosen)
+
+
+def program_label(program: ProgramChoice) -> str:
+    """One chooser line: name, section, the lesson's default; why not, when it cannot attach."""
+    where = f"section {program.section}" if program.section else ""
+    marks = [where] if where else []
+    if program.lesson_default:
+        marks.append("lesson's default")
+    label = program.name + (f"  ({', '.join(marks)})" if marks else "")
+    return label if program.attachable else f"{label}\n  not attachable: {program.why_not}"

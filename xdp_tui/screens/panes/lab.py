@@ -41,14 +41,19 @@ class LabPane(Pane):
     def __init__(self, workshop: WorkshopScreen) -> None:
         super().__init__(workshop)
         self._shown: tuple[object, ...] | None = None
+        self._foreign_prog_id: int | None = None  # another tool's program the Live tab shows
 
     def on_mount(self) -> None:
         self.set_interval(LAB_REFRESH_S, self._tick)
         self.set_interval(TRUTH_CHECK_S, self._check_truth)
 
     def _check_truth(self) -> None:
-        if self.workshop.is_mounted and self.workbench.attached is not None:
+        if not self.workshop.is_mounted:
+            return
+        if self.workbench.attached is not None:
             self.workshop.pane(AttachPane).check_still_attached()
+        else:  # another tool may attach (or detach) a program on the lab meanwhile
+            self.refresh_lab(LAB_STATUS_MAX_AGE_S)
 
     def _tick(self) -> None:
         if self.workshop.active_tab == "lab" and self.workbench.attached is not None:
@@ -73,6 +78,7 @@ class LabPane(Pane):
         lab = message.lab_status
         status = self.status
         status.lab = message.lab_name
+        self._follow_foreign(message.attach_status)
         shown = (lab, message.attach_status, message.inner_status, message.tc_status)
         if shown == self._shown:
             return  # unchanged: spare the diagram a relayout
@@ -96,6 +102,16 @@ class LabPane(Pane):
             self._shown = None  # Lazy: try again once it is mounted
             return
         diagram.update_lab(lab, message.attach_status, message.inner_status, message.tc_status)
+
+    def _follow_foreign(self, theirs: XdpStatus | None) -> None:
+        """The Live tab shows another tool's program on the lab while this session has none."""
+        foreign = theirs if theirs and theirs.prog_id and self.workbench.attached is None else None
+        prog_id = foreign.prog_id if foreign is not None else None
+        # Followed already, unless a failed attach of ours stopped the feed meanwhile.
+        if prog_id == self._foreign_prog_id and (prog_id is None or self.workbench.live_following):
+            return
+        self._foreign_prog_id = prog_id
+        self.workshop.live_pane.follow_foreign(foreign)
 
     def action_show_lab(self) -> None:
         self.workshop.switch_tab("lab")

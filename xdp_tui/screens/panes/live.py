@@ -30,12 +30,20 @@ SAMPLE_PERIOD_S = 0.25  # 4 Hz
 RETRY_AFTER_S = 1.0  # a failed sample: try again after this, keep the view alive
 
 if TYPE_CHECKING:
+    from xdp_tui.engine.attach import XdpStatus
     from xdp_tui.screens.main import WorkshopScreen
 
 
 @dataclass
 class SampleReady(Message):
     sample: LiveSample | None  # None: the loop ended (detached)
+
+
+@dataclass
+class ForeignFollowed(Message):
+    """The live feed follows another tool's program (STATUS) or, None, stopped following it."""
+
+    status: XdpStatus | None
 
 
 class LivePane(Pane):
@@ -66,6 +74,26 @@ class LivePane(Pane):
             self._sampling = True
             self._sample_shown.set()
             self.sample_loop()
+
+    @work(thread=True, exclusive=True, group="foreign", exit_on_error=False)
+    def follow_foreign(self, status: XdpStatus | None) -> None:
+        """Show another tool's program (STATUS, on the lab) read-only while this session has
+        none attached; None: it went, stop showing it."""
+        if status is None:
+            if self.workbench.stop_foreign():
+                self.post_message(ForeignFollowed(None))
+        elif self.workbench.follow_foreign(status):
+            self.post_message(ForeignFollowed(status))
+
+    def on_foreign_followed(self, message: ForeignFollowed) -> None:
+        status = message.status
+        self.reset_view()
+        if status is None:
+            return
+        owner = "loaded with `xdp-tui load`" if status.ours else "attached by another tool"
+        self.say(f"Live shows {status.prog_name or 'the program'} (id {status.prog_id}) on "
+                 f"{status.dev}, {owner}: read-only, xdp-tui leaves it as it is", "yellow")  # fmt: skip
+        self.start()
 
     @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
     def start_monitor(self) -> None:
@@ -175,5 +203,5 @@ class LivePane(Pane):
             self.set_timer(RETRY_AFTER_S, self._resume)  # keep sampling after a hiccup
 
     def _resume(self) -> None:
-        if self.workbench.attached is not None:
+        if self.workbench.attached is not None or self.workbench.live_following:
             self.start()
