@@ -123,3 +123,21 @@ def test_pcapng_named_by_the_learner_is_written_as_them(
     assert write_pcapng([], target, learner_file=True) == 0
     info = target.stat()
     assert stat.S_ISREG(info.st_mode) and info.st_uid == learner.uid
+
+
+def test_a_twin_capture_of_a_learners_program_builds(learner: LoginUser, make_lab) -> None:
+    """The twin's generated source lies in root's run folder, which the learner cannot
+    enter: xdp-tui reads it itself (the learner's source it includes is read as them)."""
+    from xdp_tui.engine import session
+    from xdp_tui.engine.capture import Capture
+
+    source = learner.home / "elsewhere" / "p01.c"
+    learner.run("mkdir", "-p", str(source.parent))
+    solution = lessons.get_lesson("packet01-parsing").dir / "solution" / "xdp_prog_kern.c"
+    learner.run("cp", str(solution), str(source))
+    lab = make_lab("twl")
+    with (
+        session.load_program(source, lab.name, mode="native", pin_maps=False) as loaded,
+        Capture.start(lab.name, method="twin") as cap,
+    ):
+        assert cap.method == "twin" and loaded.prog_id

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from xdp_tui import config, userfiles
+from xdp_tui import config, paths, userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
@@ -457,7 +457,7 @@ def _source_digest(text: bytes) -> str:
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
     try:
-        digest = _source_digest(userfiles.read_source(source))
+        digest = _source_digest(_read_source(source))
     except XdpTuiError:
         return False  # build() says what is wrong with the file
     return _up_to_date_stamp(source, digest, obj, flags) is not None
@@ -637,6 +637,22 @@ def _as_learner(command: list[str], workdir: Path) -> list[str]:
 
 # A lesson's object is tens of kB; what clang wrote is read up to this much.
 OBJECT_READ_LIMIT = 64 << 20
+
+
+def _read_source(source: Path) -> bytes:
+    """SOURCE's text: the learner's read as the learner; one xdp-tui generated in its
+    root-only run folder (a capture twin, a map walker) as root, since the learner cannot
+    enter that folder (no learner can plant anything there either)."""
+    if os.geteuid() == 0 and Path(os.path.realpath(paths.run_dir())) in source.parents:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        with os.fdopen(os.open(source, flags), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise XdpTuiError("not a regular file", location=str(source))
+            text = handle.read(userfiles.SOURCE_LIMIT + 1)
+        if len(text) > userfiles.SOURCE_LIMIT:
+            raise XdpTuiError("a generated source over 1 MiB", location=str(source))
+        return text
+    return userfiles.read_source(source)
 
 
 def _prepare_output(obj: Path) -> None:
@@ -891,7 +907,7 @@ def build(
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
     # Read once: the text the stamp is checked against is the text clang compiles.
-    text = userfiles.read_source(source)
+    text = _read_source(source)
     source_digest = _source_digest(text)
     as_owner = userfiles.as_learner if learner_output else contextlib.nullcontext
     with as_owner():
