@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from xdp_tui.screens.main import WorkshopScreen
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
-TRUTH_CHECK_S = 2.0  # is what we attached still there? (lab deleted/reset, another tool)
+TRUTH_CHECK_S = 2.0  # is what we attached still there, or (attached nothing) what other tools did?
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
 
 
@@ -47,8 +47,12 @@ class LabPane(Pane):
         self.set_interval(TRUTH_CHECK_S, self._check_truth)
 
     def _check_truth(self) -> None:
-        if self.workshop.is_mounted and self.workbench.attached is not None:
+        if not self.workshop.is_mounted:
+            return
+        if self.workbench.attached is not None:
             self.workshop.pane(AttachPane).check_still_attached()
+        else:  # another tool's program may come or go: the status line follows
+            self.refresh_lab(LAB_STATUS_MAX_AGE_S)
 
     def _tick(self) -> None:
         if self.workshop.active_tab == "lab" and self.workbench.attached is not None:
