@@ -141,3 +141,18 @@ def test_a_twin_capture_of_a_learners_program_builds(learner: LoginUser, make_la
         Capture.start(lab.name, method="twin") as cap,
     ):
         assert cap.method == "twin" and loaded.prog_id
+
+
+def test_the_tui_attaches_a_learners_lesson(learner: LoginUser, make_lab) -> None:
+    """The TUI's builds go to root's own folder: loading them is not reading a learner's path."""
+    from xdp_tui.workbench import Workbench
+
+    lesson = lessons.get_lesson(LESSON)
+    lessons.reset_workspace(lesson)
+    lab = make_lab("tua")
+    bench = Workbench(lab=lab.name)
+    try:
+        attached = bench.build_and_attach(lesson, None)
+        assert paths.in_run_dir(attached.obj) and attached.prog_id
+    finally:
+        bench.close()

@@ -643,7 +643,7 @@ def _read_source(source: Path) -> bytes:
     """SOURCE's text: the learner's read as the learner; one xdp-tui generated in its
     root-only run folder (a capture twin, a map walker) as root, since the learner cannot
     enter that folder (no learner can plant anything there either)."""
-    if os.geteuid() == 0 and Path(os.path.realpath(paths.run_dir())) in source.parents:
+    if os.geteuid() == 0 and paths.in_run_dir(source):
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         with os.fdopen(os.open(source, flags), "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):

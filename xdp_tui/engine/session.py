@@ -118,8 +118,8 @@ def _readable_object(path: Path) -> Path:
     from xdp_tui.engine.libbpf import OBJECT_MAX_BYTES
 
     who = userfiles.learner()
-    if os.geteuid() != 0 or not who.is_other:
-        return path
+    if os.geteuid() != 0 or not who.is_other or paths.in_run_dir(path):
+        return path  # (the TUI's and the checks' builds are root's own, in the run folder)
     # resolved like a source (a link the learner made to their object is fine), then
     # read with their identity: the link reaches only what they may read.
     data = userfiles.read_bytes(path.resolve(), OBJECT_MAX_BYTES, owned=False)
