@@ -56,6 +56,11 @@ def pin_dir(ifname: str) -> Path:
     return bpffs_root() / ifname
 
 
+def in_run_dir(path: Path) -> bool:
+    """Whether PATH (resolved) lies under run_dir(): files xdp-tui itself made, root-only."""
+    return Path(os.path.realpath(run_dir())) in Path(os.path.realpath(path)).parents
+
+
 def private_dir(name: str) -> Path:
     """`run_dir()/NAME`, a folder only we can enter (0700, ours, not a link), made if missing.
 

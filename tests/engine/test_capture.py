@@ -248,3 +248,29 @@ def test_a_second_twin_capture_on_the_same_program_is_refused(loaded) -> None:
             pytest.skip("fentry captures can run side by side")
         with pytest.raises(XdpTuiError, match="a capture already runs"):
             Capture.start(lab.name)
+
+
+def test_a_twin_capture_does_not_make_the_tui_drop_its_program(make_lab) -> None:
+    """The twin runs in the TUI's own link while capturing: the lab pane's 2 s check
+    (Workbench.lost_attachment) must not take that for another tool's program and detach."""
+    from testenv import traffic
+    from xdp_tui.engine import attach
+    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
+    from xdp_tui.workbench import Workbench
+
+    lesson = get_lesson("packet01-parsing")
+    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(solution_source(lesson), workspace_source(lesson))
+    lab = make_lab("twn")
+    bench = Workbench(lab=lab.name)
+    try:
+        attached = bench.build_and_attach(lesson, None)
+        with Capture.start(lab.name, method="twin") as cap:
+            assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
+            assert bench.lost_attachment() is None
+            traffic.ping(lab, count=2, interval=0.05)
+            assert _collect(cap, 2)
+        assert bench.attached is attached
+        assert attach.query(lab.name).prog_id == attached.prog_id  # ours is back
+    finally:
+        bench.close()

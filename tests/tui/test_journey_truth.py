@@ -112,6 +112,11 @@ async def test_outside_changes_reach_the_status_line(make_lab: Any) -> None:
             app.workshop.lab_pane.refresh_lab()
             assert await wait_for(pilot, lambda: bool(app.workshop.status.foreign))
             assert app.workshop.status.prog_id == 0
+            # ... and when that tool removes it, the status line says so by itself.
+            await asyncio.to_thread(
+                subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]
+            )
+            assert await wait_for(pilot, lambda: not app.workshop.status.foreign)
         finally:
             await asyncio.to_thread(
                 subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]

@@ -90,7 +90,7 @@ def _capture(args: argparse.Namespace) -> int:
         with Capture.start(dev, snaplen=args.snaplen, rate=args.rate, force=args.force) as cap:
             # Opened once the interface is known good: a refusal names the interface,
             # not the file (closing an unwritable file raised over it).
-            writer = PcapngWriter(args.write) if args.write else None
+            writer = PcapngWriter(args.write, learner_file=True) if args.write else None
             try:
                 _capture_until_done(cap, args, deadline, writer)
             finally:

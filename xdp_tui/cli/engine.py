@@ -126,7 +126,9 @@ def _build(args: argparse.Namespace) -> int:
     keep_compiler_warm(False)  # a one-shot process: no clang waiting for a next build
     try:
         with quiet_fd2():
-            result = build(args.file, args.output, include_dirs=args.include_dirs)
+            result = build(
+                args.file, args.output, include_dirs=args.include_dirs, learner_output=True
+            )
         if not result.ok:
             raise BuildError(result)
     except XdpTuiError as exc:

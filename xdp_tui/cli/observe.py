@@ -198,7 +198,7 @@ def _samples_cmd(args: argparse.Namespace) -> int:
         )
     with bpfsys.obj_get(pin) as fd, SampleReader(fd) as reader:
         if args.write:
-            written = write_pcapng(arriving(reader), Path(args.write), ifindex)
+            written = write_pcapng(arriving(reader), Path(args.write), ifindex, learner_file=True)
             print(f"{written} samples written to {args.write}")
         else:
             for _ in arriving(reader):

@@ -120,6 +120,21 @@ class Attachment:
             if not self.persistent:
                 _forget(self.dev, self.netns, self.prog_id)
 
+    def program_in_link(self) -> int | None:
+        """The id of the program our link runs now, None without a link.
+
+        A capture on a kernel refusing fentry swaps its twin into this very
+        link for a while (capture_twin.swap_in): the interface then runs
+        another program id, yet our attachment is not lost.
+        """
+        if self.link_fd is None:
+            return None
+        info = (C.c_uint8 * 64)()
+        size = C.c_uint32(64)
+        if _obj_info(self.link_fd, info, C.byref(size)) != 0:
+            return None
+        return int(_LinkInfo.from_buffer(info).prog_id)
+
     def remove(self) -> None:
         """Detach even a persistent attachment: unpin the link and drop our fd."""
         if self.link_pin is not None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from xdp_tui import config, userfiles
+from xdp_tui import config, paths, userfiles
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.paths import bpf_include_dir
 from xdp_tui.process import left_by_dead_processes
@@ -457,7 +457,7 @@ def _source_digest(text: bytes) -> str:
 
 def _is_up_to_date(source: Path, obj: Path, flags: list[str]) -> bool:
     try:
-        digest = _source_digest(userfiles.read_source(source))
+        digest = _source_digest(_read_source(source))
     except XdpTuiError:
         return False  # build() says what is wrong with the file
     return _up_to_date_stamp(source, digest, obj, flags) is not None
@@ -468,8 +468,11 @@ def _up_to_date_stamp(
 ) -> dict[str, object] | None:
     """The stamp of OBJ when it is still the build of SOURCE (its text hashed to
     SOURCE_DIGEST) with FLAGS, else None."""
+    open_flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        with open(_stamp_path(obj), "rb") as handle:
+        with os.fdopen(os.open(_stamp_path(obj), open_flags), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None  # a FIFO or device planted as the stamp
             stamp = json.loads(handle.read(DEPFILE_READ_LIMIT))
     except (OSError, ValueError, RecursionError):
         return None
@@ -525,9 +528,14 @@ def _write_new(path: Path, data: bytes) -> None:
     """Replace PATH by a new file: a link planted at PATH is replaced, never written through."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    with os.fdopen(os.open(tmp, flags, 0o644), "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(os.open(tmp, flags, 0o644), "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise XdpTuiError(f"cannot write: {exc.strerror or exc}", location=str(path)) from None
 
 
 # ---- one clang run -------------------------------------------------------
@@ -615,7 +623,7 @@ def _as_learner(command: list[str], workdir: Path) -> list[str]:
     clang reads whatever the source `#include`s: as root, a learner's
     `#include "/etc/shadow"` would print that file in its error messages.
     The work folder is handed to the learner for clang's outputs, which root
-    then reads without following links (`_take_object`). The switch is
+    then reads without following links (`_read_object`). The switch is
     setpriv's (uid, gid and groups, as Popen's user= would set them): with
     user= Python forks this whole process (3-10 ms for the TUI) instead of
     a vfork, and the fork holds the GIL.
@@ -631,8 +639,35 @@ def _as_learner(command: list[str], workdir: Path) -> list[str]:
 OBJECT_READ_LIMIT = 64 << 20
 
 
-def _take_object(made: Path, obj: Path) -> None:
-    """Move clang's object MADE to OBJ: read no-follow (its folder may be the learner's), written anew."""
+def _read_source(source: Path) -> bytes:
+    """SOURCE's text: the learner's read as the learner; one xdp-tui generated in its
+    root-only run folder (a capture twin, a map walker) as root, since the learner cannot
+    enter that folder (no learner can plant anything there either)."""
+    if os.geteuid() == 0 and paths.in_run_dir(source):
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        with os.fdopen(os.open(source, flags), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise XdpTuiError("not a regular file", location=str(source))
+            text = handle.read(userfiles.SOURCE_LIMIT + 1)
+        if len(text) > userfiles.SOURCE_LIMIT:
+            raise XdpTuiError("a generated source over 1 MiB", location=str(source))
+        return text
+    return userfiles.read_source(source)
+
+
+def _prepare_output(obj: Path) -> None:
+    """OBJ's folder made, its old stamp gone; a failure is a located error, not a traceback."""
+    try:
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        _stamp_path(obj).unlink(missing_ok=True)
+    except OSError as exc:
+        raise XdpTuiError(
+            f"cannot write the object: {exc.strerror or exc}", location=str(obj)
+        ) from None
+
+
+def _read_object(made: Path) -> bytes:
+    """clang's object MADE: read no-follow (its folder may be the learner's)."""
     fd = os.open(made, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -640,7 +675,7 @@ def _take_object(made: Path, obj: Path) -> None:
         data = handle.read(OBJECT_READ_LIMIT + 1)
     if len(data) > OBJECT_READ_LIMIT:
         raise XdpTuiError(f"clang's output is over {OBJECT_READ_LIMIT} bytes", location=str(made))
-    _write_new(obj, data)
+    return data
 
 
 def _limit_resources(pid: int) -> None:
@@ -853,12 +888,17 @@ def build(
     *,
     warm_next: bool = True,
     include_dirs: Sequence[Path] = (),
+    learner_output: bool = False,
 ) -> BuildResult:
     """Compile SOURCE into OUTPUT (default: SOURCE with `.o`); never raises on C errors.
 
     warm_next=False: a one-off build (the lab peer's program), no clang
     waiting for another build in its folder. include_dirs: extra -I folders,
     searched before the ones listed in the folder's xdp-tui.toml and ours.
+    learner_output=True: OUTPUT is a path the learner chose (`xdp-tui build
+    -o`, an object beside their source), so the object and its stamp are read
+    and written with the learner's file identity: root running for them under
+    sudo must not write where they may not.
     """
     source = Path(source).resolve()
     if not source.is_file():
@@ -867,9 +907,11 @@ def build(
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
     # Read once: the text the stamp is checked against is the text clang compiles.
-    text = userfiles.read_source(source)
+    text = _read_source(source)
     source_digest = _source_digest(text)
-    stamp = _up_to_date_stamp(source, source_digest, obj, flags)
+    as_owner = userfiles.as_learner if learner_output else contextlib.nullcontext
+    with as_owner():
+        stamp = _up_to_date_stamp(source, source_digest, obj, flags)
     if stamp is not None:
         raw = str(stamp.get("raw", ""))
         return BuildResult(
@@ -881,8 +923,8 @@ def build(
             cached=True,
         )
 
-    obj.parent.mkdir(parents=True, exist_ok=True)
-    _stamp_path(obj).unlink(missing_ok=True)
+    with as_owner():
+        _prepare_output(obj)
     clang = _take_warm(source.parent, flags) or _Clang(source.parent, flags)
     try:
         done = clang.compile(source, text)
@@ -892,9 +934,11 @@ def build(
         ok = done.returncode == 0 and done.obj.is_file()
         raw = done.raw
         if ok:
-            _take_object(done.obj, obj)
+            made = _read_object(done.obj)  # in clang's work folder, root's
             deps = _read_depfile(done.depfile, source)
-            _write_stamp(source, source_digest, obj, deps, flags, done.raw)
+            with as_owner():
+                _write_new(obj, made)
+                _write_stamp(source, source_digest, obj, deps, flags, done.raw)
         elif (limit := _limit_words(done.returncode, done.raw)) is not None:
             diagnostics = [Diagnostic(str(source), 1, 1, "error", limit), *diagnostics]
         elif (crash := crash_diagnostic(raw, done.returncode, source)) is not None:
@@ -916,8 +960,15 @@ def build_or_raise(
     *,
     warm_next: bool = True,
     include_dirs: Sequence[Path] = (),
+    learner_output: bool = False,
 ) -> BuildResult:
-    result = build(source, output, warm_next=warm_next, include_dirs=include_dirs)
+    result = build(
+        source,
+        output,
+        warm_next=warm_next,
+        include_dirs=include_dirs,
+        learner_output=learner_output,
+    )
     if not result.ok:
         raise BuildError(result)
     return result

@@ -18,6 +18,7 @@ two links and the XDP program runs on as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as C
 import errno
 import functools
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xdp_tui import paths
+from xdp_tui import paths, userfiles
 from xdp_tui.engine import _lib, bpfsys, ringbuf
 from xdp_tui.engine._lib import capture_libbpf_log, cfunc
 from xdp_tui.engine.actions import action_name
@@ -473,13 +474,17 @@ class PcapngWriter:
     made of it); the comment carries the verdict and says whether it changed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, learner_file: bool = False) -> None:
+        """learner_file=True: PATH is one the learner named (`-w FILE`), so it is opened
+        with their file identity; root running for them must not write where they may not."""
         from scapy.utils import PcapNgWriter
 
         # An empty file makes scapy warn on stderr that it guessed Ethernet: it is.
         logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+        as_owner = userfiles.as_learner if learner_file else contextlib.nullcontext
         try:
-            self._writer = PcapNgWriter(str(path))
+            with as_owner():
+                self._writer = PcapNgWriter(str(path))
         except OSError as exc:
             raise _cannot_write(path, exc) from None
         self.path = path

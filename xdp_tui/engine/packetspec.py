@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,16 +270,36 @@ def _pcap_frame(path: Path, index: int, *, where: str) -> tuple[bytes | None, in
     so `#99999999` on a large capture costs a pass over the file, not its size in memory."""
     from scapy.utils import PcapReader
 
-    if not path.is_file():
-        what = "not a regular file" if path.exists() else "no such capture file"
-        raise XdpTuiError(f"{what}: {path}", location=where)
+    from xdp_tui import userfiles
+
+    # The learner names the file: it is opened with their file identity, so root
+    # running for them reads no capture they could not read themselves.
+    with userfiles.as_learner():
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise XdpTuiError(f"no such capture file: {path}", location=where) from None
+        except OSError as exc:
+            raise XdpTuiError(f"cannot read {path}: {exc.strerror}", location=where) from None
+        if not stat.S_ISREG(info.st_mode):
+            raise XdpTuiError(f"not a regular file: {path}", location=where)
+        try:
+            reader = PcapReader(str(path))
+        except OSError as exc:
+            raise XdpTuiError(
+                f"cannot read {path}: {exc.strerror or exc}", location=where
+            ) from None
+        except Exception as exc:  # scapy says "Not a supported capture file" and the like
+            raise XdpTuiError(
+                f"cannot read {path} as pcap or pcapng: {exc}", location=where
+            ) from None
     seen = 0
     try:
-        with PcapReader(str(path)) as reader:
+        with reader:
             for pkt in reader:
                 seen += 1
                 if seen == index:
                     return bytes(pkt), seen
-    except Exception as exc:  # scapy says "Not a supported capture file" and the like
+    except Exception as exc:  # a damaged record
         raise XdpTuiError(f"cannot read {path} as pcap or pcapng: {exc}", location=where) from None
     return None, seen

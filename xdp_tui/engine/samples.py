@@ -92,9 +92,13 @@ class SampleReader(Closable):
         self._records.close()
 
 
-def write_pcapng(samples: Iterable[PacketSample], path: Path, ifindex: int = 0) -> int:
-    """Write SAMPLES to a pcapng file (true lengths kept); returns how many."""
-    writer = PcapngWriter(path)
+def write_pcapng(
+    samples: Iterable[PacketSample], path: Path, ifindex: int = 0, *, learner_file: bool = False
+) -> int:
+    """Write SAMPLES to a pcapng file (true lengths kept); returns how many.
+
+    learner_file: PATH is the learner's choice, opened as them (see PcapngWriter)."""
+    writer = PcapngWriter(path, learner_file=learner_file)
     try:
         for seq, sample in enumerate(samples, start=1):
             writer.write(sample.as_captured(seq, ifindex))

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xdp_tui import labs, paths, pins
+from xdp_tui import labs, paths, pins, userfiles
 from xdp_tui.engine import attach as attach_mod
 from xdp_tui.engine.attach import Attachment, Mode, XdpStatus, check_safe, query
 from xdp_tui.engine.build import build_or_raise, next_compiler_after
@@ -94,19 +94,42 @@ def _lab_of(dev: str) -> labs.Lab | None:
 def object_for(
     path: Path, include_dirs: Sequence[Path] = ()
 ) -> tuple[Path, Path | None, list[str]]:
-    """(object file, C source or None, build warnings) for a .c or .o path."""
+    """(object file, C source or None, build warnings) for a .c or .o path the learner named.
+
+    The object of a .c goes beside it, written as the learner; a .o is read as
+    the learner (root must not open, through a path they chose, what they may not read).
+    """
     path = Path(path)
     if path.suffix == ".c":
-        result = build_or_raise(path, include_dirs=include_dirs)
+        result = build_or_raise(path, include_dirs=include_dirs, learner_output=True)
         warnings = [f"{d.location}: warning: {d.message}" for d in result.warnings]
         return result.obj, result.source, warnings
     if path.suffix == ".o":
-        return path, None, []
+        return _readable_object(path), None, []
     raise XdpTuiError(
         "expected a C source (.c) or a BPF object (.o)",
         location=str(path),
         hint="e.g. `xdp-tui load xdp_prog_kern.c --dev test01`",
     )
+
+
+def _readable_object(path: Path) -> Path:
+    """PATH itself, or, when root loads it for a learner, a private copy read as that learner."""
+    from xdp_tui.engine.libbpf import OBJECT_MAX_BYTES
+
+    who = userfiles.learner()
+    if os.geteuid() != 0 or not who.is_other or paths.in_run_dir(path):
+        return path  # (the TUI's and the checks' builds are root's own, in the run folder)
+    # resolved like a source (a link the learner made to their object is fine), then
+    # read with their identity: the link reaches only what they may read.
+    data = userfiles.read_bytes(path.resolve(), OBJECT_MAX_BYTES, owned=False)
+    folder = paths.private_folder(paths.private_dir("build") / f"user-{who.uid}")
+    copy = folder / f"loaded-{path.name}"
+    tmp = copy.with_name(f".{copy.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, copy)
+    return copy
 
 
 def load_program(

@@ -505,6 +505,8 @@ class Workbench:
                 status = None
             if status is not None and status.prog_id == attached.prog_id:
                 return None
+            if status is not None and _swapped_into_our_link(attached, status.prog_id):
+                return None  # a capture's twin runs in our link for now; ours comes back
             try:
                 self._detach_locked()
             except (XdpTuiError, OSError) as exc:  # its link went with the interface
@@ -811,3 +813,12 @@ def _in_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _swapped_into_our_link(attached: Attached, running: int | None) -> bool:
+    """Whether RUNNING (the program on the interface) runs in our own link: a capturing
+    twin swapped in there (capture_twin.swap_in), not another tool's program."""
+    attachment = attached.handle.attachment
+    return (
+        running is not None and attachment is not None and attachment.program_in_link() == running
+    )

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from xdp_tui.screens.main import WorkshopScreen
 
 LAB_REFRESH_S = 1.0  # the diagram (when shown, while attached) refreshes once a second
-TRUTH_CHECK_S = 2.0  # is what we attached still there? (lab deleted/reset, another tool)
+TRUTH_CHECK_S = 2.0  # is what we attached still there, or (attached nothing) what other tools did?
 LAB_STATUS_MAX_AGE_S = 10.0  # the lab itself (a netlink dump) changes rarely
 
 
