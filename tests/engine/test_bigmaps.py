@@ -382,3 +382,26 @@ def test_the_reader_is_the_cheaper_one_for_the_density(
     fd = sized.maps["flows"]  # type: ignore[attr-defined]
     _fill_flows(fd, ports, ports)
     assert reader(fd, 100_000)
+
+
+@pytest.mark.kernel
+def test_fewer_busy_entries_than_rows_rank_first_then_totals(
+    lab: object, flows: dict[str, int]
+) -> None:
+    """Same keys between reads (rates only where counters moved), a filter, and fewer
+    busy entries than rows asked: the busy ones by rate, then the idle ones by total."""
+    fd = flows["flows"]
+    ports = np.arange(1, 3001, dtype=np.uint64)
+    _fill_flows(fd, ports, ports % 50)
+    frames, _ = _frames_per_port(lab, {1010: 4, 1020: 9, 2500: 30})
+    with BigMapWatch(fd) as watch:
+        watch.refresh()
+        traffic.send_frames(lab, frames)  # type: ignore[arg-type]
+        table = watch.refresh(top=4, sort="pps", key_filter="1000..1099")
+    assert table.added == table.removed == 0 and table.matched == 100
+    keys = [r.key for r in table.rows]
+    assert keys[:2] == [1020, 1010]  # busy, by rate (port 2500 is filtered out)
+    assert keys[2:] == [1049, 1099]  # idle: the biggest totals (49 packets), then by key
+    assert table.rows[0].pps == pytest.approx(9 / table.interval)
+    assert table.rows[2].pps == 0 and table.rows[2].rates == {"packets": 0.0, "bytes": 0.0}
+    assert table.totals.pps == pytest.approx(13 / table.interval)
