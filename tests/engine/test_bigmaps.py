@@ -405,3 +405,27 @@ def test_fewer_busy_entries_than_rows_rank_first_then_totals(
     assert table.rows[0].pps == pytest.approx(9 / table.interval)
     assert table.rows[2].pps == 0 and table.rows[2].rates == {"packets": 0.0, "bytes": 0.0}
     assert table.totals.pps == pytest.approx(13 / table.interval)
+
+
+@pytest.mark.kernel
+def test_an_idle_map_keeps_its_ranking_and_a_change_ranks_again(
+    lab: object, flows: dict[str, int]
+) -> None:
+    """Ticks where nothing moved reuse the last ranking (by totals); frames rank their
+    flows first; the next idle tick ranks by totals again, the new totals included."""
+    fd = flows["flows"]
+    ports = np.arange(1, 3001, dtype=np.uint64)
+    _fill_flows(fd, ports, ports % 50)
+    with BigMapWatch(fd) as watch:
+        watch.refresh()
+        idle = [watch.refresh(top=3).rows for _ in range(2)]
+        assert [[r.key for r in rows] for rows in idle] == [[49, 99, 149]] * 2
+        frames, _ = _frames_per_port(lab, {7: 80})
+        traffic.send_frames(lab, frames)  # type: ignore[arg-type]
+        busy = watch.refresh(top=3)
+        still = watch.refresh(top=3)
+        by_key = watch.refresh(top=3, sort="key")
+    assert busy.rows[0].key == 7 and busy.rows[0].pps > 0
+    assert [r.key for r in still.rows] == [7, 49, 99] and still.totals.pps == 0
+    assert still.rows[0].values["packets"] == 87
+    assert [r.key for r in by_key.rows] == [1, 2, 3]
