@@ -6,6 +6,7 @@ no object files land in the repository.
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -26,6 +27,9 @@ def prog(tmp_path: Path) -> Callable[[str], Path]:
     def _copy(name: str) -> Path:
         target = tmp_path / f"{name}.c"
         shutil.copy(PROGS / f"{name}.c", target)
+        for included in re.findall(r'^#include "([\w.]+)"', target.read_text(), re.M):
+            if (PROGS / included).is_file():  # a variant's base file (bigmap_flows_100k.c)
+                shutil.copy(PROGS / included, tmp_path / included)
         return target
 
     return _copy

@@ -317,3 +317,115 @@ def test_dense_maps_are_walked_with_the_same_figures(
         table = watch.refresh()
         assert not watch.arrays.walking
         assert table.entries_total == len(range(40, n + 1, 40)) + 1  # and 9,000,000
+
+
+@pytest.mark.kernel
+def test_a_map_declared_for_its_flows_is_walked_and_rates_move_in_place(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    """100k flows in a map declared for them (131,072 slots: dense) are read by the walk;
+    frames to a few of them change those counters in place (same keys, same order):
+    exact rates for the busy ones, none for the rest, the busy ones on top."""
+    lp = load_on_lab(lab, "xdp_count_flows", source="bigmap_flows_100k")
+    fd = lp.maps["flows"]  # type: ignore[attr-defined]
+    n = 100_000
+    ports = np.arange(1, n + 1, dtype=np.uint64)
+    _fill_flows(fd, ports, ports % 1000)
+    counts = {60_000 + i: 3 * i + 1 for i in range(8)}
+    frames, nbytes = _frames_per_port(lab, counts)
+    with BigMapWatch(fd) as watch:
+        assert watch.info.max_entries == 1 << 17
+        watch.refresh()  # a batch read finds the map dense
+        before = watch.refresh(top=5, sort="pps")
+        assert watch.arrays is not None and watch.arrays.walking, watch.arrays.walk_note
+        assert before.totals.pps == 0 and before.entries_total == n
+        assert traffic.send_frames(lab, frames) == len(frames)  # type: ignore[arg-type]
+        table = watch.refresh(top=5, sort="pps")
+    assert table.added == table.removed == 0 and table.entries_total == n
+    assert [r.key for r in table.rows] == [60_007, 60_006, 60_005, 60_004, 60_003]
+    assert not any(r.new for r in table.rows)
+    top = table.rows[0]
+    assert top.values["packets"] == 60_007 % 1000 + counts[60_007]
+    assert top.pps == pytest.approx(counts[60_007] / table.interval)
+    assert table.totals.pps == pytest.approx(sum(counts.values()) / table.interval)
+    assert table.totals.values["packets"] == int((ports % 1000).sum()) + sum(counts.values())
+    assert table.totals.values["bytes"] == int((ports % 1000).sum()) * 100 + nbytes
+    rows = {r.key: r for r in watch.all_rows()}
+    assert len(rows) == n and rows[60_000].pps > 0 and rows[59_999].pps == 0
+
+
+@pytest.mark.kernel
+def test_the_reader_is_the_cheaper_one_for_the_density(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    """100k entries are walked in a map of 1,048,576 buckets (0.095 per bucket, over
+    one per 16) and in one of 131,072 (0.76); 50k in the 1M one stay on batch lookups
+    (0.048 per bucket: the walk's ~14 ns per empty bucket would cost more)."""
+    ports = np.arange(1, 100_001, dtype=np.uint64)
+
+    def reader(fd: int, entries: int) -> bool:
+        with BigMapWatch(fd) as watch:
+            watch.refresh()
+            assert watch.refresh().entries_total == entries
+            assert watch.arrays is not None
+            return watch.arrays.walking
+
+    big = load_on_lab(lab, "xdp_count_flows", source="bigmap_flows")
+    fd = big.maps["flows"]  # type: ignore[attr-defined]
+    _fill_flows(fd, ports, ports)
+    assert reader(fd, 100_000)
+    for port in range(50_001, 100_001):
+        bpfsys.delete(fd, struct.pack("<I", port))
+    assert not reader(fd, 50_000)
+    big.close()  # type: ignore[attr-defined]
+    sized = load_on_lab(lab, "xdp_count_flows", source="bigmap_flows_100k")
+    fd = sized.maps["flows"]  # type: ignore[attr-defined]
+    _fill_flows(fd, ports, ports)
+    assert reader(fd, 100_000)
+
+
+@pytest.mark.kernel
+def test_fewer_busy_entries_than_rows_rank_first_then_totals(
+    lab: object, flows: dict[str, int]
+) -> None:
+    """Same keys between reads (rates only where counters moved), a filter, and fewer
+    busy entries than rows asked: the busy ones by rate, then the idle ones by total."""
+    fd = flows["flows"]
+    ports = np.arange(1, 3001, dtype=np.uint64)
+    _fill_flows(fd, ports, ports % 50)
+    frames, _ = _frames_per_port(lab, {1010: 4, 1020: 9, 2500: 30})
+    with BigMapWatch(fd) as watch:
+        watch.refresh()
+        traffic.send_frames(lab, frames)  # type: ignore[arg-type]
+        table = watch.refresh(top=4, sort="pps", key_filter="1000..1099")
+    assert table.added == table.removed == 0 and table.matched == 100
+    keys = [r.key for r in table.rows]
+    assert keys[:2] == [1020, 1010]  # busy, by rate (port 2500 is filtered out)
+    assert keys[2:] == [1049, 1099]  # idle: the biggest totals (49 packets), then by key
+    assert table.rows[0].pps == pytest.approx(9 / table.interval)
+    assert table.rows[2].pps == 0 and table.rows[2].rates == {"packets": 0.0, "bytes": 0.0}
+    assert table.totals.pps == pytest.approx(13 / table.interval)
+
+
+@pytest.mark.kernel
+def test_an_idle_map_keeps_its_ranking_and_a_change_ranks_again(
+    lab: object, flows: dict[str, int]
+) -> None:
+    """Ticks where nothing moved reuse the last ranking (by totals); frames rank their
+    flows first; the next idle tick ranks by totals again, the new totals included."""
+    fd = flows["flows"]
+    ports = np.arange(1, 3001, dtype=np.uint64)
+    _fill_flows(fd, ports, ports % 50)
+    with BigMapWatch(fd) as watch:
+        watch.refresh()
+        idle = [watch.refresh(top=3).rows for _ in range(2)]
+        assert [[r.key for r in rows] for rows in idle] == [[49, 99, 149]] * 2
+        frames, _ = _frames_per_port(lab, {7: 80})
+        traffic.send_frames(lab, frames)  # type: ignore[arg-type]
+        busy = watch.refresh(top=3)
+        still = watch.refresh(top=3)
+        by_key = watch.refresh(top=3, sort="key")
+    assert busy.rows[0].key == 7 and busy.rows[0].pps > 0
+    assert [r.key for r in still.rows] == [7, 49, 99] and still.totals.pps == 0
+    assert still.rows[0].values["packets"] == 87
+    assert [r.key for r in by_key.rows] == [1, 2, 3]

@@ -30,7 +30,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # NumPy's BLAS would start a pool of spinning threads; nothing here multiplies matrices.
@@ -438,21 +438,79 @@ def _int_range(text: str, wanted: str) -> tuple[int, int]:
 # ---- the watch: reads, rates, top ----------------------------------------------
 
 
+class _Buffers:
+    """Key words and field sums of up to ROWS entries, kept from one read to the next.
+
+    A watch has two, used in turn when keys came or went (the new read's arrays are
+    filled while the last read's are still joined against); when they did not, the
+    last read's sums are updated in place. Reused, so a million-entry tick neither
+    allocates nor page-faults ~30 MB of fresh arrays.
+    """
+
+    def __init__(self, rows: int, width: int, fields: list[NumField]) -> None:
+        self.words: UIntArray = np.zeros((rows, width), "<u8")
+        self.ident: UIntArray = self.words[:, 0] if width == 1 else np.zeros(rows, "<u8")
+        self.sums = {f.name: np.zeros(rows, _wide(f.dtype)) for f in fields}
+
+
 @dataclass
 class _Tick:
-    """What one read left for the next: key words, field sums, when."""
+    """What one read left for the next: key words, field sums, when.
+
+    The arrays are the first N rows of `buffers`: valid until the read after next.
+    """
 
     n: int
     words: UIntArray  # (n, w) little-endian key words
     ident: UIntArray  # (n,) one word per key (the key itself when it fits, else mixed)
     sums: dict[str, npt.NDArray[Any]]
     read_at: float
+    buffers: _Buffers
     order: npt.NDArray[np.intp] | None = None  # argsort of ident, made when needed
 
     def sorted_order(self) -> npt.NDArray[np.intp]:
         if self.order is None:
             self.order = np.argsort(self.ident, kind="stable")
         return self.order
+
+
+@dataclass
+class _Rates:
+    """Per-second rate of each field over the last interval, kept where it may not be 0.
+
+    `moved` are the indexes (ascending) of the entries whose sums changed since the
+    last read, new keys included; `at_moved[name][j]` is the rate of entry
+    `moved[j]`; every other entry's rate is 0. A million-entry map with a few
+    thousand busy flows costs a few thousand rates, not a million.
+    """
+
+    n: int
+    moved: npt.NDArray[np.intp]
+    at_moved: dict[str, FloatArray]
+    new: BoolArray | None = None  # per entry: the key appeared since the last read
+    same_keys: bool = False  # the same keys as the last read, in the same order
+
+    @property
+    def still(self) -> bool:
+        """Nothing changed since the last read: the same keys and sums, every rate 0."""
+        return self.same_keys and not len(self.moved)
+
+    def dense(self, name: str) -> FloatArray:
+        """Field NAME's rate of every entry."""
+        out = np.zeros(self.n)
+        out[self.moved] = self.at_moved[name]
+        return out
+
+    def of(self, i: int) -> dict[str, float]:
+        """Each field's rate of entry I."""
+        j = int(np.searchsorted(self.moved, i))
+        hit = j < len(self.moved) and self.moved[j] == i
+        return {name: float(rate[j]) if hit else 0.0 for name, rate in self.at_moved.items()}
+
+
+def _wide(dtype: np.dtype[Any]) -> type[np.signedinteger[Any]] | type[np.unsignedinteger[Any]]:
+    """The 64-bit type sums of a field of DTYPE are kept in."""
+    return np.int64 if dtype.kind == "i" else np.uint64
 
 
 class BigMapWatch(MapFdOwner):
@@ -482,8 +540,11 @@ class BigMapWatch(MapFdOwner):
         slot = bpfsys.value_slot(info.value_size) if info.per_cpu else info.value_size
         self._dtype = value_dtype(self.value_fields, max(slot, 1))
         self._last: _Tick | None = None
+        self._spare: _Buffers | None = None  # the buffers the last read did not fill
+        # The last ranking: (sort, filter, top), the rows, whether every rate was 0 then.
+        self._ranking: tuple[tuple[str, str, int], npt.NDArray[np.intp], bool] | None = None
         # What `all_rows` walks: the last read's rates, sort column and filter.
-        self._kept: tuple[dict[str, FloatArray], str, BoolArray | None] | None = None
+        self._kept: tuple[_Rates, str, BoolArray | None] | None = None
 
     def close(self) -> None:
         if self.arrays is not None:
@@ -547,16 +608,15 @@ class BigMapWatch(MapFdOwner):
         read_at = time.monotonic()
         table.truncated = self.arrays.truncated
         keys = self.arrays.keys[:n, : self.info.key_size]
-        tick = self._tick(n, keys, read_at)
-        rates, new = self._rates(tick, table)
+        tick, rates = self._advance(n, keys, read_at, table)
         self._last = tick
         table.entries_total = n
         selected = key_filter.mask(keys) if key_filter is not None else None
         table.matched = n if selected is None else int(selected.sum())
         table.totals = self._totals(tick, rates, selected, table.matched)
         self._kept = (rates, sort, selected)
-        shown = self._ranked(tick, rates, sort, selected, top)
-        table.rows = [self._row(int(i), tick, rates, new) for i in shown]
+        shown = self._top(tick, rates, sort, selected, top, table.key_filter)
+        table.rows = [self._row(int(i), tick, rates) for i in shown]
         table.read_seconds = time.perf_counter() - started
         return table
 
@@ -567,32 +627,48 @@ class BigMapWatch(MapFdOwner):
             return
         rates, sort, selected = self._kept
         for i in self._ranked(self._last, rates, sort, selected, None):
-            yield self._row(int(i), self._last, rates, None)
+            yield self._row(int(i), self._last, rates)
 
     # -- steps of a refresh --
 
-    def _tick(self, n: int, keys: npt.NDArray[np.uint8], read_at: float) -> _Tick:
-        ks = self.info.key_size
-        width = max(1, (ks + 7) // 8)
-        rows = self.arrays.keys if self.arrays is not None else keys
-        if ks == 8 * width:
-            words = keys.copy().view("<u8")
-        elif rows.shape[1] == 8 * width:  # the walk's rows: zero-padded to 8 bytes already
-            words = rows[:n].copy().view("<u8")
-        else:
-            padded = np.zeros((n, width * 8), np.uint8)
-            padded[:, :ks] = keys
-            words = padded.view("<u8")
-        if width == 1:  # the key is its own identity (no copy)
-            return _Tick(n, words, words[:, 0], self._sums(n), read_at)
-        ident = words[:, 0].copy()
-        for j in range(1, width):
-            ident *= _GOLDEN
-            ident ^= words[:, j]
-        return _Tick(n, words, ident, self._sums(n), read_at)
+    def _advance(
+        self, n: int, keys: npt.NDArray[np.uint8], read_at: float, table: TopTable
+    ) -> tuple[_Tick, _Rates]:
+        """This read as a tick, and each entry's rates against the last one."""
+        last = self._last
+        words_now = self._key_words(n)
+        fresh = self._fields_now(n)
+        if last is not None and last.n == n and self._same_keys(last, keys, words_now):
+            # The usual tick: the same keys in the same (bucket) order; no key is copied,
+            # the sums that moved are updated in place.
+            tick = replace(last, read_at=read_at)
+            return tick, self._rates_in_place(last, tick, fresh, table)
+        tick = self._filled(n, keys, words_now, fresh, read_at)
+        if last is None:
+            return tick, _Rates(n, np.zeros(0, np.intp), {name: np.zeros(0) for name in fresh})
+        return tick, self._rates_joined(last, tick, table)
 
-    def _sums(self, n: int) -> dict[str, npt.NDArray[Any]]:
-        """Each numeric field of every entry, summed over CPUs (int64 or uint64 arrays)."""
+    def _key_words(self, n: int) -> UIntArray | None:
+        """The read's keys as (n, w) 64-bit words, in place; None when rows are not whole words."""
+        assert self.arrays is not None
+        rows = self.arrays.keys
+        width = max(1, (self.info.key_size + 7) // 8)
+        if rows.shape[1] % 8:
+            return None
+        words: UIntArray = rows[:n].view("<u8")[:, :width]  # walk rows are zero-padded
+        return words
+
+    def _same_keys(self, last: _Tick, keys: npt.NDArray[np.uint8], words: UIntArray | None) -> bool:
+        if words is not None:
+            return bool(np.array_equal(last.words, words))
+        ks = self.info.key_size
+        return bool(np.array_equal(last.words.view(np.uint8)[:, :ks], keys))
+
+    def _fields_now(self, n: int) -> dict[str, npt.NDArray[Any]]:
+        """Each numeric field of every entry of the read, summed over CPUs.
+
+        One CPU: views into the read's arrays (valid until the next read), no copy.
+        """
         if not self.value_fields or self.arrays is None:
             return {}
         arrays = self.arrays
@@ -601,43 +677,94 @@ class BigMapWatch(MapFdOwner):
         records = np.ndarray(
             (n, arrays.ncpus), self._dtype, rows, strides=(rows.strides[0], arrays.slot)
         )
-        sums = {}
+        fields = {}
         for f in self.value_fields:
-            wide = np.int64 if f.dtype.kind == "i" else np.uint64
             column = records[f.name]
-            sums[f.name] = column[:, 0].astype(wide) if arrays.ncpus == 1 else column.sum(1, wide)
-        return sums
+            fields[f.name] = column[:, 0] if arrays.ncpus == 1 else column.sum(1, _wide(f.dtype))
+        return fields
 
-    def _rates(
-        self, tick: _Tick, table: TopTable
-    ) -> tuple[dict[str, FloatArray], BoolArray | None]:
-        """Per-second rate of each field for each entry, and which entries are new."""
-        last = self._last
-        if last is None or tick.read_at <= last.read_at:
-            return {name: np.zeros(tick.n) for name in tick.sums}, None
-        dt = tick.read_at - last.read_at
-        table.interval = dt
+    def _filled(
+        self,
+        n: int,
+        keys: npt.NDArray[np.uint8],
+        words_now: UIntArray | None,
+        fresh: dict[str, npt.NDArray[Any]],
+        read_at: float,
+    ) -> _Tick:
+        """A tick whose keys and sums are copied into the buffers the last tick does not use."""
+        assert self.arrays is not None
+        width = max(1, (self.info.key_size + 7) // 8)
+        buffers = self._spare
+        if buffers is None:
+            buffers = _Buffers(len(self.arrays.keys), width, self.value_fields)
+        self._spare = self._last.buffers if self._last is not None else None
+        words = buffers.words[:n]
+        if words_now is not None:
+            np.copyto(words, words_now)
+        else:  # bytes past the key stay zero: they are never written
+            words.view(np.uint8)[:, : self.info.key_size] = keys
+        ident = buffers.ident[:n]
+        if width > 1:
+            ident[:] = words[:, 0]
+            for j in range(1, width):
+                ident *= _GOLDEN
+                ident ^= words[:, j]
+        sums = {}
+        for name, now in fresh.items():
+            sums[name] = buffers.sums[name][:n]
+            np.copyto(sums[name], now, casting="unsafe")  # same kind, wider
+        return _Tick(n, words, ident, sums, read_at, buffers)
+
+    def _rates_in_place(
+        self, last: _Tick, tick: _Tick, fresh: dict[str, npt.NDArray[Any]], table: TopTable
+    ) -> _Rates:
+        """Same keys, same order: rates of the entries whose sums moved, which are updated."""
+        changed: BoolArray | None = None
+        for name, now in fresh.items():
+            differs = np.not_equal(now, tick.sums[name])
+            changed = differs if changed is None else np.logical_or(changed, differs, out=changed)
+        moved = np.flatnonzero(changed) if changed is not None else np.zeros(0, np.intp)
+        dt = self._interval(last, tick, table)
+        at_moved = {}
+        for name, now in fresh.items():
+            kept = tick.sums[name]
+            before, after = kept[moved], now[moved].astype(kept.dtype)
+            kept[moved] = after
+            at_moved[name] = _delta(after, before, dt) if dt else np.zeros(len(moved))
+        return _Rates(tick.n, moved, at_moved, same_keys=True)
+
+    def _rates_joined(self, last: _Tick, tick: _Tick, table: TopTable) -> _Rates:
+        """Keys came or went: each entry against the same key in the last read (new: from 0)."""
         at = self._join(last, tick)
-        rates: dict[str, FloatArray] = {}
-        if at is None:  # the same keys in the same order: subtract whole arrays
-            for name, now in tick.sums.items():
-                rates[name] = _delta(now, last.sums[name], dt)
-            return rates, None
         known = at >= 0
         table.added = int(tick.n - known.sum())
         table.removed = int(last.n - known.sum())
         safe = np.where(known, at, 0)
+        before = {}
+        changed = np.zeros(tick.n, np.bool_)
         for name, now in tick.sums.items():
-            before = np.where(known, last.sums[name][safe] if last.n else 0, 0).astype(now.dtype)
-            rates[name] = _delta(now, before, dt)
-        return rates, ~known
+            earlier = last.sums[name][safe] if last.n else np.zeros(tick.n, now.dtype)
+            before[name] = np.where(known, earlier, 0).astype(now.dtype)
+            changed |= now != before[name]
+        moved = np.flatnonzero(changed)
+        dt = self._interval(last, tick, table)
+        at_moved = {}
+        for name, now in tick.sums.items():
+            after, earlier = now[moved], before[name][moved]
+            at_moved[name] = _delta(after, earlier, dt) if dt else np.zeros(len(moved))
+        return _Rates(tick.n, moved, at_moved, ~known)
 
     @staticmethod
-    def _join(last: _Tick, tick: _Tick) -> npt.NDArray[np.intp] | None:
-        """Index into LAST of each key of TICK (-1: new); None when keys and order are unchanged."""
-        if last.n == tick.n and np.array_equal(last.words, tick.words):
-            tick.order = last.order  # same keys, same order: the same sort
-            return None
+    def _interval(last: _Tick, tick: _Tick, table: TopTable) -> float:
+        """Seconds between the two reads (0: no rates, as at the first read)."""
+        if tick.read_at <= last.read_at:
+            return 0.0
+        table.interval = tick.read_at - last.read_at
+        return table.interval
+
+    @staticmethod
+    def _join(last: _Tick, tick: _Tick) -> npt.NDArray[np.intp]:
+        """Index into LAST of each key of TICK (-1: new)."""
         at = np.full(tick.n, -1, np.intp)
         if not last.n or not tick.n:
             return at
@@ -654,14 +781,41 @@ class BigMapWatch(MapFdOwner):
         return at
 
     def _totals(
-        self, tick: _Tick, rates: dict[str, FloatArray], selected: BoolArray | None, count: int
+        self, tick: _Tick, rates: _Rates, selected: BoolArray | None, count: int
     ) -> TopTotals:
-        def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-            return a if selected is None else a[selected]
-
-        values = {name: int(pick(s).sum()) for name, s in tick.sums.items()}
-        rate_sums = {name: float(pick(r).sum()) for name, r in rates.items()}
+        if selected is None:
+            values = {name: int(s.sum()) for name, s in tick.sums.items()}
+            rate_sums = {name: float(r.sum()) for name, r in rates.at_moved.items()}
+        else:
+            values = {name: int(s[selected].sum()) for name, s in tick.sums.items()}
+            picked = selected[rates.moved]
+            rate_sums = {name: float(r[picked].sum()) for name, r in rates.at_moved.items()}
         return TopTotals(count, values, rate_sums, *self._pps_bps(rate_sums))
+
+    def _top(
+        self,
+        tick: _Tick,
+        rates: _Rates,
+        sort: str,
+        selected: BoolArray | None,
+        top: int,
+        filter_text: str,
+    ) -> npt.NDArray[np.intp]:
+        """The TOP rows shown: the last ones again when nothing changed since they were ranked.
+
+        An idle map (traffic stopped) would otherwise rank a million entries by their
+        totals at every tick (~20 ms at 1M) to find the same rows.
+        """
+        asked = (sort, filter_text, top)
+        last = self._ranking
+        if last is not None and rates.still and last[0] == asked:
+            ranked_idle = last[2] or sort not in ("pps", "bps")  # rates played no part then
+            if ranked_idle:
+                return last[1]
+        shown = self._ranked(tick, rates, sort, selected, top)
+        idle = not any(r.any() for r in rates.at_moved.values())
+        self._ranking = (asked, shown, idle)
+        return shown
 
     def _pps_bps(self, rates: dict[str, Any]) -> tuple[Any, Any]:
         pps = rates[self.packets_field] if self.packets_field else 0.0
@@ -671,7 +825,7 @@ class BigMapWatch(MapFdOwner):
     def _ranked(
         self,
         tick: _Tick,
-        rates: dict[str, FloatArray],
+        rates: _Rates,
         sort: str,
         selected: BoolArray | None,
         limit: int | None,
@@ -681,35 +835,42 @@ class BigMapWatch(MapFdOwner):
         The best LIMIT are picked with argpartition (linear time) and only they
         are sorted, ties broken by key so equal rows keep their places tick to tick.
         """
-        kept = np.arange(tick.n) if selected is None else np.flatnonzero(selected)
+
+        def kept() -> npt.NDArray[np.intp]:
+            return np.arange(tick.n) if selected is None else np.flatnonzero(selected)
+
         if sort == "key" and len(self.key_fields) != 1:
-            return kept[self._key_order(kept)][:limit]
+            rows = kept()
+            return rows[self._key_order(rows)][:limit]
         if sort == "key":
             columns = [self._key_column(self.key_fields[0], np.arange(tick.n))]
         elif sort in ("pps", "bps"):
-            rate, total = self._counter_columns(rates, tick.sums, sort, tick.n)
-            busy = np.flatnonzero(rate > 0) if selected is None else kept[rate[kept] > 0]
+            name = self._counter_name(sort)
+            if name is None:  # no counter: every rate and total is 0, in key order
+                return _best([tick.ident], kept(), limit)
+            rate = rates.at_moved[name]
+            busy_at = np.flatnonzero(rate > 0)
+            busy = rates.moved[busy_at]
+            if selected is not None:
+                passing = selected[busy]
+                busy, busy_at = busy[passing], busy_at[passing]
             if limit is not None and len(busy) >= limit:
                 # Every entry with a rate ranks above every idle one: rank only those
                 # (a few thousand flows of a million, not the whole map).
-                return busy[_best([-rate[busy], tick.ident[busy]], np.arange(len(busy)), limit)]
-            columns = [-total.astype(np.float64)]  # idle rows: the biggest totals first
+                best = _best([-rate[busy_at], tick.ident[busy]], np.arange(len(busy)), limit)
+                return busy[best]
+            columns = [-tick.sums[name].astype(np.float64)]  # idle rows: biggest totals first
             if len(busy):
-                columns.insert(0, -rate)
+                columns.insert(0, -rates.dense(name))
         else:
             columns = [-tick.sums[sort].astype(np.float64)]
-        return _best(columns + [tick.ident], kept, limit)
+        return _best(columns + [tick.ident], kept(), limit)
 
-    def _counter_columns(
-        self, rates: dict[str, FloatArray], sums: dict[str, npt.NDArray[Any]], sort: str, n: int
-    ) -> tuple[FloatArray, npt.NDArray[Any]]:
-        """pps (bps): the packets (bytes) field's rate and total, else the first field's."""
+    def _counter_name(self, sort: str) -> str | None:
+        """pps (bps): the packets (bytes) field, else the first field (None: no field)."""
         name = self.packets_field if sort == "pps" else self.bytes_field
         first = self.value_fields[0].name if self.value_fields else None
-        name = name or self.packets_field or first
-        if name is None:
-            return np.zeros(n), np.zeros(n)
-        return rates[name], sums[name]
+        return name or self.packets_field or first
 
     def _key_column(self, f: NumField, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
         """Integer key field F of ROWS as numbers (network-order fields swapped)."""
@@ -727,20 +888,18 @@ class BigMapWatch(MapFdOwner):
             columns = list(self.arrays.keys[kept, : self.info.key_size].T)
         return np.lexsort(columns[::-1])
 
-    def _row(
-        self, i: int, tick: _Tick, rates: dict[str, FloatArray], new: BoolArray | None
-    ) -> TopRow:
+    def _row(self, i: int, tick: _Tick, rates: _Rates) -> TopRow:
         assert self.arrays is not None
         key = self.arrays.keys[i, : self.info.key_size].tobytes()
         entry = self._entry(key, self.arrays.values[i, : self.arrays.vstride].tobytes())
         if self.decoder.key_type in _ADDRESS_TYPES:
             entry["key"] = str(ipaddress.ip_address(key))
-        row_rates = {name: float(r[i]) for name, r in rates.items()}
+        row_rates = rates.of(i)
         pps, bps = self._pps_bps(row_rates)
         return TopRow(
             key=entry["key"], value=entry["value"],
             values={name: int(s[i]) for name, s in tick.sums.items()}, rates=row_rates,
-            pps=float(pps), bps=float(bps), new=bool(new[i]) if new is not None else False,
+            pps=float(pps), bps=float(bps), new=bool(rates.new[i]) if rates.new is not None else False,
         )  # fmt: skip
 
 

@@ -4,8 +4,8 @@
 copy_to_user() calls per non-empty bucket: about 0.3 µs per entry on our
 kernel, ~95 % of a big map's refresh. A syscall-type program run once with
 BPF_PROG_TEST_RUN instead visits every element with `bpf_for_each_map_elem`
-and stores key and value in two BPF_F_MMAPABLE arrays that user space reads
-in place: about 0.1 µs per entry, but ~14 ns per bucket even when the bucket
+and stores key and value in two global arrays (its .bss map, mmap-able) that
+user space reads in place: about 0.1 µs per entry, but ~14 ns per bucket even when the bucket
 is empty (the batch lookup skips empty buckets for ~1.3 ns). So it pays once
 a map holds more than about one entry per 16 buckets (`MIN_DENSITY`), and
 engine/bigmap.py switches to it only then.
@@ -97,18 +97,18 @@ def build_walker(info: bpfsys.MapInfo, room: int) -> Path:
     return build_or_raise(generated, generated.with_suffix(".o"), warm_next=False).obj
 
 
-def _mapped(fd: int, rows: int, stride: int) -> tuple[mmap.mmap, npt.NDArray[np.uint8]]:
-    """An mmap-able array map's memory as (ROWS, STRIDE) bytes, read-only."""
-    size = -(-rows * stride // mmap.PAGESIZE) * mmap.PAGESIZE
-    memory = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
-    return memory, np.frombuffer(memory, np.uint8, rows * stride).reshape(rows, stride)
+def _mapped(fd: int, size: int) -> tuple[mmap.mmap, npt.NDArray[np.uint8]]:
+    """The first SIZE bytes of an mmap-able array map's memory, read-only."""
+    length = -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
+    memory = mmap.mmap(fd, length, mmap.MAP_SHARED, mmap.PROT_READ)
+    return memory, np.frombuffer(memory, np.uint8, size)
 
 
 class MapWalker(Closable):
     """The walk program loaded on one map; `read()` fills `keys` and `values` in place.
 
     `keys` is (room, key stride) and `values` (room, value stride) bytes, strides
-    rounded up to 8 as the kernel lays array elements out; a row's first
+    rounded up to 8 (rows of 8-byte words, a key's padding zero); a row's first
     key_size / value_size bytes are the entry.
     """
 
@@ -127,10 +127,11 @@ class MapWalker(Closable):
             self._prog_fd = self._obj.program_fd(PROGRAM)
             key_stride = -(-info.key_size // 8) * 8
             value_stride = -(-info.value_size // 8) * 8
-            self._key_memory, self.keys = _mapped(self._obj.map_fd("out_keys"), room, key_stride)
-            self._value_memory, self.values = _mapped(
-                self._obj.map_fd("out_values"), room, value_stride
-            )
+            # The program's one global (`out`, its .bss): ROOM key rows, then ROOM value rows.
+            split = room * key_stride
+            self._memory, rows = _mapped(self._obj.map_fd(".bss"), split + room * value_stride)
+            self.keys = rows[:split].reshape(room, key_stride)
+            self.values = rows[split:].reshape(room, value_stride)
         except BaseException:
             self._obj.close()
             raise

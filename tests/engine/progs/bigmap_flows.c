@@ -1,7 +1,8 @@
 /* Test program for big-map reads (engine/bigmap.py): UDP frames counted per
  * source port in a hash map (shared counters) and per IPv6 source address in
  * a per-CPU hash map. `flows` is allocated on demand so a test can fill it
- * from user space to a million entries without the kernel reserving them all. */
+ * from user space to a million entries without the kernel reserving them all.
+ * bigmap_flows_100k.c includes this file with FLOWS_MAX_ENTRIES set lower. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -10,6 +11,10 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+
+#ifndef FLOWS_MAX_ENTRIES
+#define FLOWS_MAX_ENTRIES (1 << 20)
+#endif
 
 struct flow_stats {
 	__u64 packets;
@@ -20,7 +25,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32); /* UDP source port */
 	__type(value, struct flow_stats);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, FLOWS_MAX_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } flows SEC(".maps");
 
