@@ -408,6 +408,15 @@ class Workbench:
         """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
         return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
 
+    def run_frame_object_path(self, lesson: Lesson) -> Path:
+        """The Run-frame tab's build of LESSON's workspace: its own folder beside the TUI's
+        build (a test run never races an attach for the same file), root-private too."""
+        return (
+            paths.learner_build_dir(lesson.id)
+            / "run-frame"
+            / Path(lesson.source_name).with_suffix(".o")
+        )
+
     def program_choices(
         self, lesson: Lesson, progress: Progress = _no_progress
     ) -> list[ProgramChoice]:
