@@ -425,6 +425,8 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             location=where,
             hint=f"pass --force to replace it (xdp-tui detaches it first); `xdp-tui status --dev "
             f"{ifname}` says who attached it",
+            tui_hint=f"from a shell, `xdp-tui status --dev {ifname}` says who attached it; "
+            "remove it there, then press b again",
         )
     if err == errno.EEXIST:
         return XdpTuiError(
@@ -432,12 +434,15 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             "XDP cannot be active at the same time",
             location=where,
             hint=f"unload the other program first (`xdp-tui unload --dev {ifname}`) or use the same --mode",
+            tui_hint="press m for the other program's mode, or remove that program from a "
+            f"shell (`xdp-tui unload --dev {ifname}`), then press b again",
         )
     if err in (errno.EOPNOTSUPP, errno.EINVAL) and mode == "native":
         return XdpTuiError(
             f"{ifname} does not support native XDP",
             location=where,
             hint="use --mode skb (generic XDP works on every interface) or --mode auto",
+            tui_hint="press m for skb (generic XDP works on every interface) or auto, then b",
         )
     return CallError(f"cannot attach XDP on {ifname} in {mode} mode", err, location=where)
 

@@ -89,6 +89,7 @@ def source_of(prog_id: int, *, where: str) -> Path:
             f"({', '.join(names) or 'not recorded'}) is not here to build a capturing twin",
             location=where,
             hint="load the program with `xdp-tui load FILE.c`, or use `xdp-tui run` on chosen frames",
+            tui_hint="attach your program with b, or run it on chosen frames in the Run frame tab (9)",
         )
     if _twins_dir() in found.parents:
         raise XdpTuiError(

@@ -145,7 +145,7 @@ class PacketWorkbench(Vertical):
             with _open_runner(target, target.source) as runner:
                 result = runner.run(frame, repeat)
         except XdpTuiError as exc:
-            self.post_message(self.Ran(spec, None, exc.render()))
+            self.post_message(self.Ran(spec, None, exc.render("tui")))
             return
         self.post_message(self.Ran(spec, result))
 
@@ -187,7 +187,7 @@ class PacketWorkbench(Vertical):
             cases = [c for c in load_cases(path) if c.name != name] + [SavedCase(name, spec)]
             save_cases(path, cases)
         except XdpTuiError as exc:
-            self.post_message(self.Ran(spec, None, exc.render()))
+            self.post_message(self.Ran(spec, None, exc.render("tui")))
             return
         self.post_message(self.CasesRan(self._outcomes_of(cases), f"kept case {name!r} in {path}"))
 
@@ -212,7 +212,7 @@ class PacketWorkbench(Vertical):
             with _open_runner(target, target.source) as runner:
                 outcomes = [_run_case(runner, c, path.parent) for c in cases]
         except XdpTuiError as exc:
-            self.post_message(self.CasesRan([], exc.render(), error=True))
+            self.post_message(self.CasesRan([], exc.render("tui"), error=True))
             return
         self.post_message(self.CasesRan(outcomes, f"ran {len(outcomes)} saved case(s)"))
 

@@ -173,7 +173,7 @@ class PacketsPane(Vertical, can_focus=False):
         try:
             cap = Capture.start(dev, rate=PANE_RATE)
         except XdpTuiError as exc:
-            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
+            self.post_message(self.Status(f"Packets: {exc.render('tui')}", "red"))
             return False
         with cap:
             how = "fentry/fexit" if cap.method == "fentry" else "a capturing twin of the program"
@@ -203,7 +203,7 @@ class PacketsPane(Vertical, can_focus=False):
             self.post_message(self.Status(f"Packets: no interface named {dev}", "red"))
             return False
         except XdpTuiError as exc:
-            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
+            self.post_message(self.Status(f"Packets: {exc.render('tui')}", "red"))
             return False
         with reader:
             self.post_message(
@@ -247,7 +247,7 @@ class PacketsPane(Vertical, can_focus=False):
                 writer.close()
             userfiles.write_bytes(path, scratch.read_bytes())
         except (XdpTuiError, OSError) as exc:
-            text = exc.render() if isinstance(exc, XdpTuiError) else str(exc)
+            text = exc.render("tui") if isinstance(exc, XdpTuiError) else str(exc)
             self.post_message(self.Status(f"Packets: not written: {text}", "red"))
             return
         finally:

@@ -350,7 +350,7 @@ class Workbench:
         try:
             return attach.query(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet): nothing attached
-            log.info("no XDP status for %s: %s", dev, exc.render())
+            log.info("no XDP status for %s: %s", dev, exc.render("tui"))
             return None
 
     def samples_ring_fd(self) -> int | None:
@@ -375,7 +375,7 @@ class Workbench:
         try:
             return tc_status(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet)
-            log.info("no TC status for %s: %s", dev, exc.render())
+            log.info("no TC status for %s: %s", dev, exc.render("tui"))
             return ()
 
     # ---- build and attach ----------------------------------------------------------
@@ -686,7 +686,7 @@ class Workbench:
         from xdp_tui import checks
 
         assignment_id = str(assignment.id) if assignment is not None else None
-        results = checks.run_checks(lesson, assignment_id)
+        results = checks.run_checks(lesson, assignment_id, face="tui")
         titles = {str(a.id): a.title for a in lesson.assignments}
         return [
             CheckOutcome(
@@ -744,7 +744,7 @@ class Workbench:
         try:
             status = attach.query(dev)
         except XdpTuiError as exc:  # the interface vanished meanwhile: nothing left on it
-            log.info("leftovers: %s", exc.render())
+            log.info("leftovers: %s", exc.render("tui"))
             status = None
         left_by_session = int(record.get("pid", 0) or 0) == session_pid
         if status is not None and status.prog_id and left_by_session:
