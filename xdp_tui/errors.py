@@ -57,6 +57,10 @@ class NotRootError(XdpTuiError):
     exit_code = 2
 
 
+class NoSuchInterfaceError(XdpTuiError):
+    """The interface named does not exist (yet: a lab not created, or removed)."""
+
+
 class UnsafeInterfaceError(XdpTuiError):
     """Refusing to touch an interface that no lab created (unless forced)."""
 

@@ -94,12 +94,33 @@ async def test_packets_pane_shows_verdicts_filters_pauses_and_clears(packet01_la
         assert not pane.rows and table.row_count == 0
 
 
-async def test_packets_pane_without_a_program_says_so(empty_lab: Any) -> None:
-    app = PacketsApp(empty_lab.name)
+async def test_packets_pane_follows_attach_and_detach_while_shown(
+    empty_lab: Any, tmp_path: Path
+) -> None:
+    """Shown with nothing attached it says so (with the TUI's key, not a CLI command), then
+    captures the program attached meanwhile, and says so again once it is detached."""
+    from testenv import traffic
+    from xdp_tui.engine import session
+
+    lab = empty_lab
+    app = PacketsApp(lab.name)
     async with app.run_test(size=(100, 30)) as pilot:
-        assert await wait_for(
-            pilot, lambda: "no XDP program is attached" in _text(app, "#packets-status")
+        pane = app.query_one(PacketsPane)
+        status = lambda: _text(app, "#packets-status")  # noqa: E731
+        assert await wait_for(pilot, lambda: "no XDP program is attached" in status())
+        assert "press b" in status() and "xdp-tui load" not in status()
+        source = _solution(tmp_path, "packet01-parsing")
+        loaded = await asyncio.to_thread(
+            session.load_program, source, lab.name, mode="native", pin_maps=False
         )
+        try:
+            assert await wait_for(pilot, lambda: "Packets on" in status()), status()
+            await asyncio.to_thread(traffic.ping, lab, 2, interval=0.05)
+            assert await wait_for(pilot, lambda: len(pane.rows) >= 2)
+        finally:
+            await asyncio.to_thread(loaded.close)
+        assert await wait_for(pilot, lambda: "no XDP program is attached" in status()), status()
+        pane.stop_capture()
 
 
 def test_detail_shows_what_a_rewrite_changed() -> None:

@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from xdp_tui import labs, paths, pins
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import CallError, call_error, cfunc, errno_of
-from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
+from xdp_tui.errors import NoSuchInterfaceError, UnsafeInterfaceError, XdpTuiError
 from xdp_tui.process import pid_alive
 
 Mode = Literal["native", "skb", "auto"]
@@ -202,10 +202,11 @@ def interface_exists(ifname: str) -> bool:
 
 
 def no_such_interface(ifname: str) -> XdpTuiError:
-    return XdpTuiError(
+    return NoSuchInterfaceError(
         f"no interface named {ifname!r}",
         location=f"dev {ifname}",
         hint="`xdp-tui env status` lists the labs; `ip link` every interface",
+        tui_hint="press b: it creates the lab when it is missing and attaches your program",
     )
 
 

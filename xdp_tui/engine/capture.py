@@ -164,7 +164,7 @@ def find_target(dev: str, *, force: bool = False) -> CaptureTarget:
     attach.check_safe(dev, force=force)
     status = attach.query(dev)
     if not status.prog_id:
-        raise XdpTuiError(
+        raise NothingAttachedError(
             "no XDP program is attached, so there is nothing to capture",
             location=f"dev {dev}",
             hint=f"load one first: `xdp-tui load FILE.c --dev {dev}`",
@@ -434,6 +434,10 @@ def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
         hint="the program must have BTF (built with -g) and the kernel must allow fentry/fexit",
         detail=log,
     )
+
+
+class NothingAttachedError(XdpTuiError):
+    """No XDP program on the interface (yet): a pane waiting for one tries again later."""
 
 
 class CaptureRefusedError(XdpTuiError):
