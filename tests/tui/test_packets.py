@@ -114,7 +114,8 @@ async def test_packets_pane_follows_attach_and_detach_while_shown(
             session.load_program, source, lab.name, mode="native", pin_maps=False
         )
         try:
-            assert await wait_for(pilot, lambda: "Packets on" in status()), status()
+            capturing = lambda: "Packets on" in status() or "kept" in status()  # noqa: E731
+            assert await wait_for(pilot, capturing), status()
             await asyncio.to_thread(traffic.ping, lab, 2, interval=0.05)
             assert await wait_for(pilot, lambda: len(pane.rows) >= 2)
         finally:
@@ -202,6 +203,40 @@ async def test_run_frame_tab_builds_in_the_learner_build_folder(lab_name: Any) -
     built = paths.learner_build_dir(lesson.id) / "run-frame" / "xdp_prog_kern.o"
     assert built.is_file()
     assert built.with_name("xdp_prog_kern.o.xdp-tui-build.json").is_file()
+
+
+@pytest.mark.kernel
+async def test_the_tuis_own_capture_is_not_shown_as_another_program(make_lab: Any) -> None:
+    """b, then the Packets tab captures (through a twin in our own link where the kernel
+    refuses fentry): the status line keeps our program, never '[not ours]', across the lab
+    pane's 2 s checks; d detaches and the tab says nothing is attached."""
+    from tests.tui.conftest import open_lesson
+    from xdp_tui import lessons
+    from xdp_tui.app import XdpTuiApp
+
+    lesson = lessons.get_lesson("packet01-parsing")
+    lessons.workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lessons.solution_source(lesson), lessons.workspace_source(lesson))
+    lab = await asyncio.to_thread(make_lab, "own")
+    app = XdpTuiApp(lab=lab.name)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_lesson(app, pilot, lesson.id)
+            await pilot.press("b")
+            status = app.workshop.status
+            assert await wait_for(pilot, lambda: status.prog_id != 0)
+            await pilot.press("8")
+            packets = lambda: str(app.workshop.query_one("#packets-status", Static).render())  # noqa: E731
+            capturing = lambda: "Packets on" in packets() or "kept" in packets()  # noqa: E731
+            assert await wait_for(pilot, capturing), packets()
+            await pilot.pause(5)  # two lab checks while the capture runs
+            assert status.foreign == "" and "not ours" not in str(status.render())
+            assert status.prog_id != 0
+            await pilot.press("d")
+            assert await wait_for(pilot, lambda: "no XDP program is attached" in packets())
+            assert "press b" in packets()
+    finally:
+        lessons.reset_workspace(lesson)
 
 
 async def test_packets_pane_follows_a_program_loaded_while_it_captures(

@@ -353,6 +353,19 @@ class Workbench:
             log.info("no XDP status for %s: %s", dev, exc.render("tui"))
             return None
 
+    def runs_ours(self, status: XdpStatus | None) -> bool:
+        """STATUS's program is this session's: the one we attached, or a capture's twin
+        swapped into our own link for a while (capture_twin), not another tool's."""
+        if status is None or not status.prog_id:
+            return False
+        with self.session.lock:
+            attached = self.session.attached
+            if attached is None or attached.dev != status.dev:
+                return False
+            return status.prog_id == attached.prog_id or _swapped_into_our_link(
+                attached, status.prog_id
+            )
+
     def samples_ring_fd(self) -> int | None:
         """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
         from xdp_tui.engine import bpfsys
