@@ -18,8 +18,8 @@ next_compiler_after): it gets through its start-up on the other core and
 then waits for its input. The next build of a file in the same folder only feeds it the
 text. A `#line 1 "<path>"` in front keeps diagnostics, debug info and BTF
 line info naming the real file; clang runs in the source's folder so
-`#include "x.h"` finds the same headers. One-shot processes (the CLI) turn
-this off with `keep_compiler_warm(False)`.
+`#include "x.h"` finds the same headers. One-shot commands (the CLI) run
+inside `one_shot_builds()`, which turns this off and restores it after.
 """
 
 from __future__ import annotations
@@ -747,6 +747,20 @@ def keep_compiler_warm(enabled: bool) -> None:
     _warm_enabled = enabled
     if not enabled:
         discard_warm_compiler()
+
+
+@contextlib.contextmanager
+def one_shot_builds() -> Iterator[None]:
+    """No clang kept waiting for a next build inside (a CLI command: one build, then exit;
+    warm_up still starts the one a load needs now); the setting before comes back after,
+    so a command run in-process (tests call the CLI's main()) changes nothing for later."""
+    was = _warm_enabled
+    keep_compiler_warm(False)
+    try:
+        yield
+    finally:
+        discard_warm_compiler()  # one started by warm_up that no build took
+        keep_compiler_warm(was)
 
 
 def discard_warm_compiler() -> None:
