@@ -186,7 +186,13 @@ def _load_now(args: argparse.Namespace) -> int:
             shown = loaded.to_dict()
             loaded.close()  # our fds only: the pinned link keeps it attached
     except XdpTuiError as exc:
-        if exc.detail and exc.hint is None and not args.log:
+        # The verifier's or libbpf's log (not clang's output, printed as it is) is behind --log.
+        if (
+            exc.detail
+            and exc.hint is None
+            and not args.log
+            and not isinstance(exc, build.BuildError)
+        ):
             exc.hint = "the cause is in the full verifier/libbpf log: run again with --log"
         _report_failure(exc, args)
         raise

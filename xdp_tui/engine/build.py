@@ -917,7 +917,7 @@ def build(
     source = Path(source).resolve()
     if not source.is_file():
         what = "not a regular file" if source.exists() else "no such source file"
-        raise XdpTuiError(f"{what}: {source}", location=str(source))
+        raise XdpTuiError(what, location=str(source))  # the location names the path
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
     # Read once: the text the stamp is checked against is the text clang compiles.
