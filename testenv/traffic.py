@@ -87,6 +87,8 @@ def _family_check(lab: Lab, family: int) -> None:
             f"lab {lab.name} has no IPv4 addresses",
             location=f"lab {lab.name}",
             hint=f"rebuild it with IPv4: `xdp-tui env setup --legacy-ip --name {lab.name}`",
+            tui_hint="from a shell, add IPv4 to the lab: "
+            f"`xdp-tui env setup --legacy-ip --name {lab.name}`",
         )
 
 
@@ -138,6 +140,7 @@ def _broken_lab(lab: Lab, exc: OSError) -> XdpTuiError:
         f"lab {lab.name} is not usable: {exc.strerror or exc}",
         location=f"lab {lab.name}",
         hint=f"check `xdp-tui env status`; repair with `xdp-tui env reset --name {lab.name}`",
+        tui_hint="press b or p: the TUI repairs its lab (the Lab tab, 5, shows what is wrong)",
     )
 
 

@@ -139,7 +139,7 @@ class XdpTuiApp(App[int]):
         try:
             config.save_state(self._remembered)
         except XdpTuiError as exc:  # only a convenience: say why, carry on
-            self.log.warning(f"state not saved: {exc.render()}")
+            self.log.warning(f"state not saved: {exc.render('tui')}")
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

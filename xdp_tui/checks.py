@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from xdp_tui import pins
 from xdp_tui.engine.actions import XDP_ACTIONS
-from xdp_tui.errors import XdpTuiError
+from xdp_tui.errors import Face, XdpTuiError
 from xdp_tui.lessons import (
     Assignment,
     Lesson,
@@ -100,7 +100,9 @@ class CheckContext:
         source: Path,
         obj: Path,
         stack: contextlib.ExitStack,
+        face: Face = "cli",
     ) -> None:
+        self.face = face  # whose words a failure's hint takes (errors.XdpTuiError.hint_for)
         self.lesson = lesson
         self.assignment = assignment
         self.source = source  # the C file under test (learner workspace or solution)
@@ -119,7 +121,8 @@ class CheckContext:
 
     def fail_because(self, what: str, exc: XdpTuiError) -> NoReturn:
         """Fail with "WHAT: <the error> (<its hint>)", e.g. when a tool the check needs is busy."""
-        self.fail(f"{what}: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+        hint = exc.hint_for(self.face)
+        self.fail(f"{what}: {exc.message}" + (f" ({hint})" if hint else ""))
 
     def expect(self, condition: bool, detail: str) -> None:
         """Fail with DETAIL unless CONDITION holds."""
@@ -422,8 +425,11 @@ def run_checks(
     solution: bool = False,
     source: Path | None = None,
     progress: bool | None = None,
+    face: Face = "cli",
 ) -> list[CheckResult]:
     """Run the checks of LESSON (all, or just ASSIGNMENT) on the learner's code or the solution.
+
+    FACE: who shows the results (a failure's hint in the TUI's words for "tui").
 
     SOURCE overrides the file under test (tests use it for starters).
     Results go to the progress store when the learner's own workspace was
@@ -440,9 +446,9 @@ def run_checks(
     try:
         obj = build_for_checks(lesson, source, kind)
     except XdpTuiError as exc:
-        results = [_failed(item, _render(exc)) for item in asked]
+        results = [_failed(item, _render(exc, face)) for item in asked]
     else:
-        results = [_run_one(lesson, item, module, source, obj) for item in asked]
+        results = [_run_one(lesson, item, module, source, obj, face) for item in asked]
 
     if record:
         store = Progress.load()
@@ -472,19 +478,19 @@ def check_assignment(
 
 
 def _run_one(
-    lesson: Lesson, item: Assignment, module: ModuleType, source: Path, obj: Path
+    lesson: Lesson, item: Assignment, module: ModuleType, source: Path, obj: Path, face: Face
 ) -> CheckResult:
     fn = getattr(module, item.check, None)
     if not callable(fn):
         return _failed(item, f"{lesson.checks_file}: no check function {item.check}()")
     try:
         with contextlib.ExitStack() as stack:
-            ctx = CheckContext(lesson, item, source, obj, stack)
+            ctx = CheckContext(lesson, item, source, obj, stack, face)
             outcome = fn(ctx)
     except CheckFailed as exc:
         return _failed(item, exc.detail)
     except XdpTuiError as exc:
-        return _failed(item, _render(exc))
+        return _failed(item, _render(exc, face))
     except Exception as exc:  # a defect in the check itself: say where, briefly
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         return _failed(
@@ -503,8 +509,8 @@ def _failed(item: Assignment, detail: str) -> CheckResult:
     return CheckResult(item.id, False, detail, item.hint)
 
 
-def _render(exc: XdpTuiError) -> str:
-    text = exc.render()
+def _render(exc: XdpTuiError, face: Face) -> str:
+    text = exc.render(face)
     report = getattr(exc, "report", None)  # verifier errors: add the explanation
     explanation = getattr(report, "explanation", None)
     if explanation and explanation not in text:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+Face = Literal["cli", "tui"]
+
 
 class XdpTuiError(Exception):
     """Base of all expected failures.
@@ -9,6 +13,11 @@ class XdpTuiError(Exception):
     `location` is "file:line[:col]" when the failure points into a source file;
     `hint` says what to do about it; `detail` carries raw text (compiler
     output, verifier log) for those who want it.
+
+    `tui_hint` is the remedy in the TUI's words where `hint` names what only the
+    command line has (`--force`, `xdp-tui load ...`): a key, or "from a shell: ...".
+    None: `hint` fits both faces; "": no hint in the TUI. Faces ask `hint_for(face)`
+    or `render(face)`, never choose between the two themselves.
     """
 
     exit_code = 1
@@ -19,17 +28,26 @@ class XdpTuiError(Exception):
         *,
         location: str | None = None,
         hint: str | None = None,
+        tui_hint: str | None = None,
         detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
+        self.tui_hint = tui_hint
         self.detail = detail
 
-    def render(self) -> str:
+    def hint_for(self, face: Face) -> str | None:
+        """The hint as FACE words it (the TUI's own when there is one)."""
+        if face == "tui" and self.tui_hint is not None:
+            return self.tui_hint or None
+        return self.hint
+
+    def render(self, face: Face = "cli") -> str:
         head = f"{self.location}: {self.message}" if self.location else self.message
-        return head + (f"\n  hint: {self.hint}" if self.hint else "")
+        hint = self.hint_for(face)
+        return head + (f"\n  hint: {hint}" if hint else "")
 
     def to_dict(self) -> dict[str, str | None]:
         return {"error": self.message, "location": self.location, "hint": self.hint}
@@ -37,6 +55,10 @@ class XdpTuiError(Exception):
 
 class NotRootError(XdpTuiError):
     exit_code = 2
+
+
+class NoSuchInterfaceError(XdpTuiError):
+    """The interface named does not exist (yet: a lab not created, or removed)."""
 
 
 class UnsafeInterfaceError(XdpTuiError):

@@ -183,6 +183,8 @@ def next_number(taken: set[int] | frozenset[int] = frozenset()) -> int:
             raise XdpTuiError(
                 f"all {MAX_NUMBER} lab numbers are in use",
                 hint="tear down labs you no longer need: `xdp-tui env teardown --name NAME`",
+                tui_hint="tear down labs you no longer need, from a shell: "
+                "`xdp-tui env teardown --name NAME`",
             )
         candidate = free[0]
     write_atomic(directory / "highest_num", f"{candidate}\n")

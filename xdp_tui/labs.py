@@ -93,6 +93,7 @@ def get(name: str) -> Lab:
             f"no lab named {name}",
             location=f"lab {name}",
             hint=f"create it: `xdp-tui env setup --name {name}`",
+            tui_hint="press b or p: the TUI creates its lab when it is missing",
         )
     return lab_from_record(record)
 
@@ -144,6 +145,7 @@ def netns_thread(name: str, fn: Callable[..., T], *args: Any) -> T:
         raise XdpTuiError(
             f"lab {name} has no network namespace",
             hint=f"create or repair it: `xdp-tui env reset --name {name}`",
+            tui_hint="press b or p: the TUI repairs its lab",
         ) from None
     outcome: dict[str, Any] = {}
 

@@ -435,12 +435,32 @@ def _copy_starter(lesson: Lesson) -> None:
         if item.is_file() and item.suffix in _WORKSPACE_SUFFIXES:
             destination = folder / item.name
             if not userfiles.lexists(destination):
-                userfiles.write_bytes(destination, item.read_bytes())
+                userfiles.write_bytes(destination, _read_shipped(item))
     if not userfiles.lexists(folder / lesson.source_name):
-        raise XdpTuiError(
-            f"lesson {lesson.id} has no starter {lesson.source_name}",
-            location=str(lesson.starter_source),
+        raise XdpTuiError(_no_starter_why(lesson), location=str(lesson.starter_source))
+
+
+def _read_shipped(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise XdpTuiError(f"cannot read it: {exc.strerror or exc}", location=str(path)) from None
+
+
+def _no_starter_why(lesson: Lesson) -> str:
+    """Why LESSON's `source` gave no copy in the workspace, in words that fit the case."""
+    starter = lesson.starter_source
+    name = lesson.source_name
+    if not os.path.lexists(starter):
+        return f"lesson {lesson.id} has no starter {name}"
+    if starter.is_symlink() or not starter.is_file():
+        return f"lesson {lesson.id}'s starter {name} is not a regular file"
+    if starter.parent != lesson.dir or starter.suffix not in _WORKSPACE_SUFFIXES:
+        return (
+            f"lesson {lesson.id}'s source {name!r} must name a {' or '.join(_WORKSPACE_SUFFIXES)} "
+            "file in the lesson's own folder (lesson.toml)"
         )
+    return f"lesson {lesson.id}'s starter {name} could not be copied"
 
 
 # ---- progress -------------------------------------------------------------

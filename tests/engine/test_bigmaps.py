@@ -215,6 +215,7 @@ def test_cli_top_json(lab: object, flows: dict[str, int]) -> None:
     flows_map = sample["maps"]["flows"]
     assert set(sample["maps"]) == {"flows"}
     assert flows_map["entries_total"] == 12 and flows_map["max_entries"] == 1 << 20
+    assert flows_map["value_format"] == "btf"  # as plain `stats --json` says it
     assert [r["key"] for r in flows_map["top"]] == [4011, 4010, 4009]
     assert flows_map["totals"]["values"]["packets"] == sum(range(1, 13))
     every = _top_cli(lab, "--all", "--sort", "key", "--map", "flows", "--json", "--count", "1")

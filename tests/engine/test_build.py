@@ -180,3 +180,14 @@ def test_paths_with_quotes_and_backslashes_are_named_exactly(tmp_path: Path) -> 
     result = build(source)
     assert not result.ok
     assert result.errors[0].file == str(source)
+
+
+def test_the_cli_leaves_the_warm_compiler_setting_as_it_found_it(tmp_path: Path) -> None:
+    """`xdp-tui build` turns the warm compiler off for its one build only: a main() run in
+    this process (the security tests do) must not turn it off for the builds after it."""
+    from xdp_tui.cli import main
+
+    source = _write_lesson(tmp_path)
+    assert build_mod._warm_enabled
+    assert main(["build", str(source)]) == 0
+    assert build_mod._warm_enabled and build_mod.waiting_compiler() is None

@@ -268,6 +268,7 @@ def test_a_twin_capture_does_not_make_the_tui_drop_its_program(make_lab) -> None
         with Capture.start(lab.name, method="twin") as cap:
             assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
             assert bench.lost_attachment() is None
+            assert bench.runs_ours(attach.query(lab.name))  # the status line: not '[not ours]'
             traffic.ping(lab, count=2, interval=0.05)
             assert _collect(cap, 2)
         assert bench.attached is attached

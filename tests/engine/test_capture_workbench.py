@@ -148,7 +148,7 @@ def test_pcap_frames_are_read_by_number(tmp_path: Path) -> None:
         frame_from_spec("pcap:two.pcapng#99999999999", base=tmp_path)  # only one kept at a time
     with pytest.raises(XdpTuiError, match="they start at 1"):
         frame_from_spec("pcap:two.pcapng#0", base=tmp_path)
-    with pytest.raises(XdpTuiError, match="not a regular file: /dev/zero"):
+    with pytest.raises(XdpTuiError, match="not a regular file"):
         frame_from_spec("pcap:/dev/zero")
     (tmp_path / "junk.pcap").write_bytes(b"not a capture")
     with pytest.raises(XdpTuiError, match="cannot read"):

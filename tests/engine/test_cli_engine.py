@@ -102,7 +102,7 @@ def test_load_status_unload_round_trip(
 
 @pytest.mark.kernel
 def test_load_failures_leave_nothing_behind(
-    capfd: pytest.CaptureFixture[str], lab: Any, prog: Callable[[str], Path]
+    capfd: pytest.CaptureFixture[str], lab: Any, prog: Callable[[str], Path], tmp_path: Path
 ) -> None:
     refused = prog("map_null")
     code, _, err = _run(capfd, "load", str(refused), "--dev", lab.outer)
@@ -121,6 +121,12 @@ def test_load_failures_leave_nothing_behind(
     assert (
         code == 1 and "available: xdp_pass_func (section xdp), xdp_drop_func (section xdp)" in err
     )
+
+    not_utf8 = tmp_path / "not_utf8.c"
+    not_utf8.write_bytes(b"int x;\n\xff\n")
+    code, _, err = _run(capfd, "load", str(not_utf8), "--dev", lab.outer)
+    assert code == 1 and "not valid UTF-8" in err
+    assert "--log" not in err and "verifier" not in err  # a compiler error: no verifier log
 
     with pytest.raises(SystemExit) as refused_mode:  # argparse refuses the choice
         main(["load", str(prog("xdp_pass")), "--dev", lab.outer, "--mode", "fast"])

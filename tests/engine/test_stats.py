@@ -238,3 +238,20 @@ def test_rates_per_key_for_counter_maps(
     assert maps["flows"]["rates"] and all(r["pps"] >= 0 for r in maps["flows"]["rates"])
     assert "rates" not in maps["config_map"]  # not counters
     assert "rates" not in maps["xdp_stats_map"]  # shown as "actions" instead
+
+
+def test_a_long_map_name_is_cut_above_its_table_not_wrapped_into_it() -> None:
+    """The `stats` map table's head is one line above the table, the name cut with '…':
+    a long name no longer breaks the title of a narrow table mid-word."""
+    from rich.console import Console
+
+    from xdp_tui.cli.observe import MAP_NAME_SHOWN, _map_table
+
+    name = "a_really_long_map_name_for_counting_every_flow_on_the_lab_interface_x"
+    entries = [{"key": 1, "value": {"rx_packets": 5, "rx_bytes": 300}}]
+    m = {"type": "hash", "key_type": "__u32", "value_type": "struct datarec", "entries": entries}
+    console = Console(width=80, record=True)
+    console.print(_map_table(name, m))
+    lines = console.export_text().splitlines()
+    assert lines[0].startswith(name[: MAP_NAME_SHOWN - 1] + "…  (hash, __u32 -> struct datarec)")
+    assert lines[1].startswith("┏")  # the table right after its one head line

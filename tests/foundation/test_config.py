@@ -180,3 +180,15 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDP_TUI_CLANG", "clang-19")
     monkeypatch.setenv("XDP_TUI_THEME", "nord")
     assert (config.clang(), config.theme_override()) == ("clang-19", "nord")
+
+
+def test_an_error_words_its_hint_for_each_face() -> None:
+    from xdp_tui.errors import XdpTuiError
+
+    both = XdpTuiError("no lab", hint="run `xdp-tui env setup`")
+    assert both.hint_for("tui") == both.hint_for("cli") == "run `xdp-tui env setup`"
+    own = XdpTuiError("busy", location="dev x", hint="pass --force", tui_hint="press b again")
+    assert own.render() == "dev x: busy\n  hint: pass --force"
+    assert own.render("tui") == "dev x: busy\n  hint: press b again"
+    assert XdpTuiError("x", hint="pass --log", tui_hint="").hint_for("tui") is None
+    assert own.to_dict()["hint"] == "pass --force"  # --json is the CLI's

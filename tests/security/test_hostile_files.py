@@ -113,3 +113,30 @@ def test_hostile_lesson_toml_is_a_located_error(
     assert len(problems) == 1 and isinstance(problems[0], XdpTuiError)
     assert problems[0].location == str(root / "x" / "lesson.toml")
     assert words in problems[0].render()
+
+
+@pytest.mark.parametrize(
+    ("source", "make", "words"),
+    [
+        ("nothing.c", None, "has no starter nothing.c"),
+        ("folder.c", "dir", "starter folder.c is not a regular file"),
+        ("README.md", None, "must name a .c or .h file in the lesson's own folder"),
+    ],
+)
+def test_a_lesson_source_that_gives_no_starter_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, make: str | None, words: str
+) -> None:
+    root = tmp_path / "lessons"
+    folder = root / "basic01-xdp-pass"
+    shutil.copytree(lessons.lessons_dir() / "basic01-xdp-pass", folder)
+    toml = folder / "lesson.toml"
+    toml.write_text(toml.read_text().replace('source = "xdp_prog_kern.c"', f'source = "{source}"'))
+    if make == "dir":
+        (folder / source).mkdir()
+    monkeypatch.setattr(lessons, "lessons_dir", lambda: root)
+    monkeypatch.setenv("XDP_TUI_DATA_DIR", str(tmp_path / "data"))
+    lesson = lessons.get_lesson("basic01-xdp-pass")
+    assert lesson.source_name == source
+    with pytest.raises(XdpTuiError) as caught:
+        lessons.workspace_source(lesson)
+    assert words in caught.value.message and caught.value.location == str(folder / source)

@@ -193,3 +193,40 @@ async def test_another_tools_program_is_shown_read_only_in_live(
         await asyncio.to_thread(
             subprocess.run, ["ip", "link", "set", "dev", lab.outer, "xdpgeneric", "off"]
         )
+
+
+@pytest.mark.kernel
+async def test_b_refused_by_another_tools_program_says_what_to_do_in_the_tui(
+    make_lab: Any, tmp_path: Any
+) -> None:
+    """b while `ip` has a program on the lab: the refusal's hint speaks of a shell and the b
+    key, not of the CLI's --force (which the TUI has not); the CLI keeps its own words."""
+    import shutil
+    from pathlib import Path
+
+    from xdp_tui.engine import session
+    from xdp_tui.engine.build import build_or_raise
+    from xdp_tui.errors import XdpTuiError
+
+    lab = await asyncio.to_thread(make_lab, "frb")
+    source = tmp_path / "counter.c"
+    shutil.copy(Path(__file__).parents[1] / "engine" / "progs" / "counter.c", source)
+    obj = (await asyncio.to_thread(build_or_raise, source)).obj
+    await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+    try:
+        app = XdpTuiApp(lab=lab.name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_lesson(app, pilot, "basic01-xdp-pass")
+            await pilot.press("b")
+            assert await wait_for(pilot, lambda: _said(app, "attached by another tool")), (
+                app.workshop.activity.history
+            )
+            assert _said(app, "press b again") and not _said(app, "--force")
+            toasts = [str(n.message) for n in app._notifications]
+            assert any("press b again" in t for t in toasts), toasts
+            assert not any("--force" in t for t in toasts)
+        with pytest.raises(XdpTuiError) as refused:
+            await asyncio.to_thread(session.load_program, obj, lab.outer)
+        assert "pass --force" in refused.value.render()  # the CLI's words are unchanged
+    finally:
+        await asyncio.to_thread(_ip_xdp, lab.outer, "off")

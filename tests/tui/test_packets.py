@@ -16,7 +16,7 @@ from tests.tui.conftest import wait_for
 from xdp_tui import paths
 from xdp_tui.engine.capture import CapturedPacket
 from xdp_tui.engine.packetspec import frame_from_spec
-from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packet_workbench import PacketWorkbench, RunTarget
 from xdp_tui.widgets.packets import PacketsPane, detail_text
 
 
@@ -94,12 +94,34 @@ async def test_packets_pane_shows_verdicts_filters_pauses_and_clears(packet01_la
         assert not pane.rows and table.row_count == 0
 
 
-async def test_packets_pane_without_a_program_says_so(empty_lab: Any) -> None:
-    app = PacketsApp(empty_lab.name)
+async def test_packets_pane_follows_attach_and_detach_while_shown(
+    empty_lab: Any, tmp_path: Path
+) -> None:
+    """Shown with nothing attached it says so (with the TUI's key, not a CLI command), then
+    captures the program attached meanwhile, and says so again once it is detached."""
+    from testenv import traffic
+    from xdp_tui.engine import session
+
+    lab = empty_lab
+    app = PacketsApp(lab.name)
     async with app.run_test(size=(100, 30)) as pilot:
-        assert await wait_for(
-            pilot, lambda: "no XDP program is attached" in _text(app, "#packets-status")
+        pane = app.query_one(PacketsPane)
+        status = lambda: _text(app, "#packets-status")  # noqa: E731
+        assert await wait_for(pilot, lambda: "no XDP program is attached" in status())
+        assert "press b" in status() and "xdp-tui load" not in status()
+        source = _solution(tmp_path, "packet01-parsing")
+        loaded = await asyncio.to_thread(
+            session.load_program, source, lab.name, mode="native", pin_maps=False
         )
+        try:
+            capturing = lambda: "Packets on" in status() or "kept" in status()  # noqa: E731
+            assert await wait_for(pilot, capturing), status()
+            await asyncio.to_thread(traffic.ping, lab, 2, interval=0.05)
+            assert await wait_for(pilot, lambda: len(pane.rows) >= 2)
+        finally:
+            await asyncio.to_thread(loaded.close)
+        assert await wait_for(pilot, lambda: "no XDP program is attached" in status()), status()
+        pane.stop_capture()
 
 
 def test_detail_shows_what_a_rewrite_changed() -> None:
@@ -113,22 +135,25 @@ def test_detail_shows_what_a_rewrite_changed() -> None:
 
 
 class WorkbenchApp(App[None]):
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, build_to: Path | None = None) -> None:
         super().__init__()
-        self.source = source
+        self.target = RunTarget(source, "xdp_parser_func", build_to)
 
     def compose(self) -> ComposeResult:
-        yield PacketWorkbench(lambda: (self.source, "xdp_parser_func"), id="wb")
+        yield PacketWorkbench(lambda: self.target, id="wb")
 
 
 async def test_workbench_runs_keeps_and_reruns_cases(tmp_path: Path) -> None:
     source = _solution(tmp_path, "packet01-parsing")
-    app = WorkbenchApp(source)
+    build_to = tmp_path / "builds" / "xdp_prog_kern.o"
+    app = WorkbenchApp(source, build_to)
     async with app.run_test(size=(120, 40)) as pilot:
         app.query_one("#wb-spec", Input).focus()
         await pilot.press(*"icmp6-echo:seq=2", "enter")
         assert await wait_for(pilot, lambda: "XDP_DROP" in _text(app, "#wb-result"))
         assert "xdp_stats_map[1]" in _text(app, "#wb-result")  # the drop counter moved
+        assert build_to.is_file()  # built where it was told, nothing beside the source
+        assert sorted(p.name for p in source.parent.iterdir()) == ["xdp_prog_kern.c"]
 
         app.query_one("#wb-name", Input).value = "even drops"
         await pilot.press("ctrl+t")
@@ -143,10 +168,75 @@ async def test_workbench_runs_keeps_and_reruns_cases(tmp_path: Path) -> None:
         await pilot.press("ctrl+r")
         verdicts = lambda: [str(table.get_row_at(i)[2]) for i in range(table.row_count)]  # noqa: E731
         assert await wait_for(pilot, lambda: verdicts() == ["XDP_DROP", "XDP_PASS"])
+        assert sorted(p.name for p in source.parent.iterdir()) == [
+            "packet-cases.json",  # the learner's own cases, and only them
+            "xdp_prog_kern.c",
+        ]
 
         app.query_one("#wb-spec", Input).value = "icmp6-echo:sq=1"
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: "has no field 'sq'" in _text(app, "#wb-result"))
+
+
+@pytest.mark.kernel
+async def test_run_frame_tab_builds_in_the_learner_build_folder(lab_name: Any) -> None:
+    """The Run-frame tab's object and build stamp go to the run folder, like every other
+    TUI build: the learner's workspace keeps only their own files."""
+    from tests.tui.conftest import open_lesson
+    from xdp_tui import lessons
+    from xdp_tui.app import XdpTuiApp
+
+    lesson = lessons.get_lesson("basic03-map-counter")
+    lessons.reset_workspace(lesson)
+    workspace = lessons.workspace_source(lesson).parent
+    before = sorted(p.name for p in workspace.iterdir())
+    app = XdpTuiApp(lab=lab_name("rfr"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_lesson(app, pilot, lesson.id)
+        await pilot.press("9")
+        spec = app.workshop.query_one("#wb-spec", Input)
+        assert await wait_for(pilot, lambda: spec.has_focus)
+        await pilot.press(*"udp6:dport=9", "enter")
+        result = lambda: str(app.workshop.query_one("#wb-result", Static).render())  # noqa: E731
+        assert await wait_for(pilot, lambda: "XDP_PASS" in result()), result()
+    assert sorted(p.name for p in workspace.iterdir()) == before
+    built = paths.learner_build_dir(lesson.id) / "run-frame" / "xdp_prog_kern.o"
+    assert built.is_file()
+    assert built.with_name("xdp_prog_kern.o.xdp-tui-build.json").is_file()
+
+
+@pytest.mark.kernel
+async def test_the_tuis_own_capture_is_not_shown_as_another_program(make_lab: Any) -> None:
+    """b, then the Packets tab captures (through a twin in our own link where the kernel
+    refuses fentry): the status line keeps our program, never '[not ours]', across the lab
+    pane's 2 s checks; d detaches and the tab says nothing is attached."""
+    from tests.tui.conftest import open_lesson
+    from xdp_tui import lessons
+    from xdp_tui.app import XdpTuiApp
+
+    lesson = lessons.get_lesson("packet01-parsing")
+    lessons.workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lessons.solution_source(lesson), lessons.workspace_source(lesson))
+    lab = await asyncio.to_thread(make_lab, "own")
+    app = XdpTuiApp(lab=lab.name)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_lesson(app, pilot, lesson.id)
+            await pilot.press("b")
+            status = app.workshop.status
+            assert await wait_for(pilot, lambda: status.prog_id != 0)
+            await pilot.press("8")
+            packets = lambda: str(app.workshop.query_one("#packets-status", Static).render())  # noqa: E731
+            capturing = lambda: "Packets on" in packets() or "kept" in packets()  # noqa: E731
+            assert await wait_for(pilot, capturing), packets()
+            await pilot.pause(5)  # two lab checks while the capture runs
+            assert status.foreign == "" and "not ours" not in str(status.render())
+            assert status.prog_id != 0
+            await pilot.press("d")
+            assert await wait_for(pilot, lambda: "no XDP program is attached" in packets())
+            assert "press b" in packets()
+    finally:
+        lessons.reset_workspace(lesson)
 
 
 async def test_packets_pane_follows_a_program_loaded_while_it_captures(

@@ -121,9 +121,15 @@ def _report_failure(exc: XdpTuiError, args: argparse.Namespace) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from xdp_tui.engine.build import BuildError, build, keep_compiler_warm
+    from xdp_tui.engine.build import one_shot_builds
 
-    keep_compiler_warm(False)  # a one-shot process: no clang waiting for a next build
+    with one_shot_builds():  # a one-shot command: no clang waiting for a next build
+        return _build_now(args)
+
+
+def _build_now(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.build import BuildError, build
+
     try:
         with quiet_fd2():
             result = build(
@@ -151,9 +157,15 @@ def _build(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     from xdp_tui.engine import build
 
-    # A one-shot process: no clang for a next build, but start the one this
-    # load needs now, so its start-up runs while Python imports the engine.
-    build.keep_compiler_warm(False)
+    with build.one_shot_builds():
+        return _load_now(args)
+
+
+def _load_now(args: argparse.Namespace) -> int:
+    from xdp_tui.engine import build
+
+    # No clang for a next build (one_shot_builds), but start the one this load
+    # needs now, so its start-up runs while Python imports the engine.
     if args.file.suffix == ".c":
         build.warm_up(args.file, include_dirs=args.include_dirs)
     from xdp_tui.engine.session import load_program
@@ -174,7 +186,13 @@ def _load(args: argparse.Namespace) -> int:
             shown = loaded.to_dict()
             loaded.close()  # our fds only: the pinned link keeps it attached
     except XdpTuiError as exc:
-        if exc.detail and exc.hint is None and not args.log:
+        # The verifier's or libbpf's log (not clang's output, printed as it is) is behind --log.
+        if (
+            exc.detail
+            and exc.hint is None
+            and not args.log
+            and not isinstance(exc, build.BuildError)
+        ):
             exc.hint = "the cause is in the full verifier/libbpf log: run again with --log"
         _report_failure(exc, args)
         raise

@@ -38,6 +38,7 @@ from xdp_tui.errors import XdpTuiError
 if TYPE_CHECKING:
     from rich.console import Console, Group
     from rich.table import Table
+    from rich.text import Text
 
     from xdp_tui.engine.bigmap import TopSample, TopSampler, TopTable
     from xdp_tui.engine.stats import StatsSampler
@@ -379,15 +380,29 @@ def _compact(value: Any) -> str:
     return str(value)
 
 
-def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
+MAP_NAME_SHOWN = 40  # a longer map name is cut (with …) in the line above its table
+
+
+def _table_head(name: str, details: str) -> Text:
+    """The line above a map's table: its name (cut to MAP_NAME_SHOWN) and DETAILS, wrapped at
+    the terminal's width between words, not squeezed into the table's (a long name broke
+    the title of a narrow table mid-word over several lines)."""
+    from rich.text import Text
+
+    shown = name if len(name) <= MAP_NAME_SHOWN else name[: MAP_NAME_SHOWN - 1] + "…"
+    return Text.assemble((shown, "bold"), "  ", details)
+
+
+def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Group:
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     from xdp_tui.engine.live import VALUE_FORMAT_LABELS
 
     value_type = m["value_type"] or f"({VALUE_FORMAT_LABELS.get(m.get('value_format', ''), 'raw')})"
-    title = f"{name}  ({m['type']}, {m['key_type'] or 'raw'} -> {value_type})"
-    table = Table(title=title, title_justify="left", expand=False)
+    head = _table_head(name, f"({m['type']}, {m['key_type'] or 'raw'} -> {value_type})")
+    table = Table(expand=False)
     table.add_column("key")
     table.add_column("value" + (" (sum over CPUs)" if m.get("per_cpu") else ""))
     rates = {json.dumps(r["key"], sort_keys=True): r for r in m.get("rates", [])}
@@ -404,7 +419,7 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Table:
         table.add_row(f"... {len(entries) - max_rows} more", "", *([""] if rates else []))
     if not entries:
         table.add_row(Text(m.get("note") or "(empty)", style="dim"), "")
-    return table
+    return Group(head, table)
 
 
 # ---- stats --top: big maps read whole -------------------------------------------
@@ -482,15 +497,20 @@ def render_top_sample(sample: TopSample) -> Group:
     return Group(Text(head, style="bold"), *(_top_table(t) for t in sample.maps.values()))
 
 
-def _top_table(t: TopTable) -> Table:
+def _top_table(t: TopTable) -> Group:
+    from rich.console import Group
     from rich.table import Table
 
+    from xdp_tui.engine.live import VALUE_FORMAT_LABELS
+
     shown = f"{t.matched:,} matching {t.key_filter!r} of " if t.key_filter else ""
-    title = (
-        f"{t.name}  ({t.type}, {t.key_type or 'raw'} -> {t.value_type or 'raw'})  "
-        f"{shown}{t.entries_total:,} entries, max {t.max_entries:,}, top {len(t.rows)} by {t.sort}"
+    value_type = t.value_type or f"({VALUE_FORMAT_LABELS.get(t.value_format, 'raw')})"
+    head = _table_head(
+        t.name,
+        f"({t.type}, {t.key_type or 'raw'} -> {value_type})  "
+        f"{shown}{t.entries_total:,} entries, max {t.max_entries:,}, top {len(t.rows)} by {t.sort}",
     )
-    table = Table(title=title, title_justify="left", expand=False, show_footer=True)
+    table = Table(expand=False, show_footer=True)
     table.add_column("key", footer=f"total ({t.totals.entries:,})")
     for name in t.fields:
         table.add_column(name, justify="right", footer=_num(t.totals.values[name]))
@@ -501,7 +521,7 @@ def _top_table(t: TopTable) -> Table:
         table.add_row(*cells, _num(row.pps), _mbit(row.bps), style="green" if row.new else "")
     if t.note:
         table.add_row(t.note)
-    return table
+    return Group(head, table)
 
 
 # ---- monitor -----------------------------------------------------------------

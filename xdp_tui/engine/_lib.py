@@ -123,10 +123,15 @@ class CallError(XdpTuiError):
         *,
         location: str | None = None,
         hint: str | None = None,
+        tui_hint: str | None = None,
         detail: str | None = None,
     ) -> None:
         super().__init__(
-            f"{what}: {describe_errno(err)}", location=location, hint=hint, detail=detail
+            f"{what}: {describe_errno(err)}",
+            location=location,
+            hint=hint,
+            tui_hint=tui_hint,
+            detail=detail,
         )
         self.errno = err
 

@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from xdp_tui import labs, paths, pins
 from xdp_tui.engine import bpfsys
 from xdp_tui.engine._lib import CallError, call_error, cfunc, errno_of
-from xdp_tui.errors import UnsafeInterfaceError, XdpTuiError
+from xdp_tui.errors import NoSuchInterfaceError, UnsafeInterfaceError, XdpTuiError
 from xdp_tui.process import pid_alive
 
 Mode = Literal["native", "skb", "auto"]
@@ -202,10 +202,11 @@ def interface_exists(ifname: str) -> bool:
 
 
 def no_such_interface(ifname: str) -> XdpTuiError:
-    return XdpTuiError(
+    return NoSuchInterfaceError(
         f"no interface named {ifname!r}",
         location=f"dev {ifname}",
         hint="`xdp-tui env status` lists the labs; `ip link` every interface",
+        tui_hint="press b: it creates the lab when it is missing and attaches your program",
     )
 
 
@@ -425,6 +426,8 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             location=where,
             hint=f"pass --force to replace it (xdp-tui detaches it first); `xdp-tui status --dev "
             f"{ifname}` says who attached it",
+            tui_hint=f"from a shell, `xdp-tui status --dev {ifname}` says who attached it; "
+            "remove it there, then press b again",
         )
     if err == errno.EEXIST:
         return XdpTuiError(
@@ -432,12 +435,15 @@ def _attach_error(ifname: str, mode: Mode, err: int) -> XdpTuiError:
             "XDP cannot be active at the same time",
             location=where,
             hint=f"unload the other program first (`xdp-tui unload --dev {ifname}`) or use the same --mode",
+            tui_hint="press m for the other program's mode, or remove that program from a "
+            f"shell (`xdp-tui unload --dev {ifname}`), then press b again",
         )
     if err in (errno.EOPNOTSUPP, errno.EINVAL) and mode == "native":
         return XdpTuiError(
             f"{ifname} does not support native XDP",
             location=where,
             hint="use --mode skb (generic XDP works on every interface) or --mode auto",
+            tui_hint="press m for skb (generic XDP works on every interface) or auto, then b",
         )
     return CallError(f"cannot attach XDP on {ifname} in {mode} mode", err, location=where)
 

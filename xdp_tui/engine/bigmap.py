@@ -44,6 +44,7 @@ from xdp_tui.engine.btf import INT_BOOL, INT_SIGNED, KIND_INT, KIND_STRUCT, KIND
 from xdp_tui.engine.maps import (
     FD_ARRAYS,
     NOT_LISTABLE,
+    VALUE_BTF,
     KeyValueDecoder,
     MapFdOwner,
     btf_by_id,
@@ -331,6 +332,7 @@ class TopTable:
     max_entries: int
     fields: list[str]  # numeric value fields (sortable, summed)
     sort: str
+    value_format: str = VALUE_BTF  # how values were decoded, as in `stats --json` (maps.VALUE_*)
     key_filter: str = ""
     entries_total: int = 0  # every entry read
     matched: int = 0  # entries passing the key filter (= entries_total without one)
@@ -346,7 +348,8 @@ class TopTable:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id, "type": self.type, "key_type": self.key_type,
-            "value_type": self.value_type, "per_cpu": self.per_cpu,
+            "value_type": self.value_type, "value_format": self.value_format,
+            "per_cpu": self.per_cpu,
             "entries_total": self.entries_total, "max_entries": self.max_entries,
             "sort": self.sort, "fields": self.fields,
             "top": [row.to_dict() for row in self.rows], "totals": self.totals.to_dict(),
@@ -584,6 +587,7 @@ class BigMapWatch(MapFdOwner):
             id=info.id, name=self.name, type=info.type_name, key_type=self.decoder.key_type,
             value_type=self.decoder.value_type, per_cpu=info.per_cpu,
             max_entries=info.max_entries, fields=[f.name for f in self.value_fields], sort="",
+            value_format=self.decoder.value_format,
         )  # fmt: skip
 
     def refresh(

@@ -18,8 +18,8 @@ next_compiler_after): it gets through its start-up on the other core and
 then waits for its input. The next build of a file in the same folder only feeds it the
 text. A `#line 1 "<path>"` in front keeps diagnostics, debug info and BTF
 line info naming the real file; clang runs in the source's folder so
-`#include "x.h"` finds the same headers. One-shot processes (the CLI) turn
-this off with `keep_compiler_warm(False)`.
+`#include "x.h"` finds the same headers. One-shot commands (the CLI) run
+inside `one_shot_builds()`, which turns this off and restores it after.
 """
 
 from __future__ import annotations
@@ -749,6 +749,20 @@ def keep_compiler_warm(enabled: bool) -> None:
         discard_warm_compiler()
 
 
+@contextlib.contextmanager
+def one_shot_builds() -> Iterator[None]:
+    """No clang kept waiting for a next build inside (a CLI command: one build, then exit;
+    warm_up still starts the one a load needs now); the setting before comes back after,
+    so a command run in-process (tests call the CLI's main()) changes nothing for later."""
+    was = _warm_enabled
+    keep_compiler_warm(False)
+    try:
+        yield
+    finally:
+        discard_warm_compiler()  # one started by warm_up that no build took
+        keep_compiler_warm(was)
+
+
 def discard_warm_compiler() -> None:
     """Stop the clang waiting for the next build, if any (also done at exit)."""
     global _warm
@@ -903,7 +917,7 @@ def build(
     source = Path(source).resolve()
     if not source.is_file():
         what = "not a regular file" if source.exists() else "no such source file"
-        raise XdpTuiError(f"{what}: {source}", location=str(source))
+        raise XdpTuiError(what, location=str(source))  # the location names the path
     obj = Path(output).resolve() if output is not None else source.with_suffix(".o")
     flags = compile_flags(_include_dirs(source, include_dirs))
     # Read once: the text the stamp is checked against is the text clang compiles.

@@ -164,10 +164,11 @@ def find_target(dev: str, *, force: bool = False) -> CaptureTarget:
     attach.check_safe(dev, force=force)
     status = attach.query(dev)
     if not status.prog_id:
-        raise XdpTuiError(
+        raise NothingAttachedError(
             "no XDP program is attached, so there is nothing to capture",
             location=f"dev {dev}",
             hint=f"load one first: `xdp-tui load FILE.c --dev {dev}`",
+            tui_hint="press b to build and attach your program",
         )
     return CaptureTarget(
         dev=dev,
@@ -192,6 +193,7 @@ def program_func_name(prog_id: int, *, where: str) -> str:
             f"program {info.name} (id {prog_id}) has no BTF, so it cannot be traced",
             location=where,
             hint="build it with debug info (clang -g); `xdp-tui load FILE.c` does",
+            tui_hint="build it with debug info (clang -g); b builds yours so",
         )
     return func.name
 
@@ -421,6 +423,7 @@ def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
             location=f"dev {target.dev}",
             hint="run your program on chosen frames with `xdp-tui run FILE --packet SPEC` "
             "instead, or watch what it passes with `xdp-tui env tcpdump`",
+            tui_hint="run your program on chosen frames in the Run frame tab (9) instead",
             detail=log,
             trampolines_refused=True,
         )
@@ -431,6 +434,10 @@ def _refused(target: CaptureTarget, err: int, log: str) -> XdpTuiError:
         hint="the program must have BTF (built with -g) and the kernel must allow fentry/fexit",
         detail=log,
     )
+
+
+class NothingAttachedError(XdpTuiError):
+    """No XDP program on the interface (yet): a pane waiting for one tries again later."""
 
 
 class CaptureRefusedError(XdpTuiError):

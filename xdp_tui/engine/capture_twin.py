@@ -89,6 +89,7 @@ def source_of(prog_id: int, *, where: str) -> Path:
             f"({', '.join(names) or 'not recorded'}) is not here to build a capturing twin",
             location=where,
             hint="load the program with `xdp-tui load FILE.c`, or use `xdp-tui run` on chosen frames",
+            tui_hint="attach your program with b, or run it on chosen frames in the Run frame tab (9)",
         )
     if _twins_dir() in found.parents:
         raise XdpTuiError(
@@ -188,18 +189,19 @@ def swap_in(dev: str, prog_id: int, twin_fd: int, mode: str) -> Undo:
     original = bpfsys.prog_fd_by_id(prog_id)
     link_id = _xdp_link_of(prog_id)
     if link_id is not None:
-        link_fd = _link_fd_by_id(link_id)
-        if link_fd < 0:
+        # The link is held only while swapping: an fd kept on it for the capture's whole
+        # run kept the link (and the twin in it) attached after its owner detached.
+        try:
+            _swap_in_link(link_id, twin_fd, int(original), dev)
+        except BaseException:
             original.close()
-            raise _lib.call_error(link_fd, f"opening the XDP link of {dev}")
-        _replace_in_link(link_fd, twin_fd, int(original), dev)
+            raise
 
         def undo_link() -> None:
             try:
                 if _still_attached(dev, twin_fd):
-                    _replace_in_link(link_fd, int(original), twin_fd, dev)
+                    _swap_in_link(link_id, int(original), twin_fd, dev)
             finally:
-                os.close(link_fd)
                 original.close()
 
         return undo_link
@@ -223,6 +225,17 @@ def _still_attached(dev: str, twin_fd: int) -> bool:
     from xdp_tui.engine.attach import query
 
     return query(dev).prog_id == bpfsys.prog_info(twin_fd).id
+
+
+def _swap_in_link(link_id: int, new_fd: int, old_fd: int, dev: str) -> None:
+    """NEW_FD for OLD_FD in the XDP link LINK_ID, opened for this swap only."""
+    link_fd = _link_fd_by_id(link_id)
+    if link_fd < 0:
+        raise _lib.call_error(link_fd, f"opening the XDP link of {dev}")
+    try:
+        _replace_in_link(link_fd, new_fd, old_fd, dev)
+    finally:
+        os.close(link_fd)
 
 
 def _replace_in_link(link_fd: int, new_fd: int, old_fd: int, dev: str) -> None:

@@ -264,6 +264,7 @@ class BpfObject(Closable):
                 f"the object has {len(xdp)} XDP programs; choose one: {_listing(xdp)}",
                 location=self.where,
                 hint="pass the function name, e.g. `--prog " + xdp[0].name + "`",
+                tui_hint="press P to choose one",
             )
         chosen = next((p for p in specs if p.name == program), None)
         if chosen is None:
@@ -582,6 +583,8 @@ def _incompatible_pin_error(
             location=pin,
             hint=f"if it is yours and no longer needed, remove it (`rm {pin}`); or load with "
             "--no-pin (the program then gets maps of its own)",
+            tui_hint=f"if it is yours and no longer needed, remove it from a shell (`rm {pin}`), "
+            "then press b again",
             detail=detail,
         )
     return XdpTuiError(
@@ -589,5 +592,6 @@ def _incompatible_pin_error(
         f"({changed}), so it cannot be reused",
         location=pin,
         hint=f"remove it (`rm {pin}`) and load again, or load with --no-pin",
+        tui_hint=f"remove it from a shell (`rm {pin}`), then press b again",
         detail=detail,
     )

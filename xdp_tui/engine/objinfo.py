@@ -495,5 +495,6 @@ def parse_xlated(text: str, sources: _SourceLines | None = None) -> list[CodeRow
             "bpftool printed no instructions",
             location="bpftool prog dump xlated",
             hint="is the program still loaded? (xdp-tui status)",
+            tui_hint="is the program still loaded? (the status line says what is attached)",
         )
     return rows

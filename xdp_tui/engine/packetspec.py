@@ -282,7 +282,7 @@ def _pcap_frame(path: Path, index: int, *, where: str) -> tuple[bytes | None, in
         except OSError as exc:
             raise XdpTuiError(f"cannot read {path}: {exc.strerror}", location=where) from None
         if not stat.S_ISREG(info.st_mode):
-            raise XdpTuiError(f"not a regular file: {path}", location=where)
+            raise XdpTuiError("not a regular file", location=where)  # WHERE names the path
         try:
             reader = PcapReader(str(path))
         except OSError as exc:

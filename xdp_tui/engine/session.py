@@ -296,6 +296,7 @@ def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) ->
             f"the running xdp-tui process {record.get('pid')}",
             location=f"dev {dev}",
             hint="close it there (it detaches when that process ends), or pass --force",
+            tui_hint="quit the other xdp-tui (its program goes with it), then press b again",
         )
     raise XdpTuiError(
         f"{dev} already has program {status.prog_name} (id {status.prog_id}) attached by "
@@ -303,6 +304,8 @@ def _make_room(dev: str, status: XdpStatus, *, force: bool, notes: list[str]) ->
         location=f"dev {dev}",
         hint="pass --force to detach it and load yours, or remove it with the tool that "
         f"attached it (`ip link set dev {dev} xdp off`, `xdp-loader unload {dev} --all`)",
+        tui_hint=f"remove it from a shell with the tool that attached it (`ip link set dev {dev} "
+        f"xdp off`, `xdp-loader unload {dev} --all`), then press b again",
     )
 
 

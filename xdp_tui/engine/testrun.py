@@ -116,12 +116,18 @@ class TestRunner(Closable):
         self.prog_fd = obj.program_fd(program)
 
     @classmethod
-    def open(cls, path: Path, *, program: str | None = None) -> TestRunner:
-        """Build (if .c) and load PATH's program without pins."""
-        from xdp_tui.engine.libbpf import BpfObject
-        from xdp_tui.engine.session import object_for
+    def open(
+        cls, path: Path, *, program: str | None = None, build_to: Path | None = None
+    ) -> TestRunner:
+        """Build (if .c) and load PATH's program without pins.
 
-        obj_path, source, _ = object_for(Path(path))
+        build_to: where the object of a .c goes (the TUI: the learner's build folder
+        under the run folder, root's own); None: beside the source, written as the
+        learner, as `xdp-tui run FILE.c` does.
+        """
+        from xdp_tui.engine.libbpf import BpfObject
+
+        obj_path, source = _object_to_run(Path(path), build_to)
         obj = BpfObject.open(obj_path, source=source)
         try:
             name = obj.load(program)
@@ -156,6 +162,19 @@ class TestRunner(Closable):
         if self._obj is not None:
             self._obj.close()
             self._obj = None
+
+
+def _object_to_run(path: Path, build_to: Path | None) -> tuple[Path, Path | None]:
+    """(object file, C source or None) of PATH, built into BUILD_TO when given."""
+    from xdp_tui.engine.session import object_for
+
+    if build_to is not None and path.suffix == ".c":
+        from xdp_tui.engine.build import build_or_raise
+
+        result = build_or_raise(path, build_to)
+        return result.obj, result.source
+    obj_path, source, _ = object_for(path)
+    return obj_path, source
 
 
 def diff_snapshots(

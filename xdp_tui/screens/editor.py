@@ -183,7 +183,7 @@ class EditorScreen(Screen[bool]):
         try:
             self._save(self.path, text)
         except XdpTuiError as exc:
-            self.notify(exc.render(), title="Not saved", severity="error", timeout=10)
+            self.notify(exc.render("tui"), title="Not saved", severity="error", timeout=10)
             return False
         self._saved_text = text
         self.saved = True

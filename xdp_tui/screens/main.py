@@ -58,7 +58,7 @@ from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.live_stats import LiveStats
 from xdp_tui.widgets.monitor_log import MonitorLog
 from xdp_tui.widgets.object_view import ObjectView
-from xdp_tui.widgets.packet_workbench import PacketWorkbench
+from xdp_tui.widgets.packet_workbench import PacketWorkbench, RunTarget
 from xdp_tui.widgets.packets import PacketsPane
 from xdp_tui.widgets.problem_panel import ProblemPanel
 from xdp_tui.widgets.readme_view import ReadmeView
@@ -231,12 +231,16 @@ class WorkshopScreen(Screen[None]):
             if widget.label_text != label:
                 widget.label = label
 
-    def _program_to_run(self) -> tuple[Path | None, str | None]:
-        """For the packet workbench (from its worker): the learner's source and chosen function."""
+    def _program_to_run(self) -> RunTarget:
+        """For the packet workbench (from its worker): the learner's source, chosen function
+        and where its object goes (the learner's build folder, never their workspace)."""
         lesson = self.lesson
-        chosen = self.pane(AttachPane).chosen_program
-        program = chosen.get(lesson.id) if lesson is not None else None
-        return self.source_path, program or (lesson.default_program if lesson else None)
+        if lesson is None:
+            return RunTarget(self.source_path)
+        program = self.pane(AttachPane).chosen_program.get(lesson.id) or lesson.default_program
+        return RunTarget(
+            self.source_path, program or None, self.workbench.run_frame_object_path(lesson)
+        )
 
     def on_mount(self) -> None:
         status = self.status

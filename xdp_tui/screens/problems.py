@@ -44,7 +44,7 @@ def describe(exc: BaseException) -> Problem:
         return _verifier_problem(exc, report)
     if isinstance(exc, XdpTuiError):
         title = f"{exc.location}: {exc.message}" if exc.location else exc.message
-        return Problem(title, hint=exc.hint)
+        return Problem(title, hint=exc.hint_for("tui"))
     log_unexpected(exc)
     return Problem(
         f"unexpected error: {type(exc).__name__}: {exc}",
@@ -60,9 +60,7 @@ def _build_problem(exc: BaseException, result: object) -> Problem:
     for diag in diagnostics[:8]:
         style = {"error": "red", "warning": "yellow"}.get(diag.severity, "bright_black")
         lines.append((f"{_short(diag.file)}:{diag.line}:{diag.column}: {diag.message}", style))
-    problem = Problem(
-        "the compiler refused the program", lines=lines, hint=getattr(exc, "hint", None)
-    )
+    problem = Problem("the compiler refused the program", lines=lines, hint=_tui_hint(exc))
     if first is not None:
         problem.file, problem.line, problem.column = first.file, first.line, first.column
     return problem
@@ -83,12 +81,16 @@ def _verifier_problem(exc: BaseException, report: object) -> Problem:
     problem = Problem(
         f"the verifier refused the program: {getattr(exc, 'message', exc)}",
         lines=lines,
-        hint=getattr(exc, "hint", None),
+        hint=_tui_hint(exc),
     )
     if line:
         problem.file = getattr(report, "source_file", None)
         problem.line = int(line)
     return problem
+
+
+def _tui_hint(exc: BaseException) -> str | None:
+    return exc.hint_for("tui") if isinstance(exc, XdpTuiError) else getattr(exc, "hint", None)
 
 
 def line_marks(diagnostics: list[Any], source_name: str) -> list[LineMark]:

@@ -32,7 +32,18 @@ from xdp_tui.widgets.packets import VERDICT_STYLES
 if TYPE_CHECKING:
     from xdp_tui.engine.testrun import SavedCase, TestRunner, TestRunResult
 
-ProgramChoice = tuple[Path | None, str | None]  # (C source, XDP function or None: the only one)
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What the pane runs: the learner's C source, its XDP function (None: the only one),
+    and where its object goes (None: beside the source; the TUI gives its run folder)."""
+
+    source: Path | None
+    program: str | None = None
+    build_to: Path | None = None
+
+
+NO_TARGET = RunTarget(None)
 MAX_REPEAT_TYPED = 1_000_000
 
 
@@ -74,13 +85,13 @@ class PacketWorkbench(Vertical):
 
     def __init__(
         self,
-        program: Callable[[], ProgramChoice] | None = None,
+        program: Callable[[], RunTarget] | None = None,
         *,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
-        self.program = program or (lambda: (None, None))
+        self.program = program or (lambda: NO_TARGET)
         self.last: TestRunResult | None = None
         self.outcomes: list[CaseOutcome] = []
 
@@ -125,17 +136,16 @@ class PacketWorkbench(Vertical):
     @work(thread=True, exclusive=True, group="wb-run", exit_on_error=False)
     def _run(self, spec: str, repeat: int) -> None:
         from xdp_tui.engine.packetspec import frame_from_spec
-        from xdp_tui.engine.testrun import TestRunner
 
-        source, program = self.program()
+        target = self.program()
         try:
-            if source is None:
+            if target.source is None:
                 raise XdpTuiError("no lesson program yet: open a lesson first")
-            frame = frame_from_spec(spec, base=source.parent)
-            with TestRunner.open(source, program=program) as runner:
+            frame = frame_from_spec(spec, base=target.source.parent)
+            with _open_runner(target, target.source) as runner:
                 result = runner.run(frame, repeat)
         except XdpTuiError as exc:
-            self.post_message(self.Ran(spec, None, exc.render()))
+            self.post_message(self.Ran(spec, None, exc.render("tui")))
             return
         self.post_message(self.Ran(spec, result))
 
@@ -155,7 +165,7 @@ class PacketWorkbench(Vertical):
     def _cases_file(self) -> Path | None:
         from xdp_tui.engine.testrun import cases_path
 
-        source, _ = self.program()
+        source = self.program().source
         return cases_path(source) if source is not None else None
 
     def action_keep_case(self) -> None:
@@ -177,7 +187,7 @@ class PacketWorkbench(Vertical):
             cases = [c for c in load_cases(path) if c.name != name] + [SavedCase(name, spec)]
             save_cases(path, cases)
         except XdpTuiError as exc:
-            self.post_message(self.Ran(spec, None, exc.render()))
+            self.post_message(self.Ran(spec, None, exc.render("tui")))
             return
         self.post_message(self.CasesRan(self._outcomes_of(cases), f"kept case {name!r} in {path}"))
 
@@ -191,18 +201,18 @@ class PacketWorkbench(Vertical):
 
     @work(thread=True, exclusive=True, group="wb-cases", exit_on_error=False)
     def _rerun(self) -> None:
-        from xdp_tui.engine.testrun import TestRunner, load_cases
+        from xdp_tui.engine.testrun import load_cases
 
-        source, program = self.program()
+        target = self.program()
         path = self._cases_file()
         try:
-            if source is None or path is None:
+            if target.source is None or path is None:
                 raise XdpTuiError("no lesson program yet: open a lesson first")
             cases = load_cases(path)
-            with TestRunner.open(source, program=program) as runner:
+            with _open_runner(target, target.source) as runner:
                 outcomes = [_run_case(runner, c, path.parent) for c in cases]
         except XdpTuiError as exc:
-            self.post_message(self.CasesRan([], exc.render(), error=True))
+            self.post_message(self.CasesRan([], exc.render("tui"), error=True))
             return
         self.post_message(self.CasesRan(outcomes, f"ran {len(outcomes)} saved case(s)"))
 
@@ -218,6 +228,12 @@ class PacketWorkbench(Vertical):
             style = VERDICT_STYLES.get(outcome.verdict, "red" if outcome.verdict else "")
             table.add_row(outcome.case.name, outcome.case.spec, Text(outcome.verdict, style=style))
         self._show(Text(message.note, style="dim"))
+
+
+def _open_runner(target: RunTarget, source: Path) -> TestRunner:
+    from xdp_tui.engine.testrun import TestRunner
+
+    return TestRunner.open(source, program=target.program, build_to=target.build_to)
 
 
 def _run_case(runner: TestRunner, case: SavedCase, base: Path) -> CaseOutcome:

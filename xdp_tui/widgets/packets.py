@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 2000  # the pane keeps the newest packets only
 POLL_MS = 200
+WAIT_FOR_PROGRAM_S = 1.0  # while nothing is attached, look again this often (one netlink query)
 BATCH = 500  # records decoded per poll at most (the rest waits in the ring)
 PANE_RATE = 500  # packets a second the pane records: more than anyone reads, little CPU
 VERDICT_STYLES = {
@@ -145,7 +146,7 @@ class PacketsPane(Vertical, can_focus=False):
     def start_capture(self) -> None:
         dev = self.lab_name()
         if not dev:
-            self._set_status("Packets: no lab yet (create one: `xdp-tui env setup`)")
+            self._set_status("Packets: no lab yet (b creates it and attaches your program)")
             return
         if self._capturing:
             return
@@ -159,22 +160,39 @@ class PacketsPane(Vertical, can_focus=False):
 
     @work(thread=True, exclusive=True, group="packets-capture", exit_on_error=False)
     def _capture(self, dev: str, stop: threading.Event) -> None:
-        """Capture until STOP; when another program is attached meanwhile, follow it."""
-        while not stop.is_set() and self._capture_once(dev, stop):
-            self.post_message(self.Status(f"Packets: the program on {dev} changed; following it"))
+        """Capture until STOP, following the program on DEV as it is attached (b, or another
+        tool), replaced or detached while the pane is shown."""
+        waiting = False
+        while not stop.is_set():
+            outcome = self._capture_once(dev, stop, quiet=waiting)
+            waiting = outcome == "none"
+            if outcome == "replaced":
+                self.post_message(
+                    self.Status(f"Packets: the program on {dev} changed; following it")
+                )
+            elif waiting:
+                stop.wait(WAIT_FOR_PROGRAM_S)
+            else:
+                return
 
-    def _capture_once(self, dev: str, stop: threading.Event) -> bool:
-        """One capture on what runs now; True when it ended because the program was replaced."""
-        from xdp_tui.engine.capture import Capture
+    def _capture_once(self, dev: str, stop: threading.Event, *, quiet: bool = False) -> str:
+        """One capture on what runs now: "replaced" when the program on DEV changed under it,
+        "none" when nothing is attached (QUIET: already said), "" when stopped or failed."""
+        from xdp_tui.engine.capture import Capture, NothingAttachedError
+        from xdp_tui.errors import NoSuchInterfaceError
 
         ring = self.samples_ring()
         if ring is not None:
-            return self._samples_once(dev, ring, stop)
+            return "replaced" if self._samples_once(dev, ring, stop) else ""
         try:
             cap = Capture.start(dev, rate=PANE_RATE)
+        except (NothingAttachedError, NoSuchInterfaceError) as exc:  # not yet: wait for it
+            if not quiet:
+                self.post_message(self.Status(f"Packets: {exc.render('tui')}"))
+            return "none"
         except XdpTuiError as exc:
-            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
-            return False
+            self.post_message(self.Status(f"Packets: {exc.render('tui')}", "red"))
+            return ""
         with cap:
             how = "fentry/fexit" if cap.method == "fentry" else "a capturing twin of the program"
             self.post_message(
@@ -188,8 +206,8 @@ class PacketsPane(Vertical, can_focus=False):
                     last = now
                     self.post_message(self.Captured(_rows(packets), cap.counters()))
                     if not packets and cap.target_replaced():
-                        return True
-        return False
+                        return "replaced"
+        return ""
 
     def _samples_once(self, dev: str, ring: int, stop: threading.Event) -> bool:
         """List the samples the program itself sends (tracing04) until STOP; True when
@@ -203,7 +221,7 @@ class PacketsPane(Vertical, can_focus=False):
             self.post_message(self.Status(f"Packets: no interface named {dev}", "red"))
             return False
         except XdpTuiError as exc:
-            self.post_message(self.Status(f"Packets: {exc.render()}", "red"))
+            self.post_message(self.Status(f"Packets: {exc.render('tui')}", "red"))
             return False
         with reader:
             self.post_message(
@@ -247,7 +265,7 @@ class PacketsPane(Vertical, can_focus=False):
                 writer.close()
             userfiles.write_bytes(path, scratch.read_bytes())
         except (XdpTuiError, OSError) as exc:
-            text = exc.render() if isinstance(exc, XdpTuiError) else str(exc)
+            text = exc.render("tui") if isinstance(exc, XdpTuiError) else str(exc)
             self.post_message(self.Status(f"Packets: not written: {text}", "red"))
             return
         finally:

@@ -171,7 +171,7 @@ class TopTalkers(Vertical, can_focus=True):
             table = next(iter(sample.maps.values()), None)
             return TopRead(table, sampler.names)
         except XdpTuiError as exc:
-            return TopRead(None, sampler.names, error=exc.render())
+            return TopRead(None, sampler.names, error=exc.render("tui"))
 
     # ---- drawing ----------------------------------------------------------------------
 

@@ -350,8 +350,21 @@ class Workbench:
         try:
             return attach.query(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet): nothing attached
-            log.info("no XDP status for %s: %s", dev, exc.render())
+            log.info("no XDP status for %s: %s", dev, exc.render("tui"))
             return None
+
+    def runs_ours(self, status: XdpStatus | None) -> bool:
+        """STATUS's program is this session's: the one we attached, or a capture's twin
+        swapped into our own link for a while (capture_twin), not another tool's."""
+        if status is None or not status.prog_id:
+            return False
+        with self.session.lock:
+            attached = self.session.attached
+            if attached is None or attached.dev != status.dev:
+                return False
+            return status.prog_id == attached.prog_id or _swapped_into_our_link(
+                attached, status.prog_id
+            )
 
     def samples_ring_fd(self) -> int | None:
         """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
@@ -375,7 +388,7 @@ class Workbench:
         try:
             return tc_status(dev)
         except XdpTuiError as exc:  # the interface does not exist (yet)
-            log.info("no TC status for %s: %s", dev, exc.render())
+            log.info("no TC status for %s: %s", dev, exc.render("tui"))
             return ()
 
     # ---- build and attach ----------------------------------------------------------
@@ -407,6 +420,15 @@ class Workbench:
     def _object_path(self, lesson: Any) -> Path:
         """The build of LESSON's workspace: in a root-private folder, not in the learner's home."""
         return paths.learner_build_dir(lesson.id) / Path(lesson.source_name).with_suffix(".o")
+
+    def run_frame_object_path(self, lesson: Lesson) -> Path:
+        """The Run-frame tab's build of LESSON's workspace: its own folder beside the TUI's
+        build (a test run never races an attach for the same file), root-private too."""
+        return (
+            paths.learner_build_dir(lesson.id)
+            / "run-frame"
+            / Path(lesson.source_name).with_suffix(".o")
+        )
 
     def program_choices(
         self, lesson: Lesson, progress: Progress = _no_progress
@@ -677,7 +699,7 @@ class Workbench:
         from xdp_tui import checks
 
         assignment_id = str(assignment.id) if assignment is not None else None
-        results = checks.run_checks(lesson, assignment_id)
+        results = checks.run_checks(lesson, assignment_id, face="tui")
         titles = {str(a.id): a.title for a in lesson.assignments}
         return [
             CheckOutcome(
@@ -735,7 +757,7 @@ class Workbench:
         try:
             status = attach.query(dev)
         except XdpTuiError as exc:  # the interface vanished meanwhile: nothing left on it
-            log.info("leftovers: %s", exc.render())
+            log.info("leftovers: %s", exc.render("tui"))
             status = None
         left_by_session = int(record.get("pid", 0) or 0) == session_pid
         if status is not None and status.prog_id and left_by_session:

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from xdp_tui.engine.live import LiveSample, MonitorTotals, from_stats, monitor_totals
@@ -35,6 +36,9 @@ MONITOR_PERIOD_S = 1.0
 class LiveFeed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # One start at a time: a follow and an attach each start the monitor from a worker,
+        # and two bcc BPF() compiles at once crash the process (a segfault was seen).
+        self._start_lock = threading.Lock()
         self._sampler: StatsSampler | None = None
         self._monitor: ExceptionMonitor | None = None
         self._trace: TracePipe | None = None
@@ -79,7 +83,7 @@ class LiveFeed:
         try:
             sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
         except XdpTuiError as exc:
-            log.info("run statistics unavailable on %s: %s", dev, exc.render())
+            log.info("run statistics unavailable on %s: %s", dev, exc.render("tui"))
             sampler = stats.StatsSampler(dev, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
@@ -96,7 +100,7 @@ class LiveFeed:
         try:
             self._xsk = XskService.for_program(dev, maps, obj)
         except XdpTuiError as exc:
-            self._xsk_note = f"no AF_XDP socket: {exc.render()}"
+            self._xsk_note = f"no AF_XDP socket: {exc.render('tui')}"
             log.info("%s", self._xsk_note)
 
     @property
@@ -122,20 +126,25 @@ class LiveFeed:
         """
         from xdp_tui.engine import monitor
 
+        with self._start_lock:
+            notes = self._start_readers(monitor)
+        for note in notes:
+            log.info("%s", note)
+        return "; ".join(notes) or None
+
+    def _start_readers(self, monitor: ModuleType) -> list[str]:
         notes = []
         if self._monitor is None:
             try:
                 self._monitor = monitor.ExceptionMonitor().start()
             except XdpTuiError as exc:
-                notes.append(f"exception monitor unavailable: {exc.render()}")
+                notes.append(f"exception monitor unavailable: {exc.render('tui')}")
         if self._trace is None:
             try:
                 self._trace = monitor.open_printk_reader()
             except XdpTuiError as exc:
-                notes.append(f"bpf_printk log unavailable: {exc.render()}")
-        for note in notes:
-            log.info("%s", note)
-        return "; ".join(notes) or None
+                notes.append(f"bpf_printk log unavailable: {exc.render('tui')}")
+        return notes
 
     @property
     def monitoring(self) -> bool:

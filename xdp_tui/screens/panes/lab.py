@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -32,6 +32,7 @@ class LabChanged(Message):
     inner_status: XdpStatus | None
     lab_name: str
     tc_status: tuple[TcStatus, ...] = ()  # TC programs beside XDP on the outer end
+    foreign: bool = False  # attach_status's program is not this session's (Workbench.runs_ours)
 
 
 class LabPane(Pane):
@@ -63,10 +64,12 @@ class LabPane(Pane):
         """From any worker thread: the lab's state for the status line and the diagram."""
         wb = self.workbench
         lab = wb.lab_status(max_age=lab_max_age)
+        status = wb.attach_status()
+        foreign = status is not None and bool(status.prog_id) and not wb.runs_ours(status)
+        if status is not None and status.prog_id and not foreign:
+            status = replace(status, ours=True)  # a capture's twin in our link is ours too
         self.post_message(
-            LabChanged(
-                lab, wb.attach_status(), wb.inner_attach_status(), wb.lab_name, wb.tc_status()
-            )
+            LabChanged(lab, status, wb.inner_attach_status(), wb.lab_name, wb.tc_status(), foreign)
         )
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
@@ -79,17 +82,13 @@ class LabPane(Pane):
         status = self.status
         status.lab = message.lab_name
         self._follow_foreign(message.attach_status)
-        shown = (lab, message.attach_status, message.inner_status, message.tc_status)
+        shown = (lab, message.attach_status, message.inner_status, message.tc_status,
+                 message.foreign)  # fmt: skip
         if shown == self._shown:
             return  # unchanged: spare the diagram a relayout
         self._shown = shown
         theirs = message.attach_status
-        ours = self.workbench.attached
-        if (
-            theirs is not None
-            and theirs.prog_id
-            and (ours is None or ours.prog_id != theirs.prog_id)
-        ):
+        if message.foreign and theirs is not None:
             status.foreign = f"{theirs.prog_name or 'a program'} #{theirs.prog_id}"
         else:
             status.foreign = ""

@@ -193,8 +193,8 @@ class LessonsPane(Pane):
         try:
             text = self.workbench.read_source(path)
         except XdpTuiError as exc:
-            self.app.call_from_thread(self.notify, exc.render(), severity="error", timeout=10)
-            text = f"/* xdp-tui cannot show this file: {exc.render()} */\n"
+            self.app.call_from_thread(self.notify, exc.render("tui"), severity="error", timeout=10)
+            text = f"/* xdp-tui cannot show this file: {exc.render('tui')} */\n"
         self.post_message(SourceLoaded(lesson.id, path, text))
 
     def on_source_loaded(self, message: SourceLoaded) -> None:
@@ -258,7 +258,7 @@ class LessonsPane(Pane):
         try:
             text = self.workbench.read_source(self.source_path)
         except XdpTuiError as exc:
-            self.notify(exc.render(), title="Cannot edit", severity="error", timeout=10)
+            self.notify(exc.render("tui"), title="Cannot edit", severity="error", timeout=10)
             return
         editor = EditorScreen(
             self.source_path,
