@@ -245,3 +245,30 @@ async def test_the_run_frame_tab_takes_typing_into_its_spec() -> None:
         assert not app.screen.is_modal  # no "reset your file?" question
         await pilot.press("escape")
         assert app.focused is None
+
+
+async def test_workbench_shows_case_names_and_specs_as_written(tmp_path: Path) -> None:
+    """A bracket pair in a case name used to end the app (Rich markup), at every start after.
+
+    And the `:a:` of lab 10's addresses (fc00:dead:cafe:a::) showed as an emoji.
+    """
+    source = _solution(tmp_path, "packet01-parsing")
+    name, spec = "echo [/b] [bold]x", "icmp6-echo:seq=2,dst=fc00:dead:cafe:a::1"
+    app = WorkbenchApp(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#wb-spec", Input).value = spec
+        app.query_one("#wb-name", Input).value = name
+        await pilot.press("ctrl+t")
+        table = app.query_one("#wb-cases", DataTable)
+        assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        assert [str(cell) for cell in table.get_row_at(0)[:2]] == [name, spec]
+
+    again = WorkbenchApp(source)  # the case is saved: the next start draws it too
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+r")
+        table = again.query_one("#wb-cases", DataTable)
+        assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row == [name, spec, "XDP_DROP"]
