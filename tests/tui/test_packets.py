@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from tests.tui.conftest import wait_for
 from xdp_tui import paths
@@ -272,3 +272,28 @@ async def test_workbench_shows_case_names_and_specs_as_written(tmp_path: Path) -
         await pilot.pause()
         row = [str(cell) for cell in table.get_row_at(0)]
         assert row == [name, spec, "XDP_DROP"]
+
+
+async def test_the_packets_tab_takes_its_keys() -> None:
+    """8 then w wrote nothing and said nothing: the pane's keys answered only once the learner
+    had tabbed into it, and the key bar does not list them."""
+    from tests.tui.conftest import FrozenWorkbench, settle
+    from xdp_tui.app import XdpTuiApp
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.lessons)
+        await settle(app, pilot)
+        await pilot.press("8")
+        table = app.workshop.query_one("#packets-table", DataTable)
+        assert await wait_for(pilot, lambda: app.focused is table)
+        await pilot.press("w")
+        status = app.workshop.query_one("#packets-status", Static)
+        assert await wait_for(pilot, lambda: "nothing to write yet" in str(status.render()))
+        await pilot.press("1")  # the tab keys still work from inside the list
+        tabs = app.workshop.query_one("#tabs", TabbedContent)
+        assert await wait_for(pilot, lambda: tabs.active == "readme")
+        await pilot.pause()
+        assert tabs.active == "readme"  # and the list does not pull its tab back
+        await pilot.press("8")
+        assert await wait_for(pilot, lambda: app.focused is table)

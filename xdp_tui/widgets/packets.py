@@ -311,6 +311,10 @@ class PacketsPane(Vertical, can_focus=False):
     def _filter_done(self) -> None:
         self.query_one("#packets-table", DataTable).focus()
 
+    def focus_table(self) -> None:
+        """The packet list takes the keys (the pane's bindings answer inside it)."""
+        self.query_one("#packets-table", DataTable).focus()
+
     def action_focus_filter(self) -> None:
         self.query_one("#packets-filter", Input).focus()
 
