@@ -113,3 +113,14 @@ def test_an_unchecked_metadata_read_is_explained_against_data() -> None:
     assert "metadata" in report.explanation and "> data)" in report.explanation
     assert "data_end" not in report.explanation and "XDP_DROP" not in report.explanation
     assert "data_end" in verifier.parse_log(PACKET_LOG).explanation  # packet reads unchanged
+
+
+def test_arithmetic_on_data_end_is_explained() -> None:
+    """experiment01 assignment 2 got the general 'could not prove the program safe'."""
+    log = (
+        "; last = data_end - 1; @ xdp_prog_kern.c:93\n"
+        "2: (07) r2 += -1\n"
+        "R2 pointer arithmetic on pkt_end prohibited\n"
+    )
+    report = verifier.parse_log(log)
+    assert "compare with it, never compute from it" in report.explanation

@@ -48,6 +48,12 @@ EXPLANATIONS: list[tuple[str, str]] = [
         "ctx->data_end. Add a bounds check against data_end before the access.",
     ),
     (
+        "pointer arithmetic on pkt_end",
+        "data_end marks where the frame ends: the verifier lets you compare with it, never "
+        "compute from it (`data_end - 1` is refused). Reach the byte from data instead: an "
+        "offset with an upper bound (mask it), then prove it ends before data_end.",
+    ),
+    (
         "map_value_or_null",
         "bpf_map_lookup_elem() can return NULL (no entry for that key), and the "
         "program uses the result without checking. Add `if (!value) return ...;` "
