@@ -275,3 +275,27 @@ def test_a_twin_capture_does_not_make_the_tui_drop_its_program(make_lab) -> None
         assert attach.query(lab.name).prog_id == attached.prog_id  # ours is back
     finally:
         bench.close()
+
+
+def test_detach_while_a_twin_captures_leaves_nothing_attached(make_lab) -> None:
+    """The twin capture holds a second fd on the session's link: closing ours alone left the
+    link, and the twin in it, on the lab until the capture stopped (the TUI said "detached",
+    then refused the next lesson's build: "attached by another tool")."""
+    from xdp_tui.engine import attach
+    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
+    from xdp_tui.workbench import Workbench
+
+    lesson = get_lesson("packet01-parsing")
+    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(solution_source(lesson), workspace_source(lesson))
+    lab = make_lab("twd")
+    bench = Workbench(lab=lab.name)
+    try:
+        attached = bench.build_and_attach(lesson, None)
+        with Capture.start(lab.name, method="twin"):
+            assert attach.query(lab.name).prog_id not in (None, attached.prog_id)  # the twin
+            assert bench.detach()
+            assert attach.query(lab.name).prog_id is None  # gone now, not when capture stops
+        assert attach.query(lab.name).prog_id is None  # and the capture put nothing back
+    finally:
+        bench.close()

@@ -181,6 +181,25 @@ def test_cli_stats_text(lab: object, load_on_lab: Callable[..., object]) -> None
 
 
 @pytest.mark.kernel
+def test_cli_stats_prints_map_text_as_written(
+    lab: object, load_on_lab: Callable[..., object]
+) -> None:
+    """rich read values as markup: `12:ab:34` printed an emoji, `[/b]` vanished."""
+    import struct
+
+    from xdp_tui.engine import bpfsys
+
+    lp = load_on_lab(lab, "xdp_rich", source="btf_types")
+    value = bytearray(72)
+    value[1:7] = bytes.fromhex("12ab34cdef56")  # mac
+    value[56:60] = b"[/b]"  # name: printable, shown as text
+    bpfsys.update(lp.maps["rich"], struct.pack("I", 0), bytes(value))  # type: ignore[attr-defined]
+    out = _cli(["stats", "--dev", lab.name, "--count", "1", "--interval", "0.1"])  # type: ignore[attr-defined]
+    assert out.returncode == 0, out.stderr
+    assert "12:ab:34:cd:ef:56" in out.stdout and "[/b]" in out.stdout, out.stdout
+
+
+@pytest.mark.kernel
 def test_cli_stats_unknown_dev() -> None:
     out = _cli(["stats", "--dev", "nosuchdev0", "--count", "1"])
     assert out.returncode == 1

@@ -87,3 +87,40 @@ def test_a_failure_before_the_verifier_names_the_errno(tmp_path: Path) -> None:
     assert error.hint is not None and "root" in error.hint
     libbpf_own = verifier.explain_load_failure("p", 4007, "", "", tmp_path / "prog.o")
     assert "libbpf error 4007" in libbpf_own.message
+
+
+# What this kernel logged for advanced01's starter TC program (metadata read unchecked).
+META_LOG = """\
+0: R1=ctx() R10=fp0
+; struct meta_info *meta = (void *)(long)skb->data_meta; @ xdp_prog_kern.c:68
+0: (61) r2 = *(u32 *)(r1 +140)        ; R1=ctx() R2=pkt_meta(r=0)
+1: (b7) r6 = 1                        ; R6=1
+; __u64 *count, first = 1; @ xdp_prog_kern.c:70
+2: (7b) *(u64 *)(r10 -16) = r6        ; R6=1 R10=fp0 fp-16=1
+; class_id = meta->class_id; @ xdp_prog_kern.c:74
+3: (61) r2 = *(u32 *)(r2 +0)
+invalid access to packet, off=0 size=4, R2(id=0,off=0,r=0)
+R2 offset is outside of the packet
+processed 4 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
+"""
+
+
+def test_an_unchecked_metadata_read_is_explained_against_data() -> None:
+    """advanced01: the advice was the packet's (compare with data_end, return XDP_DROP) for a
+    TC program reading the metadata, whose bound is data."""
+    report = verifier.parse_log(META_LOG)
+    assert report.insn == 3 and report.source_line == 74
+    assert "metadata" in report.explanation and "> data)" in report.explanation
+    assert "data_end" not in report.explanation and "XDP_DROP" not in report.explanation
+    assert "data_end" in verifier.parse_log(PACKET_LOG).explanation  # packet reads unchanged
+
+
+def test_arithmetic_on_data_end_is_explained() -> None:
+    """experiment01 assignment 2 got the general 'could not prove the program safe'."""
+    log = (
+        "; last = data_end - 1; @ xdp_prog_kern.c:93\n"
+        "2: (07) r2 += -1\n"
+        "R2 pointer arithmetic on pkt_end prohibited\n"
+    )
+    report = verifier.parse_log(log)
+    assert "compare with it, never compute from it" in report.explanation

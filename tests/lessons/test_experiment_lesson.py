@@ -50,3 +50,26 @@ def test_refusals_name_their_three_different_reasons() -> None:
     assert "pointer arithmetic on pkt_end" in results["2"].detail
     assert "invalid mem access 'scalar'" in results["3"].detail
     assert "map_value_or_null" in results["4"].detail
+
+
+def test_a_refused_build_says_it_took_the_attached_program_away(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """P then a program the verifier refuses: the working program was detached first and the
+    lab left with none, without a word in the Activity log."""
+    from xdp_tui.engine import attach
+    from xdp_tui.engine.verifier import VerifierError
+    from xdp_tui.lessons import reset_workspace
+    from xdp_tui.workbench import Workbench
+
+    lesson = get_lesson(LESSON)
+    reset_workspace(lesson)
+    lab = make_lab("x01")
+    bench = Workbench(lab=lab.name)
+    said: list[str] = []
+    try:
+        attached = bench.build_and_attach(lesson, None)  # the starter's tail grower loads
+        with pytest.raises(VerifierError):
+            bench.build_and_attach(lesson, "xdp_lastbyte_func", said.append)
+        assert f"detached xdp_tailgrow_func (id {attached.prog_id}) from {lab.name}" in said
+        assert bench.attached is None and attach.query(lab.name).prog_id is None
+    finally:
+        bench.close()

@@ -231,3 +231,32 @@ async def test_the_app_reopens_on_the_last_lesson_and_tab() -> None:
         assert await wait_for(pilot, lambda: again.workshop.lesson is not None
                               and again.workshop.lesson.id == "demo02-count")  # fmt: skip
         assert await wait_for(pilot, lambda: again.workshop.active_tab == "tasks")
+
+
+async def test_a_burst_of_keys_edits_in_the_order_typed() -> None:
+    """Backspace and arrows used to run after the letters typed behind them (Textual runs a
+    widget's own bindings once the key has bubbled up to the app): "abc", 3 backspaces, "XY"
+    gave "aXY" when the keys came in a burst, as over SSH or with key repeat."""
+    from textual import events
+    from textual.app import App, ComposeResult
+
+    from xdp_tui import paths
+    from xdp_tui.widgets.source_view import c_editor
+
+    solution = paths.lessons_dir() / "packet03-redirecting" / "solution" / "xdp_prog_kern.c"
+
+    class EditorApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield c_editor("\n" + solution.read_text(), read_only=False, id="area")
+
+    app = EditorApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        area = app.query_one(CodeEditor)
+        area.focus()
+        await pilot.pause()
+        burst = [*"abcdefghijkl", *["backspace"] * 12, *"XYZ", "left", "left", "Q", "end", "E"]
+        for key in burst:  # posted at once, as the terminal driver does with a burst
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await wait_for(pilot, lambda: "E" in area.document[0])
+        await pilot.pause()
+        assert area.document[0] == "XQYZE"

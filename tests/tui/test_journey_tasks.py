@@ -57,6 +57,9 @@ async def test_checklist_checks_the_highlighted_assignment_and_keeps_results(
                               and checklist.progress.state_of(wanted).state != "not tried")  # fmt: skip
         assert state is not None
         assert checklist.selected_id == wanted  # the highlight stays after the redraw
+        assert app.workshop.status.activity.startswith("checked: ")
+        await open_lesson(app, pilot, "basic01-xdp-pass")  # no longer about the lesson shown
+        assert await wait_for(pilot, lambda: "checked" not in app.workshop.status.activity)
 
 
 async def test_hints_level_by_level_then_only_that_assignments_solution(lab_name: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from tests.tui.conftest import wait_for
 from xdp_tui import paths
@@ -335,3 +335,55 @@ async def test_the_run_frame_tab_takes_typing_into_its_spec() -> None:
         assert not app.screen.is_modal  # no "reset your file?" question
         await pilot.press("escape")
         assert app.focused is None
+
+
+async def test_workbench_shows_case_names_and_specs_as_written(tmp_path: Path) -> None:
+    """A bracket pair in a case name used to end the app (Rich markup), at every start after.
+
+    And the `:a:` of lab 10's addresses (fc00:dead:cafe:a::) showed as an emoji.
+    """
+    source = _solution(tmp_path, "packet01-parsing")
+    name, spec = "echo [/b] [bold]x", "icmp6-echo:seq=2,dst=fc00:dead:cafe:a::1"
+    app = WorkbenchApp(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#wb-spec", Input).value = spec
+        app.query_one("#wb-name", Input).value = name
+        await pilot.press("ctrl+t")
+        table = app.query_one("#wb-cases", DataTable)
+        assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        assert [str(cell) for cell in table.get_row_at(0)[:2]] == [name, spec]
+
+    again = WorkbenchApp(source)  # the case is saved: the next start draws it too
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+r")
+        table = again.query_one("#wb-cases", DataTable)
+        assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row == [name, spec, "XDP_DROP"]
+
+
+async def test_the_packets_tab_takes_its_keys() -> None:
+    """8 then w wrote nothing and said nothing: the pane's keys answered only once the learner
+    had tabbed into it, and the key bar does not list them."""
+    from tests.tui.conftest import FrozenWorkbench, settle
+    from xdp_tui.app import XdpTuiApp
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.lessons)
+        await settle(app, pilot)
+        await pilot.press("8")
+        table = app.workshop.query_one("#packets-table", DataTable)
+        assert await wait_for(pilot, lambda: app.focused is table)
+        await pilot.press("w")
+        status = app.workshop.query_one("#packets-status", Static)
+        assert await wait_for(pilot, lambda: "nothing to write yet" in str(status.render()))
+        await pilot.press("1")  # the tab keys still work from inside the list
+        tabs = app.workshop.query_one("#tabs", TabbedContent)
+        assert await wait_for(pilot, lambda: tabs.active == "readme")
+        await pilot.pause()
+        assert tabs.active == "readme"  # and the list does not pull its tab back
+        await pilot.press("8")
+        assert await wait_for(pilot, lambda: app.focused is table)

@@ -54,3 +54,35 @@ async def test_labels_grow_back_when_the_lesson_list_is_hidden() -> None:
         assert await wait_for(pilot, lambda: _tab_bar(app)[1] == [t.label for t in TABS])
         await pilot.press("f2")
         assert await wait_for(pilot, lambda: _tab_bar(app)[1] == [t.short for t in TABS])
+
+
+def test_texts_name_the_digit_of_each_tab() -> None:
+    """READMEs said `3` for Live and `9` for Tasks: the keys of an older tab order."""
+    import re
+
+    from xdp_tui import paths
+
+    digit_of = {tab.label.lower(): str(number) for number, tab in enumerate(TABS, start=1)}
+    mention = re.compile(
+        r"(?P<tab>[A-Za-z][A-Za-z ]*?) tab(?:,? key)? \(?`(?P<digit>\d)`\)?"
+        r"|`(?P<digit2>\d)` to watch the (?P<tab2>[A-Za-z ]+?) tab"
+    )
+    top = paths.lessons_dir().parent / "README.md"  # the checkout's; a wheel has none
+    texts = [*([top] if top.exists() else []), *paths.lessons_dir().glob("*/README.md")]
+    wrong, seen = [], 0
+    for text in texts:
+        for match in mention.finditer(" ".join(text.read_text().split())):
+            tab = (match["tab"] or match["tab2"]).lower().split()
+            digit = match["digit"] or match["digit2"]
+            name = next(
+                (" ".join(tab[i:]) for i in range(len(tab)) if " ".join(tab[i:]) in digit_of),
+                None,
+            )
+            if name is None:
+                continue
+            seen += 1
+            if digit_of[name] != digit:
+                wrong.append(
+                    f"{text.parent.name}: {match[0]!r} (the {name} tab is {digit_of[name]})"
+                )
+    assert seen >= 8 and not wrong, wrong

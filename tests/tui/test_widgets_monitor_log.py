@@ -49,7 +49,7 @@ async def test_exception_totals_by_program_and_action() -> None:
         assert cell(table, "42:XDP_ABORTED", "count") == "1,250"
         assert monitor.count(42, "XDP_ABORTED") == 1_250
         assert monitor.redirect_count(42, "Network is down") == 5
-        assert table.get_row("redirect:42:Network is down")[:2] == [
+        assert [str(c) for c in table.get_row("redirect:42:Network is down")[:2]] == [
             "42",
             "redirect error Network is down",
         ]

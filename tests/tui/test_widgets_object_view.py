@@ -83,15 +83,15 @@ async def test_tables_list_sections_programs_and_maps(info: ObjectInfo) -> None:
         assert "ELF object" in text  # the caption says what the file is
         assert "No object yet" not in text
         sections = app.query_one("#obj-sections", DataTable)
-        names = [sections.get_row_at(i)[0] for i in range(sections.row_count)]
+        names = [str(sections.get_row_at(i)[0]) for i in range(sections.row_count)]
         assert "xdp" in names and ".maps" in names and "license" in names
         view.show_tab("programs")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "obj-tab-programs"
         programs = app.query_one("#obj-programs", DataTable)
-        assert programs.get_row_at(0)[:2] == ["xdp_hits", "xdp"]
+        assert [str(c) for c in programs.get_row_at(0)[:2]] == ["xdp_hits", "xdp"]
         maps = app.query_one("#obj-maps", DataTable)
-        assert maps.get_row_at(0) == ["hits", "array", "4 B", "8 B", "4"]
+        assert [str(c) for c in maps.get_row_at(0)] == ["hits", "array", "4 B", "8 B", "4"]
         text = screen_text(app)
         assert "xdp_hits" in text and "hits" in text
 

@@ -20,9 +20,10 @@ def register(sub: Any) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from xdp_tui.cli.output import plain_console
     from xdp_tui.doctor import report, run_checks
 
     checks = run_checks()
@@ -36,7 +37,7 @@ def _doctor(args: argparse.Namespace) -> int:
         table.add_column("finding")
         table.add_column("fix")
         for check in checks:
-            mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+            mark = Text("ok", style="green") if check.ok else Text("FAIL", style="red")
             table.add_row(mark, check.name, check.detail, check.fix)
-        Console().print(table)
+        plain_console().print(table)
     return 0 if result["ok"] else 1

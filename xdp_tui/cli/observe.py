@@ -27,6 +27,7 @@ from xdp_tui.cli.output import (
     add_command,
     default_lab,
     interface_name,
+    plain_console,
     positive_int,
     positive_seconds,
     print_json,
@@ -271,9 +272,8 @@ def _stats_json(sampler: StatsSampler, interval: float, count: int | None) -> No
 
 
 def _stats_text(sampler: StatsSampler, interval: float, count: int | None) -> None:
-    from rich.console import Console
 
-    console = Console()
+    console = plain_console()
     _print_samples(console, _samples(sampler.sample, interval, count), render_sample, count)
 
 
@@ -426,7 +426,6 @@ def _map_table(name: str, m: dict[str, Any], max_rows: int = 20) -> Group:
 
 
 def _stats_top(args: argparse.Namespace, dev: str) -> int:
-    from rich.console import Console
 
     from xdp_tui.engine.bigmap import DEFAULT_TOP, TopSampler
 
@@ -448,7 +447,7 @@ def _stats_top(args: argparse.Namespace, dev: str) -> int:
             for one in samples:
                 print_json(one.to_dict())
         else:
-            _print_samples(Console(), samples, render_top_sample, args.count)
+            _print_samples(plain_console(), samples, render_top_sample, args.count)
     return 0
 
 
@@ -528,11 +527,10 @@ def _top_table(t: TopTable) -> Group:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     from xdp_tui.engine.monitor import ExceptionMonitor, TracePipe, open_printk_reader
 
-    console = Console(stderr=False)
+    console = plain_console()
     pipe: TracePipe | None = None
     notes: list[str] = []
     if not args.no_printk:

@@ -15,6 +15,18 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def plain_console() -> Any:
+    """A rich Console that prints strings as written.
+
+    By default rich reads every string, table cells too, as markup with emoji codes: a map key
+    `fc00:dead:cafe:a::2` printed `:a:` as an emoji and `[x]` in a value vanished. Styles come
+    from `Text` objects instead.
+    """
+    from rich.console import Console
+
+    return Console(markup=False, emoji=False)
+
+
 def add_command(sub: Any, name: str, handler: Any, *, help: str, needs_root: bool = True) -> Any:
     """Add a subcommand whose handler(args) -> int runs after the root check."""
     parser = sub.add_parser(name, help=help, description=help)

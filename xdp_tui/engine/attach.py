@@ -113,8 +113,13 @@ class Attachment:
     netns: str | None = None  # set for the inner end of a lab (veth0 inside the namespace)
 
     def close(self) -> None:
-        """Drop our link fd. A persistent (pinned) link stays attached; see remove()."""
+        """Detach and drop our link fd. A persistent (pinned) link stays attached; see remove()."""
         if self.link_fd is not None:
+            if not self.persistent:
+                # Closing our fd alone detaches only when it was the link's last: a twin
+                # capture (capture_twin.swap_in) holds another, and the link, with the twin
+                # in it, stayed on the interface until the capture stopped.
+                _link_detach(self.link_fd)
             os.close(self.link_fd)
             self.link_fd = None
             if not self.persistent:

@@ -48,6 +48,12 @@ EXPLANATIONS: list[tuple[str, str]] = [
         "ctx->data_end. Add a bounds check against data_end before the access.",
     ),
     (
+        "pointer arithmetic on pkt_end",
+        "data_end marks where the frame ends: the verifier lets you compare with it, never "
+        "compute from it (`data_end - 1` is refused). Reach the byte from data instead: an "
+        "offset with an upper bound (mask it), then prove it ends before data_end.",
+    ),
+    (
         "map_value_or_null",
         "bpf_map_lookup_elem() can return NULL (no entry for that key), and the "
         "program uses the result without checking. Add `if (!value) return ...;` "
@@ -258,11 +264,31 @@ def render_log_view(view: VerifierLogView) -> str:
     return "\n".join(out) + "\n"
 
 
+# A refused access through the metadata pointer (skb->data_meta / ctx->data_meta): its bound
+# is the start of the packet, not data_end.
+_REFUSED_REGISTER = re.compile(r"\bR(\d+)\(id=")
+META_EXPLANATION = (
+    "the program reads or writes the metadata in front of the packet without first proving "
+    "it is there: it lies between data_meta and data, and most frames carry none. Compare the "
+    "pointer plus the size you access with data (e.g. `if ((void *)(meta + 1) > data) "
+    "return ...;`) before using it."
+)
+
+
 def explain(error_text: str) -> str:
+    refused = _REFUSED_REGISTER.search(error_text.split("\n", 1)[0])
+    if refused and "packet" in error_text and _last_kind(error_text, refused[1]) == "pkt_meta":
+        return META_EXPLANATION
     for needle, words in EXPLANATIONS:
         if needle in error_text:
             return words
     return "the verifier could not prove the program safe; the full log shows its reasoning."
+
+
+def _last_kind(log: str, register: str) -> str | None:
+    """What the verifier last said register REGISTER points to in LOG (pkt, pkt_meta, ...)."""
+    kinds = re.findall(rf"\bR{register}(?:_w)?=([a-z_]+)", log)
+    return kinds[-1] if kinds else None
 
 
 def parse_log(

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from xdp_tui.widgets.key_bar import bound_keys
+from xdp_tui.widgets.plain_table import PlainTable
 
 INTRO = (
     "Pick a lesson on the left and read it. Press b to build the lesson's program and "
@@ -38,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help"):
             yield Static("xdp-tui keys", classes="question")
             yield Static(self.intro, id="help-intro")
-            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield PlainTable(id="help-keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

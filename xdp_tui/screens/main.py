@@ -343,7 +343,13 @@ class WorkshopScreen(Screen[None]):
                 screen.show_build(marks, summary, style)
 
     def switch_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
+        tabs = self.query_one("#tabs", TabbedContent)
+        shown, focused = tabs.active_pane, self.focused
+        if shown is not None and focused is not None and shown in focused.ancestors:
+            # A focused widget in the tab we leave (the packet list) would bring its
+            # tab back: TabbedContent shows the pane of whatever has the focus.
+            self.set_focus(None)
+        tabs.active = tab
 
     # ---- screen-wide keys and events ------------------------------------------------------
 
@@ -386,6 +392,14 @@ class WorkshopScreen(Screen[None]):
             # Typing goes into the frame's spec, not to the screen's one-letter keys
             # (d detaches, r resets); esc leaves the inputs.
             self.call_after_refresh(self._focus_packet_spec)
+        elif self.active_tab == "packets":
+            # Its keys (w writes pcapng, space pauses, v verdicts, / filters) answer only
+            # with the focus inside; the key bar does not list them.
+            self.call_after_refresh(self._focus_packets)
+
+    def _focus_packets(self) -> None:
+        for pane in self.query(PacketsPane):
+            pane.focus_table()
 
     def _focus_packet_spec(self) -> None:
         for bench in self.query(PacketWorkbench):

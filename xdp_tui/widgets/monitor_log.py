@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, RichLog, Static
 
 from xdp_tui.engine.live import MonitorTotals
+from xdp_tui.widgets.plain_table import PlainTable
 
 MAX_LOG_LINES = 1000
 NO_EVENTS = "none so far (XDP_ABORTED verdicts and failed redirects, from the xdp tracepoints)"
@@ -54,7 +55,7 @@ class MonitorLog(Vertical):
         yield Static(
             _title("Exceptions", NO_EVENTS), classes="monitor-title", id="monitor-events-title"
         )
-        table: DataTable = DataTable(id="monitor-events", cursor_type="none")
+        table = PlainTable(id="monitor-events", cursor_type="none")
         table.add_column("Program", key="prog")
         table.add_column("Event", key="event")
         table.add_column("Count", key="count")

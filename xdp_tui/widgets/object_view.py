@@ -18,6 +18,7 @@ from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from xdp_tui.engine.objinfo import CodeRow, ObjectInfo
+from xdp_tui.widgets.plain_table import PlainTable
 
 # Short on purpose: at 80x24 beside the lesson list each caption gets ~54 columns.
 ELF_CAPTION = (
@@ -185,7 +186,7 @@ class ObjectView(Vertical):
 
 
 def _table(table_id: str, columns: tuple[str, ...]) -> DataTable:
-    table: DataTable = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+    table = PlainTable(id=table_id, cursor_type="row", zebra_stripes=True)
     for column in columns:
         table.add_column(column)
     return table

@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Input, Static
 
 from xdp_tui.errors import XdpTuiError
 from xdp_tui.widgets.packets import VERDICT_STYLES
+from xdp_tui.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
     from xdp_tui.engine.testrun import SavedCase, TestRunner, TestRunResult
@@ -109,7 +110,7 @@ class PacketWorkbench(Vertical):
             yield Input(placeholder="case name (ctrl+t keeps)", id="wb-name")
         with VerticalScroll(id="wb-result-box"):
             yield Static(_intro(), id="wb-result")
-        table: DataTable[Text | str] = DataTable(id="wb-cases", cursor_type="row")
+        table = PlainTable(id="wb-cases", cursor_type="row")
         table.add_column("Case", key="name")
         table.add_column("Packet", key="spec")
         table.add_column("Verdict", key="verdict")

@@ -31,6 +31,7 @@ from textual.widgets import DataTable, Input, Static
 
 from xdp_tui.engine.actions import XDP_ACTIONS
 from xdp_tui.errors import XdpTuiError
+from xdp_tui.widgets.plain_table import PlainTable
 
 if TYPE_CHECKING:
     from xdp_tui.engine.capture import CaptureCounters, CapturedPacket
@@ -116,7 +117,7 @@ class PacketsPane(Vertical, can_focus=False):
             placeholder="/ filter: text in the summary (address, port, ICMPv6 …)",
             id="packets-filter",
         )
-        table: DataTable[Text | str] = DataTable(id="packets-table", cursor_type="row")
+        table = PlainTable(id="packets-table", cursor_type="row")
         table.add_column("#", key="n")
         table.add_column("Time", key="time")
         table.add_column("Verdict", key="verdict")
@@ -326,6 +327,10 @@ class PacketsPane(Vertical, can_focus=False):
 
     @on(Input.Submitted, "#packets-filter")
     def _filter_done(self) -> None:
+        self.query_one("#packets-table", DataTable).focus()
+
+    def focus_table(self) -> None:
+        """The packet list takes the keys (the pane's bindings answer inside it)."""
         self.query_one("#packets-table", DataTable).focus()
 
     def action_focus_filter(self) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from xdp_tui.room.model import HostReport, Learner, RoomRound
+from xdp_tui.widgets.plain_table import PlainTable
 
 # Cell marks per lesson state, and their styles (theme-neutral named colours).
 MARKS = {
@@ -46,7 +46,7 @@ def short_lesson(lesson_id: str) -> str:
     return f"{head[0]}{digits}" if digits else head[:3]
 
 
-class RoomGrid(DataTable[Text | str]):
+class RoomGrid(PlainTable):
     """Learners x lessons. Row keys: 'host/user'."""
 
     def __init__(self, **kwargs: object) -> None:
@@ -116,7 +116,7 @@ class RoomGrid(DataTable[Text | str]):
         ]
 
 
-class HostProblems(DataTable[Text | str]):
+class HostProblems(PlainTable):
     """Hosts that need the instructor: unreachable, bad answers, failing doctor, no learner."""
 
     def __init__(self, **kwargs: object) -> None:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Document, Selection, TextAreaTheme
@@ -99,6 +100,22 @@ class CodeEditor(TextArea):
         if register_c(self):
             self.theme = "xdp-c"
             self.language = "c"
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Editing and moving keys take effect in the order they were typed.
+
+        Textual runs a widget's own bindings (backspace, delete, arrows, home, ...) only once
+        the key has bubbled up to the app, while a printable key is inserted here at once. In
+        a burst (key repeat, a fast typist, SSH handing over keys in batches) the letters
+        overtook: "abc", three backspaces, "XY" left "aXY". So our own bindings run here.
+        """
+        if not self.read_only:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()
+                    return
+        await super()._on_key(event)
 
     def match_indentation(self, text: str) -> None:
         """Tab inserts what the file uses, so clang never sees mixed indentation we made."""

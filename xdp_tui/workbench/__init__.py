@@ -475,7 +475,10 @@ class Workbench:
             lab = self.ensure_lab(progress, legacy_ip=True)
         program = program or lesson.default_program or None
         with self.session.lock:
-            self._detach_locked()
+            before = self.session.attached
+            if self._detach_locked() and before is not None:
+                # Said here: when the new one is refused, the lab is left with none.
+                progress(f"detached {before.program} (id {before.prog_id}) from {before.dev}")
             self._unpin_other_lesson(lab.outer, lesson.id, progress)
             progress(f"loading {program or 'program'} and attaching to {lab.outer} ({self.mode})…")
             attached = self.session.attach(

@@ -48,6 +48,9 @@ class ChecksPane(Pane):
             show=False,
         ),  # fmt: skip
     ]
+    # The status line's "checked: N of M passed" and whose lesson it was about.
+    _checked_text = ""
+    _checked_lesson = ""
 
     @property
     def checklist(self) -> Checklist:
@@ -70,6 +73,8 @@ class ChecksPane(Pane):
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def load_progress(self, lesson: Lesson) -> None:
         self.post_message(ProgressLoaded(self.workbench.lesson_progress(lesson)))
+        if self.status.activity == self._checked_text and self._checked_lesson != lesson.id:
+            self.status.activity = ""  # another lesson's check result, not this one's
 
     def on_progress_loaded(self, message: ProgressLoaded) -> None:
         lesson = self.lesson
@@ -114,7 +119,9 @@ class ChecksPane(Pane):
 
     def on_checks_done(self, message: ChecksDone) -> None:
         passed = sum(1 for outcome in message.outcomes if outcome.passed)
-        self.status.activity = f"checked: {passed} of {len(message.outcomes)} passed"
+        self._checked_text = f"checked: {passed} of {len(message.outcomes)} passed"
+        self._checked_lesson = message.lesson_id
+        self.status.activity = self._checked_text
         self.checklist.add_outcomes(message.lesson_id, message.outcomes)
         for outcome in message.outcomes:
             head = f"{message.lesson_id} #{outcome.assignment} {outcome.title}"
