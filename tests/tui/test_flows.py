@@ -344,7 +344,8 @@ async def test_aborted_pings_show_in_the_exceptions_pane(make_lab: Any) -> None:
             assert _packets(app, "XDP_ABORTED") >= 5
             table = monitor.query_one("#monitor-events", DataTable)
             assert table.display
-            assert table.get_row(f"{prog_id}:XDP_ABORTED")[:2] == [str(prog_id), "XDP_ABORTED"]
+            row = [str(cell) for cell in table.get_row(f"{prog_id}:XDP_ABORTED")[:2]]
+            assert row == [str(prog_id), "XDP_ABORTED"]
             await pilot.press("q")
     finally:
         lessons.reset_workspace(lesson)
