@@ -65,9 +65,14 @@ COUNTER_NAMES = ("seen", "recorded", "rate_skipped", "ring_full")
 Undo = Callable[[], None]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CapturedPacket:
-    """One packet as the XDP program saw it (data_in) and left it (data_out)."""
+    """One packet as the XDP program saw it (data_in) and left it (data_out).
+
+    Read-only by convention, not frozen: a frozen dataclass costs ~1.3 µs more
+    to build (every field through object.__setattr__), which at a full-speed
+    capture (200,000+ records/s) is a third of the reader's time.
+    """
 
     time: float  # wall clock, seconds
     seq: int  # per-CPU packet number (gaps: packets the rate cap skipped)
