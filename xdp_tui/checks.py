@@ -31,6 +31,7 @@ What a check can use on `ctx`:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import itertools
@@ -410,12 +411,54 @@ def source_under_test(lesson: Lesson, *, solution: bool = False) -> Path:
 
 
 def build_for_checks(lesson: Lesson, source: Path, kind: str) -> Path:
-    """Build SOURCE into a root-private folder (never next to a shipped file, never in a home)."""
+    """Build SOURCE into a root-private folder (never next to a shipped file, never in a home).
+
+    The folder is this process's own: two processes of one learner checking one
+    lesson at once (the TUI's `c` beside `xdp-tui check`) would otherwise load
+    each other's object between build and load. Within one process the build
+    cache still spares an unchanged rebuild.
+    """
     from xdp_tui.engine.build import build_or_raise
 
-    out_dir = learner_build_dir(lesson.id) / "checks"
-    result = build_or_raise(source, out_dir / f"{kind}-{source.stem}.o")
+    result = build_or_raise(source, _own_check_folder(lesson) / f"{kind}-{source.stem}.o")
     return result.obj
+
+
+# `<prefix><pid>-<token>`: one folder per live process under `.../<lesson>/checks/`,
+# removed at its exit; what a killed process left is swept by the next check run.
+_CHECK_FOLDER_PREFIX = "run-"
+_check_folders: dict[Path, int] = {}  # folder -> the pid that made it (a fork is not its owner)
+
+
+def _own_check_folder(lesson: Lesson) -> Path:
+    import secrets
+    import shutil
+
+    from xdp_tui.process import left_by_dead_processes
+
+    checks = learner_build_dir(lesson.id) / "checks"
+    pid = os.getpid()
+    for folder, owner in _check_folders.items():
+        if owner == pid and folder.parent == checks:
+            return folder
+    checks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for left in left_by_dead_processes(checks, _CHECK_FOLDER_PREFIX):
+        shutil.rmtree(left, ignore_errors=True)
+    folder = checks / f"{_CHECK_FOLDER_PREFIX}{pid}-{secrets.token_hex(4)}"
+    folder.mkdir(mode=0o700)
+    if not _check_folders:
+        atexit.register(_remove_own_check_folders)
+    _check_folders[folder] = pid
+    return folder
+
+
+def _remove_own_check_folders() -> None:
+    import shutil
+
+    for folder, owner in list(_check_folders.items()):
+        if owner == os.getpid():
+            shutil.rmtree(folder, ignore_errors=True)
+            del _check_folders[folder]
 
 
 def run_checks(
