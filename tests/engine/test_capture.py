@@ -299,3 +299,72 @@ def test_detach_while_a_twin_captures_leaves_nothing_attached(make_lab) -> None:
         assert attach.query(lab.name).prog_id is None  # and the capture put nothing back
     finally:
         bench.close()
+
+
+def test_unload_of_a_loaded_program_while_a_twin_captures_it(make_lab, tmp_path: Path) -> None:
+    """`xdp-tui load`, then a capture (the TUI's Packets tab or a CLI capture) swaps its twin
+    into our pinned link: status still says ours, unload removes it ("not attached by
+    xdp-tui" before), and the capture puts nothing back and notices."""
+    from xdp_tui.engine import attach
+
+    lab = make_lab("twu")
+    loaded = session.load_program(
+        _solution(tmp_path, "packet01-parsing"), lab.name, mode="native", persistent=True
+    )
+    loaded.close()  # as the CLI's load: the pinned link keeps it attached
+    try:
+        with Capture.start(lab.name, method="twin") as cap:
+            status = attach.query(lab.name)
+            assert status.prog_id not in (None, loaded.prog_id)  # the twin runs in our link
+            assert status.ours and status.prog_name == "xdp_parser_func"
+            done = session.unload(lab.name)
+            assert done["detached"]
+            assert attach.query(lab.name).prog_id is None
+            assert cap.target_replaced()  # what the Packets tab and the CLI capture look at
+        assert attach.query(lab.name).prog_id is None  # the capture put nothing back
+        assert not (paths.pin_dir(lab.name) / attach.LINK_PIN_NAME).exists()
+    finally:
+        session.unload(lab.name)
+
+
+def test_a_session_attach_is_still_held_while_a_twin_captures_it(make_lab, tmp_path: Path) -> None:
+    """A program a live process attached (the TUI's b) with a twin in its link: unload says
+    who holds it, not "attached by another tool"."""
+    from xdp_tui.engine import attach
+
+    lab = make_lab("twh")
+    with (
+        session.load_program(
+            _solution(tmp_path, "packet01-parsing"), lab.name, mode="native", pin_maps=False
+        ) as held,
+        Capture.start(lab.name, method="twin"),
+    ):
+        assert attach.query(lab.name).prog_id != held.prog_id
+        assert attach.query(lab.name).ours
+        with pytest.raises(XdpTuiError, match="held by the running xdp-tui process"):
+            session.unload(lab.name)
+
+
+def test_cli_capture_stops_when_its_program_is_unloaded(make_lab, tmp_path: Path) -> None:
+    lab = make_lab("twc")
+    loaded = session.load_program(
+        _solution(tmp_path, "packet01-parsing"), lab.name, mode="native", persistent=True
+    )
+    loaded.close()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "xdp_tui", "capture", "--dev", lab.name, "--duration", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)  # started (a twin capture builds once, then comes from the cache)
+        session.unload(lab.name)
+        _, stderr = run.communicate(timeout=10)  # not the whole 30 s
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        session.unload(lab.name)
+    assert "unloaded or replaced; stopping" in stderr, stderr
+    assert run.returncode == 0

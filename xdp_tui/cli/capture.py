@@ -105,15 +105,26 @@ def _capture_until_done(
     cap: Capture, args: argparse.Namespace, deadline: float | None, writer: PcapngWriter | None
 ) -> None:
     shown = 0
+    looked = time.monotonic()
     while args.count is None or shown < args.count:
         if deadline is not None and time.monotonic() >= deadline:
             break
-        for packet in cap.poll(POLL_MS):
+        packets = cap.poll(POLL_MS)
+        for packet in packets:
             if args.verdict and packet.verdict_name != args.verdict:
                 continue
             _emit(packet, args.json, writer)
             shown += 1
             if args.count is not None and shown >= args.count:
+                break
+        # Once a quiet second: an unload (or another load) ends what this capture watched.
+        if not packets and time.monotonic() - looked >= 1.0:
+            looked = time.monotonic()
+            if cap.target_replaced():
+                print(
+                    f"capture: the program on {cap.target.dev} was unloaded or replaced; stopping",
+                    file=sys.stderr,
+                )
                 break
     _report_losses(cap.counters().to_dict(), writer)
 

@@ -243,6 +243,8 @@ def _write_record(att: Attachment) -> None:
         "pid": os.getpid(),
         "persistent": att.persistent,
         "link_pin": str(att.link_pin) if att.link_pin else None,
+        # A capture's twin may run in this link for a while: see _runs_in_recorded_link.
+        "link_id": _link_id(att.link_fd) if att.link_fd is not None else None,
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record))
@@ -325,11 +327,36 @@ def query(ifname: str, *, netns: str | None = None) -> XdpStatus:
     record = read_record(ifname, netns)
     ours = bool(
         record
-        and record.get("prog_id") == prog_id
+        and (record.get("prog_id") == prog_id or _runs_in_recorded_link(record, prog_id))
         and (record.get("persistent") or pid_alive(int(record.get("pid", 0))))
     )
     name = record["prog_name"] if ours and record else _prog_name(prog_id)
     return XdpStatus(ifname, prog_id, name, _ATTACHED_MODES.get(mode, "none"), ours)
+
+
+def _runs_in_recorded_link(record: dict[str, Any], prog_id: int) -> bool:
+    """PROG_ID runs in the very link RECORD names, in place of the program attached.
+
+    A capture on a kernel refusing fentry swaps its twin into our link for a
+    while (capture_twin.swap_in): the attachment is still ours, and unload or
+    status must say so, as Attachment.program_in_link() does for its owner.
+    """
+    link_id = record.get("link_id")
+    if isinstance(link_id, int):
+        return _xdp_link_of(prog_id) == link_id
+    pin = record.get("link_pin")  # a record from before link ids were recorded
+    if isinstance(pin, str) and pin:
+        path = Path(pin)
+        return pins.is_ours(path.parent.name, path) and _pinned_link_prog(path) == prog_id
+    return False
+
+
+def _link_id(link_fd: int) -> int | None:
+    info = (C.c_uint8 * 64)()
+    size = C.c_uint32(64)
+    if _obj_info(link_fd, info, C.byref(size)) != 0:
+        return None
+    return int(_LinkInfo.from_buffer(info).id)
 
 
 # ---- attach ---------------------------------------------------------------
