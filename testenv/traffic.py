@@ -19,7 +19,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -241,6 +241,23 @@ def udp_stream(
     payload_len = max(0, size - _headers_len(family, vlan, packets.UDP_HLEN))
     data = build_udp_frame(lab, port, bytes(payload_len), family, vlan)
     return stream_frame(lab, data, pps=pps, duration=duration, count=count, engine=engine)
+
+
+def udp_frames_of_sizes(
+    lab: Lab,
+    sizes: Sequence[int],
+    count: int,
+    *,
+    port: int,
+    family: int = 6,
+    vlan: int | None = None,
+) -> list[bytes]:
+    """COUNT UDP frames to PORT whose lengths (without FCS) go through SIZES in turn."""
+    headers = _headers_len(family, vlan, packets.UDP_HLEN)
+    return [
+        build_udp_frame(lab, port, bytes(max(0, size - headers)), family, vlan)
+        for size in itertools.islice(itertools.cycle(sizes), count)
+    ]
 
 
 def tcp_syn_stream(

@@ -72,7 +72,9 @@ class TrafficChoice:
 
     kind "ping" (echo requests), "udp" or "tcp" (to `port`); `family` 6 or 4;
     `vlan` tags the frames; `ask_to`: ping an address the learner types
-    (another lab's end, packet03).
+    (another lab's end, packet03); `sizes`: for udp, the frames' lengths in
+    bytes (Ethernet header included, no FCS), used in turn (experiment01:
+    sizes with tailroom on a veth); empty: the generator's 64-byte frames.
     """
 
     label: str
@@ -82,12 +84,17 @@ class TrafficChoice:
     port: int | None = None
     ask_to: bool = False
     count: int = 5
+    sizes: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 TRAFFIC_KINDS = ("ping", "udp", "tcp")
+# What a lesson.toml may ask of one [[traffic]] entry: a key press sends it whole.
+TRAFFIC_COUNT_MAX = 1000
+TRAFFIC_SIZES_MAX = 16  # entries of `sizes`
+FRAME_SIZE_MAX = 1514  # the lab's 1500-byte MTU plus the Ethernet header (4 more with a tag)
 
 
 @dataclass(frozen=True)
@@ -387,14 +394,37 @@ def _traffic_from_dict(data: dict[str, Any]) -> TrafficChoice:
     if kind != "ping" and data.get("port") is None:
         raise ValueError(f"{kind} traffic needs a port")
     vlan, port = data.get("vlan"), data.get("port")
+    vlan = None if vlan is None else _bounded(vlan, 0, 4095, "traffic vlan")
     return TrafficChoice(
         label=_typed(data["label"], str, "traffic label"),
         kind=kind,
         family=family,
-        vlan=None if vlan is None else _typed(vlan, int, "traffic vlan"),
-        port=None if port is None else _typed(port, int, "traffic port"),
+        vlan=vlan,
+        port=None if port is None else _bounded(port, 1, 65535, "traffic port"),
         ask_to=_typed(data.get("ask_to", False), bool, "traffic ask_to"),
-        count=_typed(data.get("count", 5), int, "traffic count"),
+        count=_bounded(data.get("count", 5), 1, TRAFFIC_COUNT_MAX, "traffic count"),
+        sizes=_frame_sizes(data.get("sizes", []), kind, family, vlan),
+    )
+
+
+def _bounded(value: Any, low: int, high: int, what: str) -> int:
+    number: int = _typed(value, int, what)
+    if not low <= number <= high:
+        raise ValueError(f"{what} {number} is not between {low} and {high}")
+    return number
+
+
+def _frame_sizes(value: Any, kind: str, family: int, vlan: int | None) -> tuple[int, ...]:
+    """`sizes` of a udp entry: frame lengths its headers fit in and the lab's MTU allows."""
+    items = _typed(value, list, "traffic sizes")
+    if items and kind != "udp":
+        raise ValueError(f"traffic sizes are for udp traffic, not {kind}")
+    if len(items) > TRAFFIC_SIZES_MAX:
+        raise ValueError(f"traffic sizes lists {len(items)} sizes; at most {TRAFFIC_SIZES_MAX}")
+    tag = 0 if vlan is None else 4
+    headers = 14 + tag + (40 if family == 6 else 20) + 8  # Ethernet, IP, UDP
+    return tuple(
+        _bounded(item, headers, FRAME_SIZE_MAX + tag, "each of traffic sizes") for item in items
     )
 
 

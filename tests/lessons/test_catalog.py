@@ -211,3 +211,46 @@ def test_shipped_toml_files_parse_with_tomllib() -> None:
     for lesson in catalog():
         data = tomllib.loads((lesson.dir / "lesson.toml").read_text())
         assert data["id"] == lesson.id
+
+
+TRAFFIC_TOML = """\
+id = "traffic"
+title = "t"
+order = 1
+[[traffic]]
+label = "UDP"
+kind = "{kind}"
+port = {port}
+count = {count}
+sizes = {sizes}
+"""
+
+
+def test_traffic_frame_sizes_parse(scratch_lessons) -> None:  # type: ignore[no-untyped-def]
+    scratch_lessons(
+        "traffic", toml=TRAFFIC_TOML.format(kind="udp", port=9, count=4, sizes="[62, 1514]")
+    )
+    [choice] = get_lesson("traffic").traffic
+    assert choice.sizes == (62, 1514) and choice.to_dict()["sizes"] == (62, 1514)
+
+
+@pytest.mark.parametrize(
+    ("kind", "port", "count", "sizes", "said"),
+    [
+        ("udp", 9, 5, "[61]", "traffic sizes 61 is not between 62 and 1514"),
+        ("udp", 9, 5, "[1515]", "not between 62 and 1514"),
+        ("udp", 9, 5, "[100, true]", "each of traffic sizes must be int, not bool"),
+        ("udp", 9, 5, '"134"', "traffic sizes must be list, not str"),
+        ("udp", 9, 5, str([100] * 17), "at most 16"),
+        ("tcp", 80, 5, "[100]", "sizes are for udp traffic, not tcp"),
+        ("udp", 9, 10**9, "[]", "traffic count 1000000000 is not between 1 and 1000"),
+        ("udp", 70000, 5, "[]", "traffic port 70000 is not between 1 and 65535"),
+    ],
+)
+def test_bad_traffic_is_located(scratch_lessons, kind, port, count, sizes, said) -> None:  # type: ignore[no-untyped-def]
+    folder = scratch_lessons(
+        "traffic", toml=TRAFFIC_TOML.format(kind=kind, port=port, count=count, sizes=sizes)
+    )
+    problem = _only_problem()
+    assert problem.location == str(folder / "lesson.toml")
+    assert said in problem.message, problem.message

@@ -87,3 +87,37 @@ def test_switching_to_a_lesson_that_needs_ipv4_upgrades_the_lab(make_lab: Any) -
         assert status is not None and status.prog_id == second.prog_id
     finally:
         bench.close()
+
+
+def test_experiment01_traffic_grows_in_native_mode(make_lab: Any, tmp_path: Any) -> None:
+    """The lesson's UDP traffic uses frame sizes with tailroom on a veth: a correct
+    xdp_tailgrow_func attached natively (as `b` does) grows every frame it sends."""
+    import itertools
+    import shutil
+
+    from xdp_tui.engine import session
+    from xdp_tui.lessons import solution_source
+
+    lesson = get_lesson("experiment01-tailgrow")
+    [udp] = [c for c in traffic_choices(lesson) if c.kind == "udp"]
+    assert udp.sizes and 64 not in udp.sizes
+    lab = make_lab("tg")
+    source = tmp_path / "tail.c"
+    shutil.copy(solution_source(lesson), source)
+    bench = Workbench(lab=lab.name)
+    to_port = udp.port
+
+    def sent_to_port(frame: bytes) -> bool:
+        return len(frame) > 57 and frame[20] == 17 and int.from_bytes(frame[56:58]) == to_port
+
+    with (
+        session.load_program(source, lab.name, program="xdp_tailgrow_func", mode="native") as lp,
+        traffic.Tap(lab, filter=sent_to_port) as tap,
+    ):
+        assert lp.mode == "native"
+        outcome = bench.send_traffic(udp)
+        tap.wait_for(udp.count, timeout=2.0)
+    lengths = [len(frame) for frame in tap.frames]
+    assert outcome.sent == udp.count and "frames of 134, 200, 300, 134" in outcome.summary
+    want = [size + 4 for size in itertools.islice(itertools.cycle(udp.sizes), udp.count)]
+    assert lengths == want, lengths

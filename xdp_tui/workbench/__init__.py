@@ -652,8 +652,21 @@ class Workbench:
                 f"ping{tagged} to {result.dst}: {result.sent} sent,"
                 f" {result.received} answered{why}",
             )
-        send = traffic.udp_stream if choice.kind == "udp" else traffic.tcp_syn_stream
         port = int(choice.port)
+        if choice.kind == "udp" and choice.sizes:
+            frames = traffic.udp_frames_of_sizes(
+                lab, choice.sizes, choice.count, port=port, family=choice.family, vlan=choice.vlan
+            )
+            sent = traffic.send_frames(lab, frames)
+            lengths = ", ".join(str(len(frame)) for frame in frames)
+            return TrafficOutcome(
+                choice.label,
+                sent,
+                None,
+                f"{sent} UDP datagrams sent to port {port} (IPv{choice.family}),"
+                f" frames of {lengths} bytes",
+            )
+        send = traffic.udp_stream if choice.kind == "udp" else traffic.tcp_syn_stream
         sent = send(
             lab, count=choice.count, pps=100.0, port=port, family=choice.family, vlan=choice.vlan
         ).sent
