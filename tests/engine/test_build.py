@@ -191,3 +191,15 @@ def test_the_cli_leaves_the_warm_compiler_setting_as_it_found_it(tmp_path: Path)
     assert build_mod._warm_enabled
     assert main(["build", str(source)]) == 0
     assert build_mod._warm_enabled and build_mod.waiting_compiler() is None
+
+
+def test_cli_run_leaves_no_clang_waiting(tmp_path: Path) -> None:
+    """`xdp-tui run FILE.c` builds once and exits: a clang started for a next build would
+    only cost a start-up on the other core (as `build` and `load`)."""
+    from xdp_tui.cli import main
+
+    source = _write_lesson(tmp_path)
+    build_mod.discard_warm_compiler()
+    assert main(["run", str(source), "--packet", "udp6", "--json"]) == 0
+    assert build_mod.waiting_compiler() is None
+    assert build_mod._warm_enabled

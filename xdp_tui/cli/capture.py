@@ -159,6 +159,13 @@ def _report_losses(counters: dict[str, int], writer: PcapngWriter | None) -> Non
 
 
 def _run(args: argparse.Namespace) -> int:
+    from xdp_tui.engine.build import one_shot_builds
+
+    with one_shot_builds():  # a one-shot command: no clang waiting for a next build
+        return _run_now(args)
+
+
+def _run_now(args: argparse.Namespace) -> int:
     from xdp_tui.engine.packetspec import frame_from_spec
     from xdp_tui.engine.testrun import TestRunner
 
