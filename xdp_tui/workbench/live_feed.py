@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -55,6 +56,7 @@ class LiveFeed:
         *,
         prog_maps: dict[str, int] | None = None,
         prog_id: int | None = None,
+        runs_instead: Callable[[], int | None] | None = None,
     ) -> None:
         """Sample DEV's program from now on (replacing what was followed).
 
@@ -64,6 +66,9 @@ class LiveFeed:
         PROG_MAPS (name -> fd) of the attached program: an `xsks_map` among
         them gets the workshop's AF_XDP socket (see `_open_xsk`). Another tool's
         program gets none: its maps are only read.
+        RUNS_INSTEAD (this session's own program, PROG_ID): what runs in our link now;
+        the view stays on PROG_ID while a capture's twin runs there instead (it shares
+        the maps), with the twin's run counts. Without it, whatever DEV runs is shown.
         """
         from xdp_tui.engine import maps, monitor, stats
 
@@ -80,11 +85,14 @@ class LiveFeed:
             self._printk_filter = monitor.PrintkFilter(())
         # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
         big = maps.DEFAULT_LIMIT
+        fixed = prog_id if runs_instead is not None else None
         try:
-            sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
+            sampler = stats.StatsSampler(
+                dev, prog_id=fixed, run_stats=True, skip_maps_over=big, runs_instead=runs_instead
+            )
         except XdpTuiError as exc:
             log.info("run statistics unavailable on %s: %s", dev, exc.render("tui"))
-            sampler = stats.StatsSampler(dev, skip_maps_over=big)
+            sampler = stats.StatsSampler(dev, prog_id=fixed, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
 
