@@ -299,10 +299,10 @@ class StatsSampler:
             if iface is not None:
                 out["interface"] = iface
         if self.run_stats is not None and prog_id is not None and prog_maps is not None:
-            out["run"] = self.run_stats.rates(self._running(prog_id))
+            out["run"] = self.run_stats.rates(self.running(prog_id))
         return out
 
-    def _running(self, prog_id: int) -> int:
+    def running(self, prog_id: int) -> int:
         """The program whose runs count for PROG_ID now: a stand-in's while one runs."""
         stand_in = self.runs_instead() if self.runs_instead is not None else None
         return stand_in or prog_id

@@ -48,6 +48,7 @@ class LiveFeed:
         self._printk_filter: PrintkFilter | None = None  # lines of the followed object only
         self._xsk: XskService | None = None
         self._xsk_note = ""
+        self._stand_ins: set[int] = set()  # programs that ran in the followed one's stead
 
     def follow(
         self,
@@ -95,6 +96,7 @@ class LiveFeed:
             sampler = stats.StatsSampler(dev, prog_id=fixed, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
+            self._stand_ins = set()
 
     def _open_xsk(self, dev: str, maps: dict[str, int], obj: Path | None) -> None:
         """Open the AF_XDP socket an attached program with an xsks_map redirects to.
@@ -166,13 +168,19 @@ class LiveFeed:
             if sampler is None:
                 return None
             stats = sampler.sample()
+            shown = stats.get("prog_id")
+            if shown:
+                running = sampler.running(shown)
+                if running != shown:  # a capture's twin in our link: its exceptions are ours
+                    self._stand_ins.add(running)
             xsk = self._xsk.rates() if self._xsk is not None else None
             note = self._xsk.problem if self._xsk is not None else self._xsk_note
         trace = self._trace.read(0.0) if self._trace is not None else []
         only_ours = self._printk_filter
         if only_ours is not None:
             trace = [line for line in trace if only_ours.matches(line.message)]
-        sample = from_stats(stats, self._monitor_totals(), trace)
+        totals = self._monitor_totals().of_program(shown, self._stand_ins)
+        sample = from_stats(stats, totals, trace)
         return replace(sample, xsk=xsk, xsk_note=note) if xsk is not None or note else sample
 
     def _monitor_totals(self) -> MonitorTotals:
