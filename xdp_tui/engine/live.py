@@ -57,8 +57,9 @@ class MapSnapshot:
 
     @property
     def value_label(self) -> str:
-        """How to read the values when BTF did not say ("no BTF: u64 words"), else ""."""
-        return VALUE_FORMAT_LABELS.get(self.value_format, "")
+        """How to read the values when BTF did not say ("no BTF: u64 words"), else "";
+        "" too when no value is shown (an xsks_map lists none: nothing there is hex)."""
+        return VALUE_FORMAT_LABELS.get(self.value_format, "") if self.entries else ""
 
 
 @dataclass(frozen=True)
