@@ -240,7 +240,10 @@ class WorkshopScreen(Screen[None]):
             return RunTarget(self.source_path)
         program = self.pane(AttachPane).chosen_program.get(lesson.id) or lesson.default_program
         return RunTarget(
-            self.source_path, program or None, self.workbench.run_frame_object_path(lesson)
+            self.source_path,
+            program or None,
+            self.workbench.run_frame_object_path(lesson),
+            self.workbench.frame_defaults(),
         )
 
     def on_mount(self) -> None:

@@ -366,6 +366,17 @@ class Workbench:
                 attached, status.prog_id
             )
 
+    def frame_defaults(self) -> dict[str, str] | None:
+        """The Run-frame tab's default addresses and MACs: the session lab's (from its
+        record), None while it does not exist (lab 1's then)."""
+        from xdp_tui import labs
+        from xdp_tui.engine.packetspec import lab_defaults
+
+        try:
+            return lab_defaults(labs.get(self.lab_name))
+        except XdpTuiError:
+            return None
+
     def samples_ring_fd(self) -> int | None:
         """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
         from xdp_tui.engine import bpfsys
