@@ -367,11 +367,14 @@ async def test_workbench_shows_case_names_and_specs_as_written(tmp_path: Path) -
         await pilot.pause()
         assert [str(cell) for cell in table.get_row_at(0)[:2]] == [name, spec]
 
-    again = WorkbenchApp(source)  # the case is saved: the next start draws it too
+    again = WorkbenchApp(source)  # the case is saved: the next start lists it, before ctrl+r
     async with again.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+r")
         table = again.query_one("#wb-cases", DataTable)
         assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        assert [str(cell) for cell in table.get_row_at(0)] == [name, spec, ""]  # not run yet
+        await pilot.press("ctrl+r")
+        assert await wait_for(pilot, lambda: str(table.get_row_at(0)[2]) != "")
         await pilot.pause()
         row = [str(cell) for cell in table.get_row_at(0)]
         assert row == [name, spec, "XDP_DROP"]

@@ -408,6 +408,7 @@ class WorkshopScreen(Screen[None]):
     def _focus_packet_spec(self) -> None:
         for bench in self.query(PacketWorkbench):
             bench.focus_spec()
+            bench.show_saved_cases()  # the lesson may have changed since the tab was shown
 
     def on_progress(self, message: Progress) -> None:
         self.status.activity = message.text

@@ -101,6 +101,26 @@ class PacketWorkbench(Vertical):
         """Put the cursor in the frame's spec (when the tab is shown)."""
         self.query_one("#wb-spec", Input).focus()
 
+    def on_mount(self) -> None:
+        self.show_saved_cases()
+
+    def show_saved_cases(self) -> None:
+        """List the lesson's saved cases (not run: ctrl+r runs them) as soon as the tab is
+        shown, not only after the first ctrl+r."""
+        self._list_saved()
+
+    @work(thread=True, exclusive=True, group="wb-cases", exit_on_error=False)
+    def _list_saved(self) -> None:
+        from xdp_tui.engine.testrun import load_cases
+
+        path = self._cases_file()
+        try:
+            cases = load_cases(path) if path is not None else []
+        except XdpTuiError as exc:
+            self.post_message(self.CasesRan([], exc.render("tui"), error=True))
+            return
+        self.post_message(self.CasesRan(self._outcomes_of(cases), ""))
+
     def action_leave_inputs(self) -> None:
         self.screen.set_focus(None)  # the workshop's one-letter keys work again
 
@@ -229,7 +249,8 @@ class PacketWorkbench(Vertical):
         for outcome in self.outcomes:
             style = VERDICT_STYLES.get(outcome.verdict, "red" if outcome.verdict else "")
             table.add_row(outcome.case.name, outcome.case.spec, Text(outcome.verdict, style=style))
-        self._show(Text(message.note, style="dim"))
+        if message.note:  # listing the saved cases leaves the result (or the intro) shown
+            self._show(Text(message.note, style="dim"))
 
 
 def _open_runner(target: RunTarget, source: Path) -> TestRunner:
