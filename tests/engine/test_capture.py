@@ -368,3 +368,36 @@ def test_cli_capture_stops_when_its_program_is_unloaded(make_lab, tmp_path: Path
         session.unload(lab.name)
     assert "unloaded or replaced; stopping" in stderr, stderr
     assert run.returncode == 0
+
+
+def test_live_keeps_showing_the_learners_program_while_a_twin_captures(make_lab) -> None:
+    """The twin swapped into our link runs instead of the learner's program for a while:
+    the Live view still names the learner's program (not the twin) with its counters,
+    and its run rates are the twin's runs (the program's own packets)."""
+    from testenv import traffic
+    from xdp_tui.engine import attach
+    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
+    from xdp_tui.workbench import Workbench
+
+    lesson = get_lesson("packet01-parsing")
+    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(solution_source(lesson), workspace_source(lesson))
+    lab = make_lab("twl")
+    bench = Workbench(lab=lab.name)
+    try:
+        attached = bench.build_and_attach(lesson, None)
+        assert bench.sample() is not None
+        with Capture.start(lab.name, method="twin") as cap:
+            assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
+            bench.sample()
+            traffic.ping(lab, count=20, interval=0.01)
+            assert _collect(cap, 2)
+            sample = bench.sample()
+            assert sample is not None
+            assert sample.prog_id == attached.prog_id
+            assert sample.prog_name == attached.program
+            assert not sample.foreign
+            assert sum(a.packets for a in sample.actions) >= 20
+            assert sample.run is not None and sample.run.run_cnt >= 20
+    finally:
+        bench.close()

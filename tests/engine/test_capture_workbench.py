@@ -220,3 +220,48 @@ def test_cli_run_bad_spec_is_one_line_and_exit_1(tmp_path: Path) -> None:
         "xdp-tui: error: packet 'icmp6-echo:sq=1': icmp6-echo has no field 'sq'"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_frame_left_to_its_defaults_carries_the_labs_own_addresses() -> None:
+    """The Run-frame tab's default frame on lab 10 is lab 10's, not lab 1's fc00:dead:cafe:1::."""
+    from xdp_tui.engine.packetspec import lab_defaults
+    from xdp_tui.labs import Lab
+
+    lab = Lab(
+        name="lab10", number=10, outer="lab10", inner="veth0", netns="lab10",
+        outer_ipv6="fc00:dead:cafe:a::1", inner_ipv6="fc00:dead:cafe:a::2",
+        outer_ipv4="10.11.10.1", inner_ipv4="10.11.10.2",
+        outer_mac="02:00:00:00:0a:01", inner_mac="02:00:00:00:0a:02",
+        outer_ifindex=0, inner_ifindex=0, legacy_ip=True,
+    )  # fmt: skip
+    six = layers(frame_from_spec("icmp6-echo:seq=2", defaults=lab_defaults(lab)))
+    text = str(six)
+    assert "fc00:dead:cafe:a::2" in text and "fc00:dead:cafe:a::1" in text, text
+    assert "02:00:00:00:0a:02" in text and "cafe:1::" not in text
+    four = str(layers(frame_from_spec("udp4:dport=53", defaults=lab_defaults(lab))))
+    assert "10.11.10.2" in four and "10.11.10.1" in four, four
+    # a field the spec names wins over the lab's
+    assert "fc00::9" in str(
+        layers(frame_from_spec("icmp6-echo:dst=fc00::9", defaults=lab_defaults(lab)))
+    )
+
+
+@pytest.mark.kernel
+def test_the_workbench_gives_the_run_frame_tab_its_labs_addresses(make_lab) -> None:
+    from xdp_tui.labs import get
+    from xdp_tui.workbench import Workbench
+
+    lab = make_lab("rfd")
+    bench = Workbench(lab=lab.name)
+    try:
+        defaults = bench.frame_defaults()
+        assert defaults is not None
+        assert defaults["src6"] == get(lab.name).inner_ipv6
+        assert defaults["dst6"] == get(lab.name).outer_ipv6
+    finally:
+        bench.close()
+    missing = Workbench(lab="nosuchlab9")
+    try:
+        assert missing.frame_defaults() is None  # no lab yet: lab 1's defaults
+    finally:
+        missing.close()

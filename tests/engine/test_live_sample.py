@@ -113,3 +113,21 @@ def test_monitor_totals_name_actions_and_sum_redirect_errors_by_reason() -> None
         RedirectErrorTotal(7, "No such device", 1),
     )
     assert isinstance(from_stats(STATS, totals), LiveSample)
+
+
+def test_monitor_totals_keep_only_the_shown_programs_own_with_its_stand_ins_counted() -> None:
+    """The monitor counts every program on the machine (checks' private labs, other
+    sessions): Live shows the shown program's own, a capture twin's counted as its own."""
+    totals = MonitorTotals(
+        exceptions=(
+            ExceptionTotal(7, "XDP_ABORTED", 2),
+            ExceptionTotal(8, "XDP_ABORTED", 3),  # its capture twin
+            ExceptionTotal(9, "XDP_ABORTED", 50),  # a check's private lab
+        ),
+        redirect_errors=(RedirectErrorTotal(9, "Network is down", 4),),
+    )
+    own = totals.of_program(7, {8})
+    assert own.exceptions == (ExceptionTotal(7, "XDP_ABORTED", 5),)
+    assert own.redirect_errors == ()
+    assert totals.of_program(None).empty
+    assert totals.of_program(10).empty

@@ -53,3 +53,16 @@ def test_a_full_disk_is_a_located_error_and_an_empty_file_no_warning(
     assert full.value.location == "/dev/full"
     assert write_pcapng([], tmp_path / "none.pcapng") == 0
     assert capfd.readouterr().err == ""  # scapy warned that it guessed Ethernet
+
+
+def test_a_sample_shown_as_a_packet_claims_no_verdict_cpu_or_exit_bytes() -> None:
+    """A sample is not a packet caught at the hook: no PASS, no CPU 0, no "unchanged"."""
+    from xdp_tui.engine.capture import packet_comment
+
+    packet = PacketSample(time=1.0, length=1000, data=FRAME).as_captured(7, 3)
+    assert packet.sample and packet.verdict_name == "sample"
+    assert not packet.changed and packet.data_out == b""
+    assert packet.frame == FRAME and packet.frame_length == 1000
+    assert "PASS" not in packet_comment(packet) and "unchanged" not in packet_comment(packet)
+    assert packet_comment(packet).startswith("sample 7")
+    assert packet.to_dict()["verdict"] == "sample" and "cpu" not in packet.to_dict()

@@ -113,6 +113,28 @@ async def test_save_and_build_marks_the_error_line_in_the_gutter(lab_name: Any) 
     lessons.reset_workspace(lesson)
 
 
+async def test_a_refusal_in_the_editor_names_a_key_that_opens_the_verifier_log(
+    lab_name: Any,
+) -> None:
+    """In the editor v types a letter: the refusal line says to leave the editor first,
+    and the keys it names open the log."""
+    from xdp_tui.screens.verifier_log import VerifierLogScreen
+
+    lesson = _fresh("packet01-parsing")  # its starter is refused by the verifier
+    app = XdpTuiApp(lab=lab_name("vlg"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_editor(app, pilot, lesson.id)
+        await pilot.press("ctrl+b")
+        message = lambda: str(app.screen.query_one("#editor-message").render())  # noqa: E731
+        assert await wait_for(pilot, lambda: "verifier log" in message()), message()
+        assert "escape to leave the editor, then v: the verifier log" in message()
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, EditorScreen))
+        await pilot.press("v")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, VerifierLogScreen))
+    lessons.reset_workspace(lesson)
+
+
 async def test_help_documents_escape_and_palette_finds_a_lesson_by_id(lab_name: Any) -> None:
     app = XdpTuiApp(lab=lab_name("pid"))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -310,12 +310,25 @@ async def test_packets_pane_lists_a_programs_own_samples_and_writes_pcapng(
         requests = lambda: [r for r in pane.rows if "Echo Request" in r.summary]  # noqa: E731
         assert await wait_for(pilot, lambda: len(requests()) >= 3)
         assert {r.packet.len_in for r in requests()} == {14 + 40 + 8 + 500}
+        table = app.query_one("#packets-table", DataTable)
+        assert {str(table.get_row_at(i)[2]) for i in range(table.row_count)} == {"sample"}
         app.query_one("#packets-table", DataTable).focus()
         await pilot.press("w")
         assert await wait_for(pilot, lambda: "written to" in _text(app, "#packets-status"))
         path = _text(app, "#packets-status").split("written to ")[1].split(" (")[0]
     out = subprocess.run(["tcpdump", "-r", path, "-nn", "-e"], capture_output=True, text=True)
     assert out.stdout.count("length 562: ") >= 3, out.stdout
+
+
+def test_a_samples_row_and_detail_claim_no_verdict_cpu_or_change() -> None:
+    from xdp_tui.engine.samples import PacketSample
+    from xdp_tui.widgets.packets import Row, _cells, detail_text
+
+    packet = PacketSample(time=1.0, length=80, data=bytes(60)).as_captured(1, 1)
+    cells = _cells(Row(1, packet, "summary"))
+    assert str(cells[2]) == "sample" and cells[3] == ""
+    detail = detail_text(packet).plain
+    assert "PASS" not in detail and "unchanged" not in detail and "cpu" not in detail
 
 
 async def test_the_run_frame_tab_takes_typing_into_its_spec() -> None:
@@ -354,11 +367,14 @@ async def test_workbench_shows_case_names_and_specs_as_written(tmp_path: Path) -
         await pilot.pause()
         assert [str(cell) for cell in table.get_row_at(0)[:2]] == [name, spec]
 
-    again = WorkbenchApp(source)  # the case is saved: the next start draws it too
+    again = WorkbenchApp(source)  # the case is saved: the next start lists it, before ctrl+r
     async with again.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+r")
         table = again.query_one("#wb-cases", DataTable)
         assert await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.pause()
+        assert [str(cell) for cell in table.get_row_at(0)] == [name, spec, ""]  # not run yet
+        await pilot.press("ctrl+r")
+        assert await wait_for(pilot, lambda: str(table.get_row_at(0)[2]) != "")
         await pilot.pause()
         row = [str(cell) for cell in table.get_row_at(0)]
         assert row == [name, spec, "XDP_DROP"]

@@ -204,6 +204,9 @@ async def test_maps_without_btf_say_how_their_values_are_read() -> None:
     sample["maps"]["odd"] = {
         "type": "array", "value_format": "hex", "entries": [{"key": 0, "value": "00ab"}]
     }  # fmt: skip
+    sample["maps"]["xsks_map"] = {
+        "type": "xskmap", "value_format": "hex", "entries": [], "note": "sockets: not listed"
+    }  # fmt: skip
     app = StatsApp([sample])
     async with app.run_test(size=(80, 24)) as pilot:
         stats = app.query_one(LiveStats)
@@ -214,6 +217,8 @@ async def test_maps_without_btf_say_how_their_values_are_read() -> None:
         ]
         assert stats.map_lines("odd")[0] == "odd  (array, no BTF: hex)"
         assert stats.map_lines("flows")[0] == "flows  (hash)"  # BTF: no label
+        # nothing shown in hex, so no "hex" label (advanced03's xsks_map)
+        assert stats.map_lines("xsks_map")[0] == "xsks_map  (xskmap)"
 
 
 async def test_unchanged_sample_repaints_nothing() -> None:

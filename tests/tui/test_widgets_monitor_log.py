@@ -72,3 +72,22 @@ async def test_printk_lines_are_bounded() -> None:
         monitor.clear()
         await pilot.pause()
         assert not log.lines and app.query_one("#monitor-events", DataTable).row_count == 0
+
+
+async def test_totals_are_labelled_by_program_and_cleared_for_the_next_one() -> None:
+    app = MonitorApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        monitor = app.query_one(MonitorLog)
+        await pilot.pause()
+        monitor.add_lines(["kept line"])
+        monitor.show_totals(
+            MonitorTotals(exceptions=(ExceptionTotal(42, "XDP_ABORTED", 3),)), "xdp_abort (id 42)"
+        )
+        await pilot.pause()
+        table = app.query_one("#monitor-events", DataTable)
+        assert cell(table, "42:XDP_ABORTED", "prog") == "xdp_abort (id 42)"
+        monitor.clear_totals()  # the program shown changed (detach, another lesson)
+        await pilot.pause()
+        assert table.row_count == 0 and monitor.count(42, "XDP_ABORTED") is None
+        assert "Exceptions  none so far" in screen_text(app)
+        assert monitor.line_count == 1  # bpf_printk lines stay

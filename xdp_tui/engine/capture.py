@@ -61,6 +61,10 @@ ENTRY_PROG, EXIT_PROG = "capture_entry", "capture_exit"
 RECORD_HEADER = struct.Struct("<QQIIIIHHi")
 # struct capture_config: ifindex snaplen interval_ns burst_ns
 CONFIG = struct.Struct("<IIQQ")
+# What a sample (CapturedPacket.sample) carries where a hook's packet has a verdict and CPU.
+SAMPLE_VERDICT = "sample"
+NO_VERDICT = -1
+NO_CPU = -1
 COUNTER_NAMES = ("seen", "recorded", "rate_skipped", "ring_full")
 Undo = Callable[[], None]
 
@@ -68,6 +72,11 @@ Undo = Callable[[], None]
 @dataclass(slots=True)
 class CapturedPacket:
     """One packet as the XDP program saw it (data_in) and left it (data_out).
+
+    sample=True: a frame the program sent itself through its `samples` ring
+    (engine/samples.py), not one caught at the hook: it has no verdict, no CPU
+    and no bytes at exit (verdict NO_VERDICT, cpu NO_CPU, data_out empty), and
+    whatever shows it says "sample" rather than inventing them.
 
     Read-only by convention, not frozen: a frozen dataclass costs ~1.3 µs more
     to build (every field through object.__setattr__), which at a full-speed
@@ -83,24 +92,44 @@ class CapturedPacket:
     len_out: int
     data_in: bytes
     data_out: bytes
+    sample: bool = False
 
     @property
     def verdict_name(self) -> str:
-        return action_name(self.verdict)
+        return SAMPLE_VERDICT if self.sample else action_name(self.verdict)
 
     @property
     def changed(self) -> bool:
-        """Did the program change the frame (bytes or length)?"""
+        """Did the program change the frame (bytes or length)? A sample cannot say: False."""
+        if self.sample:
+            return False
         return self.len_in != self.len_out or self.data_in != self.data_out
 
     @property
     def truncated(self) -> bool:
         return len(self.data_in) < self.len_in or len(self.data_out) < self.len_out
 
+    @property
+    def frame(self) -> bytes:
+        """The bytes a file of packets holds: as the program left them, or a sample's own."""
+        return self.data_in if self.sample else self.data_out
+
+    @property
+    def frame_length(self) -> int:
+        return self.len_in if self.sample else self.len_out
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `xdp-tui capture --json` (one object per packet)."""
         from xdp_tui.engine.dissect import summary
 
+        if self.sample:
+            return {
+                "time": round(self.time, 6),
+                "verdict": SAMPLE_VERDICT,
+                "len": self.len_in,
+                "summary": summary(self.data_in),
+                "data": self.data_in.hex(),
+            }
         return {
             "time": round(self.time, 6),
             "verdict": self.verdict_name,
@@ -475,6 +504,8 @@ def _attach(obj: Any, name: str, target: CaptureTarget) -> int:
 
 def packet_comment(packet: CapturedPacket) -> str:
     """What a pcapng reader shows beside the frame: the verdict and whether the program changed it."""
+    if packet.sample:
+        return f"sample {packet.seq} sent by the program (no verdict: not caught at the hook)"
     change = "changed by the program" if packet.changed else "unchanged"
     return f"{packet.verdict_name} cpu {packet.cpu} seq {packet.seq}: {change}"
 
@@ -505,9 +536,9 @@ class PcapngWriter:
     def write(self, packet: CapturedPacket) -> None:
         from xdp_tui.engine.dissect import parse
 
-        frame = parse(packet.data_out)
+        frame = parse(packet.frame)
         frame.time = packet.time
-        frame.wirelen = packet.len_out
+        frame.wirelen = packet.frame_length
         frame.comments = [packet_comment(packet).encode()]
         try:
             self._writer.write(frame)

@@ -57,8 +57,9 @@ class MapSnapshot:
 
     @property
     def value_label(self) -> str:
-        """How to read the values when BTF did not say ("no BTF: u64 words"), else ""."""
-        return VALUE_FORMAT_LABELS.get(self.value_format, "")
+        """How to read the values when BTF did not say ("no BTF: u64 words"), else "";
+        "" too when no value is shown (an xsks_map lists none: nothing there is hex)."""
+        return VALUE_FORMAT_LABELS.get(self.value_format, "") if self.entries else ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,28 @@ class MonitorTotals:
     @property
     def empty(self) -> bool:
         return not self.exceptions and not self.redirect_errors
+
+    def of_program(self, prog_id: int | None, stand_ins: Iterable[int] = ()) -> MonitorTotals:
+        """Only PROG_ID's totals (the monitor counts every program on the machine: checks'
+        private labs, other sessions); those of STAND_INS (a capture's twin that ran in its
+        place) are counted as its own."""
+        if prog_id is None:
+            return MonitorTotals()
+        own = {prog_id, *stand_ins}
+        exceptions: dict[str, int] = {}
+        for e in self.exceptions:
+            if e.prog_id in own:
+                exceptions[e.action] = exceptions.get(e.action, 0) + e.count
+        redirects: dict[str, int] = {}
+        for r in self.redirect_errors:
+            if r.prog_id in own:
+                redirects[r.error] = redirects.get(r.error, 0) + r.count
+        return MonitorTotals(
+            exceptions=tuple(ExceptionTotal(prog_id, a, n) for a, n in sorted(exceptions.items())),
+            redirect_errors=tuple(
+                RedirectErrorTotal(prog_id, err, n) for err, n in sorted(redirects.items())
+            ),
+        )
 
 
 @dataclass(frozen=True)

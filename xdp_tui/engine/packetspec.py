@@ -17,11 +17,15 @@ import ipaddress
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xdp_tui.errors import XdpTuiError
+
+if TYPE_CHECKING:
+    from xdp_tui.labs import Lab
 
 # The default lab's addresses (the frame travels from the lab's inside to its outer end).
 DEFAULTS: dict[str, str] = {
@@ -99,12 +103,29 @@ def parse_spec(spec: str) -> tuple[Template, dict[str, str]]:
     return template, fields
 
 
-def frame_from_spec(spec: str, *, base: Path | None = None) -> bytes:
-    """The frame SPEC describes (pcap:FILE is relative to BASE, default the cwd)."""
+def lab_defaults(lab: Lab) -> dict[str, str]:
+    """DEFAULTS for LAB: its own addresses and MACs (lab 1's are DEFAULTS themselves)."""
+    defaults = {
+        **DEFAULTS,
+        "src6": lab.inner_ipv6,
+        "dst6": lab.outer_ipv6,
+        "smac": lab.inner_mac,
+        "dmac": lab.outer_mac,
+    }
+    if lab.inner_ipv4 and lab.outer_ipv4:
+        defaults.update(src4=lab.inner_ipv4, dst4=lab.outer_ipv4)
+    return defaults
+
+
+def frame_from_spec(
+    spec: str, *, base: Path | None = None, defaults: Mapping[str, str] | None = None
+) -> bytes:
+    """The frame SPEC describes (pcap:FILE is relative to BASE, default the cwd); fields it
+    leaves out come from DEFAULTS (default: lab 1's; `lab_defaults(lab)` for another lab)."""
     if spec.startswith("pcap:"):
         return frame_from_pcap(spec, base=base)
     template, fields = parse_spec(spec)
-    values = _Values(spec, fields)
+    values = _Values(spec, fields, defaults or DEFAULTS)
     frame = _build(template, values)
     truncate = values.number("truncate", 0, MAX_FRAME, None)
     if truncate is not None:
@@ -127,9 +148,10 @@ TCP_FLAG_LETTERS = "FSRPAUECN"
 class _Values:
     """Typed access to a spec's fields, with located errors."""
 
-    def __init__(self, spec: str, fields: dict[str, str]) -> None:
+    def __init__(self, spec: str, fields: dict[str, str], defaults: Mapping[str, str]) -> None:
         self.spec = spec
         self.fields = fields
+        self.defaults = defaults
 
     def number(self, key: str, low: int, high: int, default: int | None) -> int | None:
         text = self.fields.get(key)
@@ -152,7 +174,7 @@ class _Values:
 
     def mac(self, key: str) -> str:
         # scapy takes a malformed MAC without a word and puts junk in the frame
-        value = self.text(key, DEFAULTS[key])
+        value = self.text(key, self.defaults[key])
         if not _MAC_RE.fullmatch(value):
             raise _spec_error(
                 self.spec, f"field '{key}' = '{value}' is not a MAC like 02:00:00:00:00:01"
@@ -161,7 +183,7 @@ class _Values:
 
     def address(self, key: str, family: int) -> str:
         # An address literal only: scapy would resolve a name through DNS (slow, or a hang).
-        value = self.text(key, DEFAULTS[f"{key}{family}"])
+        value = self.text(key, self.defaults[f"{key}{family}"])
         try:
             parsed = ipaddress.ip_address(value)
         except ValueError:

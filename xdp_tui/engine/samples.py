@@ -25,14 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xdp_tui.engine.actions import XDP_ACTIONS
-from xdp_tui.engine.capture import CapturedPacket, PcapngWriter
+from xdp_tui.engine.capture import NO_CPU, NO_VERDICT, CapturedPacket, PcapngWriter
 from xdp_tui.engine.closable import Closable
 from xdp_tui.engine.ringbuf import RingRecords
 
 SAMPLE_COOKIE = 0xDEAD
 SAMPLE_HEADER = struct.Struct("<HHHH")  # cookie, pkt_len, cap_len, pad
-XDP_PASS = XDP_ACTIONS.index("XDP_PASS")
 
 
 @dataclass(frozen=True)
@@ -48,17 +46,19 @@ class PacketSample:
         return len(self.data) < self.length
 
     def as_captured(self, seq: int, ifindex: int) -> CapturedPacket:
-        """The capture's packet type, for its pcapng writer and packet list."""
+        """The capture's packet type marked as a sample, for its pcapng writer and packet
+        list: no verdict, CPU or exit bytes (a sample has none), nothing invented."""
         return CapturedPacket(
             time=self.time,
             seq=seq,
-            cpu=0,
+            cpu=NO_CPU,
             ifindex=ifindex,
-            verdict=XDP_PASS,
+            verdict=NO_VERDICT,
             len_in=self.length,
-            len_out=self.length,
+            len_out=0,
             data_in=self.data,
-            data_out=self.data,
+            data_out=b"",
+            sample=True,
         )
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,11 +214,17 @@ class StatsSampler:
         include_internal: bool = False,
         history_len: int = HISTORY_LEN,
         skip_maps_over: int | None = None,
+        runs_instead: Callable[[], int | None] | None = None,
     ) -> None:
+        """RUNS_INSTEAD (with PROG_ID): the id of the program running in PROG_ID's stead
+        just now, or None (a capture's twin swapped into its link, engine/capture_twin):
+        PROG_ID stays the one shown, with its maps (the twin shares them), while the run
+        counts come from the program that actually runs."""
         if dev is None and prog_id is None:
             raise XdpTuiError("StatsSampler needs an interface or a program id")
         self.dev = dev
         self.fixed_prog_id = prog_id
+        self.runs_instead = runs_instead
         self.include_internal = include_internal
         self.skip_maps_over = skip_maps_over  # max_entries above which a map is not read
         self._maps: ProgMaps | None = None
@@ -292,8 +299,13 @@ class StatsSampler:
             if iface is not None:
                 out["interface"] = iface
         if self.run_stats is not None and prog_id is not None and prog_maps is not None:
-            out["run"] = self.run_stats.rates(prog_id)
+            out["run"] = self.run_stats.rates(self.running(prog_id))
         return out
+
+    def running(self, prog_id: int) -> int:
+        """The program whose runs count for PROG_ID now: a stand-in's while one runs."""
+        stand_in = self.runs_instead() if self.runs_instead is not None else None
+        return stand_in or prog_id
 
     def _add_key_rates(
         self,

@@ -23,6 +23,7 @@ becomes words on the screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -52,7 +53,7 @@ from xdp_tui.screens.panes.traffic import TrafficPane
 from xdp_tui.screens.problems import Problem, describe, marks_of_failure
 from xdp_tui.widgets.activity_log import ActivityLog
 from xdp_tui.widgets.checklist import Checklist
-from xdp_tui.widgets.key_bar import KeyBar
+from xdp_tui.widgets.key_bar import KeyBar, bound_keys
 from xdp_tui.widgets.lab_diagram import LabDiagram
 from xdp_tui.widgets.lesson_browser import LessonBrowser
 from xdp_tui.widgets.live_stats import LiveStats
@@ -239,7 +240,10 @@ class WorkshopScreen(Screen[None]):
             return RunTarget(self.source_path)
         program = self.pane(AttachPane).chosen_program.get(lesson.id) or lesson.default_program
         return RunTarget(
-            self.source_path, program or None, self.workbench.run_frame_object_path(lesson)
+            self.source_path,
+            program or None,
+            self.workbench.run_frame_object_path(lesson),
+            self.workbench.frame_defaults(),
         )
 
     def on_mount(self) -> None:
@@ -404,6 +408,7 @@ class WorkshopScreen(Screen[None]):
     def _focus_packet_spec(self) -> None:
         for bench in self.query(PacketWorkbench):
             bench.focus_spec()
+            bench.show_saved_cases()  # the lesson may have changed since the tab was shown
 
     def on_progress(self, message: Progress) -> None:
         self.status.activity = message.text
@@ -427,7 +432,9 @@ class WorkshopScreen(Screen[None]):
         source_path = self.source_path
         marks = marks_of_failure(exc, source_path.name if source_path else "")
         if marks is not None:
-            summary = problem.title + (" (v: the verifier log)" if report is not None else "")
+            # The summary shows in the editor, where v types a letter: say how to get there.
+            log_hint = self._verifier_log_hint(from_editor=True)
+            summary = problem.title + (f" ({log_hint})" if report is not None else "")
             self.report_build(marks, summary, "red")
         self.say(problem.title, "red")
         for text, _style in problem.lines:
@@ -440,12 +447,24 @@ class WorkshopScreen(Screen[None]):
             # The panel under the source says it all; a short toast only draws the eye
             # (a long one would cover the panel on a small terminal).
             self._point_at(problem)
-            where = "the Source tab" + (", v: the verifier log" if report is not None else "")
+            log_hint = self._verifier_log_hint(
+                from_editor=isinstance(self.app.screen, EditorScreen)
+            )
+            where = "the Source tab" + (f", {log_hint}" if report is not None else "")
             self.notify(f"{problem.title.split(':')[0]} (see {where})",
                         title="Error", severity="error", timeout=6)  # fmt: skip
             return
         body = problem.title + (f"\nhint: {problem.hint}" if problem.hint else "")
         self.notify(body, title="Error", severity="error", timeout=10)
+
+    def _verifier_log_hint(self, *, from_editor: bool) -> str:
+        """How to open the verifier log from where the learner is: its key (the learner's
+        keymap over the default), after leaving the editor when one is open."""
+        log_key = _first_key(self.app, AttachPane.KEYS, "workshop.verifier_log")
+        if not from_editor:
+            return f"{log_key}: the verifier log"
+        close_key = _first_key(self.app, EditorScreen.BINDINGS, "editor.close")
+        return f"{close_key} to leave the editor, then {log_key}: the verifier log"
 
     def _point_at(self, problem: Problem) -> None:
         """Show the source with the failing line selected and the explanation under it."""
@@ -462,3 +481,11 @@ class WorkshopScreen(Screen[None]):
                 return  # the Source tab already says why it cannot show the file
             self.source.show_text(text, source_path)
             self.source.point_at(problem.line or 1, problem.column)
+
+
+def _first_key(app: object, bindings: Sequence[BindingType], binding_id: str) -> str:
+    """The first key the binding BINDING_ID answers to now (the learner may have rebound it)."""
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.id == binding_id:
+            return bound_keys(app, binding)[0]
+    return "?"

@@ -3,8 +3,9 @@
 Two parts, both fed by the live feed (the widget reads nothing itself):
 - `show_totals(totals)`: the exception monitor's running totals
   (`engine.live.MonitorTotals`: exceptions per program and action, redirect
-  errors per program and reason). Totals replace what is shown; rows are
-  keyed and updated in place.
+  errors per program and reason; the live feed hands only the shown program's).
+  Totals replace what is shown; rows are keyed and updated in place;
+  `clear_totals()` when the program shown changes.
 - `add_lines(lines)`: bpf_printk output read from trace_pipe, kept to a
   bounded number of lines.
 """
@@ -67,10 +68,10 @@ class MonitorLog(Vertical):
 
     # ---- public API ------------------------------------------------------
 
-    def show_totals(self, totals: MonitorTotals) -> None:
-        """Show the monitor's running totals."""
+    def show_totals(self, totals: MonitorTotals, program: str = "") -> None:
+        """Show the monitor's running totals (PROGRAM: what to call the program, else its id)."""
         table = self.query_one("#monitor-events", DataTable)
-        for key, prog, event, n in _event_rows(totals):
+        for key, prog, event, n in _event_rows(totals, program):
             if key not in self._counts:
                 table.add_row(prog, event, _right(n), key=key)
             elif self._counts[key] != n:
@@ -91,11 +92,15 @@ class MonitorLog(Vertical):
         self.line_count += len(lines)
 
     def clear(self) -> None:
-        self._counts.clear()
+        self.clear_totals()
         self.line_count = 0
+        self.query_one("#monitor-printk", RichLog).clear()
+
+    def clear_totals(self) -> None:
+        """No exception row of a program no longer shown (detached, replaced, another lesson)."""
+        self._counts.clear()
         self.query_one("#monitor-events", DataTable).clear().remove_class("-has-rows")
         self.query_one("#monitor-events-title", Static).update(_title("Exceptions", NO_EVENTS))
-        self.query_one("#monitor-printk", RichLog).clear()
 
     def count(self, prog_id: int, action: str) -> int | None:
         """The total shown for (PROG_ID, ACTION), None if no row."""
@@ -106,14 +111,19 @@ class MonitorLog(Vertical):
         return self._counts.get(_redirect_key(prog_id, error))
 
 
-def _event_rows(totals: MonitorTotals) -> list[tuple[str, str, str, int]]:
+def _event_rows(totals: MonitorTotals, program: str = "") -> list[tuple[str, str, str, int]]:
     """(row key, program cell, event cell, count) for every total."""
     rows = [
-        (_exception_key(e.prog_id, e.action), str(e.prog_id), e.action, e.count)
+        (_exception_key(e.prog_id, e.action), program or str(e.prog_id), e.action, e.count)
         for e in totals.exceptions
     ]
     rows += [
-        (_redirect_key(r.prog_id, r.error), str(r.prog_id), f"redirect error {r.error}", r.count)
+        (
+            _redirect_key(r.prog_id, r.error),
+            program or str(r.prog_id),
+            f"redirect error {r.error}",
+            r.count,
+        )
         for r in totals.redirect_errors
     ]
     return sorted(rows, key=lambda row: (row[1], row[2]))

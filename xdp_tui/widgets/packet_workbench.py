@@ -13,7 +13,7 @@ regression tests. `program()` tells the pane which source and function to run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ class RunTarget:
     source: Path | None
     program: str | None = None
     build_to: Path | None = None
+    defaults: Mapping[str, str] | None = None  # the lab's addresses (packetspec.lab_defaults)
 
 
 NO_TARGET = RunTarget(None)
@@ -100,6 +101,26 @@ class PacketWorkbench(Vertical):
         """Put the cursor in the frame's spec (when the tab is shown)."""
         self.query_one("#wb-spec", Input).focus()
 
+    def on_mount(self) -> None:
+        self.show_saved_cases()
+
+    def show_saved_cases(self) -> None:
+        """List the lesson's saved cases (not run: ctrl+r runs them) as soon as the tab is
+        shown, not only after the first ctrl+r."""
+        self._list_saved()
+
+    @work(thread=True, exclusive=True, group="wb-cases", exit_on_error=False)
+    def _list_saved(self) -> None:
+        from xdp_tui.engine.testrun import load_cases
+
+        path = self._cases_file()
+        try:
+            cases = load_cases(path) if path is not None else []
+        except XdpTuiError as exc:
+            self.post_message(self.CasesRan([], exc.render("tui"), error=True))
+            return
+        self.post_message(self.CasesRan(self._outcomes_of(cases), ""))
+
     def action_leave_inputs(self) -> None:
         self.screen.set_focus(None)  # the workshop's one-letter keys work again
 
@@ -142,7 +163,7 @@ class PacketWorkbench(Vertical):
         try:
             if target.source is None:
                 raise XdpTuiError("no lesson program yet: open a lesson first")
-            frame = frame_from_spec(spec, base=target.source.parent)
+            frame = frame_from_spec(spec, base=target.source.parent, defaults=target.defaults)
             with _open_runner(target, target.source) as runner:
                 result = runner.run(frame, repeat)
         except XdpTuiError as exc:
@@ -211,7 +232,7 @@ class PacketWorkbench(Vertical):
                 raise XdpTuiError("no lesson program yet: open a lesson first")
             cases = load_cases(path)
             with _open_runner(target, target.source) as runner:
-                outcomes = [_run_case(runner, c, path.parent) for c in cases]
+                outcomes = [_run_case(runner, c, path.parent, target.defaults) for c in cases]
         except XdpTuiError as exc:
             self.post_message(self.CasesRan([], exc.render("tui"), error=True))
             return
@@ -228,7 +249,8 @@ class PacketWorkbench(Vertical):
         for outcome in self.outcomes:
             style = VERDICT_STYLES.get(outcome.verdict, "red" if outcome.verdict else "")
             table.add_row(outcome.case.name, outcome.case.spec, Text(outcome.verdict, style=style))
-        self._show(Text(message.note, style="dim"))
+        if message.note:  # listing the saved cases leaves the result (or the intro) shown
+            self._show(Text(message.note, style="dim"))
 
 
 def _open_runner(target: RunTarget, source: Path) -> TestRunner:
@@ -237,11 +259,13 @@ def _open_runner(target: RunTarget, source: Path) -> TestRunner:
     return TestRunner.open(source, program=target.program, build_to=target.build_to)
 
 
-def _run_case(runner: TestRunner, case: SavedCase, base: Path) -> CaseOutcome:
+def _run_case(
+    runner: TestRunner, case: SavedCase, base: Path, defaults: Mapping[str, str] | None
+) -> CaseOutcome:
     from xdp_tui.engine.packetspec import frame_from_spec
 
     try:
-        result = runner.run(frame_from_spec(case.spec, base=base))
+        result = runner.run(frame_from_spec(case.spec, base=base, defaults=defaults))
     except XdpTuiError as exc:
         return CaseOutcome(case, f"error: {exc.message}")
     return CaseOutcome(case, result.verdict_name)

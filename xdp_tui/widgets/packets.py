@@ -47,6 +47,7 @@ VERDICT_STYLES = {
     "XDP_PASS": "green",
     "XDP_TX": "cyan",
     "XDP_REDIRECT": "magenta",
+    "sample": "cyan",  # a frame the program sent itself: no verdict
 }
 VERDICT_CYCLE: tuple[str | None, ...] = (None, *XDP_ACTIONS)
 
@@ -401,7 +402,8 @@ def _cells(row: Row) -> tuple[str | Text, ...]:
         p.verdict_name.removeprefix("XDP_"), style=VERDICT_STYLES.get(p.verdict_name, "yellow")
     )
     changed = Text("Δ", style="bold yellow") if p.changed else ""
-    return (str(row.number), stamp, verdict, str(p.cpu), str(p.len_in), changed, row.summary)
+    cpu = "" if p.sample else str(p.cpu)  # a sample was not caught on any CPU we know
+    return (str(row.number), stamp, verdict, cpu, str(p.len_in), changed, row.summary)
 
 
 def detail_text(packet: CapturedPacket) -> Text:
@@ -409,11 +411,21 @@ def detail_text(packet: CapturedPacket) -> Text:
     from xdp_tui.engine.dissect import byte_diff, changed_offsets, hexdump_lines, layers
 
     out = Text()
-    out.append(f"{packet.verdict_name}", style=VERDICT_STYLES.get(packet.verdict_name, "yellow"))
-    out.append(f"  cpu {packet.cpu}  {packet.len_in} B in, {packet.len_out} B out\n")
+    if packet.sample:
+        out.append("sample", style="cyan")
+        out.append(
+            f"  {packet.len_in} B, as your program sent it (no verdict: not caught at the hook)\n"
+        )
+    else:
+        out.append(packet.verdict_name, style=VERDICT_STYLES.get(packet.verdict_name, "yellow"))
+        out.append(f"  cpu {packet.cpu}  {packet.len_in} B in, {packet.len_out} B out\n")
     for layer in layers(packet.data_in):
         out.append(f"{layer.name}: ", style="bold")
         out.append(", ".join(f"{k}={v}" for k, v in layer.fields) + "\n")
+    if packet.sample:
+        if packet.truncated:
+            out.append("(your program copied only the first bytes)\n", style="dim")
+        return out
     changes = byte_diff(packet.data_in, packet.data_out)
     if not changes:
         out.append("\nthe program left the bytes unchanged\n", style="dim")

@@ -366,6 +366,17 @@ class Workbench:
                 attached, status.prog_id
             )
 
+    def frame_defaults(self) -> dict[str, str] | None:
+        """The Run-frame tab's default addresses and MACs: the session lab's (from its
+        record), None while it does not exist (lab 1's then)."""
+        from xdp_tui import labs
+        from xdp_tui.engine.packetspec import lab_defaults
+
+        try:
+            return lab_defaults(labs.get(self.lab_name))
+        except XdpTuiError:
+            return None
+
     def samples_ring_fd(self) -> int | None:
         """The fd of the attached program's `samples` ring buffer (tracing04), or None."""
         from xdp_tui.engine import bpfsys
@@ -491,7 +502,13 @@ class Workbench:
             )
             self._note_session_dev(lab.outer)
             self._foreign_owner = ""
-            self.live.follow(lab.outer, Path(result.obj), prog_maps=attached.handle.maps)
+            self.live.follow(
+                lab.outer,
+                Path(result.obj),
+                prog_maps=attached.handle.maps,
+                prog_id=attached.prog_id,
+                runs_instead=_in_our_link(attached),
+            )
             return attached
 
     def _unpin_other_lesson(self, dev: str, lesson_id: str, progress: Progress) -> None:
@@ -851,6 +868,15 @@ def _in_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _in_our_link(attached: Attached) -> Callable[[], int | None]:
+    """What runs in ATTACHED's link now (a capture's twin for a while, else ATTACHED's own
+    program); without a link (netlink attach) there is no stand-in: ATTACHED's id."""
+    attachment = attached.handle.attachment
+    if attachment is None:
+        return lambda: attached.prog_id
+    return lambda: attachment.program_in_link() or attached.prog_id
 
 
 def _swapped_into_our_link(attached: Attached, running: int | None) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -47,6 +48,7 @@ class LiveFeed:
         self._printk_filter: PrintkFilter | None = None  # lines of the followed object only
         self._xsk: XskService | None = None
         self._xsk_note = ""
+        self._stand_ins: set[int] = set()  # programs that ran in the followed one's stead
 
     def follow(
         self,
@@ -55,6 +57,7 @@ class LiveFeed:
         *,
         prog_maps: dict[str, int] | None = None,
         prog_id: int | None = None,
+        runs_instead: Callable[[], int | None] | None = None,
     ) -> None:
         """Sample DEV's program from now on (replacing what was followed).
 
@@ -64,6 +67,9 @@ class LiveFeed:
         PROG_MAPS (name -> fd) of the attached program: an `xsks_map` among
         them gets the workshop's AF_XDP socket (see `_open_xsk`). Another tool's
         program gets none: its maps are only read.
+        RUNS_INSTEAD (this session's own program, PROG_ID): what runs in our link now;
+        the view stays on PROG_ID while a capture's twin runs there instead (it shares
+        the maps), with the twin's run counts. Without it, whatever DEV runs is shown.
         """
         from xdp_tui.engine import maps, monitor, stats
 
@@ -80,13 +86,17 @@ class LiveFeed:
             self._printk_filter = monitor.PrintkFilter(())
         # Maps too big to read whole each tick are the top-talkers view's (widgets/top_talkers.py).
         big = maps.DEFAULT_LIMIT
+        fixed = prog_id if runs_instead is not None else None
         try:
-            sampler = stats.StatsSampler(dev, run_stats=True, skip_maps_over=big)
+            sampler = stats.StatsSampler(
+                dev, prog_id=fixed, run_stats=True, skip_maps_over=big, runs_instead=runs_instead
+            )
         except XdpTuiError as exc:
             log.info("run statistics unavailable on %s: %s", dev, exc.render("tui"))
-            sampler = stats.StatsSampler(dev, skip_maps_over=big)
+            sampler = stats.StatsSampler(dev, prog_id=fixed, skip_maps_over=big)
         with self._lock:
             self._sampler = sampler
+            self._stand_ins = set()
 
     def _open_xsk(self, dev: str, maps: dict[str, int], obj: Path | None) -> None:
         """Open the AF_XDP socket an attached program with an xsks_map redirects to.
@@ -158,13 +168,19 @@ class LiveFeed:
             if sampler is None:
                 return None
             stats = sampler.sample()
+            shown = stats.get("prog_id")
+            if shown:
+                running = sampler.running(shown)
+                if running != shown:  # a capture's twin in our link: its exceptions are ours
+                    self._stand_ins.add(running)
             xsk = self._xsk.rates() if self._xsk is not None else None
             note = self._xsk.problem if self._xsk is not None else self._xsk_note
         trace = self._trace.read(0.0) if self._trace is not None else []
         only_ours = self._printk_filter
         if only_ours is not None:
             trace = [line for line in trace if only_ours.matches(line.message)]
-        sample = from_stats(stats, self._monitor_totals(), trace)
+        totals = self._monitor_totals().of_program(shown, self._stand_ins)
+        sample = from_stats(stats, totals, trace)
         return replace(sample, xsk=xsk, xsk_note=note) if xsk is not None or note else sample
 
     def _monitor_totals(self) -> MonitorTotals:

@@ -150,15 +150,19 @@ class LivePane(Pane):
         missed = round((sample.time - fed.time) / SAMPLE_PERIOD_S) - 1 if fed else 0
         self._fed_sample = sample
         stats.update_sample(sample, missed=missed)
-        monitor.show_totals(sample.monitor)
+        program = f"{sample.prog_name} (id {sample.prog_id})" if sample.prog_name else ""
+        monitor.show_totals(sample.monitor, program)
 
     def reset_view(self, *, monitor_too: bool = False) -> None:
         """Nothing of an earlier program stays on screen (detached, replaced, another lesson)."""
         self.last_sample = self._fed_sample = None
         try:
             self.workshop.query_one(LiveStats).clear()
+            monitor = self.workshop.query_one(MonitorLog)
             if monitor_too:
-                self.workshop.query_one(MonitorLog).clear()
+                monitor.clear()
+            else:
+                monitor.clear_totals()  # the program's own exceptions only
         except NoMatches:
             pass  # Lazy: not mounted yet, nothing shown
 
