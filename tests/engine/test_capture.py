@@ -401,3 +401,20 @@ def test_live_keeps_showing_the_learners_program_while_a_twin_captures(make_lab)
             assert sample.run is not None and sample.run.run_cnt >= 20
     finally:
         bench.close()
+
+
+def test_old_twins_are_pruned_and_the_one_in_use_kept(tmp_path: Path) -> None:
+    """One twin per (source, function) ever captured: without a cap a day of checks capturing
+    from temporary folders would fill /run."""
+    import os
+
+    from xdp_tui.engine.capture_twin import prune_twins
+
+    for n in range(10):
+        for suffix in (".c", ".o", ".o.xdp-tui-build.json"):
+            (tmp_path / f"xdp_f-{n:016x}{suffix}").write_text("x")
+            os.utime(tmp_path / f"xdp_f-{n:016x}{suffix}", (1000 + n, 1000 + n))
+    prune_twins(tmp_path, keep=f"xdp_f-{0:016x}", kept=4)
+    left = sorted({p.name.split(".", 1)[0] for p in tmp_path.iterdir()})
+    assert left == [f"xdp_f-{n:016x}" for n in (0, 6, 7, 8, 9)]
+    assert len(list(tmp_path.iterdir())) == 15

@@ -108,8 +108,29 @@ def source_of(prog_id: int, *, where: str) -> Path:
     return found
 
 
+# Twins kept built (one per program source and function captured); older ones are removed,
+# so a day of checks capturing from temporary folders cannot fill /run.
+TWINS_KEPT = 64
+
+
 def _twins_dir() -> Path:
     return paths.run_dir() / "build" / "capture-twins"
+
+
+def prune_twins(folder: Path, keep: str, kept: int = TWINS_KEPT) -> None:
+    """Remove all but the KEPT most recently used twins in FOLDER (never KEEP's files).
+
+    A twin is its generated source and what building it left beside it, all
+    named `<function>-<key>.*`; its newest file's mtime says when it was last used.
+    """
+    used: dict[str, float] = {}
+    for entry in folder.iterdir():
+        stem = entry.name.split(".", 1)[0]
+        used[stem] = max(used.get(stem, 0.0), entry.lstat().st_mtime)
+    for stem in sorted(used, key=used.__getitem__)[:-kept]:
+        if stem != keep:
+            for entry in folder.glob(f"{stem}.*"):
+                entry.unlink(missing_ok=True)
 
 
 def _btf_strings(btf_id: int) -> bytes:
@@ -143,6 +164,9 @@ def build_twin(source: Path, func_name: str) -> Path:
     generated = folder / f"{func_name}-{key}.c"
     if not generated.is_file() or generated.read_text() != text:
         generated.write_text(text)
+    else:
+        os.utime(generated)  # used again: the newest are the ones kept
+    prune_twins(folder, keep=generated.stem)
     return build_or_raise(generated, generated.with_suffix(".o"), warm_next=False).obj
 
 
