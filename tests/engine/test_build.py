@@ -203,3 +203,13 @@ def test_cli_run_leaves_no_clang_waiting(tmp_path: Path) -> None:
     assert main(["run", str(source), "--packet", "udp6", "--json"]) == 0
     assert build_mod.waiting_compiler() is None
     assert build_mod._warm_enabled
+
+
+def test_cli_check_leaves_no_clang_waiting() -> None:
+    """`xdp-tui check` builds the learner's code once and exits, like `run`."""
+    from xdp_tui.cli import main
+
+    build_mod.discard_warm_compiler()
+    main(["check", "basic01-xdp-pass", "--solution", "--json"])
+    assert build_mod.waiting_compiler() is None
+    assert build_mod._warm_enabled

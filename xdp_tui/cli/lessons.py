@@ -128,13 +128,15 @@ def _lessons(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from xdp_tui.checks import run_checks
+    from xdp_tui.engine.build import one_shot_builds
     from xdp_tui.lessons import get_lesson
     from xdp_tui.stderr import quiet_fd2
 
     lesson = get_lesson(args.lesson)
     if args.assignment is not None:
         lesson.assignment(args.assignment)  # unknown id: a clear error before any work
-    with quiet_fd2():  # clang, libbpf and bcc write to fd 2
+    # One-shot command: no clang started for a next build; clang, libbpf and bcc write to fd 2.
+    with one_shot_builds(), quiet_fd2():
         results = run_checks(lesson, args.assignment, solution=args.solution)
     all_passed = bool(results) and all(r.passed for r in results)
     if args.json:
