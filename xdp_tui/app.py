@@ -128,7 +128,7 @@ class XdpTuiApp(App[int]):
         tab = self._remembered.last_tab
         if tab and tab != self.workshop.active_tab:
             with contextlib.suppress(ValueError, LookupError):  # a tab this version lacks
-                self.workshop.switch_tab(tab)
+                self.workshop.switch_tab(tab, focus_inside=False)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "tabs" and event.pane.id and self._lesson_restored:

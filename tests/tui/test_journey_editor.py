@@ -255,6 +255,30 @@ async def test_the_app_reopens_on_the_last_lesson_and_tab() -> None:
         assert await wait_for(pilot, lambda: again.workshop.active_tab == "tasks")
 
 
+async def test_reopening_on_the_run_frame_tab_leaves_the_digit_keys_working() -> None:
+    """The Run-frame tab puts the focus in its spec when the learner asks for the tab; when
+    the app only reopens on it, a learner's first `1` must show the README, not type a 1."""
+    from textual.widgets import Input
+
+    from tests.tui.conftest import FrozenWorkbench
+
+    app = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.workshop.lesson is not None)
+        await settle(app, pilot)
+        await pilot.press("9")  # asked for: the spec takes typing
+        assert await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        await settle(app, pilot)
+
+    again = XdpTuiApp(workbench=FrozenWorkbench(lab="test01"))
+    async with again.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: again.workshop.active_tab == "packet-bench")
+        await settle(again, pilot)
+        assert not isinstance(again.focused, Input)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: again.workshop.active_tab == "readme")
+
+
 async def test_a_burst_of_keys_edits_in_the_order_typed() -> None:
     """Backspace and arrows used to run after the letters typed behind them (Textual runs a
     widget's own bindings once the key has bubbled up to the app): "abc", 3 backspaces, "XY"

@@ -163,6 +163,7 @@ class WorkshopScreen(Screen[None]):
         super().__init__()
         self.workbench = workbench
         self.active_tab = "readme"
+        self._focus_inside_next = True  # see switch_tab
         self._started = False
         self.build_marks: dict[Path, list[LineMark]] = {}  # the last build's, per source file
         self.last_refusal: VerifierReport | None = None  # for the verifier log view
@@ -346,8 +347,13 @@ class WorkshopScreen(Screen[None]):
             if isinstance(screen, EditorScreen) and screen.path == path:
                 screen.show_build(marks, summary, style)
 
-    def switch_tab(self, tab: str) -> None:
+    def switch_tab(self, tab: str, *, focus_inside: bool = True) -> None:
+        """Show TAB. FOCUS_INSIDE: as when the learner asks for it, the focus goes into
+        tabs that take typing (Run frame's spec, Packets' list); an app reopening on its
+        last tab leaves it where it is, so the digit keys still switch tabs."""
         tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active != tab:  # only a tab that changes is activated (and resets this)
+            self._focus_inside_next = focus_inside
         shown, focused = tabs.active_pane, self.focused
         if shown is not None and focused is not None and shown in focused.ancestors:
             # A focused widget in the tab we leave (the packet list) would bring its
@@ -392,11 +398,12 @@ class WorkshopScreen(Screen[None]):
             self.lab_pane.refresh_lab()
         elif self.active_tab == "object" and self.lesson is not None:
             self.pane(ObjectPane).follow_object(self.lesson)
-        elif self.active_tab == "packet-bench":
+        focus_inside, self._focus_inside_next = self._focus_inside_next, True
+        if self.active_tab == "packet-bench":
             # Typing goes into the frame's spec, not to the screen's one-letter keys
             # (d detaches, r resets); esc leaves the inputs.
-            self.call_after_refresh(self._focus_packet_spec)
-        elif self.active_tab == "packets":
+            self.call_after_refresh(self._show_packet_bench, focus_inside)
+        elif self.active_tab == "packets" and focus_inside:
             # Its keys (w writes pcapng, space pauses, v verdicts, / filters) answer only
             # with the focus inside; the key bar does not list them.
             self.call_after_refresh(self._focus_packets)
@@ -405,9 +412,10 @@ class WorkshopScreen(Screen[None]):
         for pane in self.query(PacketsPane):
             pane.focus_table()
 
-    def _focus_packet_spec(self) -> None:
+    def _show_packet_bench(self, focus_inside: bool) -> None:
         for bench in self.query(PacketWorkbench):
-            bench.focus_spec()
+            if focus_inside:
+                bench.focus_spec()
             bench.show_saved_cases()  # the lesson may have changed since the tab was shown
 
     def on_progress(self, message: Progress) -> None:
