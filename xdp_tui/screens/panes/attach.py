@@ -162,7 +162,11 @@ class AttachPane(Pane):
             self.post_message(Detached(True, why))
             self.workshop.lab_pane.post_lab()
 
-    @work(thread=True, exclusive=True, group="attach", exit_on_error=False)
+    # A group of its own: an exclusive worker cancels the earlier ones of its group, and a
+    # thread worker cancelled before a thread was free for it never runs. In "attach", this
+    # 2-second check silently dropped a queued b, d or lesson switch (seen: a switch left the
+    # old lesson's program attached). It takes the session's lock, so it cannot race them.
+    @work(thread=True, exclusive=True, group="attach-check", exit_on_error=False)
     def check_still_attached(self) -> None:
         """Our program may be gone behind our back (lab deleted or reset, another tool)."""
         lost = self.workbench.lost_attachment()
