@@ -48,6 +48,29 @@ def loaded(tmp_path: Path, make_lab: Callable[..., object]) -> Iterator[Callable
         lp.close()
 
 
+@pytest.fixture
+def packet01_session(make_lab: Callable[..., object]) -> Iterator[Callable[[str], tuple]]:
+    """session(tag) -> (lab, Workbench, Attached): packet01's solution as the learner's
+    workspace, built and attached by a TUI session on a new lab (closed afterwards)."""
+    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
+    from xdp_tui.workbench import Workbench
+
+    benches: list[Workbench] = []
+
+    def _session(tag: str) -> tuple:
+        lesson = get_lesson("packet01-parsing")
+        workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(solution_source(lesson), workspace_source(lesson))
+        lab = make_lab(tag)
+        bench = Workbench(lab=lab.name)
+        benches.append(bench)
+        return lab, bench, bench.build_and_attach(lesson, None)
+
+    yield _session
+    for bench in benches:
+        bench.close()
+
+
 def _start(dev: str, **options: object) -> Capture:
     try:
         return Capture.start(dev, **options)
@@ -250,55 +273,35 @@ def test_a_second_twin_capture_on_the_same_program_is_refused(loaded) -> None:
             Capture.start(lab.name)
 
 
-def test_a_twin_capture_does_not_make_the_tui_drop_its_program(make_lab) -> None:
+def test_a_twin_capture_does_not_make_the_tui_drop_its_program(packet01_session) -> None:
     """The twin runs in the TUI's own link while capturing: the lab pane's 2 s check
     (Workbench.lost_attachment) must not take that for another tool's program and detach."""
     from testenv import traffic
     from xdp_tui.engine import attach
-    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
-    from xdp_tui.workbench import Workbench
 
-    lesson = get_lesson("packet01-parsing")
-    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(solution_source(lesson), workspace_source(lesson))
-    lab = make_lab("twn")
-    bench = Workbench(lab=lab.name)
-    try:
-        attached = bench.build_and_attach(lesson, None)
-        with Capture.start(lab.name, method="twin") as cap:
-            assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
-            assert bench.lost_attachment() is None
-            assert bench.runs_ours(attach.query(lab.name))  # the status line: not '[not ours]'
-            traffic.ping(lab, count=2, interval=0.05)
-            assert _collect(cap, 2)
-        assert bench.attached is attached
-        assert attach.query(lab.name).prog_id == attached.prog_id  # ours is back
-    finally:
-        bench.close()
+    lab, bench, attached = packet01_session("twn")
+    with Capture.start(lab.name, method="twin") as cap:
+        assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
+        assert bench.lost_attachment() is None
+        assert bench.runs_ours(attach.query(lab.name))  # the status line: not '[not ours]'
+        traffic.ping(lab, count=2, interval=0.05)
+        assert _collect(cap, 2)
+    assert bench.attached is attached
+    assert attach.query(lab.name).prog_id == attached.prog_id  # ours is back
 
 
-def test_detach_while_a_twin_captures_leaves_nothing_attached(make_lab) -> None:
+def test_detach_while_a_twin_captures_leaves_nothing_attached(packet01_session) -> None:
     """The twin capture holds a second fd on the session's link: closing ours alone left the
     link, and the twin in it, on the lab until the capture stopped (the TUI said "detached",
     then refused the next lesson's build: "attached by another tool")."""
     from xdp_tui.engine import attach
-    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
-    from xdp_tui.workbench import Workbench
 
-    lesson = get_lesson("packet01-parsing")
-    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(solution_source(lesson), workspace_source(lesson))
-    lab = make_lab("twd")
-    bench = Workbench(lab=lab.name)
-    try:
-        attached = bench.build_and_attach(lesson, None)
-        with Capture.start(lab.name, method="twin"):
-            assert attach.query(lab.name).prog_id not in (None, attached.prog_id)  # the twin
-            assert bench.detach()
-            assert attach.query(lab.name).prog_id is None  # gone now, not when capture stops
-        assert attach.query(lab.name).prog_id is None  # and the capture put nothing back
-    finally:
-        bench.close()
+    lab, bench, attached = packet01_session("twd")
+    with Capture.start(lab.name, method="twin"):
+        assert attach.query(lab.name).prog_id not in (None, attached.prog_id)  # the twin
+        assert bench.detach()
+        assert attach.query(lab.name).prog_id is None  # gone now, not when capture stops
+    assert attach.query(lab.name).prog_id is None  # and the capture put nothing back
 
 
 def test_unload_of_a_loaded_program_while_a_twin_captures_it(make_lab, tmp_path: Path) -> None:
@@ -370,37 +373,27 @@ def test_cli_capture_stops_when_its_program_is_unloaded(make_lab, tmp_path: Path
     assert run.returncode == 0
 
 
-def test_live_keeps_showing_the_learners_program_while_a_twin_captures(make_lab) -> None:
+def test_live_keeps_showing_the_learners_program_while_a_twin_captures(packet01_session) -> None:
     """The twin swapped into our link runs instead of the learner's program for a while:
     the Live view still names the learner's program (not the twin) with its counters,
     and its run rates are the twin's runs (the program's own packets)."""
     from testenv import traffic
     from xdp_tui.engine import attach
-    from xdp_tui.lessons import get_lesson, solution_source, workspace_source
-    from xdp_tui.workbench import Workbench
 
-    lesson = get_lesson("packet01-parsing")
-    workspace_source(lesson).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(solution_source(lesson), workspace_source(lesson))
-    lab = make_lab("twl")
-    bench = Workbench(lab=lab.name)
-    try:
-        attached = bench.build_and_attach(lesson, None)
-        assert bench.sample() is not None
-        with Capture.start(lab.name, method="twin") as cap:
-            assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
-            bench.sample()
-            traffic.ping(lab, count=20, interval=0.01)
-            assert _collect(cap, 2)
-            sample = bench.sample()
-            assert sample is not None
-            assert sample.prog_id == attached.prog_id
-            assert sample.prog_name == attached.program
-            assert not sample.foreign
-            assert sum(a.packets for a in sample.actions) >= 20
-            assert sample.run is not None and sample.run.run_cnt >= 20
-    finally:
-        bench.close()
+    lab, bench, attached = packet01_session("twl")
+    assert bench.sample() is not None
+    with Capture.start(lab.name, method="twin") as cap:
+        assert attach.query(lab.name).prog_id != attached.prog_id  # the twin runs
+        bench.sample()
+        traffic.ping(lab, count=20, interval=0.01)
+        assert _collect(cap, 2)
+        sample = bench.sample()
+        assert sample is not None
+        assert sample.prog_id == attached.prog_id
+        assert sample.prog_name == attached.program
+        assert not sample.foreign
+        assert sum(a.packets for a in sample.actions) >= 20
+        assert sample.run is not None and sample.run.run_cnt >= 20
 
 
 def test_old_twins_are_pruned_and_the_one_in_use_kept(tmp_path: Path) -> None:
