@@ -134,11 +134,8 @@ class Attachment:
         """
         if self.link_fd is None:
             return None
-        info = (C.c_uint8 * 64)()
-        size = C.c_uint32(64)
-        if _obj_info(self.link_fd, info, C.byref(size)) != 0:
-            return None
-        return int(_LinkInfo.from_buffer(info).prog_id)
+        info = _link_info(self.link_fd)
+        return int(info.prog_id) if info is not None else None
 
     def remove(self) -> None:
         """Detach even a persistent attachment: unpin the link and drop our fd."""
@@ -351,12 +348,18 @@ def _runs_in_recorded_link(record: dict[str, Any], prog_id: int) -> bool:
     return False
 
 
-def _link_id(link_fd: int) -> int | None:
+def _link_info(link_fd: int) -> _LinkInfo | None:
+    """The kernel's bpf_link_info head of LINK_FD (None: not a link, or the call failed)."""
     info = (C.c_uint8 * 64)()
     size = C.c_uint32(64)
     if _obj_info(link_fd, info, C.byref(size)) != 0:
         return None
-    return int(_LinkInfo.from_buffer(info).id)
+    return _LinkInfo.from_buffer(info)
+
+
+def _link_id(link_fd: int) -> int | None:
+    info = _link_info(link_fd)
+    return int(info.id) if info is not None else None
 
 
 # ---- attach ---------------------------------------------------------------
@@ -628,12 +631,8 @@ def _xdp_link_of(prog_id: int) -> int | None:
         if fd < 0:
             continue
         try:
-            info = (C.c_uint8 * 64)()
-            size = C.c_uint32(64)
-            if _obj_info(fd, info, C.byref(size)) != 0:
-                continue
-            head = _LinkInfo.from_buffer(info)
-            if head.type == BPF_LINK_TYPE_XDP and head.prog_id == prog_id:
+            head = _link_info(fd)
+            if head is not None and head.type == BPF_LINK_TYPE_XDP and head.prog_id == prog_id:
                 return int(head.id)
         finally:
             os.close(fd)
