@@ -362,9 +362,7 @@ class Workbench:
             attached = self.session.attached
             if attached is None or attached.dev != status.dev:
                 return False
-            return status.prog_id == attached.prog_id or _swapped_into_our_link(
-                attached, status.prog_id
-            )
+            return _runs_ours(attached, status.prog_id)
 
     def frame_defaults(self) -> dict[str, str] | None:
         """The Run-frame tab's default addresses and MACs: the session lab's (from its
@@ -545,10 +543,8 @@ class Workbench:
                 status = attach.query(attached.dev)
             except XdpTuiError:  # the interface is gone
                 status = None
-            if status is not None and status.prog_id == attached.prog_id:
-                return None
-            if status is not None and _swapped_into_our_link(attached, status.prog_id):
-                return None  # a capture's twin runs in our link for now; ours comes back
+            if status is not None and _runs_ours(attached, status.prog_id):
+                return None  # ours, or a capture's twin in our link for now (ours comes back)
             try:
                 self._detach_locked()
             except (XdpTuiError, OSError) as exc:  # its link went with the interface
@@ -879,10 +875,12 @@ def _in_our_link(attached: Attached) -> Callable[[], int | None]:
     return lambda: attachment.program_in_link() or attached.prog_id
 
 
-def _swapped_into_our_link(attached: Attached, running: int | None) -> bool:
-    """Whether RUNNING (the program on the interface) runs in our own link: a capturing
-    twin swapped in there (capture_twin.swap_in), not another tool's program."""
+def _runs_ours(attached: Attached, running: int | None) -> bool:
+    """Whether RUNNING (the program on the interface) is ATTACHED's: its own program, or a
+    capturing twin swapped into its link (capture_twin.swap_in), not another tool's."""
+    if running is None:
+        return False
+    if running == attached.prog_id:
+        return True
     attachment = attached.handle.attachment
-    return (
-        running is not None and attachment is not None and attachment.program_in_link() == running
-    )
+    return attachment is not None and attachment.program_in_link() == running
