@@ -127,25 +127,33 @@ def _ip_xdp(dev: str, *args: str) -> None:
     subprocess.run(["ip", "link", "set", "dev", dev, "xdpgeneric", *args], check=True)
 
 
+async def _lab_with_ips_program(make_lab: Any, tag: str, tmp_path: Any) -> tuple[Any, Any]:
+    """(lab, object): a new lab with tests/engine/progs/counter.c attached by `ip` (another
+    tool's program); the caller detaches it with `_ip_xdp(lab.outer, "off")`."""
+    import shutil
+    from pathlib import Path
+
+    from xdp_tui.engine.build import build_or_raise
+
+    lab = await asyncio.to_thread(make_lab, tag)
+    source = tmp_path / "counter.c"
+    shutil.copy(Path(__file__).parents[1] / "engine" / "progs" / "counter.c", source)
+    obj = (await asyncio.to_thread(build_or_raise, source)).obj
+    await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+    return lab, obj
+
+
 @pytest.mark.kernel
 async def test_another_tools_program_is_shown_read_only_in_live(
     make_lab: Any, tmp_path: Any
 ) -> None:
     """A program `ip` attached on the lab: Live shows its rates and maps, labelled as another
     tool's; d leaves it, quitting leaves it; gone and back, the view follows."""
-    import shutil
-    from pathlib import Path
-
     from testenv import traffic
     from xdp_tui.engine import bpfsys
-    from xdp_tui.engine.build import build_or_raise
     from xdp_tui.engine.maps import read_map
 
-    lab = await asyncio.to_thread(make_lab, "frn")
-    source = tmp_path / "counter.c"
-    shutil.copy(Path(__file__).parents[1] / "engine" / "progs" / "counter.c", source)
-    obj = (await asyncio.to_thread(build_or_raise, source)).obj
-    await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+    lab, obj = await _lab_with_ips_program(make_lab, "frn", tmp_path)
     try:
         theirs = attach.query(lab.outer).prog_id
         app = XdpTuiApp(lab=lab.name)
@@ -201,18 +209,10 @@ async def test_b_refused_by_another_tools_program_says_what_to_do_in_the_tui(
 ) -> None:
     """b while `ip` has a program on the lab: the refusal's hint speaks of a shell and the b
     key, not of the CLI's --force (which the TUI has not); the CLI keeps its own words."""
-    import shutil
-    from pathlib import Path
-
     from xdp_tui.engine import session
-    from xdp_tui.engine.build import build_or_raise
     from xdp_tui.errors import XdpTuiError
 
-    lab = await asyncio.to_thread(make_lab, "frb")
-    source = tmp_path / "counter.c"
-    shutil.copy(Path(__file__).parents[1] / "engine" / "progs" / "counter.c", source)
-    obj = (await asyncio.to_thread(build_or_raise, source)).obj
-    await asyncio.to_thread(_ip_xdp, lab.outer, "obj", str(obj), "sec", "xdp")
+    lab, obj = await _lab_with_ips_program(make_lab, "frb", tmp_path)
     try:
         app = XdpTuiApp(lab=lab.name)
         async with app.run_test(size=(120, 40)) as pilot:
